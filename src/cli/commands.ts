@@ -1,0 +1,12 @@
+/** Every subcommand, in the order `regplan --help` lists them. */
+import type { Command } from './command.ts';
+
+/** Loads the command table lazily so `--version` does not import the whole tool. */
+export async function loadCommands(): Promise<Command[]> {
+  const modules = await Promise.all([
+    import('./validate.ts'),
+    import('./detect.ts'),
+    import('./registries.ts'),
+  ]);
+  return modules.map((m) => m.command);
+}

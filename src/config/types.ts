@@ -1,0 +1,80 @@
+/**
+ * The normalized config: what the rest of regplan sees after src/config has parsed, validated and defaulted
+ * registry.config.yaml. Shapes here mirror schema/regplan.schema.json (design §4) with defaults filled in.
+ */
+
+/** Registry type names accepted by `registries.<host>.type`, `--repo-container-registry` and detection. */
+export const REGISTRY_TYPES = [
+  'default', 'ecr', 'acr', 'dockerhub', 'gcr', 'github', 'gitlab', 'harbor', 'artifactory', 'nexus', 'quay', 'yandex', 'selectel', 'oci',
+] as const;
+/** One registry type; `oci` is the local OCI image layout (`oci:<dir>` repos). */
+export type RegistryType = (typeof REGISTRY_TYPES)[number];
+
+/** A secret is never written in the config: it is read from an env var or a file at run time. */
+export type SecretRef = { env: string } | { file: string };
+
+/** Native-API credentials for one registry host (all optional; which ones matter depends on the driver). */
+export interface RegistryCredentialsConfig {
+  username?: SecretRef;
+  password?: SecretRef;
+  token?: SecretRef;
+}
+
+/** `registries.<host>` after defaults. */
+export interface RegistryConfig {
+  host: string;
+  type?: RegistryType;
+  insecure: boolean;
+  api?: string;
+  credentials?: RegistryCredentialsConfig;
+}
+
+/** One keep rule; a tag survives when ANY rule keeps it. Exactly one kind per rule. */
+export type KeepRule =
+  | { kind: 'tags'; pattern: string }
+  | { kind: 'newest'; count: number; tags?: string }
+  | { kind: 'pushedWithin'; durationMs: number; text: string }
+  | { kind: 'semver'; latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease: boolean }
+  | { kind: 'gitRefs'; repo: string; branches: boolean; tags: boolean; commits: number }
+  | { kind: 'listed'; file: string };
+
+/** A cleanup policy after defaults. `name` is the policy's key, or `inline:<repo>` for an inline one. */
+export interface Policy {
+  name: string;
+  keep: KeepRule[];
+  /** Only tags matching this regex are deletion candidates; undefined = every tag. */
+  deleteTags?: string;
+  untagged: 'delete' | 'keep';
+}
+
+/** One bundle to push (design §4 `repos[].bundles[]`). Paths are resolved against the config file's directory. */
+export type BundleConfig =
+  | { tag: string; kind: 'chart'; chart: string; annotations: Record<string, string> }
+  | { tag: string; kind: 'files'; files: string[]; artifactType?: string; annotations: Record<string, string> }
+  | { tag: string; kind: 'image'; image: string; annotations: Record<string, string> };
+
+/** One `repos[]` entry after defaults. */
+export interface RepoConfig {
+  /** The repo address as written, e.g. `ghcr.io/acme/api` or `oci:./examples/demo-layout`. */
+  repo: string;
+  cleanup?: Policy;
+  bundles: BundleConfig[];
+}
+
+/** `settings` after defaults. */
+export interface Settings {
+  concurrency: number;
+  graceMs: number;
+}
+
+/** The whole normalized config. */
+export interface Config {
+  version: 1;
+  /** Absolute path of the file it came from (or `<inline>`), and its directory for relative paths. */
+  file: string;
+  dir: string;
+  settings: Settings;
+  registries: Record<string, RegistryConfig>;
+  policies: Record<string, Policy>;
+  repos: RepoConfig[];
+}

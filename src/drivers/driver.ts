@@ -1,0 +1,104 @@
+/**
+ * The driver interface: what regplan needs from a registry beyond the standard protocol in src/registry.
+ * Capabilities are data (design §2, style.md): the plan reads them to decide untag vs. skip, push vs. refuse.
+ * Optional abilities are separate interfaces with type guards, so a driver declares only what it has.
+ */
+import type { RegistryConfig, RegistryType } from '../config/types.ts';
+import type { Credential } from '../credentials/types.ts';
+import type { Descriptor } from '../registry/oci.ts';
+
+/** One native credential a driver needs (for deletion through the registry's own API). */
+export interface NativeCredentialSpec {
+  /** What it is, e.g. "GitHub token with read:packages, delete:packages". */
+  description: string;
+  /** CLI flag and env var that supply it, e.g. `--repo-github-token` / `REGPLAN_REPO_GITHUB_TOKEN`. */
+  flag: string;
+  env: string;
+}
+
+/** What a registry can do, as data. */
+export interface Capabilities {
+  /** Images can be pushed through the Registry API. */
+  push: boolean;
+  /** OCI artifacts (charts, files) can be stored; when false, `bundlesRefusal` says why. */
+  bundles: boolean;
+  bundlesRefusal?: string;
+  /** A custom `artifactType` is accepted. */
+  customArtifactType: boolean;
+  /** How cleanup deletes, in words, e.g. "Registry API: DELETE /v2/<name>/manifests/<digest>". */
+  cleanupPath: string;
+  /** One tag can be removed while other tags keep the manifest. */
+  untag: boolean;
+  /** Manifests without tags can be listed (so `untagged: delete` works). */
+  listUntagged: boolean;
+  /** Native credentials deletion needs; empty when Docker credentials suffice. */
+  nativeCredentials: NativeCredentialSpec[];
+  /** Free-form notes shown by `regplan registries` (quirks, limits). */
+  notes?: string;
+}
+
+/** A tag as inventory sees it. `pushedAt` is ISO 8601, absent when unknown (treated as new). */
+export interface TagRecord {
+  tag: string;
+  digest: string;
+  mediaType?: string;
+  pushedAt?: string;
+}
+
+/** Everything a driver needs to be built for one registry host. */
+export interface DriverContext {
+  host: string;
+  type: RegistryType;
+  registry?: RegistryConfig;
+  /** Docker-config credentials for the Registry API (looked up lazily). */
+  credentials: () => Promise<Credential | undefined>;
+  /** Reads a native credential by its flag/env name (`REGPLAN_REPO_GITHUB_TOKEN`); undefined when not set. */
+  nativeSecret: (env: string) => Promise<string | undefined>;
+  /** Request debug lines (`--debug`); never receives secrets. */
+  debug?: (line: string) => void;
+}
+
+/** The core every driver has: list, resolve, read, delete by digest. `name` is the repo path on the registry. */
+export interface Driver {
+  readonly type: RegistryType;
+  readonly capabilities: Capabilities;
+  /** All tag names of a repo (empty when the repo does not exist). */
+  listTags(name: string): Promise<string[]>;
+  /** The descriptor a tag points at now, or undefined when the tag does not exist. */
+  resolveTag(name: string, tag: string): Promise<Descriptor | undefined>;
+  /** Deletes a manifest by digest (and with it every tag on it); resolves when it is gone or was already gone. */
+  deleteManifest(name: string, digest: string): Promise<void>;
+}
+
+/** A driver that can remove a single tag and leave the manifest for other tags. */
+export interface Untagger {
+  untag(name: string, tag: string): Promise<void>;
+}
+
+/** A driver whose native API lists tags with digests and push times in one go (ECR, Hub, GitHub, …). */
+export interface DetailedLister {
+  listTagRecords(name: string): Promise<TagRecord[]>;
+}
+
+/** A driver that can list manifests with no tag. */
+export interface UntaggedLister {
+  listUntagged(name: string): Promise<{ digest: string; pushedAt?: string }[]>;
+}
+
+/** True when the driver can untag. */
+export const canUntag = (d: Driver): d is Driver & Untagger => typeof (d as Partial<Untagger>).untag === 'function';
+/** True when the driver lists tag records natively. */
+export const hasDetailedListing = (d: Driver): d is Driver & DetailedLister =>
+  typeof (d as Partial<DetailedLister>).listTagRecords === 'function';
+/** True when the driver lists untagged manifests. */
+export const canListUntagged = (d: Driver): d is Driver & UntaggedLister =>
+  typeof (d as Partial<UntaggedLister>).listUntagged === 'function';
+
+/** One registry type: its detection rules, capabilities, and how to build a driver. */
+export interface DriverFactory {
+  type: RegistryType;
+  /** Human name for tables, e.g. "AWS ECR". */
+  title: string;
+  capabilities: Capabilities;
+  create(context: DriverContext): Driver;
+}

@@ -1,0 +1,134 @@
+/**
+ * The typed error hierarchy. Every error regplan raises on purpose is a RegplanError: it says what failed
+ * (message, with the actual input), what to do about it (hint), and carries context fields for --json and
+ * --debug. Only src/main.ts turns errors into exit codes.
+ */
+
+/** Context a registry-facing error can carry; never a secret. */
+export interface ErrorContext {
+  registry?: string;
+  repo?: string;
+  ref?: string;
+  status?: number;
+  code?: string;
+  file?: string;
+  flag?: string;
+}
+
+/** Base of every error regplan raises deliberately; `hint` tells the user what to do next. */
+export class RegplanError extends Error {
+  override name = 'RegplanError';
+  readonly hint: string | undefined;
+  readonly context: ErrorContext;
+  /** Process exit code main.ts uses: 1 failure, 2 usage error. */
+  readonly exitCode: 1 | 2;
+
+  constructor(message: string, options: { hint?: string; cause?: unknown; context?: ErrorContext; exitCode?: 1 | 2 } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint;
+    this.context = options.context ?? {};
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** A command line that cannot be understood: unknown flag, missing argument (exit 2). */
+export class UsageError extends RegplanError {
+  override name = 'UsageError';
+  constructor(message: string, options: { hint?: string; flag?: string } = {}) {
+    super(message, {
+      ...(options.hint === undefined ? {} : { hint: options.hint }),
+      context: options.flag === undefined ? {} : { flag: options.flag },
+      exitCode: 2,
+    });
+  }
+}
+
+/** One problem found in a config file, with its position; `validate` prints all of them at once. */
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  /** JSON-pointer-like path in the document, e.g. `/policies/ci/keep/0/tags`. */
+  path: string;
+  message: string;
+  hint?: string;
+}
+
+/** A config that failed to load or validate; carries every problem found, not just the first. */
+export class ConfigError extends RegplanError {
+  override name = 'ConfigError';
+  readonly problems: readonly ConfigProblem[];
+  constructor(file: string, problems: readonly ConfigProblem[]) {
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the config`, {
+      hint: `run "regplan validate -c ${file}" to see each one with its line and column`,
+      context: { file },
+    });
+    this.problems = problems;
+  }
+}
+
+/** One entry of an OCI error body: `{"errors":[{"code","message","detail"}]}`. */
+export interface OciErrorEntry {
+  code: string;
+  message: string;
+  detail?: unknown;
+}
+
+/** A registry answered with an error status; `code` is the first OCI error code (UNKNOWN when absent). */
+export class RegistryError extends RegplanError {
+  override name = 'RegistryError';
+  readonly status: number;
+  readonly errors: readonly OciErrorEntry[];
+  constructor(message: string, options: { status: number; errors?: readonly OciErrorEntry[]; registry?: string; repo?: string; ref?: string; hint?: string; cause?: unknown }) {
+    const errors = options.errors ?? [];
+    super(message, {
+      ...(options.hint === undefined ? {} : { hint: options.hint }),
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      context: {
+        status: options.status,
+        code: errors[0]?.code ?? 'UNKNOWN',
+        ...(options.registry === undefined ? {} : { registry: options.registry }),
+        ...(options.repo === undefined ? {} : { repo: options.repo }),
+        ...(options.ref === undefined ? {} : { ref: options.ref }),
+      },
+    });
+    this.status = options.status;
+    this.errors = errors;
+  }
+  /** The first OCI error code, or UNKNOWN. */
+  get code(): string {
+    return this.errors[0]?.code ?? 'UNKNOWN';
+  }
+}
+
+/** Authentication failed or was refused (401/403, bad credentials, token server errors). */
+export class AuthError extends RegistryError {
+  override name = 'AuthError';
+}
+
+/** The registry could not be reached at all (DNS, refused, TLS, timeout). */
+export class NetworkError extends RegplanError {
+  override name = 'NetworkError';
+}
+
+/** Credentials could not be read: a broken Docker config, a failing credential helper. */
+export class CredentialsError extends RegplanError {
+  override name = 'CredentialsError';
+}
+
+/** A saved plan no longer matches the world (format version, config digest, moved tag). */
+export class StalePlanError extends RegplanError {
+  override name = 'StalePlanError';
+}
+
+/** True when `e` is any deliberate regplan error. */
+export const isRegplanError = (e: unknown): e is RegplanError => e instanceof RegplanError;
+/** True when `e` is an error status from a registry. */
+export const isRegistryError = (e: unknown): e is RegistryError => e instanceof RegistryError;
+/** True when `e` is an authentication failure. */
+export const isAuthError = (e: unknown): e is AuthError => e instanceof AuthError;
+/** True when `e` is a config problem set. */
+export const isConfigError = (e: unknown): e is ConfigError => e instanceof ConfigError;
+/** True when `e` means "not found" at the registry (404, MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UNKNOWN). */
+export const isNotFound = (e: unknown): boolean =>
+  e instanceof RegistryError && (e.status === 404 || ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN', 'BLOB_UNKNOWN', 'NOT_FOUND'].includes(e.code));

@@ -1,0 +1,146 @@
+/**
+ * The runtime edge: the only module that touches `process`, the filesystem and child processes, so the same
+ * code runs on Node and Deno 2 and tests can hand commands a fake `Io`.
+ */
+import { spawn } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** What a command may read from and write to; `processIo()` is the real one, tests build their own. */
+export interface Io {
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+  /** Reads one line from the terminal (for apply's confirmation); undefined when stdin is not a TTY. */
+  prompt?: (question: string) => Promise<string>;
+}
+
+/** The Io of the running process. */
+export function processIo(): Io {
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
+    ...(process.stdin.isTTY === true ? { prompt: promptLine } : {}),
+  };
+}
+
+async function promptLine(question: string): Promise<string> {
+  const readline = await import('node:readline/promises');
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
+
+/** Command-line arguments after the program name. */
+export const programArgs = (): string[] => process.argv.slice(2);
+
+/** Sets the process exit code without cutting pending output short. */
+export function setExitCode(code: number): void {
+  process.exitCode = code;
+}
+
+/** The user's home directory (for `~/.docker`). */
+export const homeDir = (): string => os.homedir();
+
+/** Name and version of the JavaScript runtime, for `--version`. */
+export function runtimeVersion(): string {
+  const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;
+  return deno ? `deno ${deno.version.deno}` : `node ${process.version}`;
+}
+
+/** Reads a UTF-8 text file. */
+export const readTextFile = (file: string): Promise<string> => fs.readFile(file, 'utf8');
+
+/** Reads a file's bytes. */
+export const readBytes = (file: string): Promise<Uint8Array> => fs.readFile(file);
+
+/** True when the path exists (file or directory). */
+export async function pathExists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file, fsConstants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file atomically (temp file in the same directory, then rename), creating parent directories. */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await fs.writeFile(temp, data, { mode: options.mode ?? 0o644 });
+  await fs.rename(temp, file);
+}
+
+/** Appends text to a file, creating it and its directory when missing (journals). */
+export async function appendTextFile(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.appendFile(file, text);
+}
+
+/** Creates a fresh private (0700) temporary directory whose name starts with `prefix`. */
+export async function makeTempDir(prefix: string): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fs.chmod(dir, 0o700);
+  return dir;
+}
+
+/** Result of running a child process to completion. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program (no shell) with optional stdin text; resolves with its exit code and output, rejects if it cannot start. */
+export function runCommand(
+  program: string,
+  args: readonly string[],
+  options: { input?: string; env?: Readonly<Record<string, string | undefined>>; cwd?: string; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(options.env === undefined ? {} : { env: options.env as NodeJS.ProcessEnv }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    child.stdin.on('error', () => {}); // a helper that exits without reading stdin must not crash us
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Finds an executable on PATH (as `which` does); undefined when absent. */
+export async function findExecutable(name: string, env: Readonly<Record<string, string | undefined>>): Promise<string | undefined> {
+  for (const dir of (env['PATH'] ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      await fs.access(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+export { fs, path };
