@@ -14,6 +14,23 @@ export interface NativeCredentialSpec {
   /** CLI flag and env var that supply it, e.g. `--repo-github-token` / `REGPLAN_REPO_GITHUB_TOKEN`. */
   flag: string;
   env: string;
+  /** Where the value comes from: a regplan flag/env (default) or a vendor's standard credential chain (then `flag` is empty). */
+  source?: 'flag' | 'chain';
+  /** For a chain: env vars whose presence shows the chain is configured (e.g. AWS_ACCESS_KEY_ID, AWS_PROFILE). */
+  chainEnv?: readonly string[];
+  /** The `registries.<host>.credentials` key that can supply it from the config. */
+  configKey?: 'username' | 'password' | 'token';
+  /** True when deletion works without it (it only adds detail or speed). */
+  optional?: boolean;
+}
+
+/** Capabilities that differ for some hosts of one registry type (GitHub: docker.pkg.github.com vs. ghcr.io). */
+export interface HostCapabilities {
+  /** Which hosts this entry applies to (matched against the host without its port). */
+  host: RegExp;
+  /** The hosts in words, for tables, e.g. "docker.pkg.github.com". */
+  label: string;
+  capabilities: Capabilities;
 }
 
 /** What a registry can do, as data. */
@@ -100,5 +117,7 @@ export interface DriverFactory {
   /** Human name for tables, e.g. "AWS ECR". */
   title: string;
   capabilities: Capabilities;
+  /** Hosts whose capabilities differ from `capabilities`; the first matching entry wins. */
+  hostCapabilities?: readonly HostCapabilities[];
   create(context: DriverContext): Driver;
 }

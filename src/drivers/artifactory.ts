@@ -1,0 +1,28 @@
+/**
+ * JFrog Artifactory (`*.jfrog.io`, or set explicitly). Cleanup deletes by digest through the Registry API,
+ * which recent Artifactory versions accept; the Artifactory API (`DELETE /artifactory/<repo-key>/<image>/<tag>`)
+ * is the route for versions that do not.
+ */
+import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
+import type { Capabilities, DriverFactory } from './driver.ts';
+
+const capabilities: Capabilities = {
+  push: true,
+  bundles: true,
+  customArtifactType: true,
+  cleanupPath: `${REGISTRY_API_DELETE}, or the Artifactory API DELETE /artifactory/<repo-key>/<image>/<tag>`,
+  untag: false,
+  listUntagged: false,
+  nativeCredentials: [],
+  notes:
+    'Registry API digest deletes need a recent Artifactory; with the repository-path access method the first path component is the repo key; ' +
+    'its challenge is Basic realm="Artifactory Realm"',
+};
+
+/** The Artifactory registry type. */
+export const artifactoryDriver = {
+  type: 'artifactory',
+  title: 'JFrog Artifactory',
+  capabilities,
+  create: (context) => createRegistryApiDriver(context, { type: 'artifactory', capabilities, cleanupPath: REGISTRY_API_DELETE }),
+} satisfies DriverFactory;

@@ -1,0 +1,70 @@
+/**
+ * The `default` driver: any registry that implements the OCI Distribution API with deletes enabled
+ * (distribution, Zot, localhost:5000, …). It lists, resolves and deletes purely through src/registry's client,
+ * and is also the Registry-API driver other types fall back to while their native API is not built.
+ */
+import type { RegistryType } from '../config/types.ts';
+import { isNotFound } from '../errors.ts';
+import { RegistryClient } from '../registry/client.ts';
+import type { Capabilities, Driver, DriverContext, DriverFactory } from './driver.ts';
+
+/** Cleanup path text of every driver that deletes through the Registry API. */
+export const REGISTRY_API_DELETE = 'Registry API: DELETE /v2/<name>/manifests/<digest>';
+
+const capabilities: Capabilities = {
+  push: true,
+  bundles: true,
+  customArtifactType: true,
+  cleanupPath: `${REGISTRY_API_DELETE} (the registry must allow deletes)`,
+  untag: false,
+  listUntagged: false,
+  nativeCredentials: [],
+  notes:
+    'distribution answers 405 UNSUPPORTED while storage.delete.enabled is false; deleting a digest removes every tag on it, ' +
+    'so a tag sharing its manifest with a kept tag is skipped',
+};
+
+/**
+ * A driver that does everything through the Registry API. Its capabilities say what it really does, whatever
+ * the type's target is: delete by digest (every tag on it goes), no untag, no untagged listing. A type that
+ * falls back here while its native driver is pending passes `cleanupPath` to say so.
+ */
+export function createRegistryApiDriver(
+  context: DriverContext,
+  driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
+): Driver {
+  const client = new RegistryClient({
+    host: context.host,
+    insecure: context.registry?.insecure ?? false,
+    credentials: context.credentials,
+    ...(context.debug === undefined ? {} : { debug: context.debug }),
+  });
+  return {
+    type: driver.type,
+    capabilities: { ...driver.capabilities, cleanupPath: driver.cleanupPath ?? driver.capabilities.cleanupPath, untag: false, listUntagged: false },
+    async listTags(name) {
+      try {
+        return await client.listTags(name);
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+    },
+    resolveTag: (name, tag) => client.headManifest(name, tag),
+    async deleteManifest(name, digest) {
+      try {
+        await client.deleteManifest(name, digest);
+      } catch (error) {
+        if (!isNotFound(error)) throw error; // already gone counts as done (design §6)
+      }
+    },
+  };
+}
+
+/** The default registry type. */
+export const defaultDriver = {
+  type: 'default',
+  title: 'Default (OCI Distribution)',
+  capabilities,
+  create: (context) => createRegistryApiDriver(context, { type: 'default', capabilities }),
+} satisfies DriverFactory;
