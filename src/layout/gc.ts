@@ -1,0 +1,78 @@
+/**
+ * Garbage collection of an OCI image layout: after index.json lost entries (untag, delete), the blobs only those
+ * entries reached are removed. Reachability is the image-spec graph from index.json: an index reaches its child
+ * manifests, a manifest its config and layers, either one its subject. It errs on the side of keeping: a manifest
+ * that cannot be read or parsed stops the collection before anything is removed, because its children would
+ * otherwise look unreachable.
+ */
+import { RegplanError } from '../errors.ts';
+import type { Descriptor } from '../registry/oci.ts';
+import { listDir, path, removeFile, statPath } from '../runtime.ts';
+import { isBlobFileName } from './digest.ts';
+import type { OciLayout } from './store.ts';
+
+/** What a collection removed. */
+export interface GarbageReport {
+  /** Digests of the removed blobs, sorted. */
+  removed: string[];
+  /** Their total size in bytes. */
+  bytesFreed: number;
+}
+
+/** The JSON fields that name other content, read loosely (indexes, manifests, old artifact manifests alike). */
+interface Referencing {
+  manifests?: Descriptor[];
+  config?: Descriptor;
+  layers?: Descriptor[];
+  blobs?: Descriptor[];
+  subject?: Descriptor;
+}
+
+/** Every digest index.json reaches; manifests are read (and verified) to follow their references. */
+export async function reachableDigests(layout: OciLayout): Promise<Set<string>> {
+  const reachable = new Set<string>();
+  const pending: string[] = [];
+  const reach = (descriptor: Descriptor | undefined, isManifest: boolean): void => {
+    if (descriptor === undefined || typeof descriptor.digest !== 'string' || reachable.has(descriptor.digest)) return;
+    reachable.add(descriptor.digest);
+    if (isManifest) pending.push(descriptor.digest);
+  };
+  for (const descriptor of (await layout.readIndex()).manifests) reach(descriptor, true);
+  for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
+    if (!(await layout.hasBlob(digest))) continue; // a subject or child that was never copied: nothing to follow
+    let content: Referencing;
+    try {
+      content = JSON.parse(new TextDecoder().decode(await layout.readBlob(digest))) as Referencing;
+    } catch (e) {
+      throw new RegplanError(`garbage collection of OCI layout "${layout.dir}" stopped, nothing was removed: manifest ${digest} cannot be read`, {
+        hint: 'repair or remove the entry that names it, then run the cleanup again',
+        cause: e,
+        context: { repo: `oci:${layout.dir}`, ref: digest },
+      });
+    }
+    for (const child of content.manifests ?? []) reach(child, true);
+    reach(content.subject, true);
+    reach(content.config, false);
+    for (const layer of [...(content.layers ?? []), ...(content.blobs ?? [])]) reach(layer, false);
+  }
+  return reachable;
+}
+
+/** Removes every blob file index.json no longer reaches; temp files and unknown names are left alone. */
+export async function collectGarbage(layout: OciLayout): Promise<GarbageReport> {
+  const reachable = await reachableDigests(layout);
+  const blobsDir = path.join(layout.dir, 'blobs');
+  const removed: string[] = [];
+  let bytesFreed = 0;
+  for (const algorithm of await listDir(blobsDir)) {
+    for (const hex of await listDir(path.join(blobsDir, algorithm))) {
+      const digest = `${algorithm}:${hex}`;
+      if (!isBlobFileName(algorithm, hex) || reachable.has(digest)) continue;
+      const file = path.join(blobsDir, algorithm, hex);
+      bytesFreed += (await statPath(file))?.size ?? 0;
+      await removeFile(file);
+      removed.push(digest);
+    }
+  }
+  return { removed: removed.sort(), bytesFreed };
+}

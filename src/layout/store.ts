@@ -1,0 +1,340 @@
+/**
+ * A local OCI image layout (`oci:<dir>` repos): `oci-layout`, `index.json` and content-addressed
+ * `blobs/<alg>/<hex>`, as the image-spec describes them and as skopeo, oras, buildah and BuildKit write them.
+ *
+ * Tags are `org.opencontainers.image.ref.name` annotations on index.json entries. Every change to index.json is
+ * a read-modify-write of the whole file published with an atomic rename, so a concurrent reader (skopeo, another
+ * regplan) sees the old file or the new one, never half of one; changes made through one OciLayout are
+ * serialised so parallel untags never lose each other's edits. Removing a tag or manifest only edits index.json:
+ * the blobs stay until `garbageCollect()` (apply calls it once after its deletions), so an interrupted apply
+ * never leaves index.json pointing at missing content.
+ */
+import { RegistryError, RegplanError } from '../errors.ts';
+import { type Descriptor, type ImageIndex, type Manifest, isIndex, MediaType, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION } from '../registry/oci.ts';
+import { isValidTag } from '../registry/reference.ts';
+import {
+  listDir, makeDir, path, readBytes, readFileChunks, readTextFile, removeFile, renameFile, statPath, tempSiblingName,
+  writeFileAtomic, writeFileFromChunks,
+} from '../runtime.ts';
+import { digestLike, hashingStream, parseDigest, sha256Digest } from './digest.ts';
+import { type GarbageReport, collectGarbage } from './gc.ts';
+import { pushTime } from './push-time.ts';
+
+/** A tag of the layout with the index.json entry that carries it. */
+export interface TaggedDescriptor {
+  tag: string;
+  descriptor: Descriptor;
+}
+
+/** A manifest read back from the layout: its exact bytes (digests are over bytes) and the parsed form. */
+export interface StoredManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Uint8Array;
+  manifest: Manifest;
+}
+
+/** Where `putBlob` takes content from: bytes in memory, or a file streamed from disk (large layers). */
+export type BlobSource = Uint8Array | { path: string };
+
+const tagOf = (descriptor: Descriptor): string | undefined => descriptor.annotations?.[REF_NAME_ANNOTATION];
+
+/** One OCI image layout directory; build it with `OciLayout.open` or `OciLayout.create`. */
+export class OciLayout {
+  /** The layout directory as given (relative paths resolve against the working directory). */
+  readonly dir: string;
+  #mutations: Promise<unknown> = Promise.resolve();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Opens an existing layout; a missing directory or one without `oci-layout` is a clear error. */
+  static async open(dir: string): Promise<OciLayout> {
+    const layout = await OciLayout.openIfExists(dir);
+    if (!layout) {
+      throw new RegplanError(`cannot open OCI layout "${dir}": the directory does not exist`, {
+        hint: `check the oci:${dir} address (relative paths start at the working directory), or push to it to create it`,
+        context: { repo: `oci:${dir}` },
+      });
+    }
+    return layout;
+  }
+
+  /** Opens a layout, or gives undefined when the directory does not exist (an empty repo); other problems throw. */
+  static async openIfExists(dir: string): Promise<OciLayout | undefined> {
+    const stat = await statPath(dir);
+    if (!stat) return undefined;
+    const notLayout = (why: string) =>
+      new RegplanError(`"${dir}" is not an OCI image layout: ${why}`, {
+        hint: 'an OCI layout directory holds oci-layout, index.json and blobs/ (as written by skopeo copy … oci:DIR:TAG, buildah or BuildKit); check the oci: address',
+        context: { repo: `oci:${dir}` },
+      });
+    if (!stat.isDirectory) throw notLayout('it is not a directory');
+    let marker: unknown;
+    try {
+      marker = JSON.parse(await readTextFile(path.join(dir, 'oci-layout')));
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ENOENT') throw notLayout('it has no oci-layout file');
+      throw notLayout('its oci-layout file is not valid JSON');
+    }
+    const version = (marker as { imageLayoutVersion?: unknown } | null)?.imageLayoutVersion;
+    if (typeof version !== 'string' || !version.startsWith('1.')) {
+      throw notLayout(`its oci-layout file declares imageLayoutVersion ${JSON.stringify(version)}, regplan reads 1.x`);
+    }
+    const layout = new OciLayout(dir);
+    await layout.readIndex();
+    return layout;
+  }
+
+  /** Opens the layout in `dir`, first creating an empty one (oci-layout, index.json, blobs/sha256) when there is none. */
+  static async create(dir: string): Promise<OciLayout> {
+    const stat = await statPath(dir);
+    const entries = stat?.isDirectory ? await listDir(dir) : [];
+    if (!entries.includes('oci-layout')) {
+      if (entries.length > 0) {
+        throw new RegplanError(`cannot create an OCI layout in "${dir}": the directory is not empty and holds no oci-layout file`, {
+          hint: 'point the oci: address at an empty or new directory, or at an existing layout',
+          context: { repo: `oci:${dir}` },
+        });
+      }
+      await makeDir(path.join(dir, 'blobs', 'sha256'));
+      await writeFileAtomic(path.join(dir, 'index.json'), serializeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+      await writeFileAtomic(path.join(dir, 'oci-layout'), JSON.stringify(OCI_LAYOUT_FILE));
+    }
+    return OciLayout.open(dir);
+  }
+
+  /** The file a blob lives in (for streaming large blobs straight from disk). */
+  blobPath(digest: string): string {
+    const { algorithm, hex } = parseDigest(digest);
+    return path.join(this.dir, 'blobs', algorithm, hex);
+  }
+
+  /** The parsed index.json; a broken one is an error, never treated as empty (that would look like "no tags"). */
+  async readIndex(): Promise<ImageIndex> {
+    const file = path.join(this.dir, 'index.json');
+    let index: unknown;
+    try {
+      index = JSON.parse(await readTextFile(file));
+    } catch (e) {
+      const why = (e as { code?: string }).code === 'ENOENT' ? 'it is missing' : 'it is not valid JSON';
+      throw new RegplanError(`cannot read ${file}: ${why}`, { hint: 'restore index.json from the layout\'s source; regplan does not guess its content', cause: e, context: { file } });
+    }
+    if (!Array.isArray((index as Partial<ImageIndex> | null)?.manifests)) {
+      throw new RegplanError(`cannot read ${file}: it has no manifests array`, { hint: 'index.json of an OCI layout is an image index with "manifests": [...]', context: { file } });
+    }
+    return index as ImageIndex;
+  }
+
+  /** Every tag with its index.json entry, in index.json order. */
+  async listTagged(): Promise<TaggedDescriptor[]> {
+    const index = await this.readIndex();
+    return index.manifests.flatMap((descriptor) => {
+      const tag = tagOf(descriptor);
+      return tag === undefined ? [] : [{ tag, descriptor }];
+    });
+  }
+
+  /** Every tag name, in index.json order. */
+  async listTags(): Promise<string[]> {
+    return (await this.listTagged()).map((t) => t.tag);
+  }
+
+  /** The descriptor a tag points at, or undefined when the layout has no such tag. */
+  async resolveTag(tag: string): Promise<Descriptor | undefined> {
+    return (await this.listTagged()).find((t) => t.tag === tag)?.descriptor;
+  }
+
+  /** index.json entries without a tag whose digest no tagged entry shares (so deleting them removes no tag). */
+  async listUntagged(): Promise<Descriptor[]> {
+    const index = await this.readIndex();
+    const tagged = new Set(index.manifests.filter((d) => tagOf(d) !== undefined).map((d) => d.digest));
+    const seen = new Set<string>();
+    return index.manifests.filter((d) => {
+      if (tagOf(d) !== undefined || tagged.has(d.digest) || seen.has(d.digest)) return false;
+      seen.add(d.digest);
+      return true;
+    });
+  }
+
+  /** True when the blob file exists. */
+  async hasBlob(digest: string): Promise<boolean> {
+    return (await statPath(this.blobPath(digest)))?.isFile === true;
+  }
+
+  /** A blob's bytes, verified against its digest; a missing blob is a 404-style RegistryError (`isNotFound`). */
+  async readBlob(digest: string): Promise<Uint8Array> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBytes(this.blobPath(digest));
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      throw new RegistryError(`blob ${digest} is not in OCI layout "${this.dir}"`, {
+        status: 404,
+        errors: [{ code: 'BLOB_UNKNOWN', message: 'blob unknown to layout' }],
+        repo: `oci:${this.dir}`,
+        ref: digest,
+        hint: 'the layout is incomplete; copy the image into it again (e.g. skopeo copy … oci:DIR:TAG)',
+      });
+    }
+    const actual = digestLike(digest, bytes);
+    if (actual !== digest) {
+      throw new RegplanError(`blob ${digest} in OCI layout "${this.dir}" is corrupt: its content hashes to ${actual}`, {
+        hint: 'restore the layout from its source; regplan never uses content that does not match its digest',
+        context: { repo: `oci:${this.dir}`, ref: digest },
+      });
+    }
+    return bytes;
+  }
+
+  /** A manifest or index by digest, parsed; its media type comes from the content, else from index.json. */
+  async readManifest(digest: string): Promise<StoredManifest> {
+    const bytes = await this.readBlob(digest);
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
+    } catch (e) {
+      throw new RegplanError(`blob ${digest} in OCI layout "${this.dir}" is not a manifest (not JSON)`, { cause: e, context: { repo: `oci:${this.dir}`, ref: digest } });
+    }
+    const listed = (await this.readIndex()).manifests.find((d) => d.digest === digest)?.mediaType;
+    const mediaType = manifest.mediaType ?? listed ?? (isIndex(manifest) ? MediaType.ociIndex : MediaType.ociManifest);
+    return { digest, mediaType, bytes, manifest };
+  }
+
+  /** Stores content under its digest (temp file, then rename); returns the digest and size. */
+  async putBlob(source: BlobSource, options: { digest?: string } = {}): Promise<{ digest: string; size: number }> {
+    const written = source instanceof Uint8Array ? await this.#putBytes(source) : await this.#putFile(source.path);
+    if (options.digest !== undefined && options.digest !== written.digest) {
+      throw new RegplanError(`content written to OCI layout "${this.dir}" hashes to ${written.digest}, expected ${options.digest}`, {
+        hint: 'the source changed or is corrupt; the stored copy is harmless and garbage collection removes it',
+        context: { repo: `oci:${this.dir}`, ref: options.digest },
+      });
+    }
+    return written;
+  }
+
+  async #putBytes(bytes: Uint8Array): Promise<{ digest: string; size: number }> {
+    const digest = sha256Digest(bytes);
+    if (!(await this.hasBlob(digest))) await writeFileAtomic(this.blobPath(digest), bytes);
+    return { digest, size: bytes.byteLength };
+  }
+
+  async #putFile(file: string): Promise<{ digest: string; size: number }> {
+    const temp = tempSiblingName(path.join(this.dir, 'blobs', 'sha256', 'upload'));
+    const hashing = hashingStream(readFileChunks(file));
+    try {
+      await writeFileFromChunks(temp, hashing.chunks);
+      const written = hashing.result();
+      if (await this.hasBlob(written.digest)) await removeFile(temp);
+      else await renameFile(temp, this.blobPath(written.digest));
+      return written;
+    } catch (e) {
+      await removeFile(temp);
+      throw e;
+    }
+  }
+
+  /**
+   * Stores a manifest or index and records it in index.json: with `tag`, the tag moves to it (replacing the entry
+   * that carried the tag); without, it is added untagged unless index.json already lists it; with `child`, it is
+   * only stored (the child of an index is reached through its index, not listed itself). Every blob it names
+   * (config, layers, children; not its subject) must already be in the layout, as a registry would insist.
+   */
+  async putManifest(bytes: Uint8Array, mediaType: string, options: { tag?: string; child?: boolean } = {}): Promise<Descriptor> {
+    const { tag } = options;
+    if (tag !== undefined && options.child === true) throw new RegplanError('putManifest: a child manifest cannot carry a tag');
+    if (tag !== undefined && !isValidTag(tag)) {
+      throw new RegplanError(`invalid tag "${tag}" for OCI layout "${this.dir}"`, { hint: 'a tag is 1-128 letters, digits, _ . - and starts with a letter, digit or _' });
+    }
+    let manifest: Manifest;
+    try {
+      manifest = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
+    } catch (e) {
+      throw new RegplanError(`cannot store a manifest in OCI layout "${this.dir}": it is not JSON`, { cause: e });
+    }
+    if (manifest.mediaType !== undefined && manifest.mediaType !== mediaType) {
+      throw new RegplanError(`cannot store a manifest in OCI layout "${this.dir}": its mediaType is ${manifest.mediaType}, not ${mediaType}`);
+    }
+    const named = isIndex(manifest) ? manifest.manifests : [manifest.config, ...(manifest.layers ?? [])].filter((d) => !d.urls?.length);
+    for (const descriptor of named) {
+      if (!(await this.hasBlob(descriptor.digest))) {
+        throw new RegistryError(`cannot store manifest in OCI layout "${this.dir}": it names ${descriptor.digest}, which is not in the layout`, {
+          status: 400,
+          errors: [{ code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to layout' }],
+          repo: `oci:${this.dir}`,
+          hint: 'store config, layers and child manifests before the manifest that names them',
+        });
+      }
+    }
+    const { digest, size } = await this.#putBytes(bytes);
+    const descriptor: Descriptor = {
+      mediaType,
+      digest,
+      size,
+      ...(manifest.artifactType === undefined ? {} : { artifactType: manifest.artifactType }),
+      ...(tag === undefined ? {} : { annotations: { [REF_NAME_ANNOTATION]: tag } }),
+    };
+    if (options.child === true) return descriptor;
+    await this.#editIndex((entries) => {
+      if (tag === undefined) return entries.some((d) => d.digest === digest) ? entries : [...entries, descriptor];
+      return [...entries.filter((d) => tagOf(d) !== tag), descriptor];
+    });
+    return descriptor;
+  }
+
+  /** Removes one tag (its index.json entry); the manifest stays for its other tags. False when there was no such tag. */
+  async untag(tag: string): Promise<boolean> {
+    let removed = false;
+    await this.#editIndex((entries) => {
+      const kept = entries.filter((d) => tagOf(d) !== tag);
+      removed = kept.length !== entries.length;
+      return removed ? kept : entries;
+    });
+    return removed;
+  }
+
+  /** Removes every index.json entry with this digest (all its tags, and its untagged entry); returns how many. */
+  async deleteManifest(digest: string): Promise<number> {
+    parseDigest(digest);
+    let removed = 0;
+    await this.#editIndex((entries) => {
+      const kept = entries.filter((d) => d.digest !== digest);
+      removed = entries.length - kept.length;
+      return removed > 0 ? kept : entries;
+    });
+    return removed;
+  }
+
+  /** Push time of an entry, ISO 8601, or undefined when unknown (see push-time.ts for the sources). */
+  pushedAt(descriptor: Descriptor): Promise<string | undefined> {
+    return pushTime(this, descriptor);
+  }
+
+  /**
+   * Removes blobs nothing in index.json reaches any more (through child manifests, configs, layers and subjects).
+   * Call it after deletions; it is serialised with this layout's index edits.
+   */
+  garbageCollect(): Promise<GarbageReport> {
+    return this.#exclusive(() => collectGarbage(this));
+  }
+
+  /** Runs index.json edits one at a time: read, change, publish with an atomic rename; unchanged means no write. */
+  #editIndex(change: (entries: Descriptor[]) => Descriptor[]): Promise<void> {
+    return this.#exclusive(async () => {
+      const index = await this.readIndex();
+      const next = change(index.manifests);
+      if (next === index.manifests) return;
+      await writeFileAtomic(path.join(this.dir, 'index.json'), serializeIndex({ ...index, manifests: next }));
+    });
+  }
+
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#mutations.then(work, work);
+    this.#mutations = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** index.json as regplan writes it: the given fields in order, two-space indented for readable diffs. */
+const serializeIndex = (index: ImageIndex): string => `${JSON.stringify(index, null, 2)}\n`;
