@@ -54,10 +54,21 @@ export function setExitCode(code: number): void {
 /** The user's home directory (for `~/.docker`). */
 export const homeDir = (): string => os.homedir();
 
-/** Name and version of the JavaScript runtime, for `--version`. */
+/** Name and version of the JavaScript runtime, for `--version`; "standalone" when it is the embedded one. */
 export function runtimeVersion(): string {
   const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;
-  return deno ? `deno ${deno.version.deno}` : `node ${process.version}`;
+  if (deno) return `deno ${deno.version.deno}`;
+  return isStandaloneBinary() ? `node ${process.version}, standalone` : `node ${process.version}`;
+}
+
+/** True inside the single-file binary (`npm run build`): Node's SEA module says whether this process is one. */
+function isStandaloneBinary(): boolean {
+  try {
+    const sea = process.getBuiltinModule('node:sea') as { isSea?: () => boolean } | undefined;
+    return sea?.isSea?.() === true;
+  } catch {
+    return false; // a runtime without node:sea
+  }
 }
 
 /** Reads a UTF-8 text file. */
@@ -142,5 +153,61 @@ export async function findExecutable(name: string, env: Readonly<Record<string, 
   }
   return undefined;
 }
+
+/** Names of the entries in a directory (sorted); empty when the directory does not exist. */
+export async function listDir(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Size and kind of a path, or undefined when it does not exist. */
+export async function statPath(file: string): Promise<{ size: number; isDirectory: boolean; isFile: boolean } | undefined> {
+  try {
+    const stat = await fs.stat(file);
+    return { size: stat.size, isDirectory: stat.isDirectory(), isFile: stat.isFile() };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Creates a directory and its parents (no error when it exists). */
+export async function makeDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+}
+
+/** Removes a file; no error when it is already gone. */
+export const removeFile = (file: string): Promise<void> => fs.rm(file, { force: true });
+
+/** Renames a file (atomic within one filesystem): how content-addressed stores publish a finished temp file. */
+export const renameFile = (from: string, to: string): Promise<void> => fs.rename(from, to);
+
+/** Streams a file's bytes in chunks, so large blobs are never held in memory whole. */
+export async function* readFileChunks(file: string): AsyncIterable<Uint8Array> {
+  const handle = await fs.open(file, 'r');
+  try {
+    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20, autoClose: false })) yield chunk as Uint8Array;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes chunks to a new file (truncating), creating parent directories; the caller renames it into place. */
+export async function writeFileFromChunks(file: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const handle = await fs.open(file, 'w', 0o644);
+  try {
+    for await (const chunk of chunks) await handle.write(chunk);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A unique temp-file name next to `file` (same directory, so a rename publishes it atomically). */
+export const tempSiblingName = (file: string): string => `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
 export { fs, path };
