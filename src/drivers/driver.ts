@@ -102,6 +102,14 @@ export interface UntaggedLister {
   listUntagged(name: string): Promise<{ digest: string; pushedAt?: string }[]>;
 }
 
+/**
+ * A driver whose deletions only drop references and leave content behind until collected (the OCI layout):
+ * apply calls `collectGarbage` once after its deletions for each repo it deleted from.
+ */
+export interface GarbageCollector {
+  collectGarbage(name: string): Promise<{ removed: string[]; bytesFreed: number }>;
+}
+
 /** True when the driver can untag. */
 export const canUntag = (d: Driver): d is Driver & Untagger => typeof (d as Partial<Untagger>).untag === 'function';
 /** True when the driver lists tag records natively. */
@@ -110,6 +118,10 @@ export const hasDetailedListing = (d: Driver): d is Driver & DetailedLister =>
 /** True when the driver lists untagged manifests. */
 export const canListUntagged = (d: Driver): d is Driver & UntaggedLister =>
   typeof (d as Partial<UntaggedLister>).listUntagged === 'function';
+
+/** True when the driver wants `collectGarbage` after deletions. */
+export const collectsGarbage = (d: Driver): d is Driver & GarbageCollector =>
+  typeof (d as Partial<GarbageCollector>).collectGarbage === 'function';
 
 /** One registry type: its detection rules, capabilities, and how to build a driver. */
 export interface DriverFactory {
