@@ -1,30 +1,98 @@
 /**
- * The local OCI image layout (`oci:<dir>`): a directory with `oci-layout`, `index.json` and `blobs/`. Cleanup
- * edits `index.json`; no network and no credentials. The driver itself is not built yet.
+ * The local OCI image layout (`oci:<dir>`): a directory with `oci-layout`, `index.json` and `blobs/`, served by
+ * src/layout/store.ts. No network and no credentials. A layout has no repository names: the address `oci:<dir>`
+ * is the whole layout, so the driver reads the directory from its context (`host` is the address `oci:<dir>` or
+ * the bare directory) and ignores `name` — unless the host is empty or just `oci`, when `name` carries the address.
+ *
+ * Cleanup only edits index.json (untag drops one tag's entry, deleteManifest every entry of a digest); the blobs
+ * nothing references any more go when apply calls `collectGarbage` after its deletions. A directory that does not
+ * exist is an empty repo (no tags); one that exists but is not a layout is an error.
  */
-import type { Capabilities, DriverFactory } from './driver.ts';
-import { nativeDriverUnavailable } from './unavailable.ts';
+import { OciLayout } from '../layout/store.ts';
+import type {
+  Capabilities, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, TagRecord, UntaggedLister, Untagger,
+} from './driver.ts';
 
 const capabilities: Capabilities = {
   push: true,
   bundles: true,
   customArtifactType: true,
-  cleanupPath: 'edits index.json in the layout directory (drops the tag\'s entry, then blobs nothing references)',
+  cleanupPath: 'edits index.json (tags), removes unreferenced blobs',
   untag: true,
   listUntagged: true,
   nativeCredentials: [],
-  notes: 'no network: the embedded default for demos, tests and air-gapped bundles',
+  notes: 'no network: the embedded default for demos, tests and air-gapped bundles; push times come from the created annotation or the image config',
 };
+
+/** The layout directory a driver works on (see the file comment for how host and name are read). */
+export function layoutDir(context: Pick<DriverContext, 'host'>, name = ''): string {
+  const host = context.host === 'oci' ? '' : context.host;
+  const address = host === '' ? name : host;
+  return address.startsWith('oci:') ? address.slice(4) : address;
+}
 
 /** The OCI image layout type. */
 export const ociLayoutDriver = {
   type: 'oci',
   title: 'OCI image layout (local directory)',
   capabilities,
-  create(context) {
-    throw nativeDriverUnavailable(ociLayoutDriver, context, {
-      why: 'it edits index.json in the layout directory',
-      workaround: 'copy the layout to a registry (e.g. skopeo copy oci:<dir>:<tag> docker://localhost:5000/<repo>:<tag>) and clean up there',
-    });
+  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector {
+    // One OciLayout per directory for the driver's life, so its index.json edits are serialised.
+    const opened = new Map<string, OciLayout>();
+    const layoutOf = async (name: string): Promise<OciLayout | undefined> => {
+      const dir = layoutDir(context, name);
+      const known = opened.get(dir);
+      if (known) return known;
+      const layout = await OciLayout.openIfExists(dir);
+      if (layout) opened.set(dir, layout);
+      return layout;
+    };
+    return {
+      type: 'oci',
+      capabilities,
+      async listTags(name) {
+        const layout = await layoutOf(name);
+        return layout ? [...new Set(await layout.listTags())] : [];
+      },
+      async resolveTag(name, tag) {
+        return (await layoutOf(name))?.resolveTag(tag);
+      },
+      async deleteManifest(name, digest) {
+        await (await layoutOf(name))?.deleteManifest(digest); // no entry left counts as done
+      },
+      async untag(name, tag) {
+        await (await layoutOf(name))?.untag(tag);
+      },
+      async listTagRecords(name) {
+        const layout = await layoutOf(name);
+        if (!layout) return [];
+        const times = new Map<string, Promise<string | undefined>>();
+        const records: TagRecord[] = [];
+        const seen = new Set<string>();
+        for (const { tag, descriptor } of await layout.listTagged()) {
+          if (seen.has(tag)) continue; // a duplicated ref.name: the first entry is the one resolveTag answers
+          seen.add(tag);
+          const time = times.get(descriptor.digest) ?? layout.pushedAt(descriptor);
+          times.set(descriptor.digest, time);
+          const pushedAt = await time;
+          records.push({ tag, digest: descriptor.digest, mediaType: descriptor.mediaType, ...(pushedAt === undefined ? {} : { pushedAt }) });
+        }
+        return records;
+      },
+      async listUntagged(name) {
+        const layout = await layoutOf(name);
+        if (!layout) return [];
+        const untagged: { digest: string; pushedAt?: string }[] = [];
+        for (const descriptor of await layout.listUntagged()) {
+          const pushedAt = await layout.pushedAt(descriptor);
+          untagged.push({ digest: descriptor.digest, ...(pushedAt === undefined ? {} : { pushedAt }) });
+        }
+        return untagged;
+      },
+      async collectGarbage(name) {
+        const layout = await layoutOf(name);
+        return layout ? layout.garbageCollect() : { removed: [], bytesFreed: 0 };
+      },
+    };
   },
 } satisfies DriverFactory;
