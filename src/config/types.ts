@@ -55,8 +55,13 @@ export type BundleConfig =
 
 /** One `repos[]` entry after defaults. */
 export interface RepoConfig {
-  /** The repo address as written, e.g. `ghcr.io/acme/api` or `oci:./examples/demo-layout`. */
+  /**
+   * The repo address, e.g. `ghcr.io/acme/api`; an `oci:<dir>` layout has its directory resolved against the
+   * config file's directory (`oci:/abs/examples/demo-layout`), so it means the same from any cwd.
+   */
   repo: string;
+  /** The address exactly as written in the config (e.g. `oci:./examples/demo-layout`), for display. */
+  written?: string;
   cleanup?: Policy;
   bundles: BundleConfig[];
 }

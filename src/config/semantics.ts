@@ -1,0 +1,189 @@
+/**
+ * The semantic step of the config pipeline: rules a JSON Schema cannot express (regexes that compile, policy
+ * names that exist, repo addresses that parse, no literal secrets, no duplicates). It runs on the parsed data
+ * even when the schema step found problems, so `validate` reports everything at once; every check is defensive
+ * about shapes the schema step already complained about.
+ */
+import type { ConfigProblem } from '../errors.ts';
+import { isValidTag, parseRepo } from '../registry/reference.ts';
+import { closestName } from './did-you-mean.ts';
+import { DURATION_HINT, parseDuration } from './duration.ts';
+import { literalSecretMessage, SECRET_KEY } from './secrets.ts';
+import { pointer, type ConfigSource } from './source.ts';
+import * as path from 'node:path';
+
+type Segment = string | number;
+type Record_ = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Record_ => typeof value === 'object' && value !== null && !Array.isArray(value);
+const entries = (value: unknown): [string, unknown][] => (isObject(value) ? Object.entries(value) : []);
+const items = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** Problems found by the semantic rules, split by severity. */
+export interface SemanticResult {
+  errors: ConfigProblem[];
+  warnings: ConfigProblem[];
+}
+
+/** Applies every semantic rule to the parsed config; `dir` is the config's directory (for oci: paths). */
+export function semanticProblems(source: ConfigSource, dir: string): SemanticResult {
+  const errors: ConfigProblem[] = [];
+  const warnings: ConfigProblem[] = [];
+  const at = (p: Segment[], key = false) => ({ file: source.file, ...source.positionOf(p, { key }), path: pointer(p) });
+  const error = (p: Segment[], message: string, hint?: string, key = false) => errors.push({ ...at(p, key), message, ...(hint === undefined ? {} : { hint }) });
+  const warn = (p: Segment[], message: string, hint?: string, key = false) => warnings.push({ ...at(p, key), message, ...(hint === undefined ? {} : { hint }) });
+  const data = isObject(source.data) ? source.data : {};
+
+  checkLiteralSecrets(source, error);
+  if (isObject(data['settings'])) checkDurationRange(data['settings']['grace'], ['settings', 'grace'], error);
+
+  const policyNames = entries(data['policies']).map(([name]) => name);
+  const usedPolicies = new Set<string>();
+  for (const [name, policy] of entries(data['policies'])) checkPolicy(policy, ['policies', name], { error, warn });
+
+  const seenRepos = new Map<string, number>();
+  const usedHosts = new Set<string>();
+  items(data['repos']).forEach((entry, index) => {
+    if (!isObject(entry)) return;
+    const base: Segment[] = ['repos', index];
+    const address = entry['repo'];
+    if (typeof address === 'string' && address !== '') {
+      const key = checkRepoAddress(address, [...base, 'repo'], dir, error);
+      if (key !== undefined) {
+        if (!key.startsWith('oci:')) usedHosts.add(key.slice(0, key.indexOf('/')));
+        const first = seenRepos.get(key);
+        if (first === undefined) seenRepos.set(key, source.positionOf(['repos', index]).line);
+        else error([...base, 'repo'], `repo "${address}" is listed twice (first at line ${first})`, 'merge the two entries: one entry can have both cleanup and bundles');
+      }
+    }
+    const cleanup = entry['cleanup'];
+    if (typeof cleanup === 'string' && cleanup !== '') {
+      usedPolicies.add(cleanup);
+      if (!policyNames.includes(cleanup)) {
+        const guess = closestName(cleanup, policyNames);
+        const defined = policyNames.length ? `defined policies: ${policyNames.join(', ')}` : 'this config defines no policies; add one under policies: or write the policy inline';
+        error([...base, 'cleanup'], `unknown policy "${cleanup}"`, guess ? `did you mean "${guess}"? (${defined})` : defined);
+      }
+    } else if (isObject(cleanup)) {
+      checkPolicy(cleanup, [...base, 'cleanup'], { error, warn });
+    }
+    checkBundles(entry['bundles'], [...base, 'bundles'], { error, warn });
+    if (cleanup === undefined && entry['bundles'] === undefined) {
+      warn(base, `repo ${typeof address === 'string' ? `"${address}" ` : ''}has neither cleanup nor bundles: regplan does nothing with it`, 'add cleanup: <policy> or bundles: [...], or remove the entry');
+    }
+  });
+
+  if (!Array.isArray(data['repos']) || data['repos'].length === 0) {
+    warn(data['repos'] === undefined ? [] : ['repos'], 'no repos: regplan has nothing to plan', 'add repos: [{ repo: ghcr.io/acme/api, cleanup: <policy> }]');
+  }
+  for (const name of policyNames) {
+    if (!usedPolicies.has(name)) warn(['policies', name], `policy "${name}" is not used by any repo`, 'refer to it with cleanup: ' + name + ' in repos[], or remove it', true);
+  }
+  for (const [host] of entries(data['registries'])) {
+    if (!usedHosts.has(host.toLowerCase()) && !(host === 'docker.io' && usedHosts.has('docker.io'))) {
+      const guess = closestName(host, [...usedHosts]);
+      warn(['registries', host], `registry "${host}" is not the host of any repo`, guess ? `did you mean "${guess}"?` : 'the key must be the host[:port] of repo addresses, e.g. ghcr.io', true);
+    }
+  }
+  return { errors, warnings };
+}
+
+type Report = (p: Segment[], message: string, hint?: string, key?: boolean) => void;
+
+/** A literal secret anywhere: a secret-looking key, or any entry under `credentials`, holding a plain value. */
+function checkLiteralSecrets(source: ConfigSource, error: Report): void {
+  source.walkPairs((p, key, value) => {
+    if (typeof value !== 'string' && typeof value !== 'number') return;
+    if (key === 'env' || key === 'file') return;
+    const underCredentials = p[p.length - 2] === 'credentials';
+    if (!underCredentials && !SECRET_KEY.test(key)) return;
+    const { message, hint } = literalSecretMessage(key);
+    error(p, message, hint);
+  });
+}
+
+const REGEX_HINT = 'regexes use JavaScript syntax: escape literal dots and brackets (\\. \\[), close every group, anchor with ^ and $';
+
+function checkRegex(value: unknown, p: Segment[], error: Report): void {
+  if (typeof value !== 'string' || value === '') return;
+  try {
+    new RegExp(value);
+  } catch (e) {
+    error(p, `invalid regular expression "${value}": ${(e as Error).message}`, REGEX_HINT);
+  }
+}
+
+/** Durations the schema's pattern accepts but that are too large to count in milliseconds. */
+function checkDurationRange(value: unknown, p: Segment[], error: Report): void {
+  if (typeof value === 'string' && /^(?:\d+[smhdw])+$/.test(value) && parseDuration(value) === undefined) {
+    error(p, `duration "${value}" is too large`, DURATION_HINT);
+  }
+}
+
+function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; warn: Report }): void {
+  if (!isObject(policy)) return;
+  const keep = items(policy['keep']);
+  keep.forEach((rule, i) => {
+    if (!isObject(rule)) return;
+    checkRegex(rule['tags'], [...base, 'keep', i, 'tags'], report.error);
+    checkDurationRange(rule['pushedWithin'], [...base, 'keep', i, 'pushedWithin'], report.error);
+    const gitRefs = rule['gitRefs'];
+    if (isObject(gitRefs) && gitRefs['branches'] === false && gitRefs['tags'] === false && !gitRefs['commits']) {
+      report.warn([...base, 'keep', i, 'gitRefs'], 'gitRefs rule keeps nothing: branches and tags are false and commits is 0', 'enable branches or tags, or set commits: N');
+    }
+  });
+  const del = policy['delete'];
+  if (isObject(del)) checkRegex(del['tags'], [...base, 'delete', 'tags'], report.error);
+  if (keep.length === 0 && del === undefined) {
+    report.warn(base, 'policy has no keep rules and no delete scope: every tag older than settings.grace is deleted', "add keep rules, or delete: { tags: '^(pr|branch)-' } to limit what can be deleted");
+  }
+}
+
+/** Checks one repo address; returns a key identifying the repo (for duplicates) when it parses. */
+function checkRepoAddress(address: string, p: Segment[], dir: string, error: Report): string | undefined {
+  const oci = address.startsWith('oci:');
+  const withoutScheme = oci ? address.slice(4) : address;
+  const lastSlash = withoutScheme.lastIndexOf('/');
+  const digestAt = withoutScheme.indexOf('@');
+  const tagColon = withoutScheme.indexOf(':', lastSlash + 1);
+  const beforeColon = withoutScheme.slice(0, tagColon);
+  // Without a slash, `host:port` is not a tag (parseRepo rejects the address for its missing path instead).
+  const looksLikeHostPort = lastSlash === -1 && (beforeColon.includes('.') || beforeColon === 'localhost');
+  if (digestAt !== -1 || (tagColon !== -1 && (oci || !looksLikeHostPort))) {
+    const bare = (oci ? 'oci:' : '') + withoutScheme.slice(0, digestAt !== -1 ? digestAt : tagColon);
+    error(p, `repo "${address}" includes a ${digestAt !== -1 ? 'digest' : 'tag'}`, `write the repo without it (${bare}); tags to keep or delete come from the policy, tags to push from bundles[].tag`);
+    return undefined;
+  }
+  try {
+    const ref = parseRepo(address);
+    return ref.kind === 'oci-layout' ? `oci:${path.resolve(dir, ref.dir)}` : `${ref.host}/${ref.name}`;
+  } catch (e) {
+    const err = e as { message: string; hint?: string };
+    error(p, err.message, err.hint);
+    return undefined;
+  }
+}
+
+function checkBundles(bundles: unknown, base: Segment[], report: { error: Report; warn: Report }): void {
+  const seen = new Map<string, number>();
+  items(bundles).forEach((bundle, i) => {
+    if (!isObject(bundle)) return;
+    const tag = bundle['tag'];
+    if (typeof tag === 'string') {
+      if (!isValidTag(tag)) {
+        report.error([...base, i, 'tag'], `invalid bundle tag "${tag}"`, 'a tag is 1-128 letters, digits, "_", "." and "-", not starting with "." or "-"');
+      } else if (seen.has(tag)) {
+        report.error([...base, i, 'tag'], `bundle tag "${tag}" is pushed twice in this repo (also bundles[${seen.get(tag)}])`, 'give each bundle its own tag');
+      } else {
+        seen.set(tag, i);
+      }
+    }
+    const image = bundle['image'];
+    if (typeof image === 'string' && image !== '' && !image.startsWith('oci:')) {
+      report.error([...base, i, 'image'], `image "${image}" is not an OCI layout reference`, 'write image: oci:<dir>:<tag>, e.g. oci:./build/layout:web');
+    }
+    if (bundle['artifactType'] !== undefined && bundle['files'] === undefined) {
+      report.warn([...base, i, 'artifactType'], 'artifactType applies to files bundles only and is ignored here', 'remove it; charts and images have their own media types', true);
+    }
+  });
+}
