@@ -1,0 +1,73 @@
+/**
+ * The named Deno subset: the same sources run under Deno 2 (`deno run -A src/main.ts`, npm packages from
+ * node_modules via deno.json, an empty DENO_DIR and --cached-only, as in CI) and print exactly what Node 24
+ * prints. Covers the version, help, config validation on every example, detection and the registry table;
+ * the plan/apply/bundle e2e tests join the subset by calling runDeno from test/support/standalone.ts.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { repoRoot, runDeno, runSource, type RunResult } from '../support/standalone.ts';
+
+const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+const examples = readdirSync(path.join(repoRoot, 'examples')).filter((f) => /\.ya?ml$/.test(f)).sort();
+const scratch = mkdtempSync(path.join(tmpdir(), 'regplan-deno-test-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+
+async function bothRuntimes(args: string[]): Promise<{ deno: RunResult; node: RunResult }> {
+  const [deno, node] = await Promise.all([runDeno(args), runSource(args)]);
+  return { deno, node };
+}
+
+test('--version under Deno prints the package.json version and "deno 2.x"', async () => {
+  const { deno, node } = await bothRuntimes(['--version']);
+  assert.is(deno.stderr, '');
+  assert.is(deno.code, 0);
+  assert.match(deno.stdout, new RegExp(`^regplan ${pkg.version.replaceAll('.', '\\.')} \\(deno 2\\.\\d+\\.\\d+\\)\\n$`));
+  assert.is(deno.stdout.replace(/\(deno .*\)/, ''), node.stdout.replace(/\(node .*\)/, ''));
+});
+
+test('--help under Deno is the same text as under Node', async () => {
+  const { deno, node } = await bothRuntimes(['--help']);
+  assert.is(deno.code, 0, deno.stderr);
+  assert.match(deno.stdout, /validate/);
+  assert.equal(deno, node);
+});
+
+test('validate under Deno accepts every example config (and a minimal one) as Node does', async () => {
+  const minimal = path.join(scratch, 'minimal.yaml');
+  writeFileSync(minimal, 'version: 1\n');
+  for (const config of [minimal, ...examples.map((f) => path.join(repoRoot, 'examples', f))]) {
+    const { deno, node } = await bothRuntimes(['validate', '-c', config]);
+    assert.is(deno.code, 0, `${config}: ${deno.stdout}${deno.stderr}`);
+    assert.equal(deno, node, config);
+  }
+});
+
+test('validate under Deno reports a broken config with the same errors and exit code as Node', async () => {
+  const config = path.join(scratch, 'broken.yaml');
+  writeFileSync(config, 'version: 2\npolicies:\n  ci:\n    keep: [{ newest: -1 }]\n    untagged: sometimes\n');
+  const { deno, node } = await bothRuntimes(['validate', '-c', config]);
+  assert.ok(deno.code !== 0, 'a broken config must fail validation');
+  assert.match(deno.stdout + deno.stderr, 'broken.yaml');
+  assert.equal(deno, node);
+});
+
+test('detect under Deno names the same registry type as Node for each kind of address', async () => {
+  for (const repo of ['localhost:5000/demo/app', 'ghcr.io/acme/api', '123456789012.dkr.ecr.eu-west-1.amazonaws.com/app', 'acme.azurecr.io/web', 'nginx']) {
+    const { deno, node } = await bothRuntimes(['detect', repo]);
+    assert.is(deno.code, 0, `${repo}: ${deno.stdout}${deno.stderr}`);
+    assert.equal(deno, node, repo);
+  }
+});
+
+test('registries --json under Deno prints the same table as Node', async () => {
+  const { deno, node } = await bothRuntimes(['registries', '--json']);
+  assert.is(deno.code, 0, deno.stderr);
+  JSON.parse(deno.stdout);
+  assert.equal(deno, node);
+});
+
+test.run();
