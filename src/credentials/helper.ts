@@ -57,7 +57,7 @@ export async function helperGet(helper: string, serverUrl: string, options: Help
     const said = result.stdout.trim();
     if (said === HELPER_NOT_FOUND_MESSAGE) return undefined;
     if (Date.now() - started >= timeoutMs) {
-      throw new CredentialsError(`credential helper ${program} did not answer for "${serverUrl}" within ${Math.round(timeoutMs / 1000)}s${where}`, {
+      throw new CredentialsError(`credential helper ${program} did not answer for "${serverUrl}" within ${timeoutMs / 1000}s${where}`, {
         hint: `check that ${program} works on its own (a locked keyring may be waiting for a password)`,
       });
     }

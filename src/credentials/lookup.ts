@@ -159,54 +159,59 @@ export async function describeCredentialSource(target: CredentialTarget, options
   const config = await readDockerConfig(options.configDir);
   const envAuths = parseDockerAuthConfigEnv(options.env);
   const steps: string[] = [];
-  let pendingStore: { helper: string; keys: string[] } | undefined; // consecutive credsStore keys share one step
-  const flushStore = async () => {
-    if (pendingStore === undefined) return;
-    const state = await helperState(pendingStore.helper, options.env);
-    steps.push(`credsStore -> ${helperProgram(pendingStore.helper)} for ${pendingStore.keys.map(quote).join(', ')} ${state}`);
-    pendingStore = undefined;
+  // Consecutive keys sent to the credsStore are described as one step.
+  let storeStep: { helper: string; keys: string[] } | undefined;
+  /** Adds a helper step; false when the helper is missing, where a lookup would stop with an error. */
+  const pushHelperStep = async (helper: string, text: string): Promise<boolean> => {
+    const found = await findExecutable(helperProgram(helper), options.env);
+    steps.push(`${text} (${found ?? 'not found on PATH'})`);
+    return found !== undefined;
   };
-  const finish = async (last: string) => {
-    await flushStore();
-    steps.push(last);
-    return steps.join(', then ');
+  const flushStoreStep = async (): Promise<boolean> => {
+    if (storeStep === undefined) return true;
+    const { helper, keys } = storeStep;
+    storeStep = undefined;
+    return pushHelperStep(helper, `credsStore -> ${helperProgram(helper)} for ${keys.map(quote).join(', ')}`);
   };
+  const described = () => steps.join(', then ');
   for (const key of credentialKeys(target)) {
     const store = storeFor(key, config, envAuths);
-    if (store.kind === 'env') {
-      const found = safeEntryCredential(store.entry, `DOCKER_AUTH_CONFIG[${quote(key)}]`);
-      if (found) return finish(found);
-    } else if (store.kind === 'file') {
-      const found = store.match && safeEntryCredential(store.match.entry, `auths[${quote(store.match.key)}] in ${config.file}`);
-      if (found) return finish(found);
-    } else if (store.via === 'credsStore' && !store.fileEntry?.registrytoken) {
-      if (pendingStore?.helper !== store.helper) await flushStore();
-      pendingStore ??= { helper: store.helper, keys: [] };
-      pendingStore.keys.push(key);
-    } else {
-      await flushStore();
-      const tokenNote = store.fileEntry?.registrytoken ? ` with the registry token from auths in ${config.file}` : '';
-      steps.push(`${helperSource(store)} ${await helperState(store.helper, options.env)}${tokenNote}`);
-      if (tokenNote) return steps.join(', then ');
+    if (store.kind === 'helper' && store.via === 'credsStore' && !store.fileEntry?.registrytoken) {
+      if (storeStep !== undefined && storeStep.helper !== store.helper && !(await flushStoreStep())) return described();
+      storeStep ??= { helper: store.helper, keys: [] };
+      storeStep.keys.push(key);
+      continue;
+    }
+    if (!(await flushStoreStep())) return described();
+    if (store.kind === 'helper') {
+      if (!(await pushHelperStep(store.helper, helperSource(store)))) return described();
+      if (store.fileEntry?.registrytoken) {
+        steps[steps.length - 1] += ` with the registry token from auths in ${config.file}`;
+        return described();
+      }
+      continue;
+    }
+    const source = store.kind === 'env' ? `DOCKER_AUTH_CONFIG[${quote(key)}]` : store.match && `auths[${quote(store.match.key)}] in ${config.file}`;
+    const entry = store.kind === 'env' ? store.entry : store.match?.entry;
+    const found = source !== undefined && entry !== undefined ? describeEntry(entry, source) : undefined;
+    if (found !== undefined) {
+      steps.push(found);
+      return described();
     }
   }
-  const login = isDockerHubHost(target.host) ? 'docker login' : `docker login ${target.host}`;
-  return finish(steps.length === 0 && pendingStore === undefined ? `none: anonymous access (run ${login})` : 'else anonymous access');
+  if (!(await flushStoreStep())) return described();
+  if (steps.length > 0) return `${described()}, else anonymous access`;
+  return `none: anonymous access (run ${isDockerHubHost(target.host) ? 'docker login' : `docker login ${target.host}`})`;
 }
 
 /** Describes an entry by kind only; an undecodable `auth` is reported as such rather than thrown. */
-function safeEntryCredential(entry: DockerAuthEntry, source: string): string | undefined {
+function describeEntry(entry: DockerAuthEntry, source: string): string | undefined {
   try {
     const found = entryCredential(entry, source);
     return found && `${source} (${credentialKind(found)})`;
   } catch {
     return `${source} (unusable: its "auth" value cannot be decoded)`;
   }
-}
-
-async function helperState(helper: string, env: Env): Promise<string> {
-  const found = await findExecutable(helperProgram(helper), env);
-  return found === undefined ? '(not found on PATH)' : `(${found})`;
 }
 
 /** A lazy, memoized CredentialProvider for the registry client: the lookup runs on first use, once. */

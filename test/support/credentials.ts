@@ -1,0 +1,72 @@
+/**
+ * Real Docker config dirs and a real `docker-credential-<name>` helper (a small sh script on a temp PATH) for
+ * credential tests, plus a canary secret: tests put it wherever a secret may live and assert it never shows up.
+ */
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+/** A recognisable secret; no output, message or source string may ever contain it. */
+export const CANARY = 'canary-Zq7xW3secret-do-not-print';
+
+/** Base64 of `user:password`, as `docker login` writes `auth`. */
+export const basicAuth = (user: string, password: string): string => Buffer.from(`${user}:${password}`).toString('base64');
+
+/** Makes a temp dir holding `config.json` (an object is JSON-encoded; a string is written as is; undefined = no file). */
+export async function makeDockerConfigDir(config?: unknown): Promise<{ dir: string; file: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-docker-config-'));
+  const file = path.join(dir, 'config.json');
+  if (config !== undefined) await writeFile(file, typeof config === 'string' ? config : JSON.stringify(config, null, '\t'));
+  return { dir, file, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** What the fake helper answers for one server URL: credentials, or a failure with text on stdout. */
+export type FakeHelperAnswer = { username: string; secret: string } | { fail: string; exitCode?: number } | { stdout: string; exitCode?: number };
+
+/** A fake helper on its own PATH dir; `calls()` lists the server URLs it was asked for, in order. */
+export interface FakeHelper {
+  binDir: string;
+  /** PATH with binDir first (then the system dirs, for `cat`). */
+  path: string;
+  calls: () => Promise<string[]>;
+  cleanup: () => Promise<void>;
+}
+
+const shQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Writes `docker-credential-<name>` speaking the helper protocol: `get` reads the server URL from stdin,
+ * answers JSON for a known URL, else prints `credentials not found in native keychain` and exits 1.
+ */
+export async function makeFakeHelper(name: string, answers: Readonly<Record<string, FakeHelperAnswer>>): Promise<FakeHelper> {
+  const binDir = await mkdtemp(path.join(tmpdir(), 'regplan-helper-'));
+  const log = path.join(binDir, 'calls.log');
+  await writeFile(log, '');
+  const cases = Object.entries(answers).map(([url, answer]) => {
+    let body: string;
+    if ('secret' in answer) body = `printf '%s\\n' ${shQuote(JSON.stringify({ ServerURL: url, Username: answer.username, Secret: answer.secret }))}`;
+    else if ('fail' in answer) body = `printf '%s\\n' ${shQuote(answer.fail)}; exit ${answer.exitCode ?? 1}`;
+    else body = `printf '%s' ${shQuote(answer.stdout)}; exit ${answer.exitCode ?? 0}`;
+    return `  ${shQuote(url)}) ${body} ;;`;
+  });
+  const script = [
+    '#!/bin/sh',
+    `[ "$1" = get ] || { echo "unsupported action: $1"; exit 1; }`,
+    'url=$(cat)',
+    `printf '%s\\n' "$url" >> ${shQuote(log)}`,
+    'case "$url" in',
+    ...cases,
+    `  *) echo 'credentials not found in native keychain'; exit 1 ;;`,
+    'esac',
+    '',
+  ].join('\n');
+  const program = path.join(binDir, `docker-credential-${name}`);
+  await writeFile(program, script);
+  await chmod(program, 0o755);
+  return {
+    binDir,
+    path: [binDir, '/usr/bin', '/bin'].join(path.delimiter),
+    calls: async () => (await readFile(log, 'utf8')).split('\n').filter((line) => line !== ''),
+    cleanup: () => rm(binDir, { recursive: true, force: true }),
+  };
+}
