@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 
 /** A recognisable secret; no output, message or source string may ever contain it. */
-export const CANARY = 'canary-Zq7xW3secret-do-not-print';
+export const CANARY = 'Zq7xW3-canary-secret-do-not-print';
 
 /** Base64 of `user:password`, as `docker login` writes `auth`. */
 export const basicAuth = (user: string, password: string): string => Buffer.from(`${user}:${password}`).toString('base64');
