@@ -32,7 +32,8 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
   const at = (p: Segment[], key = false) => ({ file: source.file, ...source.positionOf(p, { key }), path: pointer(p) });
   const error = (p: Segment[], message: string, hint?: string, key = false) => errors.push({ ...at(p, key), message, ...(hint === undefined ? {} : { hint }) });
   const warn = (p: Segment[], message: string, hint?: string, key = false) => warnings.push({ ...at(p, key), message, ...(hint === undefined ? {} : { hint }) });
-  const data = isObject(source.data) ? source.data : {};
+  if (!isObject(source.data)) return { errors, warnings }; // the schema step reports a document that is not a mapping
+  const data = source.data;
 
   checkLiteralSecrets(source, error);
   if (isObject(data['settings'])) checkDurationRange(data['settings']['grace'], ['settings', 'grace'], error);
@@ -80,7 +81,8 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
     if (!usedPolicies.has(name)) warn(['policies', name], `policy "${name}" is not used by any repo`, 'refer to it with cleanup: ' + name + ' in repos[], or remove it', true);
   }
   for (const [host] of entries(data['registries'])) {
-    if (!usedHosts.has(host.toLowerCase()) && !(host === 'docker.io' && usedHosts.has('docker.io'))) {
+    const wellFormed = /^[a-z0-9.:[\]-]+$/.test(host); // a malformed key already has its own error
+    if (wellFormed && !usedHosts.has(host)) {
       const guess = closestName(host, [...usedHosts]);
       warn(['registries', host], `registry "${host}" is not the host of any repo`, guess ? `did you mean "${guess}"?` : 'the key must be the host[:port] of repo addresses, e.g. ghcr.io', true);
     }
@@ -134,7 +136,7 @@ function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; 
   });
   const del = policy['delete'];
   if (isObject(del)) checkRegex(del['tags'], [...base, 'delete', 'tags'], report.error);
-  if (keep.length === 0 && del === undefined) {
+  if ((policy['keep'] === undefined || (Array.isArray(policy['keep']) && keep.length === 0)) && del === undefined) {
     report.warn(base, 'policy has no keep rules and no delete scope: every tag older than settings.grace is deleted', "add keep rules, or delete: { tags: '^(pr|branch)-' } to limit what can be deleted");
   }
 }
