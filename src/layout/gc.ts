@@ -44,7 +44,7 @@ export async function reachableDigests(layout: OciLayout): Promise<Set<string>> 
     try {
       content = JSON.parse(new TextDecoder().decode(await layout.readBlob(digest))) as Referencing;
     } catch (e) {
-      throw new RegplanError(`garbage collection of OCI layout "${layout.dir}" stopped, nothing was removed: manifest ${digest} cannot be read`, {
+      throw new RegplanError(`garbage collection of OCI layout "${layout.dir}" stopped, nothing was removed: manifest ${digest} cannot be read (${e instanceof Error ? e.message : String(e)})`, {
         hint: 'repair or remove the entry that names it, then run the cleanup again',
         cause: e,
         context: { repo: `oci:${layout.dir}`, ref: digest },
