@@ -1,0 +1,214 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isNotFound, RegistryError } from '../errors.ts';
+import { startScriptedServer, ociError, type ScriptHandler, type ScriptedServer } from '../../test/support/scripted-server.ts';
+import { RegistryClient, nextLink } from './client.ts';
+import { sha256Digest } from './digest.ts';
+import { MANIFEST_ACCEPT, MediaType } from './oci.ts';
+
+const FAST = { attempts: 3, baseDelayMs: 1, maxDelayMs: 50 };
+const manifestBytes = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, digest: 'sha256:cc', size: 2 }, layers: [] }));
+const manifestDigest = sha256Digest(manifestBytes);
+
+async function withServer(handler: ScriptHandler, body: (server: ScriptedServer, client: RegistryClient) => Promise<void>): Promise<void> {
+  const server = await startScriptedServer(handler);
+  try {
+    await body(server, new RegistryClient({ host: server.host, retry: FAST }));
+  } finally {
+    await server.close();
+  }
+}
+
+const failure = (promise: Promise<unknown>): Promise<RegistryError> =>
+  promise.then(
+    () => assert.unreachable('expected a failure') as never,
+    (e: unknown) => {
+      assert.instance(e, RegistryError);
+      return e as RegistryError;
+    },
+  );
+
+test('tags are collected across Link pages, relative and absolute, and "tags": null counts as none', async () => {
+  await withServer((req, server) => {
+    const last = req.query.get('last');
+    if (last === null) return { status: 200, headers: { link: '</v2/app/tags/list?n=2&last=b>; rel="next"' }, body: { name: 'app', tags: ['a', 'b'] } };
+    if (last === 'b') return { status: 200, headers: { link: `<${server.url}/v2/app/tags/list?n=2&last=d>; rel="next"` }, body: { name: 'app', tags: ['c', 'd'] } };
+    return { status: 200, body: { name: 'app', tags: null } };
+  }, async (server, client) => {
+    assert.equal(await client.listTags('app', { pageSize: 2 }), ['a', 'b', 'c', 'd']);
+    assert.equal(server.requests.map((r) => r.url), ['/v2/app/tags/list?n=2', '/v2/app/tags/list?n=2&last=b', '/v2/app/tags/list?n=2&last=d']);
+  });
+});
+
+test('a repository that does not exist (404 NAME_UNKNOWN) has no tags', async () => {
+  await withServer(() => ({ status: 404, body: ociError('NAME_UNKNOWN', 'repository name not known to registry') }), async (_server, client) => {
+    assert.equal(await client.listTags('nope'), []);
+  });
+});
+
+test('nextLink finds rel="next" among several links and ignores other relations', () => {
+  const base = new URL('http://h/v2/a/tags/list');
+  assert.is(nextLink('<http://x/prev>; rel="prev", </v2/a/tags/list?last=z>; rel="next"', base)?.href, 'http://h/v2/a/tags/list?last=z');
+  assert.is(nextLink('<http://x/p>; rel=next', base)?.href, 'http://x/p');
+  assert.is(nextLink('<http://x/p>; rel="prev"', base), undefined);
+  assert.is(nextLink(null, base), undefined);
+});
+
+test('HEAD manifest sends the full Accept list and returns the descriptor from the headers', async () => {
+  await withServer((req) => {
+    if (req.path === '/v2/app/manifests/v1') return { status: 200, headers: { 'docker-content-digest': manifestDigest, 'content-type': MediaType.ociManifest, 'content-length': String(manifestBytes.byteLength) } };
+    return { status: 404, body: ociError('MANIFEST_UNKNOWN', 'manifest unknown') };
+  }, async (server, client) => {
+    assert.equal(await client.headManifest('app', 'v1'), { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestBytes.byteLength });
+    assert.is(await client.headManifest('app', 'missing'), undefined);
+    const accept = server.requests[0]?.headers['accept'] ?? '';
+    for (const type of MANIFEST_ACCEPT) assert.match(accept, type);
+    assert.is(server.requests[0]?.method, 'HEAD');
+  });
+});
+
+test('GET manifest returns bytes, parsed manifest and a descriptor verified against the digest', async () => {
+  await withServer(() => ({ status: 200, headers: { 'docker-content-digest': manifestDigest, 'content-type': MediaType.ociManifest }, body: manifestBytes }), async (_server, client) => {
+    const got = await client.getManifest('app', manifestDigest);
+    assert.equal(got.descriptor, { mediaType: MediaType.ociManifest, digest: manifestDigest, size: manifestBytes.byteLength });
+    assert.equal(got.bytes, manifestBytes);
+    assert.is((got.manifest as { config: { digest: string } }).config.digest, 'sha256:cc');
+  });
+});
+
+test('a manifest whose bytes do not match the requested digest is refused', async () => {
+  const other = sha256Digest(new TextEncoder().encode('something else'));
+  await withServer(() => ({ status: 200, headers: { 'content-type': MediaType.ociManifest }, body: manifestBytes }), async (_server, client) => {
+    const error = await failure(client.getManifest('app', other));
+    assert.is(error.code, 'DIGEST_INVALID');
+    assert.match(error.message, `hashes to ${manifestDigest}, not ${other}`);
+  });
+});
+
+test('a Docker-Content-Digest that disagrees with the body is refused when fetching by tag', async () => {
+  const wrong = sha256Digest(new TextEncoder().encode('x'));
+  await withServer(() => ({ status: 200, headers: { 'docker-content-digest': wrong, 'content-type': MediaType.ociManifest }, body: manifestBytes }), async (_server, client) => {
+    assert.is((await failure(client.getManifest('app', 'v1'))).code, 'DIGEST_INVALID');
+  });
+});
+
+test('a blob redirected to another origin is fetched there without the Authorization header', async () => {
+  const blob = new TextEncoder().encode('{"created":"2024-01-02T03:04:05Z"}');
+  const digest = sha256Digest(blob);
+  const storage = await startScriptedServer(() => ({ status: 200, body: blob }));
+  try {
+    await withServer((req, server) => {
+      if (req.path === '/token') return { status: 200, body: { token: 'blob-token-123' } };
+      if (req.headers['authorization'] !== 'Bearer blob-token-123') return { status: 401, headers: { 'www-authenticate': `Bearer realm="${server.url}/token",service="s"` } };
+      if (req.path === `/v2/app/blobs/${digest}`) return { status: 307, headers: { location: `${storage.url}/store/abc?X-Amz-Signature=sig` } };
+      return { status: 404 };
+    }, async (server, client) => {
+      const config = await client.getConfig('app', { mediaType: MediaType.ociConfig, digest, size: blob.byteLength });
+      assert.is(config.created, '2024-01-02T03:04:05Z');
+      assert.is(server.requestsTo('/v2/app/blobs/').at(-1)?.headers['authorization'], 'Bearer blob-token-123', 'the registry itself got the token');
+      assert.is(storage.requests.length, 1);
+      assert.is(storage.requests[0]?.headers['authorization'], undefined, 'storage on another origin got no Authorization');
+      assert.is(storage.requests[0]?.query.get('X-Amz-Signature'), 'sig', 'the signed query is kept');
+    });
+  } finally {
+    await storage.close();
+  }
+});
+
+test('a blob whose content does not match its digest is refused', async () => {
+  await withServer(() => ({ status: 200, body: 'tampered' }), async (_server, client) => {
+    assert.is((await failure(client.getBlob('app', sha256Digest(new TextEncoder().encode('original'))))).code, 'DIGEST_INVALID');
+  });
+});
+
+test('plain http to a non-loopback host is refused before any request is sent', async () => {
+  let calls = 0;
+  const counting: typeof fetch = async (...args) => {
+    calls++;
+    return fetch(...args);
+  };
+  assert.throws(() => new RegistryClient({ host: 'http://registry.example.com', fetch: counting }), (e: unknown) => e instanceof RegistryError && /only https is allowed/.test(e.message) && /insecure: true/.test(e.hint ?? ''));
+  assert.is(calls, 0);
+  assert.is(new RegistryClient({ host: 'registry.example.com' }).baseUrl.href, 'https://registry.example.com/');
+  assert.is(new RegistryClient({ host: 'registry.example.com', insecure: true }).baseUrl.href, 'http://registry.example.com/');
+  assert.is(new RegistryClient({ host: 'docker.io' }).baseUrl.href, 'https://registry-1.docker.io/');
+  assert.is(new RegistryClient({ host: 'localhost:5000' }).baseUrl.href, 'http://localhost:5000/');
+});
+
+test('a redirect to plain http on a non-loopback host is not followed', async () => {
+  await withServer(() => ({ status: 302, headers: { location: 'http://storage.example.invalid/blob' } }), async (server, client) => {
+    const error = await failure(client.getBlob('app', manifestDigest));
+    assert.match(error.message, 'refusing to contact http://storage.example.invalid/blob');
+    assert.is(server.requests.length, 1);
+  });
+});
+
+test('a 500 with a non-JSON body is a RegistryError with code UNKNOWN quoting the body', async () => {
+  await withServer(() => ({ status: 500, headers: { 'content-type': 'text/html' }, body: '<h1>Internal error</h1>' }), async (server, client) => {
+    const error = await failure(client.listTags('app'));
+    assert.is(error.status, 500);
+    assert.is(error.code, 'UNKNOWN');
+    assert.is(error.message, `registry ${server.host} refused GET of "app": HTTP 500 "<h1>Internal error</h1>"`);
+    assert.is(server.requests.length, 1, '500 is not retried');
+  });
+});
+
+test('deleting a manifest by digest sends DELETE and accepts 202', async () => {
+  await withServer(() => ({ status: 202 }), async (server, client) => {
+    await client.deleteManifest('app', manifestDigest);
+    assert.is(server.requests[0]?.method, 'DELETE');
+    assert.is(server.requests[0]?.path, `/v2/app/manifests/${manifestDigest}`);
+  });
+});
+
+test('deleting a missing manifest fails with a not-found error quoting the registry', async () => {
+  await withServer(() => ({ status: 404, body: ociError('MANIFEST_UNKNOWN', 'manifest unknown') }), async (server, client) => {
+    const error = await failure(client.deleteManifest('app', manifestDigest));
+    assert.ok(isNotFound(error));
+    assert.is(error.message, `registry ${server.host} refused DELETE of "app@${manifestDigest}": MANIFEST_UNKNOWN "manifest unknown"`);
+  });
+});
+
+test('deletes disabled (405 UNSUPPORTED) say how to enable them', async () => {
+  await withServer(() => ({ status: 405, body: ociError('UNSUPPORTED', 'The operation is unsupported.') }), async (_server, client) => {
+    const error = await failure(client.deleteManifest('app', manifestDigest));
+    assert.is(error.code, 'UNSUPPORTED');
+    assert.match(error.hint ?? '', 'storage.delete.enabled');
+  });
+});
+
+test('a registry that cannot untag answers DELETE of a tag with 400 UNSUPPORTED, kept as the error code', async () => {
+  await withServer(() => ({ status: 400, body: ociError('UNSUPPORTED', 'The operation is unsupported.') }), async (server, client) => {
+    const error = await failure(client.deleteTag('app', 'v1'));
+    assert.is(error.code, 'UNSUPPORTED');
+    assert.is(error.status, 400);
+    assert.is(server.requests[0]?.path, '/v2/app/manifests/v1');
+    assert.match(error.hint ?? '', 'by digest');
+  });
+});
+
+test('putManifest sends the media type and returns the digest, refusing a registry that stored something else', async () => {
+  await withServer((req) => ({ status: 201, headers: { 'docker-content-digest': req.path.endsWith('/bad') ? sha256Digest(new Uint8Array([1])) : sha256Digest(req.body), location: `/v2/app/manifests/${sha256Digest(req.body)}` } }), async (server, client) => {
+    assert.is(await client.putManifest('app', 'v1', manifestBytes, MediaType.ociManifest), manifestDigest);
+    assert.is(server.requests[0]?.headers['content-type'], MediaType.ociManifest);
+    assert.equal(server.requests[0]?.body, manifestBytes);
+    await failure(client.putManifest('app', 'bad', manifestBytes, MediaType.ociManifest));
+  });
+});
+
+test('referrers are listed when the API exists and undefined when it answers 404', async () => {
+  const referrer = { mediaType: MediaType.ociManifest, digest: 'sha256:dd', size: 10, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' };
+  await withServer((req) => (req.path.startsWith('/v2/app/') ? { status: 200, headers: { 'content-type': MediaType.ociIndex }, body: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [referrer] } } : { status: 404, body: '404 page not found' }), async (_server, client) => {
+    assert.equal(await client.listReferrers('app', manifestDigest), [referrer]);
+    assert.is(await client.listReferrers('old', manifestDigest), undefined);
+  });
+});
+
+test('hasBlob is true on 200 and false on 404', async () => {
+  await withServer((req) => ({ status: req.path.endsWith('aa') ? 200 : 404 }), async (_server, client) => {
+    assert.ok(await client.hasBlob('app', 'sha256:aa'));
+    assert.not.ok(await client.hasBlob('app', 'sha256:bb'));
+  });
+});
+
+test.run();
