@@ -1,0 +1,134 @@
+/**
+ * The data of cleanup planning: what the evaluator consumes (a repo's inventory, facts gathered for rules that
+ * need I/O) and what it produces (the Plan file, design §5.6). Everything here is plain JSON-able data, so a plan
+ * can be saved, reviewed and applied later; schema/plan.schema.json describes the Plan.
+ */
+import type { RegistryType } from '../config/types.ts';
+import type { TagRecord } from '../drivers/driver.ts';
+
+/** The facts the inventory gathered about one manifest (only what cleanup needs to follow relationships). */
+export interface ManifestFacts {
+  mediaType: string;
+  /** Digests of an index's children (empty for an image manifest). */
+  children: string[];
+  /** Digest of the subject, for OCI referrers (signatures, attestations, SBOMs pushed with `subject`). */
+  subject?: string;
+  artifactType?: string;
+}
+
+/** A manifest with no tag, as a driver that can list them reports it. */
+export interface UntaggedRecord {
+  digest: string;
+  /** ISO 8601; absent when unknown (then it is treated as new and never deleted by age). */
+  pushedAt?: string;
+}
+
+/** The driver facts the evaluator needs: can it remove a single tag, can it list untagged manifests. */
+export interface InventoryDriver {
+  type: RegistryType;
+  untag: boolean;
+  listUntagged: boolean;
+}
+
+/** Everything known about one repo at plan time; built by plan/inventory.ts, read by the pure evaluator. */
+export interface RepoInventory {
+  /** The repo address as written in the config, e.g. `ghcr.io/acme/api` or `oci:./layout`. */
+  repo: string;
+  driver: InventoryDriver;
+  tags: TagRecord[];
+  /** Untagged manifests; empty when the driver cannot list them. */
+  untagged: UntaggedRecord[];
+  /** Facts per digest for the manifests the inventory read (tag targets, untagged ones, referrers). */
+  manifests: Record<string, ManifestFacts>;
+}
+
+/** What a git repository said at plan time: live branch and tag names, and the newest commits. */
+export interface GitFacts {
+  /** Local branches and `origin/*` remote branches (without the `origin/` prefix), sorted, unique. */
+  branches: string[];
+  tags: string[];
+  /** Full SHAs, newest first (`git rev-list HEAD`), as many as the largest `commits:` asking for this repo. */
+  commits: string[];
+}
+
+/**
+ * Facts for keep rules that need I/O, gathered before evaluation (plan/facts.ts) so evaluation stays pure.
+ * Keys are exactly the strings written in the rules (`gitRefs.repo`, `listed` file). A rule whose facts are
+ * missing makes evaluation fail: refusing to plan beats deleting because the facts were not there.
+ */
+export interface PolicyFacts {
+  git: Record<string, GitFacts>;
+  /** The raw lines of each keep-list file (entries `tag`, `repo:tag`, `sha256:…`, `repo@sha256:…`; `#` comments). */
+  listed: Record<string, string[]>;
+}
+
+/** A deletion. `tag` is absent for an untagged manifest; `digest` is what apply re-checks before deleting. */
+export interface DeleteAction {
+  type: 'delete';
+  repo: string;
+  tag?: string;
+  digest: string;
+  /** `manifest`: delete the digest (every tag on it goes); `untag`: remove only this tag, the manifest stays. */
+  mode: 'manifest' | 'untag';
+  /** Why no rule kept it, in words. */
+  reason: string;
+  pushedAt?: string;
+  /**
+   * Set when several deleted tags share one manifest: the tag whose manifest delete removes this one too. Apply
+   * may treat the action like any manifest delete: once the first is done this tag resolves to 404 = done.
+   */
+  coveredBy?: string;
+}
+
+/** A bundle push (filled in by the bundles work; kept minimal here so the union stays open). */
+export interface PushAction {
+  type: 'push';
+  repo: string;
+  tag: string;
+  digest: string;
+  reason: string;
+}
+
+/** One thing apply will do. */
+export type Action = DeleteAction | PushAction;
+
+/** A tag the plan keeps, with every rule or reason that kept it. */
+export interface Kept {
+  repo: string;
+  tag: string;
+  digest: string;
+  rules: string[];
+}
+
+/** A candidate the plan cannot delete safely (its manifest is shared with kept content and the registry cannot untag). */
+export interface Skipped {
+  repo: string;
+  tag: string;
+  digest: string;
+  reason: string;
+}
+
+/** Counts for the closing `Plan: N to push, N to delete, N kept, N skipped.` line. */
+export interface PlanSummary {
+  push: number;
+  delete: number;
+  kept: number;
+  skipped: number;
+}
+
+/** The plan file (formatVersion 1). */
+export interface Plan {
+  formatVersion: 1;
+  regplanVersion: string;
+  /** ISO 8601 time the plan was made. */
+  createdAt: string;
+  /** Digest of the normalized config; apply refuses the plan when it changed. */
+  configDigest: string;
+  actions: Action[];
+  kept: Kept[];
+  skipped: Skipped[];
+  summary: PlanSummary;
+}
+
+/** The part of a plan the cleanup evaluator decides. */
+export type CleanupDecision = Pick<Plan, 'actions' | 'kept' | 'skipped'>;
