@@ -21,7 +21,7 @@ async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
     assert.instance(e, RegplanError);
     return e as RegplanError;
   }
-  throw new assert.Assertion({ message: 'expected a rejection' });
+  return assert.unreachable('expected a rejection') as never;
 }
 
 test('open: a directory without oci-layout is refused, saying what a layout holds', async () => {
