@@ -5,7 +5,7 @@
  */
 import type { RegistryConfig, RegistryType } from '../config/types.ts';
 import type { Credential } from '../credentials/types.ts';
-import type { Descriptor } from '../registry/oci.ts';
+import type { Descriptor, ImageConfig, Manifest } from '../registry/oci.ts';
 
 /** One native credential a driver needs (for deletion through the registry's own API). */
 export interface NativeCredentialSpec {
@@ -110,6 +110,15 @@ export interface GarbageCollector {
   collectGarbage(name: string): Promise<{ removed: string[]; bytesFreed: number }>;
 }
 
+/**
+ * A driver that can read manifests and image configs, so inventory can learn push times (config `created`) and
+ * relationships (index children, referrer subjects) for drivers without a detailed native listing.
+ */
+export interface ManifestReader {
+  readManifest(name: string, digest: string): Promise<{ descriptor: Descriptor; manifest: Manifest }>;
+  readImageConfig(name: string, config: Descriptor): Promise<ImageConfig>;
+}
+
 /** True when the driver can untag. */
 export const canUntag = (d: Driver): d is Driver & Untagger => typeof (d as Partial<Untagger>).untag === 'function';
 /** True when the driver lists tag records natively. */
@@ -118,6 +127,10 @@ export const hasDetailedListing = (d: Driver): d is Driver & DetailedLister =>
 /** True when the driver lists untagged manifests. */
 export const canListUntagged = (d: Driver): d is Driver & UntaggedLister =>
   typeof (d as Partial<UntaggedLister>).listUntagged === 'function';
+
+/** True when the driver can read manifests and configs. */
+export const canReadManifests = (d: Driver): d is Driver & ManifestReader =>
+  typeof (d as Partial<ManifestReader>).readManifest === 'function';
 
 /** True when the driver wants `collectGarbage` after deletions. */
 export const collectsGarbage = (d: Driver): d is Driver & GarbageCollector =>
