@@ -6,7 +6,7 @@
 import type { RegistryType } from '../config/types.ts';
 import { isNotFound } from '../errors.ts';
 import { RegistryClient } from '../registry/client.ts';
-import type { Capabilities, Driver, DriverContext, DriverFactory } from './driver.ts';
+import type { Capabilities, Driver, DriverContext, DriverFactory, Untagger } from './driver.ts';
 
 /** Cleanup path text of every driver that deletes through the Registry API. */
 export const REGISTRY_API_DELETE = 'Registry API: DELETE /v2/<name>/manifests/<digest>';
@@ -33,6 +33,26 @@ export function createRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
 ): Driver {
+  const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(context, driver, false);
+  return withoutUntag;
+}
+
+/**
+ * The Registry-API driver for registries whose `DELETE /v2/<name>/manifests/<tag>` removes just that tag and
+ * leaves the manifest for its other tags (Quay, GCR); distribution 2.8 and Harbor answer it with 400/405.
+ */
+export function createUntaggingRegistryApiDriver(
+  context: DriverContext,
+  driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
+): Driver & Untagger {
+  return buildRegistryApiDriver(context, driver, true);
+}
+
+function buildRegistryApiDriver(
+  context: DriverContext,
+  driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
+  untag: boolean,
+): Driver & Untagger {
   const client = new RegistryClient({
     host: context.host,
     insecure: context.registry?.insecure ?? false,
@@ -41,24 +61,33 @@ export function createRegistryApiDriver(
   });
   return {
     type: driver.type,
-    capabilities: { ...driver.capabilities, cleanupPath: driver.cleanupPath ?? driver.capabilities.cleanupPath, untag: false, listUntagged: false },
+    capabilities: {
+      ...driver.capabilities,
+      cleanupPath: driver.cleanupPath ?? driver.capabilities.cleanupPath,
+      untag,
+      listUntagged: false,
+    },
     async listTags(name) {
-      try {
-        return await client.listTags(name);
-      } catch (error) {
-        if (isNotFound(error)) return [];
-        throw error;
-      }
+      return ignoreNotFound(client.listTags(name), []);
     },
     resolveTag: (name, tag) => client.headManifest(name, tag),
     async deleteManifest(name, digest) {
-      try {
-        await client.deleteManifest(name, digest);
-      } catch (error) {
-        if (!isNotFound(error)) throw error; // already gone counts as done (design §6)
-      }
+      await ignoreNotFound(client.deleteManifest(name, digest), undefined); // already gone counts as done (design §6)
+    },
+    async untag(name, tag) {
+      await ignoreNotFound(client.deleteTag(name, tag), undefined);
     },
   };
+}
+
+/** Resolves to `fallback` when the registry answers "not found". */
+async function ignoreNotFound<T>(pending: Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (isNotFound(error)) return fallback;
+    throw error;
+  }
 }
 
 /** The default registry type. */

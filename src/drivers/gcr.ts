@@ -1,10 +1,18 @@
 /**
  * Google Container Registry and Artifact Registry (`gcr.io`, `*.gcr.io`, `container.cloud.google.com`,
- * `*-docker.pkg.dev`). The Registry API is enough, with Google's semantics: DELETE by tag untags, DELETE by digest
- * works only once no tag is left (400 GOOGLE_MANIFEST_DANGLING_TAG), and tags/list carries digests and upload times.
+ * `*-docker.pkg.dev`). The Registry API is enough, with Google's semantics: DELETE by tag untags, and DELETE by
+ * digest works only once no tag is left — otherwise 400 GOOGLE_MANIFEST_DANGLING_TAG "Manifest is still
+ * referenced by tag: X". So deleting a manifest untags the tags the error names (or, when it names none, every
+ * tag that resolves to the digest) and tries again.
  */
-import type { Capabilities, DriverFactory } from './driver.ts';
-import { nativeDriverUnavailable } from './unavailable.ts';
+import { isRegistryError, type RegistryError } from '../errors.ts';
+import { createUntaggingRegistryApiDriver } from './default.ts';
+import type { Capabilities, Driver, DriverFactory, Untagger } from './driver.ts';
+
+/** The error code GCR/AR answer a digest delete with while a tag still points at it. */
+export const DANGLING_TAG_CODE = 'GOOGLE_MANIFEST_DANGLING_TAG';
+/** How many rounds of "untag the named tag, retry" before falling back to scanning every tag once. */
+const NAMED_TAG_ROUNDS = 20;
 
 const capabilities: Capabilities = {
   push: true,
@@ -17,15 +25,61 @@ const capabilities: Capabilities = {
   notes: 'DELETE by digest answers 400 GOOGLE_MANIFEST_DANGLING_TAG while a tag still references it; tags/list ignores paging and returns everything at once',
 };
 
+/** Tags a dangling-tag error names ("Manifest is still referenced by tag: v1"). */
+export function danglingTags(error: RegistryError): string[] {
+  return error.errors
+    .filter((entry) => entry.code === DANGLING_TAG_CODE)
+    .flatMap((entry) => [...(entry.message ?? '').matchAll(/referenced by tags?:\s*([A-Za-z0-9_][A-Za-z0-9._-]*(?:\s*,\s*[A-Za-z0-9_][A-Za-z0-9._-]*)*)/g)])
+    .flatMap((match) => (match[1] ?? '').split(',').map((t) => t.trim()))
+    .filter((t) => t !== '');
+}
+
+/** Wraps a Registry-API driver so deleteManifest untags first, as GCR requires. */
+export function withUntagBeforeDelete(base: Driver & Untagger): Driver & Untagger {
+  const tagsPointingAt = async (name: string, digest: string): Promise<string[]> => {
+    const tags = await base.listTags(name);
+    const resolved = await Promise.all(tags.map(async (tag) => ((await base.resolveTag(name, tag))?.digest === digest ? tag : undefined)));
+    return resolved.filter((t): t is string => t !== undefined);
+  };
+  return {
+    ...base,
+    async deleteManifest(name, digest) {
+      const untagged = new Set<string>();
+      let scanned = false;
+      for (;;) {
+        try {
+          await base.deleteManifest(name, digest);
+          return;
+        } catch (error) {
+          if (!isRegistryError(error) || error.code !== DANGLING_TAG_CODE) throw error;
+          let tags = danglingTags(error).filter((t) => !untagged.has(t));
+          if (tags.length === 0 || untagged.size >= NAMED_TAG_ROUNDS) {
+            if (scanned) throw error;
+            scanned = true;
+            tags = await tagsPointingAt(name, digest);
+            if (tags.length === 0) throw error;
+          }
+          for (const tag of tags) {
+            await base.untag(name, tag);
+            untagged.add(tag);
+          }
+        }
+      }
+    },
+  };
+}
+
 /** The GCR / Artifact Registry type. */
 export const gcrDriver = {
   type: 'gcr',
   title: 'GCR / Artifact Registry',
   capabilities,
   create(context) {
-    throw nativeDriverUnavailable(gcrDriver, context, {
-      why: 'GCR refuses a digest delete while tags remain, so each tag must be untagged first',
-      workaround: 'delete images with "gcloud artifacts docker images delete --delete-tags" until the GCR driver lands',
+    const base = createUntaggingRegistryApiDriver(context, {
+      type: 'gcr',
+      capabilities,
+      cleanupPath: 'Registry API: untag (DELETE /v2/<name>/manifests/<tag>), then delete the digest once no tag is left',
     });
+    return withUntagBeforeDelete(base);
   },
 } satisfies DriverFactory;

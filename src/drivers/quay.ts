@@ -1,9 +1,9 @@
 /**
  * Quay (`quay.io`, `quay.*.com`). Its Registry API deletes a tag alone (by tag) or a manifest with every tag on it
- * (by digest); the Quay API adds tag lists with digests and times. Until the native driver exists, cleanup goes
- * through the Registry API digest delete.
+ * (by digest), so the Registry API driver untags and deletes with Quay's real semantics; the Quay API would add
+ * tag lists with digests and push times (not built yet).
  */
-import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
+import { createUntaggingRegistryApiDriver } from './default.ts';
 import type { Capabilities, DriverFactory } from './driver.ts';
 
 const capabilities: Capabilities = {
@@ -27,9 +27,9 @@ export const quayDriver = {
   title: 'Quay',
   capabilities,
   create: (context) =>
-    createRegistryApiDriver(context, {
+    createUntaggingRegistryApiDriver(context, {
       type: 'quay',
       capabilities,
-      cleanupPath: `${REGISTRY_API_DELETE} (removes every tag on it; Quay API driver not built yet)`,
+      cleanupPath: 'Registry API: DELETE /v2/<name>/manifests/<tag> (untag), DELETE /v2/<name>/manifests/<digest> (removes every tag on it)',
     }),
 } satisfies DriverFactory;

@@ -1,0 +1,203 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { REGISTRY_TYPES } from '../config/types.ts';
+import { RegplanError } from '../errors.ts';
+import { canListUntagged, canUntag, type DriverContext } from './driver.ts';
+import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
+import { danglingTags } from './gcr.ts';
+
+/** Registry DELETE semantics of three real registries (shared/reference/registry-apis.md §1.9). */
+type Semantics = 'distribution-2.8' | 'gcr' | 'gcr-unnamed' | 'quay';
+
+const REPO = 'team/app';
+const MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+
+/** A small in-memory registry on 127.0.0.1 speaking just enough of the Registry API for drivers. */
+async function startRegistry(semantics: Semantics, tags: Record<string, string>) {
+  const manifests = new Map<string, Buffer>();
+  const tagMap = new Map<string, string>();
+  for (const [tag, seed] of Object.entries(tags)) {
+    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPE, seed }));
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    manifests.set(digest, bytes);
+    tagMap.set(tag, digest);
+  }
+  const requests: string[] = [];
+  const fail = (res: import('node:http').ServerResponse, status: number, code: string, message: string) => {
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ code, message }] }));
+  };
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    requests.push(`${req.method} ${url.pathname}`);
+    if (url.pathname === '/v2/') return void res.writeHead(200).end('{}');
+    const match = /^\/v2\/(.+)\/(tags\/list|manifests\/(.+))$/.exec(url.pathname);
+    if (!match || match[1] !== REPO) return fail(res, 404, 'NAME_UNKNOWN', 'repository name not known to registry');
+    if (match[2] === 'tags/list') {
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: REPO, tags: [...tagMap.keys()].sort() }));
+    }
+    const ref = decodeURIComponent(match[3] ?? '');
+    const isDigestRef = ref.startsWith('sha256:');
+    const digest = isDigestRef ? (manifests.has(ref) ? ref : undefined) : tagMap.get(ref);
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      const bytes = digest === undefined ? undefined : manifests.get(digest);
+      if (digest === undefined || bytes === undefined) return fail(res, 404, 'MANIFEST_UNKNOWN', 'manifest unknown');
+      res.writeHead(200, { 'content-type': MEDIA_TYPE, 'docker-content-digest': digest, 'content-length': String(bytes.length) });
+      return void res.end(req.method === 'GET' ? bytes : undefined);
+    }
+    if (req.method !== 'DELETE') return fail(res, 405, 'UNSUPPORTED', 'method not allowed');
+    if (digest === undefined) return fail(res, 404, 'MANIFEST_UNKNOWN', 'manifest unknown');
+    if (!isDigestRef) {
+      if (semantics === 'distribution-2.8') return fail(res, 400, 'UNSUPPORTED', 'The operation is unsupported.');
+      tagMap.delete(ref);
+      return void res.writeHead(202).end();
+    }
+    const pointing = [...tagMap].filter(([, d]) => d === digest).map(([t]) => t);
+    if ((semantics === 'gcr' || semantics === 'gcr-unnamed') && pointing.length > 0) {
+      const message = semantics === 'gcr' ? `Manifest is still referenced by tag: ${pointing[0]}` : 'Manifest is still referenced by tags';
+      return fail(res, 400, 'GOOGLE_MANIFEST_DANGLING_TAG', message);
+    }
+    for (const tag of pointing) tagMap.delete(tag);
+    manifests.delete(digest);
+    return void res.writeHead(202).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    host,
+    requests,
+    tags: () => [...tagMap.keys()].sort(),
+    digestOf: (tag: string) => tagMap.get(tag) ?? '',
+    hasManifest: (digest: string) => manifests.has(digest),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const contextFor = (host: string, type: DriverContext['type']): DriverContext => ({
+  host,
+  type,
+  credentials: async () => undefined,
+  nativeSecret: async () => undefined,
+});
+
+test('every registry type has a factory of that type, with a title and a cleanup path', () => {
+  for (const type of REGISTRY_TYPES) {
+    const factory = driverFactory(type);
+    assert.is(factory.type, type);
+    assert.ok(factory.title.length > 0);
+    assert.ok(factory.capabilities.cleanupPath.length > 0);
+    for (const credential of factory.capabilities.nativeCredentials) {
+      if (credential.source === 'chain') assert.ok((credential.chainEnv ?? []).length > 0, `${type}: a chain names its env vars`);
+      else assert.match(credential.flag, /^--repo-/, `${type}: ${credential.flag}`);
+      if (credential.source !== 'chain') assert.is(credential.env, `REGPLAN_${credential.flag.slice(2).toUpperCase().replaceAll('-', '_')}`);
+    }
+  }
+});
+
+test('capabilities follow design §2 and §5.3: untag where the registry can, *ok where native credentials are needed', () => {
+  const untag = REGISTRY_TYPES.filter((t) => DRIVER_FACTORIES[t].capabilities.untag).sort();
+  assert.equal(untag, ['acr', 'dockerhub', 'ecr', 'gcr', 'gitlab', 'harbor', 'oci', 'quay']);
+  const starred = REGISTRY_TYPES.filter((t) => needsNativeCredentials(DRIVER_FACTORIES[t].capabilities)).sort();
+  assert.equal(starred, ['acr', 'dockerhub', 'ecr', 'github', 'gitlab', 'selectel']);
+  assert.ok(REGISTRY_TYPES.every((t) => DRIVER_FACTORIES[t].capabilities.push));
+});
+
+test('GitHub: ghcr.io takes bundles, docker.pkg.github.com refuses them with a reason', () => {
+  const github = driverFactory('github');
+  assert.is(capabilitiesFor(github, 'ghcr.io').bundles, true);
+  const legacy = capabilitiesFor(github, 'docker.pkg.github.com:443');
+  assert.is(legacy.bundles, false);
+  assert.match(legacy.bundlesRefusal ?? '', 'does not store OCI artifacts');
+  assert.is(capabilitiesFor(driverFactory('quay'), 'docker.pkg.github.com'), driverFactory('quay').capabilities);
+});
+
+test('the support matrix has a row per type plus the legacy GitHub host', () => {
+  const rows = supportMatrix();
+  assert.is(rows.length, REGISTRY_TYPES.length + 1);
+  const legacy = rows.find((r) => r.detect === 'docker.pkg.github.com');
+  assert.is(legacy?.bundles, false);
+  assert.is(rows.find((r) => r.type === 'github' && r !== legacy)?.detect, 'ghcr.io');
+  assert.is(rows.find((r) => r.type === 'nexus')?.detect, 'set explicitly');
+});
+
+test('types whose native driver is pending refuse to build, saying what to do instead', () => {
+  for (const type of ['ecr', 'dockerhub', 'github', 'selectel'] as const) {
+    try {
+      driverFactory(type).create(contextFor('registry.example.com', type));
+      assert.unreachable(`${type} should refuse`);
+    } catch (error) {
+      assert.instance(error, RegplanError);
+      assert.match((error as RegplanError).message, `the ${driverFactory(type).title} driver is not built yet`);
+      assert.ok(((error as RegplanError).hint ?? '').length > 0, `${type} has a hint`);
+    }
+  }
+});
+
+test('Registry-API fallbacks say honestly that they cannot untag or list untagged manifests', () => {
+  for (const type of ['default', 'acr', 'gitlab', 'harbor', 'artifactory', 'nexus', 'yandex'] as const) {
+    const driver = driverFactory(type).create(contextFor('registry.example.com', type));
+    assert.is(driver.type, type);
+    assert.is(driver.capabilities.untag, false, type);
+    assert.is(canUntag(driver), false, type);
+    assert.is(driver.capabilities.listUntagged, false, type);
+    assert.is(canListUntagged(driver), false, type);
+  }
+});
+
+test('default: lists, resolves and deletes by digest; a missing repo has no tags; a second delete is done', async () => {
+  const registry = await startRegistry('distribution-2.8', { v1: 'a', v2: 'b', latest: 'b' });
+  try {
+    const driver = driverFactory('default').create(contextFor(registry.host, 'default'));
+    assert.equal((await driver.listTags(REPO)).sort(), ['latest', 'v1', 'v2']);
+    assert.equal(await driver.listTags('team/missing'), []);
+    const v2 = await driver.resolveTag(REPO, 'v2');
+    assert.is(v2?.digest, registry.digestOf('v2'));
+    assert.is(await driver.resolveTag(REPO, 'nope'), undefined);
+    await driver.deleteManifest(REPO, registry.digestOf('v2'));
+    assert.equal(registry.tags(), ['v1']); // the digest took both of its tags
+    await driver.deleteManifest(REPO, v2?.digest ?? ''); // 404 now: counts as done
+  } finally {
+    await registry.close();
+  }
+});
+
+test('quay: untag removes one tag and keeps the manifest for the other', async () => {
+  const registry = await startRegistry('quay', { v1: 'a', latest: 'a' });
+  try {
+    const driver = driverFactory('quay').create(contextFor(registry.host, 'quay'));
+    assert.ok(canUntag(driver));
+    assert.is(driver.capabilities.untag, true);
+    const digest = registry.digestOf('v1');
+    if (canUntag(driver)) await driver.untag(REPO, 'v1');
+    assert.equal(registry.tags(), ['latest']);
+    assert.ok(registry.hasManifest(digest));
+  } finally {
+    await registry.close();
+  }
+});
+
+for (const semantics of ['gcr', 'gcr-unnamed'] as const) {
+  test(`gcr: deleting a tagged digest untags every tag first, then deletes it (${semantics} error text)`, async () => {
+    const registry = await startRegistry(semantics, { v1: 'a', 'v1.0': 'a', keep: 'b' });
+    try {
+      const driver = driverFactory('gcr').create(contextFor(registry.host, 'gcr'));
+      const digest = registry.digestOf('v1');
+      await driver.deleteManifest(REPO, digest);
+      assert.equal(registry.tags(), ['keep']);
+      assert.not.ok(registry.hasManifest(digest));
+      assert.ok(registry.requests.includes('DELETE /v2/team/app/manifests/v1'), registry.requests.join('\n'));
+    } finally {
+      await registry.close();
+    }
+  });
+}
+
+test('gcr: the dangling-tag error names the tag to untag', () => {
+  const error = { errors: [{ code: 'GOOGLE_MANIFEST_DANGLING_TAG', message: 'Manifest is still referenced by tag: v1.2' }] };
+  assert.equal(danglingTags(error as never), ['v1.2']);
+  assert.equal(danglingTags({ errors: [{ code: 'UNSUPPORTED', message: 'referenced by tag: x' }] } as never), []);
+});
+
+test.run();
