@@ -90,7 +90,10 @@ export class OciLayout {
   /** Opens the layout in `dir`, first creating an empty one (oci-layout, index.json, blobs/sha256) when there is none. */
   static async create(dir: string): Promise<OciLayout> {
     const stat = await statPath(dir);
-    const entries = stat?.isDirectory ? await listDir(dir) : [];
+    if (stat && !stat.isDirectory) {
+      throw new RegplanError(`cannot create an OCI layout at "${dir}": it is a file`, { hint: 'point the oci: address at a directory', context: { repo: `oci:${dir}` } });
+    }
+    const entries = stat ? await listDir(dir) : [];
     if (!entries.includes('oci-layout')) {
       if (entries.length > 0) {
         throw new RegplanError(`cannot create an OCI layout in "${dir}": the directory is not empty and holds no oci-layout file`, {
