@@ -1,0 +1,334 @@
+/** One test per kind of config problem: the exact line, column, path, message and hint a user sees. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ConfigProblem } from '../errors.ts';
+import { loadConfig } from './load.ts';
+
+const FILE = '/work/app/registry.config.yaml';
+const load = (lines: string[]) => loadConfig(lines.join('\n') + '\n', { file: FILE });
+
+/** The config must fail with exactly one error; returns it. */
+function onlyError(lines: string[]): ConfigProblem {
+  const result = load(lines);
+  assert.is(result.config, undefined, 'an invalid config yields no config');
+  assert.is(result.errors.length, 1, `expected one error, got:\n${result.errors.map((e) => `${e.line}:${e.col} ${e.path} ${e.message}`).join('\n')}`);
+  return result.errors[0] as ConfigProblem;
+}
+
+function expectAt(problem: ConfigProblem | undefined, expected: { line: number; col: number; path: string; message: string; hint?: string }): void {
+  assert.ok(problem, 'the problem exists');
+  assert.equal(
+    { line: problem.line, col: problem.col, path: problem.path, message: problem.message, ...(expected.hint === undefined ? {} : { hint: problem.hint }) },
+    expected,
+  );
+  assert.is(problem.file, FILE);
+}
+
+const POLICY = ['policies:', '  ci:', '    keep:', '      - newest: 3'];
+const REPO = ['repos:', '  - repo: ghcr.io/acme/api', '    cleanup: ci'];
+
+test('a YAML syntax error names its line and column and stops there', () => {
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/api: x', '    cleanup: nope']), {
+    line: 3, col: 11, path: '', message: 'YAML syntax error: Nested mappings are not allowed in compact mappings',
+    hint: 'fix the YAML syntax (indentation, quotes, brackets); every later check needs a parseable file',
+  });
+  expectAt(onlyError(['version: 1', '\tsettings: {}']), { line: 2, col: 1, path: '', message: 'YAML syntax error: Tabs are not allowed as indentation' });
+});
+
+test('a duplicate key points at the second occurrence and names the first line', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, '  ci:', '    keep: []', ...REPO]), {
+    line: 6, col: 3, path: '/policies/ci', message: 'duplicate key "ci" (first defined at line 3)',
+    hint: 'a key may appear once per mapping; merge the two entries or remove one',
+  });
+});
+
+test('a regex that does not compile is reported in keep.tags, newest.tags and delete.tags, quoting the JS error', () => {
+  const result = load([
+    'version: 1', 'policies:', '  ci:', '    keep:',
+    "      - tags: '^(v'",
+    '      - newest: 2',
+    "        tags: 'main-['",
+    "    delete: { tags: '*' }",
+    ...REPO,
+  ]);
+  assert.equal(result.errors.map((e) => [e.line, e.col, e.path]), [
+    [5, 15, '/policies/ci/keep/0/tags'],
+    [7, 15, '/policies/ci/keep/1/tags'],
+    [8, 21, '/policies/ci/delete/tags'],
+  ]);
+  assert.is(result.errors[0]?.message, 'invalid regular expression "^(v": Invalid regular expression: /^(v/: Unterminated group');
+  assert.is(result.errors[2]?.message, 'invalid regular expression "*": Invalid regular expression: /*/: Nothing to repeat');
+  assert.match(result.errors[0]?.hint ?? '', 'JavaScript syntax');
+});
+
+test('an unknown policy name suggests the close one and lists the defined names', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: cii']), {
+    line: 8, col: 14, path: '/repos/0/cleanup', message: 'unknown policy "cii"', hint: 'did you mean "ci"? (defined policies: ci)',
+  });
+});
+
+test('an unknown policy name with no policies defined says so', () => {
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: ci']), {
+    line: 4, col: 14, path: '/repos/0/cleanup', message: 'unknown policy "ci"',
+    hint: 'this config defines no policies; add one under policies: or write the policy inline',
+  });
+});
+
+test('a duration that does not parse shows the valid forms', () => {
+  expectAt(onlyError(['version: 1', 'settings:', '  grace: 2 hours', ...POLICY, ...REPO]), {
+    line: 3, col: 10, path: '/settings/grace', message: 'duration "2 hours" does not parse',
+    hint: 'write a number and a unit (s, m, h, d, w): 30m, 2h, 14d, 1w, or combined like 1d12h',
+  });
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - pushedWithin: 14days', ...REPO]), {
+    line: 5, col: 23, path: '/policies/ci/keep/0/pushedWithin', message: 'duration "14days" does not parse',
+  });
+});
+
+test('an unknown registry type lists the valid names and suggests the close one', () => {
+  expectAt(onlyError(['version: 1', 'registries:', '  ghcr.io:', '    type: githb', ...POLICY, ...REPO]), {
+    line: 4, col: 11, path: '/registries/ghcr.io/type', message: 'unknown registry type "githb"',
+    hint: 'did you mean "github"? valid types: auto, default, ecr, acr, dockerhub, gcr, github, gitlab, harbor, artifactory, nexus, quay, yandex, selectel',
+  });
+});
+
+test('a literal secret in credentials is an error that never echoes the value', () => {
+  const secret = 'ghp_S3cr3tT0kenValue';
+  const problem = onlyError(['version: 1', 'registries:', '  ghcr.io:', '    credentials:', `      token: ${secret}`, ...POLICY, ...REPO]);
+  expectAt(problem, {
+    line: 5, col: 14, path: '/registries/ghcr.io/credentials/token',
+    message: 'literal secret in "token": secrets are never written in the config (the value is not shown)',
+    hint: 'write token: { env: REGPLAN_TOKEN } (or { file: ./path }) and set that variable in CI; if this file was committed, rotate the secret',
+  });
+  assert.not.match(JSON.stringify(problem), secret);
+});
+
+test('a secret-looking key anywhere holding a literal is flagged once, without the unknown-property noise', () => {
+  const result = load(['version: 1', 'registries:', '  harbor.example.com:', "    password: 'hunter2'", ...POLICY, ...REPO]);
+  assert.is(result.errors.length, 1);
+  expectAt(result.errors[0], {
+    line: 4, col: 15, path: '/registries/harbor.example.com/password', message: 'literal secret in "password": secrets are never written in the config (the value is not shown)',
+  });
+  assert.not.match(JSON.stringify(result), 'hunter2');
+});
+
+test('a repo listed twice points at the second and names the first line', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, ...REPO, '  - repo: ghcr.io/acme/api', '    cleanup: ci']), {
+    line: 9, col: 11, path: '/repos/1/repo', message: 'repo "ghcr.io/acme/api" is listed twice (first at line 7)',
+    hint: 'merge the two entries: one entry can have both cleanup and bundles',
+  });
+});
+
+test('an invalid repo address quotes it with parseRepo\'s hint', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/Acme/API', '    cleanup: ci']), {
+    line: 7, col: 11, path: '/repos/0/repo', message: 'invalid repository address "ghcr.io/Acme/API"',
+    hint: 'a repo is host[:port]/path in lowercase letters, digits and . _ - separators, without a tag or digest (e.g. ghcr.io/acme/api)',
+  });
+});
+
+test('a tag or digest in a repo address is refused with the bare address in the hint', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/a/b:1.0', '    cleanup: ci']), {
+    line: 7, col: 11, path: '/repos/0/repo', message: 'repo "ghcr.io/a/b:1.0" includes a tag',
+    hint: 'write the repo without it (ghcr.io/a/b); tags to keep or delete come from the policy, tags to push from bundles[].tag',
+  });
+  const digest = onlyError(['version: 1', ...POLICY, 'repos:', `  - repo: localhost:5000/a@sha256:${'a'.repeat(64)}`, '    cleanup: ci']);
+  assert.is(digest.message, `repo "localhost:5000/a@sha256:${'a'.repeat(64)}" includes a digest`);
+  // host:port alone is not mistaken for a tag
+  const result = load(['version: 1', ...POLICY, 'repos:', '  - repo: localhost:5000/demo/app', '    cleanup: ci']);
+  assert.equal(result.errors, []);
+});
+
+test('an invalid bundle tag is reported at the tag', () => {
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/charts', '    bundles:', '      - tag: -rc', '        chart: ./chart']), {
+    line: 5, col: 14, path: '/repos/0/bundles/0/tag', message: 'invalid bundle tag "-rc"',
+    hint: 'a tag is 1-128 letters, digits, "_", "." and "-", not starting with "." or "-"',
+  });
+});
+
+test('a bundle tag used twice in one repo is reported at the second', () => {
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/charts', '    bundles:', '      - tag: 1.0.0', '        chart: ./a', '      - tag: 1.0.0', '        chart: ./b']), {
+    line: 7, col: 14, path: '/repos/0/bundles/1/tag', message: 'bundle tag "1.0.0" is pushed twice in this repo (also bundles[0])', hint: 'give each bundle its own tag',
+  });
+});
+
+test('a bundle with no content or with several is reported at the bundle', () => {
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/charts', '    bundles:', '      - tag: a']), {
+    line: 5, col: 9, path: '/repos/0/bundles/0', message: 'bundle has nothing to push: it needs chart, files or image',
+  });
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/charts', '    bundles:', '      - tag: a', '        chart: ./c', '        files: [./f]']), {
+    line: 5, col: 9, path: '/repos/0/bundles/0', message: 'bundle has several contents: chart, files',
+    hint: 'a bundle is exactly one of chart: <dir>, files: [<paths>], image: oci:<dir>:<tag>; use one bundle (and tag) per artifact',
+  });
+});
+
+test('a bundle image that is not an OCI layout reference is an error', () => {
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/web', '    bundles:', '      - tag: a', '        image: ghcr.io/acme/web:1']), {
+    line: 6, col: 16, path: '/repos/0/bundles/0/image', message: 'image "ghcr.io/acme/web:1" is not an OCI layout reference',
+  });
+});
+
+test('a policy with no keep rules and no delete scope is a warning, not an error', () => {
+  const result = load(['version: 1', 'policies:', '  wipe: {}', 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: wipe']);
+  assert.equal(result.errors, []);
+  assert.ok(result.config);
+  assert.is(result.warnings.length, 1);
+  expectAt(result.warnings[0], {
+    line: 3, col: 9, path: '/policies/wipe', message: 'policy has no keep rules and no delete scope: every tag older than settings.grace is deleted',
+    hint: "add keep rules, or delete: { tags: '^(pr|branch)-' } to limit what can be deleted",
+  });
+});
+
+test('version missing points at the document start; version 2 at the value', () => {
+  expectAt(onlyError(['# comment', ...POLICY, ...REPO]), {
+    line: 2, col: 1, path: '/version', message: 'version is missing', hint: 'add "version: 1" as the first line after the comments',
+  });
+  expectAt(onlyError(['version: 2', ...POLICY, ...REPO]), {
+    line: 1, col: 10, path: '/version', message: 'version must be 1, found the number 2', hint: 'this regplan reads config version 1; write "version: 1"',
+  });
+});
+
+test('a string where an integer belongs is a type error with a hint to drop the quotes', () => {
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: "8"', ...POLICY, ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer, found a string', hint: 'write the number without quotes: concurrency: 8',
+  });
+});
+
+test('a number where a tag belongs is a type error with a hint to quote it as written', () => {
+  expectAt(onlyError(['version: 1', 'repos:', '  - repo: ghcr.io/acme/web', '    bundles:', '      - tag: 1.40', '        chart: ./c']), {
+    line: 5, col: 14, path: '/repos/0/bundles/0/tag', message: 'tag must be a string, found the number 1.4', hint: "quote it so YAML reads it as text: tag: '1.40'",
+  });
+});
+
+test('an unknown top-level key suggests the intended one', () => {
+  expectAt(onlyError(['version: 1', 'polices:', '  ci: {}', 'repos: []']), {
+    line: 2, col: 1, path: '/polices', message: 'unknown top-level key "polices"',
+    hint: 'did you mean "policies"? (allowed here: version, settings, registries, policies, repos)',
+  });
+});
+
+test('an unknown property in a keep rule suggests the intended kind and hides the "no kind" noise', () => {
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - newst: 3', ...REPO]), {
+    line: 5, col: 9, path: '/policies/ci/keep/0/newst', message: 'unknown property "newst"',
+    hint: 'did you mean "newest"? (allowed here: tags, newest, pushedWithin, semver, gitRefs, listed)',
+  });
+});
+
+test('a keep rule with two kinds (other than newest + tags) or none is an error at the rule', () => {
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', "      - tags: '^v'", '        listed: ./tags.txt', ...REPO]), {
+    line: 5, col: 9, path: '/policies/ci/keep/0', message: 'keep rule mixes several kinds: tags, listed',
+    hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, semver, gitRefs or listed',
+  });
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - {}', ...REPO]), {
+    line: 5, col: 9, path: '/policies/ci/keep/0', message: 'keep rule has no rule kind',
+  });
+});
+
+test('a semver rule with no count is an error', () => {
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - semver: { prerelease: true }', ...REPO]), {
+    line: 5, col: 17, path: '/policies/ci/keep/0/semver', message: 'semver rule keeps nothing: it needs latestPerMinor, latestPerMajor or latestMajors',
+    hint: 'e.g. semver: { latestPerMinor: 2, latestMajors: 3 }',
+  });
+});
+
+test('newest: 0 is an error that says how to keep none', () => {
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - newest: 0', ...REPO]), {
+    line: 5, col: 17, path: '/policies/ci/keep/0/newest', message: 'newest must be an integer >= 1, found the number 0',
+    hint: 'newest: N keeps the N most recently pushed tags; to keep none this way, remove the rule',
+  });
+});
+
+test('concurrency: 0 is an error', () => {
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: 0', ...POLICY, ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer >= 1, found the number 0',
+    hint: 'concurrency is the number of parallel requests per registry host; 1 means one at a time (default 8)',
+  });
+});
+
+test('an env var name that is not an identifier is an error', () => {
+  expectAt(onlyError(['version: 1', 'registries:', '  ghcr.io:', '    credentials:', '      token: { env: GH-TOKEN }', ...POLICY, ...REPO]), {
+    line: 5, col: 21, path: '/registries/ghcr.io/credentials/token/env',
+    message: 'env must name an environment variable (letters, digits and _, not starting with a digit)',
+  });
+});
+
+test('a secret reference with both env and file is an error', () => {
+  expectAt(onlyError(['version: 1', 'registries:', '  ghcr.io:', '    credentials:', '      token: { env: A, file: ./b }', ...POLICY, ...REPO]), {
+    line: 5, col: 14, path: '/registries/ghcr.io/credentials/token', message: 'secret reference has both env and file',
+  });
+});
+
+test('a registries key that is not a host[:port] is reported at the key', () => {
+  expectAt(onlyError(['version: 1', 'registries:', '  https://ghcr.io:', '    type: github', ...POLICY, ...REPO]), {
+    line: 3, col: 3, path: '/registries/https:~1~1ghcr.io', message: 'registry key "https://ghcr.io" is not a host[:port]',
+  });
+});
+
+test('an api that is not an http(s) URL is an error', () => {
+  expectAt(onlyError(['version: 1', 'registries:', '  ghcr.io:', '    api: api.github.com', ...POLICY, ...REPO]), {
+    line: 4, col: 10, path: '/registries/ghcr.io/api', message: 'api "api.github.com" is not an http(s) URL',
+  });
+});
+
+test('untagged must be delete or keep', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, '    untagged: purge', ...REPO]), {
+    line: 6, col: 15, path: '/policies/ci/untagged', message: 'untagged must be one of delete, keep, found "purge"', hint: 'valid values: delete, keep',
+  });
+});
+
+test('delete without tags points at the delete mapping', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, '    delete: {}', ...REPO]), {
+    line: 6, col: 13, path: '/policies/ci/delete/tags', message: 'missing required property "tags"',
+  });
+});
+
+test('cleanup of the wrong type says what it accepts', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: [ci]']), {
+    line: 8, col: 14, path: '/repos/0/cleanup', message: 'cleanup must be a policy name or an inline policy, found a list',
+  });
+});
+
+test('an empty file and a file that is not a mapping are errors', () => {
+  expectAt(onlyError(['# nothing yet']), { line: 1, col: 1, path: '', message: 'the config is empty' });
+  expectAt(onlyError(['- version: 1']), { line: 1, col: 1, path: '', message: 'the config must be a mapping, found a list' });
+});
+
+test('unused policies, registries that no repo lives on and repos that do nothing are warnings', () => {
+  const result = load([
+    'version: 1',
+    'registries:',
+    '  ghcr.ioo: {}',
+    ...POLICY,
+    '  old:',
+    '    keep: [{ newest: 1 }]',
+    ...REPO,
+    '  - repo: ghcr.io/acme/idle',
+  ]);
+  assert.equal(result.errors, []);
+  assert.equal(result.warnings.map((w) => [w.line, w.col, w.message, w.hint]), [
+    [3, 3, 'registry "ghcr.ioo" is not the host of any repo', 'did you mean "ghcr.io"?'],
+    [8, 3, 'policy "old" is not used by any repo', 'refer to it with cleanup: old in repos[], or remove it'],
+    [13, 5, 'repo "ghcr.io/acme/idle" has neither cleanup nor bundles: regplan does nothing with it', 'add cleanup: <policy> or bundles: [...], or remove the entry'],
+  ]);
+});
+
+test('every problem in a file is reported at once, sorted by position', () => {
+  const result = load([
+    'version: 1',
+    'settings: { concurrency: 0, grace: soon }',
+    'policies:',
+    '  ci:',
+    "    keep: [{ tags: '(' }, { newest: 0 }]",
+    'repos:',
+    '  - repo: ghcr.io/a/b:latest',
+    '    cleanup: nope',
+  ]);
+  assert.equal(result.errors.map((e) => `${e.line}:${e.col} ${e.path}`), [
+    '2:26 /settings/concurrency',
+    '2:36 /settings/grace',
+    '5:20 /policies/ci/keep/0/tags',
+    '5:37 /policies/ci/keep/1/newest',
+    '7:11 /repos/0/repo',
+    '8:14 /repos/0/cleanup',
+  ]);
+});
+
+test.run();
