@@ -46,6 +46,7 @@ export class UsageError extends RegplanError {
 /** One problem found in a config file, with its position; `validate` prints all of them at once. */
 export interface ConfigProblem {
   file: string;
+  /** 1-based; 0 (with col 0) when the problem concerns the whole file, e.g. it does not exist. */
   line: number;
   col: number;
   /** JSON-pointer-like path in the document, e.g. `/policies/ci/keep/0/tags`. */
