@@ -207,6 +207,43 @@ test('a 401 without credentials says none were found and how to log in', async (
   });
 });
 
+test('scopes named in a challenge (insufficient_scope) are added to the token request', async () => {
+  await withServer((req, server) => {
+    if (req.path === '/token') return { status: 200, body: { token: `${CANARY_TOKEN}|${req.query.getAll('scope').join(' ')}` } };
+    const auth = req.headers['authorization'] ?? '';
+    if (auth.includes('repository:app:pull') && auth.includes('repository:shared/base:pull')) return { status: 404 };
+    return {
+      status: 401,
+      headers: { 'www-authenticate': `Bearer realm="${server.url}/token",service="s",scope="repository:app:pull repository:shared/base:pull"${auth ? ',error="insufficient_scope"' : ''}` },
+      body: ociError('UNAUTHORIZED', 'authentication required'),
+    };
+  }, async (server) => {
+    const c = client(server);
+    assert.is(await c.headManifest('app', 'v1'), undefined);
+    assert.is(await c.headManifest('app', 'v2'), undefined);
+    assert.equal(server.requestsTo('/token').map((r) => r.query.getAll('scope').join(' ')), [
+      'repository:app:pull repository:shared/base:pull',
+      'repository:app:pull',
+    ], 'the union token is reused from the cache for v2');
+  });
+});
+
+test('a cached token the registry refuses (revoked) is replaced by a fresh one', async () => {
+  let issued = 0;
+  let accepted = `${CANARY_TOKEN}-1`;
+  await withServer((req, server) => {
+    if (req.path === '/token') return { status: 200, body: { token: `${CANARY_TOKEN}-${++issued}` } };
+    if (req.headers['authorization'] !== `Bearer ${accepted}`) return { status: 401, headers: { 'www-authenticate': `Bearer realm="${server.url}/token",service="s"` } };
+    return { status: 200, body: { tags: ['t'] } };
+  }, async (server) => {
+    const c = client(server);
+    assert.equal(await c.listTags('app'), ['t']);
+    accepted = `${CANARY_TOKEN}-2`;
+    assert.equal(await c.listTags('app'), ['t']);
+    assert.is(issued, 2);
+  });
+});
+
 test('ping reports the challenge and the next request is authorized up front', async () => {
   const registry = tokenRegistry();
   await withServer(registry.handler, async (server) => {

@@ -57,8 +57,10 @@ export class AuthSession {
     const challenge = pickChallenge(first.response.headers.get('www-authenticate'));
     if (challenge === undefined || (challenge.scheme !== 'basic' && challenge.scheme !== 'bearer')) return first;
     this.#challenge = challenge;
-    const wanted = challenge.scheme === 'bearer' ? mergeScopes([...scopes, ...challenge.scopes]) : [...scopes];
-    const next = await this.#authorization(wanted, used !== undefined);
+    const wanted = challenge.scheme === 'bearer' ? mergeScopes([...scopes, ...challenge.scopes]) : mergeScopes(scopes);
+    // A refused token for the same scopes must not come back from the cache; a wider scope set is a different cache entry.
+    const refused = used !== undefined && wanted.join(' ') === mergeScopes(scopes).join(' ');
+    const next = await this.#authorization(wanted, refused);
     if (next === undefined || next === used) return first;
     await first.response.body?.cancel().catch(() => undefined);
     return this.#transport.send(withAuthorization(request, next));
@@ -72,8 +74,7 @@ export class AuthSession {
     if (challenge.scheme === 'basic') return basicAuthorization(credential, this.#secrets);
     if (credential?.registryToken !== undefined) return `Bearer ${credential.registryToken}`;
     if (challenge.realm === undefined) return undefined;
-    if (fresh) this.#tokens.clear();
-    const token = await this.#tokens.token({ realm: challenge.realm, service: challenge.service, scopes, credential });
+    const token = await this.#tokens.token({ realm: challenge.realm, service: challenge.service, scopes, credential, skipCache: fresh });
     return `Bearer ${token}`;
   }
 

@@ -13,7 +13,7 @@ async function withServer(handler: ScriptHandler, body: (server: ScriptedServer)
   }
 }
 
-const client = (server: ScriptedServer, retry: RegistryClientOptions['retry']) => new RegistryClient({ host: server.host, retry });
+const client = (server: ScriptedServer, retry: NonNullable<RegistryClientOptions['retry']>) => new RegistryClient({ host: server.host, retry });
 
 /** Answers with `first` for the first `times` requests, then with the tag list. */
 function failingThenOk(times: number, first: () => { status: number; headers?: Record<string, string>; body?: object | string }): ScriptHandler {

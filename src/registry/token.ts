@@ -17,6 +17,8 @@ export interface TokenRequest {
   service?: string | undefined;
   scopes: readonly string[];
   credential: Credential | undefined;
+  /** Fetch anew even when a cached token exists (the registry just refused that one). */
+  skipCache?: boolean;
 }
 
 /** The token server's JSON answer (GET and OAuth2 forms share it). */
@@ -55,7 +57,7 @@ export class TokenCache {
     const scopes = mergeScopes(request.scopes);
     const key = JSON.stringify([request.realm, request.service ?? '', scopes]);
     const cached = this.#cache.get(key);
-    if (cached && cached.refreshAt > this.#now()) return cached.token;
+    if (cached && cached.refreshAt > this.#now() && request.skipCache !== true) return cached.token;
     const pending = this.#pending.get(key);
     if (pending) return pending;
     const fetching = this.#fetch({ ...request, scopes }).then(
@@ -71,11 +73,6 @@ export class TokenCache {
     );
     this.#pending.set(key, fetching);
     return fetching;
-  }
-
-  /** Forgets every cached token (after the registry refused one). */
-  clear(): void {
-    this.#cache.clear();
   }
 
   async #fetch(request: TokenRequest): Promise<{ token: string; refreshAt: number }> {
