@@ -1,0 +1,34 @@
+/**
+ * Puts a plan file together from what the evaluators decided (cleanup now, bundle pushes later) and the facts
+ * apply re-checks: format version, regplan version, config digest. Pure: the creation time comes in as data.
+ */
+import { REGPLAN_VERSION } from '../version.ts';
+import type { Action, Kept, Plan, PlanSummary, Skipped } from './types.ts';
+
+/** Counts for the closing `Plan: …` line. */
+export function summarizePlan(parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly Skipped[] }): PlanSummary {
+  return {
+    push: parts.actions.filter((action) => action.type === 'push').length,
+    delete: parts.actions.filter((action) => action.type === 'delete').length,
+    kept: parts.kept.length,
+    skipped: parts.skipped.length,
+  };
+}
+
+/** Builds the Plan; pushes are ordered before deletions (apply runs them first), each group keeping its order. */
+export function assemblePlan(
+  parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly Skipped[] },
+  meta: { createdAt: Date; configDigest: string; regplanVersion?: string },
+): Plan {
+  const actions = [...parts.actions.filter((a) => a.type === 'push'), ...parts.actions.filter((a) => a.type === 'delete')];
+  return {
+    formatVersion: 1,
+    regplanVersion: meta.regplanVersion ?? REGPLAN_VERSION,
+    createdAt: meta.createdAt.toISOString(),
+    configDigest: meta.configDigest,
+    actions,
+    kept: [...parts.kept],
+    skipped: [...parts.skipped],
+    summary: summarizePlan(parts),
+  };
+}
