@@ -6,7 +6,7 @@
 import type { RegistryType } from '../config/types.ts';
 import { isNotFound } from '../errors.ts';
 import { RegistryClient } from '../registry/client.ts';
-import type { Capabilities, Driver, DriverContext, DriverFactory, Untagger } from './driver.ts';
+import type { Capabilities, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
 
 /** Cleanup path text of every driver that deletes through the Registry API. */
 export const REGISTRY_API_DELETE = 'Registry API: DELETE /v2/<name>/manifests/<digest>';
@@ -32,7 +32,7 @@ const capabilities: Capabilities = {
 export function createRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-): Driver {
+): Driver & ManifestReader {
   const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(context, driver, false);
   return withoutUntag;
 }
@@ -44,7 +44,7 @@ export function createRegistryApiDriver(
 export function createUntaggingRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-): Driver & Untagger {
+): Driver & Untagger & ManifestReader {
   return buildRegistryApiDriver(context, driver, true);
 }
 
@@ -52,7 +52,7 @@ function buildRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
   untag: boolean,
-): Driver & Untagger {
+): Driver & Untagger & ManifestReader {
   const client = new RegistryClient({
     host: context.host,
     insecure: context.registry?.insecure ?? false,
@@ -77,6 +77,11 @@ function buildRegistryApiDriver(
     async untag(name, tag) {
       await ignoreNotFound(client.deleteTag(name, tag), undefined);
     },
+    async readManifest(name, digest) {
+      const { descriptor, manifest } = await client.getManifest(name, digest);
+      return { descriptor, manifest };
+    },
+    readImageConfig: (name, config) => client.getConfig(name, config),
   };
 }
 

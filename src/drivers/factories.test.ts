@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REGISTRY_TYPES } from '../config/types.ts';
 import { RegplanError } from '../errors.ts';
-import { canListUntagged, canUntag, type DriverContext } from './driver.ts';
+import { canListUntagged, canReadManifests, canUntag, type DriverContext } from './driver.ts';
 import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
 import { danglingTags } from './gcr.ts';
 
@@ -155,6 +155,12 @@ test('default: lists, resolves and deletes by digest; a missing repo has no tags
     const v2 = await driver.resolveTag(REPO, 'v2');
     assert.is(v2?.digest, registry.digestOf('v2'));
     assert.is(await driver.resolveTag(REPO, 'nope'), undefined);
+    assert.ok(canReadManifests(driver));
+    if (canReadManifests(driver)) {
+      const read = await driver.readManifest(REPO, registry.digestOf('v1'));
+      assert.is(read.descriptor.digest, registry.digestOf('v1'));
+      assert.is(read.manifest.schemaVersion, 2);
+    }
     await driver.deleteManifest(REPO, registry.digestOf('v2'));
     assert.equal(registry.tags(), ['v1']); // the digest took both of its tags
     await driver.deleteManifest(REPO, v2?.digest ?? ''); // 404 now: counts as done

@@ -35,7 +35,7 @@ export function danglingTags(error: RegistryError): string[] {
 }
 
 /** Wraps a Registry-API driver so deleteManifest untags first, as GCR requires. */
-export function withUntagBeforeDelete(base: Driver & Untagger): Driver & Untagger {
+export function withUntagBeforeDelete<D extends Driver & Untagger>(base: D): D {
   const tagsPointingAt = async (name: string, digest: string): Promise<string[]> => {
     const tags = await base.listTags(name);
     const resolved = await Promise.all(tags.map(async (tag) => ((await base.resolveTag(name, tag))?.digest === digest ? tag : undefined)));
