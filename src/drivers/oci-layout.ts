@@ -8,9 +8,11 @@
  * nothing references any more go when apply calls `collectGarbage` after its deletions. A directory that does not
  * exist is an empty repo (no tags); one that exists but is not a layout is an error.
  */
+import { RegplanError } from '../errors.ts';
 import { OciLayout } from '../layout/store.ts';
+import type { ImageConfig } from '../registry/oci.ts';
 import type {
-  Capabilities, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, TagRecord, UntaggedLister, Untagger,
+  Capabilities, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, TagRecord, UntaggedLister, Untagger,
 } from './driver.ts';
 
 const capabilities: Capabilities = {
@@ -36,7 +38,7 @@ export const ociLayoutDriver = {
   type: 'oci',
   title: 'OCI image layout (local directory)',
   capabilities,
-  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector {
+  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader {
     // One OciLayout per directory for the driver's life, so its index.json edits are serialised.
     const opened = new Map<string, OciLayout>();
     const layoutOf = async (name: string): Promise<OciLayout | undefined> => {
@@ -88,6 +90,17 @@ export const ociLayoutDriver = {
           untagged.push({ digest: descriptor.digest, ...(pushedAt === undefined ? {} : { pushedAt }) });
         }
         return untagged;
+      },
+      async readManifest(name, digest) {
+        const layout = await layoutOf(name);
+        if (!layout) throw new RegplanError(`OCI layout "${layoutDir(context, name)}" does not exist`, { context: { repo: `oci:${layoutDir(context, name)}`, ref: digest } });
+        const stored = await layout.readManifest(digest);
+        return { descriptor: { mediaType: stored.mediaType, digest, size: stored.bytes.length }, manifest: stored.manifest };
+      },
+      async readImageConfig(name, config) {
+        const layout = await layoutOf(name);
+        if (!layout) return {};
+        return JSON.parse(new TextDecoder().decode(await layout.readBlob(config.digest))) as ImageConfig;
       },
       async collectGarbage(name) {
         const layout = await layoutOf(name);

@@ -1,0 +1,63 @@
+/**
+ * The human view of a plan (design §5.7): grouped by repo, `+` push, `-` delete, `~` skip, `=` kept with the
+ * rules that kept it, and a closing `Plan: N to push, N to delete, N kept, N skipped.` line.
+ */
+import type { Action, Kept, Plan, Skipped } from '../../plan/types.ts';
+
+/** Shortens a digest for display: `sha256:0123456789ab`. */
+export const shortDigest = (digest: string): string => digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
+
+/** Options of the human view. */
+export interface HumanPlanOptions {
+  color: boolean;
+  /** List kept tags too (default true); `--compact` hides them. */
+  showKept?: boolean;
+}
+
+const paint = (on: boolean, code: number, text: string): string => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
+
+/** Renders the plan for a terminal or a log. */
+export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
+  const showKept = options.showKept ?? true;
+  const repos = new Map<string, { actions: Action[]; kept: Kept[]; skipped: Skipped[] }>();
+  const group = (repo: string) => {
+    let entry = repos.get(repo);
+    if (!entry) repos.set(repo, (entry = { actions: [], kept: [], skipped: [] }));
+    return entry;
+  };
+  for (const action of plan.actions) group(action.repo).actions.push(action);
+  for (const kept of plan.kept) group(kept.repo).kept.push(kept);
+  for (const skipped of plan.skipped) group(skipped.repo).skipped.push(skipped);
+
+  const lines: string[] = [];
+  for (const [repo, entry] of [...repos].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    lines.push(paint(options.color, 1, repo));
+    for (const action of entry.actions.filter((a) => a.type === 'push')) {
+      lines.push(`  ${paint(options.color, 32, `+ ${action.tag}`)}  ${shortDigest(action.digest)}  ${action.reason}`);
+    }
+    for (const action of entry.actions) {
+      if (action.type !== 'delete') continue;
+      const what = action.tag ?? `(untagged ${shortDigest(action.digest)})`;
+      const mode = action.mode === 'untag' ? ' [untag only]' : '';
+      lines.push(`  ${paint(options.color, 31, `- ${what}`)}  ${action.tag ? shortDigest(action.digest) : ''}${mode}  ${action.reason}`.replace(/ {3,}/, '  '));
+    }
+    for (const skipped of entry.skipped) {
+      lines.push(`  ${paint(options.color, 33, `~ ${skipped.tag}`)}  ${shortDigest(skipped.digest)}  skipped: ${skipped.reason}`);
+    }
+    if (showKept) {
+      for (const kept of entry.kept) {
+        lines.push(`  ${paint(options.color, 2, `= ${kept.tag}`)}  ${shortDigest(kept.digest)}  kept by: ${kept.rules.join('; ')}`);
+      }
+    }
+    lines.push('');
+  }
+  lines.push(planSummaryLine(plan));
+  return lines.join('\n') + '\n';
+}
+
+/** The closing line every view shares. */
+export function planSummaryLine(plan: Plan): string {
+  const { push, delete: del, kept, skipped } = plan.summary;
+  if (push === 0 && del === 0) return `No changes. ${kept} kept, ${skipped} skipped.`;
+  return `Plan: ${push} to push, ${del} to delete, ${kept} kept, ${skipped} skipped.`;
+}

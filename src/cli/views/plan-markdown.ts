@@ -1,0 +1,30 @@
+/** The markdown view of a plan: one table per repo, for a merge-request comment or a CI job summary. */
+import type { Plan } from '../../plan/types.ts';
+import { planSummaryLine, shortDigest } from './plan-human.ts';
+
+const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+
+/** Renders the plan as GitHub/GitLab-flavoured markdown. */
+export function renderPlanMarkdown(plan: Plan): string {
+  const rows = [
+    ...plan.actions.map((a) => ({
+      repo: a.repo,
+      op: a.type === 'push' ? '➕ push' : a.mode === 'untag' ? '➖ untag' : '➖ delete',
+      tag: a.tag ?? '(untagged)',
+      digest: a.digest,
+      why: a.reason,
+    })),
+    ...plan.skipped.map((s) => ({ repo: s.repo, op: '⏭ skip', tag: s.tag, digest: s.digest, why: s.reason })),
+    ...plan.kept.map((k) => ({ repo: k.repo, op: '✔ keep', tag: k.tag, digest: k.digest, why: k.rules.join('; ') })),
+  ];
+  const lines = [`### regplan: ${planSummaryLine(plan)}`, ''];
+  for (const repo of [...new Set(rows.map((r) => r.repo))].sort()) {
+    lines.push(`#### \`${repo}\``, '', '| | tag | digest | why |', '|---|---|---|---|');
+    for (const row of rows.filter((r) => r.repo === repo)) {
+      lines.push(`| ${row.op} | \`${cell(row.tag)}\` | \`${shortDigest(row.digest)}\` | ${cell(row.why)} |`);
+    }
+    lines.push('');
+  }
+  lines.push(`<sub>regplan ${plan.regplanVersion}, plan made ${plan.createdAt}, config ${shortDigest(plan.configDigest)}</sub>`, '');
+  return lines.join('\n');
+}

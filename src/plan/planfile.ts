@@ -1,0 +1,61 @@
+/**
+ * The plan as a saved artifact (terraform's planfile): written with --out, read by `apply plan.json`.
+ * Reading checks the format version and the schema before anything acts on it; apply checks the config digest.
+ */
+import { Ajv } from 'ajv';
+import { StalePlanError, RegplanError } from '../errors.ts';
+import { readTextFile, writeFileAtomic } from '../runtime.ts';
+import planSchema from '../../schema/plan.schema.json' with { type: 'json' };
+import type { Plan } from './types.ts';
+
+/** The plan format this regplan writes and reads. */
+export const PLAN_FORMAT_VERSION = 1;
+
+let validatePlanShape: ReturnType<Ajv['compile']> | undefined;
+
+/** Checks a parsed plan against schema/plan.schema.json; returns the problems as text (empty when valid). */
+export function planSchemaProblems(plan: unknown): string[] {
+  validatePlanShape ??= new Ajv({ allErrors: true, strict: false }).compile(planSchema);
+  if (validatePlanShape(plan)) return [];
+  return (validatePlanShape.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
+}
+
+/** Writes a plan file atomically. */
+export async function writePlanFile(file: string, plan: Plan): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(plan, null, 2) + '\n');
+}
+
+/** Reads and checks a plan file: JSON, format version, schema. */
+export async function readPlanFile(file: string): Promise<Plan> {
+  let text: string;
+  try {
+    text = await readTextFile(file);
+  } catch (error) {
+    throw new RegplanError(`cannot read plan file "${file}": ${(error as Error).message}`, {
+      hint: 'make one with "regplan plan --out plan.json", or run "regplan apply" without a file to plan and apply at once',
+      cause: error,
+      context: { file },
+    });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new RegplanError(`plan file "${file}" is not JSON: ${(error as Error).message}`, { hint: 'make a fresh plan with "regplan plan --out plan.json"', context: { file } });
+  }
+  const version = (data as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version !== PLAN_FORMAT_VERSION) {
+    throw new StalePlanError(`plan file "${file}" has format version ${JSON.stringify(version)}; this regplan reads format version ${PLAN_FORMAT_VERSION}`, {
+      hint: 'make a fresh plan with this regplan version: "regplan plan --out plan.json"',
+      context: { file },
+    });
+  }
+  const problems = planSchemaProblems(data);
+  if (problems.length) {
+    throw new RegplanError(`plan file "${file}" does not match the plan schema: ${problems.slice(0, 5).join('; ')}`, {
+      hint: 'the file was edited or damaged; make a fresh plan with "regplan plan --out plan.json"',
+      context: { file },
+    });
+  }
+  return data as Plan;
+}
