@@ -165,8 +165,11 @@ function deletionReason(
   context: { policy: Policy; now: Date; grace: string; describeSubject: (subject: Subject) => string },
 ): string {
   const age = ageMs(record.pushedAt, context.now);
-  const pushed = age === undefined ? 'push time unknown' : `pushed ${formatAge(age)} ago (older than ${context.grace})`;
-  if (subject !== undefined) return `follows subject ${context.describeSubject(subject)}, which this plan deletes; ${pushed}`;
+  if (subject !== undefined) {
+    const follows = `follows subject ${context.describeSubject(subject)}, which this plan deletes`;
+    return age === undefined ? follows : `${follows}; pushed ${formatAge(age)} ago`;
+  }
+  const pushed = `pushed ${formatAge(age ?? 0)} ago (older than ${context.grace})`;
   const scope = context.policy.deleteTags === undefined ? 'no delete scope (every tag is a candidate)' : `matches delete scope ${context.policy.deleteTags}`;
   return `${scope}; ${pushed}; no keep rule matched`;
 }
