@@ -7,6 +7,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./validate.ts'),
     import('./detect.ts'),
     import('./registries.ts'),
+    import('./plan.ts'),
   ]);
   return modules.map((m) => m.command);
 }

@@ -1,11 +1,14 @@
 /** Turns any thrown value into the text style.md asks for: `Error: …` then `Hint: …`, stack only with --debug. */
-import { isRegplanError } from '../errors.ts';
+import { isConfigError, isRegplanError } from '../errors.ts';
 
 /** Formats an error for stderr. */
 export function renderError(error: unknown, options: { debug: boolean }): string {
   const lines: string[] = [];
   if (isRegplanError(error)) {
     lines.push(`Error: ${error.message}`);
+    if (isConfigError(error)) {
+      for (const p of error.problems) lines.push(`  ${p.file}:${p.line}:${p.col} ${p.path}: ${p.message}${p.hint ? `\n    hint: ${p.hint}` : ''}`);
+    }
     if (error.hint) lines.push(`Hint: ${error.hint}`);
   } else {
     const message = error instanceof Error ? error.message : String(error);

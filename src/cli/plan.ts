@@ -1,0 +1,126 @@
+/**
+ * `regplan plan`: a dry run. Reads every repo, decides what cleanup would delete and keep (and why), and shows
+ * it (human, json, markdown) or saves it for `regplan apply plan.json`. It never changes a registry.
+ */
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.ts';
+import { planCleanup } from '../plan/make-plan.ts';
+import { writePlanFile } from '../plan/planfile.ts';
+import type { Plan } from '../plan/types.ts';
+import type { Io } from '../runtime.ts';
+import type { Command, GlobalOptions } from './command.ts';
+import { loadPlanningContext, progressLine } from './planning-context.ts';
+import { renderPlanHuman } from './views/plan-human.ts';
+import { renderPlanMarkdown } from './views/plan-markdown.ts';
+
+/** The parsed flags of `plan`. */
+export interface PlanArgs {
+  format: 'human' | 'json' | 'markdown';
+  out?: string;
+  detailedExitcode: boolean;
+  repoGlobs: string[];
+  registryFlag?: string;
+  compact: boolean;
+}
+
+const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--repo GLOB]... [--detailed-exitcode]
+
+A dry run: reads each repo in the config, decides which tags cleanup would delete and which it keeps (with the
+rules behind each), and prints the plan. Nothing is changed. Save it with --out and run it later with
+"regplan apply FILE", which deletes exactly what the saved plan says and re-checks each tag first.
+
+Flags:
+      --out FILE                      also save the plan as JSON (schema/plan.schema.json)
+      --json                          print the plan as JSON (same as --format json)
+      --format human|json|markdown    output format; markdown is a table for a merge-request comment
+      --repo GLOB                     only repos whose address matches (repeatable; * and ? wildcards)
+      --compact                       do not list kept tags in the human view
+      --detailed-exitcode             exit 0 when there are no changes, 2 when there are, 1 on error
+      --repo-container-registry NAME  force the registry type of every repo (see "regplan registries")
+
+Examples:
+  regplan plan
+  regplan plan --out plan.json --format markdown > plan.md
+  regplan plan --repo 'ghcr.io/acme/*' --detailed-exitcode`;
+
+/** Parses `plan` flags. */
+export function parsePlanArgs(args: string[]): PlanArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        out: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        format: { type: 'string' },
+        repo: { type: 'string', multiple: true },
+        compact: { type: 'boolean', default: false },
+        'detailed-exitcode': { type: 'boolean', default: false },
+        'repo-container-registry': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`regplan plan: ${(error as Error).message}`, { hint: 'see regplan plan --help' });
+  }
+  const v = parsed.values;
+  const format = v.json ? 'json' : (v.format ?? 'human');
+  if (format !== 'human' && format !== 'json' && format !== 'markdown') {
+    throw new UsageError(`regplan plan: --format must be human, json or markdown, not "${format}"`, { flag: '--format' });
+  }
+  if (v.json && v.format !== undefined && v.format !== 'json') {
+    throw new UsageError('regplan plan: --json and --format ' + v.format + ' contradict each other', { flag: '--json' });
+  }
+  return {
+    format,
+    detailedExitcode: v['detailed-exitcode'] === true,
+    repoGlobs: v.repo ?? [],
+    compact: v.compact === true,
+    ...(v.out === undefined ? {} : { out: v.out }),
+    ...(v['repo-container-registry'] === undefined ? {} : { registryFlag: v['repo-container-registry'] }),
+  };
+}
+
+/** Makes the plan for the current config (shared with `apply` without a plan file). */
+export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanArgs, 'repoGlobs' | 'registryFlag'> & { quiet: boolean }): Promise<Plan> {
+  const context = await loadPlanningContext(io, globals, args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag });
+  for (const w of context.warnings) io.stderr(`Warning: ${w.file}:${w.line}:${w.col} ${w.path}: ${w.message}\n`);
+  const line = progressLine(io, !args.quiet);
+  try {
+    return await planCleanup({
+      config: context.config,
+      configDigest: context.configDigest,
+      open: context.open,
+      now: new Date(),
+      cache: context.cache,
+      repoGlobs: args.repoGlobs,
+      ...(line.progress ? { progress: line.progress } : {}),
+    });
+  } finally {
+    line.done();
+  }
+}
+
+/** Renders a plan in the requested format. */
+export function renderPlan(plan: Plan, format: PlanArgs['format'], options: { color: boolean; compact: boolean }): string {
+  if (format === 'json') return JSON.stringify(plan, null, 2) + '\n';
+  if (format === 'markdown') return renderPlanMarkdown(plan);
+  return renderPlanHuman(plan, { color: options.color, showKept: !options.compact });
+}
+
+/** The `plan` command. */
+export const command: Command = {
+  name: 'plan',
+  summary: 'show what cleanup would delete and keep, and why (a dry run; --out saves it)',
+  help: HELP,
+  async run(argv, io, globals) {
+    const args = parsePlanArgs(argv);
+    const plan = await makePlan(io, globals, { ...args, quiet: args.format === 'json' });
+    if (args.out !== undefined) await writePlanFile(args.out.startsWith('/') ? args.out : `${io.cwd}/${args.out}`, plan);
+    io.stdout(renderPlan(plan, args.format, { color: globals.color, compact: args.compact }));
+    if (args.out !== undefined && args.format !== 'json') io.stderr(`Saved the plan to ${args.out}; run "regplan apply ${args.out}" to carry it out.\n`);
+    const changes = plan.actions.length > 0;
+    return args.detailedExitcode && changes ? 2 : 0;
+  },
+};

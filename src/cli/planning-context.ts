@@ -1,0 +1,55 @@
+/**
+ * What `plan` and `apply` share before they act: the validated config, its digest (a saved plan is refused once
+ * the config changes), the repo opener, the manifest cache and a progress line on stderr when it is a terminal.
+ */
+import { createHash } from 'node:crypto';
+import { requireConfig } from '../config/load.ts';
+import type { Config } from '../config/types.ts';
+import type { ConfigProblem } from '../errors.ts';
+import { repoOpener, type OpenedRepo } from '../drivers/open.ts';
+import { ManifestCache, manifestCacheDir } from '../plan/manifest-cache.ts';
+import type { InventoryProgress } from '../plan/inventory.ts';
+import { homeDir, type Io, readTextFile } from '../runtime.ts';
+import type { GlobalOptions } from './command.ts';
+
+/** The loaded, checked inputs of planning and applying. */
+export interface PlanningContext {
+  config: Config;
+  configDigest: string;
+  warnings: ConfigProblem[];
+  open: (address: string) => OpenedRepo;
+  cache: ManifestCache;
+}
+
+/** sha256 of the config file's bytes: any edit, even a comment, makes a saved plan stale (the safe reading). */
+export const configDigestOf = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+
+/** Loads the config (throwing ConfigError with every problem) and builds the opener and cache. */
+export async function loadPlanningContext(io: Io, globals: GlobalOptions, options: { registryFlag?: string } = {}): Promise<PlanningContext> {
+  const { config, warnings } = await requireConfig(globals.configPath);
+  const configDigest = configDigestOf(await readTextFile(globals.configPath));
+  const open = repoOpener({
+    config,
+    io,
+    ...(options.registryFlag === undefined ? {} : { registryFlag: options.registryFlag }),
+    ...(globals.dockerConfig === undefined ? {} : { dockerConfig: globals.dockerConfig }),
+    ...(globals.debug ? { debug: (line: string) => io.stderr(`debug: ${line}\n`) } : {}),
+  });
+  const cache = new ManifestCache(io.env['REGPLAN_NO_CACHE'] ? undefined : manifestCacheDir(io.env, io.env['HOME'] || homeDir()));
+  return { config, configDigest, warnings, open, cache };
+}
+
+/** A one-line progress counter on stderr, only when stderr is a terminal and output is not JSON. */
+export function progressLine(io: Io, enabled: boolean): { progress?: InventoryProgress; done: () => void } {
+  if (!enabled || !io.stderrIsTTY) return { done: () => {} };
+  let shown = false;
+  return {
+    progress: ({ repo, done, total }) => {
+      shown = true;
+      io.stderr(`\r\u001b[2Kreading ${repo}: ${done}/${total} tags`);
+    },
+    done: () => {
+      if (shown) io.stderr('\r\u001b[2K');
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `planCleanup`: the whole planning pipeline for a config — pick the repos, read each one's inventory through
+ * its driver (bounded per host), gather facts for keep rules that need I/O, evaluate (pure), assemble the plan.
+ * Nothing here changes a registry.
+ */
+import pLimit from 'p-limit';
+import type { Config, RepoConfig } from '../config/types.ts';
+import type { OpenedRepo } from '../drivers/open.ts';
+import { assemblePlan } from './assemble.ts';
+import { evaluateCleanup, type CleanupTarget } from './evaluate.ts';
+import { gatherPolicyFacts } from './facts.ts';
+import { takeInventory, type InventoryProgress } from './inventory.ts';
+import type { ManifestCache } from './manifest-cache.ts';
+import type { Plan } from './types.ts';
+
+/** Everything planning needs; `now` is explicit so the evaluator stays pure and tests stay deterministic. */
+export interface PlanRequest {
+  config: Config;
+  configDigest: string;
+  open: (address: string) => OpenedRepo;
+  now: Date;
+  cache: ManifestCache;
+  /** `--repo GLOB` filters (any match selects the repo); empty = every repo. */
+  repoGlobs?: readonly string[];
+  progress?: InventoryProgress;
+}
+
+/** Converts a shell-style glob (`*`, `?`) to an anchored regex over the whole repo address. */
+export function globToRegExp(glob: string): RegExp {
+  const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.+()[\]{}|]/g, '\\$&'))).join('');
+  return new RegExp(`^${body}$`);
+}
+
+/** The repos a plan covers: those with a cleanup policy or bundles, filtered by `--repo` globs. */
+export function selectRepos(config: Config, globs: readonly string[] = []): RepoConfig[] {
+  const patterns = globs.map(globToRegExp);
+  return config.repos.filter((repo) => patterns.length === 0 || patterns.some((p) => p.test(displayAddress(repo)) || p.test(repo.repo)));
+}
+
+/** The address plans show and record: as written in the config (`oci:./layout`, not the resolved absolute path). */
+export const displayAddress = (repo: RepoConfig): string => repo.written ?? repo.repo;
+
+/** Makes the cleanup plan for the selected repos. */
+export async function planCleanup(request: PlanRequest): Promise<Plan> {
+  const { config } = request;
+  const repos = selectRepos(config, request.repoGlobs).filter((repo) => repo.cleanup !== undefined);
+  const limits = new Map<string, ReturnType<typeof pLimit>>();
+  const limitFor = (hostKey: string) => {
+    let limit = limits.get(hostKey);
+    if (!limit) limits.set(hostKey, (limit = pLimit(config.settings.concurrency)));
+    return limit;
+  };
+  const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir });
+  const targets: CleanupTarget[] = await Promise.all(
+    repos.map(async (repo) => {
+      const opened = request.open(repo.repo);
+      const inventory = await takeInventory(
+        { repo: displayAddress(repo), name: opened.name, driver: opened.driver },
+        { cache: request.cache, limit: limitFor(opened.hostKey), ...(request.progress ? { progress: request.progress } : {}) },
+      );
+      return { inventory, policy: repo.cleanup as NonNullable<RepoConfig['cleanup']> };
+    }),
+  );
+  const decision = evaluateCleanup(targets, { facts, now: request.now, graceMs: config.settings.graceMs });
+  return assemblePlan(decision, { createdAt: request.now, configDigest: request.configDigest });
+}
