@@ -8,6 +8,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./detect.ts'),
     import('./registries.ts'),
     import('./plan.ts'),
+    import('./apply.ts'),
   ]);
   return modules.map((m) => m.command);
 }

@@ -1,0 +1,154 @@
+/**
+ * `regplan apply [PLAN]`: carries out a saved plan exactly, or re-plans and asks first (`--auto-approve` in CI).
+ * A saved plan is refused when its format or the config it was made from changed.
+ */
+import { parseArgs } from 'node:util';
+import { type ActionReport, applyPlan } from '../apply/execute.ts';
+import { Journal } from '../apply/journal.ts';
+import { StalePlanError, UsageError } from '../errors.ts';
+import { displayAddress } from '../plan/make-plan.ts';
+import { readPlanFile } from '../plan/planfile.ts';
+import type { Plan } from '../plan/types.ts';
+import { type Io, path } from '../runtime.ts';
+import type { Command } from './command.ts';
+import { makePlan, renderPlan } from './plan.ts';
+import { loadPlanningContext } from './planning-context.ts';
+import { shortDigest } from './views/plan-human.ts';
+
+const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json]
+
+With a plan file: carries out exactly its actions (pushes first, then deletions). The file is refused when it
+was made by another plan format or from a config that has changed since.
+Without one: makes a fresh plan, shows it, and asks for "yes" on a terminal; in CI pass --auto-approve.
+
+Before each delete the tag is resolved again: a tag already gone counts as done, a tag that now points at
+another digest is left alone and reported "stale". A manifest is not deleted while another tag points at it.
+Every outcome is appended to a JSON-lines journal; rerunning an interrupted apply with the same plan finishes
+the rest.
+
+Flags:
+      --auto-approve                  do not ask (required without a terminal when no plan file is given)
+      --journal FILE                  journal path (default: PLAN.json.journal.jsonl, or .regplan/apply-<time>.jsonl)
+      --json                          print the per-action report as JSON
+      --repo GLOB                     with no plan file: only repos matching (repeatable)
+      --repo-container-registry NAME  force the registry type of every repo
+
+Exit status: 0 when every action is done (stale ones are reported, not failures), 1 when any failed.`;
+
+interface ApplyArgs {
+  planFile?: string;
+  autoApprove: boolean;
+  journal?: string;
+  json: boolean;
+  repoGlobs: string[];
+  registryFlag?: string;
+}
+
+function parseApplyArgs(args: string[]): ApplyArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        'auto-approve': { type: 'boolean', default: false },
+        journal: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        repo: { type: 'string', multiple: true },
+        'repo-container-registry': { type: 'string' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(`regplan apply: ${(error as Error).message}`, { hint: 'see regplan apply --help' });
+  }
+  const [planFile, ...extra] = parsed.positionals;
+  if (extra.length) throw new UsageError(`regplan apply takes one plan file, got ${parsed.positionals.length}`, { hint: 'usage: regplan apply [PLAN.json]' });
+  const v = parsed.values;
+  return {
+    autoApprove: v['auto-approve'] === true,
+    json: v.json === true,
+    repoGlobs: v.repo ?? [],
+    ...(planFile === undefined ? {} : { planFile }),
+    ...(v.journal === undefined ? {} : { journal: v.journal }),
+    ...(v['repo-container-registry'] === undefined ? {} : { registryFlag: v['repo-container-registry'] }),
+  };
+}
+
+/** One line per outcome for people. */
+function describeReport(report: ActionReport): string {
+  const { action, outcome, message } = report;
+  const target = `${action.repo}${action.tag === undefined ? `@${shortDigest(action.digest)}` : `:${action.tag}`}`;
+  return `${outcome.padEnd(12)} ${target}${message ? `: ${message}` : ''}`;
+}
+
+async function confirm(io: Io, plan: Plan, args: ApplyArgs): Promise<boolean> {
+  if (args.autoApprove) return true;
+  if (!io.prompt) {
+    throw new UsageError('regplan apply needs --auto-approve when it cannot ask (stdin is not a terminal)', {
+      flag: '--auto-approve',
+      hint: 'or save a reviewed plan with "regplan plan --out plan.json" and run "regplan apply plan.json"',
+    });
+  }
+  const answer = await io.prompt(`Carry out these ${plan.actions.length} actions? Only "yes" proceeds: `);
+  return answer.trim() === 'yes';
+}
+
+/** The `apply` command. */
+export const command: Command = {
+  name: 'apply',
+  summary: 'carry out a saved plan, or plan and apply after confirmation (--auto-approve)',
+  help: HELP,
+  async run(argv, io, globals) {
+    const args = parseApplyArgs(argv);
+    const context = await loadPlanningContext(io, globals, args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag });
+    let plan: Plan;
+    let journalFile: string;
+    if (args.planFile !== undefined) {
+      const file = path.resolve(io.cwd, args.planFile);
+      plan = await readPlanFile(file);
+      if (plan.configDigest !== context.configDigest) {
+        throw new StalePlanError(`plan "${args.planFile}" was made from a different config (${shortDigest(plan.configDigest)}; ${globals.configPath} is now ${shortDigest(context.configDigest)})`, {
+          hint: 'make a fresh plan from the current config: regplan plan --out plan.json',
+          context: { file },
+        });
+      }
+      journalFile = args.journal ?? `${file}.journal.jsonl`;
+    } else {
+      plan = await makePlan(io, globals, { repoGlobs: args.repoGlobs, quiet: args.json, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) });
+      if (!args.json) io.stdout(renderPlan(plan, 'human', { color: globals.color, compact: true }));
+      if (plan.actions.length === 0) return 0;
+      if (!(await confirm(io, plan, args))) {
+        io.stderr('Apply cancelled; nothing was changed.\n');
+        return 1;
+      }
+      journalFile = args.journal ?? path.join(io.cwd, '.regplan', `apply-${plan.createdAt.replace(/[:.]/g, '-')}.jsonl`);
+    }
+
+    const byDisplay = new Map(context.config.repos.map((repo) => [displayAddress(repo), repo.repo]));
+    const journal = await Journal.open(path.resolve(io.cwd, journalFile));
+    const reports = await applyPlan(plan, {
+      journal,
+      open: (repo) => {
+        const address = byDisplay.get(repo);
+        if (address === undefined) {
+          throw new StalePlanError(`repo "${repo}" of the plan is not in ${globals.configPath}`, { hint: 'make a fresh plan from the current config' });
+        }
+        return context.open(address);
+      },
+      ...(args.json ? {} : { onOutcome: (report: ActionReport) => io.stdout(describeReport(report) + '\n') }),
+    });
+    const count = (outcome: ActionReport['outcome']) => reports.filter((r) => r.outcome === outcome).length;
+    const failed = count('failed');
+    const stale = count('stale');
+    const done = reports.length - failed - stale;
+    const skippedByJournal = plan.actions.length - reports.length;
+    if (args.json) {
+      io.stdout(JSON.stringify({ journal: journal.file, done, stale, failed, alreadyDoneBefore: skippedByJournal, actions: reports }, null, 2) + '\n');
+    } else {
+      const earlier = skippedByJournal ? `, ${skippedByJournal} done by an earlier run` : '';
+      io.stdout(`Apply: ${done} done, ${stale} stale, ${failed} failed${earlier}. Journal: ${path.relative(io.cwd, journal.file) || journal.file}\n`);
+    }
+    return failed > 0 ? 1 : 0;
+  },
+};
