@@ -45,6 +45,15 @@ export interface ContentGraph {
 
 const byName = (a: TagRecord, b: TagRecord): number => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0);
 
+/** The newer of two push times; an unknown or unparsable one counts as newest. */
+function newerTime(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  const [ta, tb] = [Date.parse(a), Date.parse(b)];
+  if (Number.isNaN(ta)) return a;
+  if (Number.isNaN(tb)) return b;
+  return tb > ta ? b : a;
+}
+
 /** Builds the graph; an inventory listing one tag twice refuses the plan (it cannot be evaluated safely). */
 export function buildContentGraph(inventory: RepoInventory): ContentGraph {
   const tags = [...inventory.tags].sort(byName);
@@ -63,10 +72,15 @@ export function buildContentGraph(inventory: RepoInventory): ContentGraph {
   const indexChildren = new Set<string>();
   for (const facts of Object.values(manifests)) for (const child of facts.children) indexChildren.add(child);
 
+  // An untagged manifest listed twice counts with its newest time (unknown is newest): the safe reading.
+  const listedTimes = new Map<string, string | undefined>();
+  for (const record of inventory.untagged) {
+    if (tagsByDigest.has(record.digest)) continue;
+    listedTimes.set(record.digest, listedTimes.has(record.digest) ? newerTime(listedTimes.get(record.digest), record.pushedAt) : record.pushedAt);
+  }
   const listed = new Map<string, UntaggedEntry>();
-  for (const record of [...inventory.untagged].sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0))) {
-    if (tagsByDigest.has(record.digest) || listed.has(record.digest)) continue;
-    listed.set(record.digest, { digest: record.digest, listed: true, ...(record.pushedAt === undefined ? {} : { pushedAt: record.pushedAt }) });
+  for (const [digest, pushedAt] of [...listedTimes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    listed.set(digest, { digest, listed: true, ...(pushedAt === undefined ? {} : { pushedAt }) });
   }
   const untracked = Object.keys(manifests)
     .filter((digest) => !tagsByDigest.has(digest) && !listed.has(digest))
