@@ -8,10 +8,15 @@ import { RegplanError } from '../errors.ts';
 import { referrerKind, referrerTagSubject } from './referrers.ts';
 import type { RepoInventory } from './types.ts';
 
-/** What a referrer follows: the subject digest and the kind of artifact, in words. */
+/**
+ * What a referrer follows: its subject digest and the kind of artifact, in words. `all` lists every present
+ * subject it names (its manifest's `subject` and, for a cosign-style tag, the digest in its name); they differ
+ * only in inconsistent data, and then the referrer stays only while all of them stay.
+ */
 export interface Subject {
   subject: string;
   kind: string;
+  all: string[];
 }
 
 /** A manifest without a tag. `listed`: the driver listed it (deletable); false: only known from manifest facts. */
@@ -99,17 +104,19 @@ export function buildContentGraph(inventory: RepoInventory): ContentGraph {
     const named = referrerTagSubject(record.tag);
     const fromManifest = manifestSubject(record.digest);
     const facts = manifests[record.digest];
+    const fromName = named !== undefined && named.subject !== record.digest && present.has(named.subject) ? named.subject : undefined;
+    const all = [...new Set([fromManifest, fromName].filter((d): d is string => d !== undefined))];
     if (fromManifest !== undefined && facts !== undefined) {
-      tagSubjects.set(record.tag, { subject: fromManifest, kind: named?.kind ?? referrerKind(facts) });
-    } else if (named !== undefined && named.subject !== record.digest && present.has(named.subject)) {
-      tagSubjects.set(record.tag, named);
+      tagSubjects.set(record.tag, { subject: fromManifest, kind: named?.kind ?? referrerKind(facts), all });
+    } else if (named !== undefined && fromName !== undefined) {
+      tagSubjects.set(record.tag, { subject: fromName, kind: named.kind, all });
     }
   }
   const untaggedSubjects = new Map<string, Subject>();
   for (const entry of untagged) {
     const subject = manifestSubject(entry.digest);
     const facts = manifests[entry.digest];
-    if (subject !== undefined && facts !== undefined) untaggedSubjects.set(entry.digest, { subject, kind: referrerKind(facts) });
+    if (subject !== undefined && facts !== undefined) untaggedSubjects.set(entry.digest, { subject, kind: referrerKind(facts), all: [subject] });
   }
 
   const subjectsByDigest = new Map<string, string[]>();

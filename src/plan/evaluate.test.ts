@@ -148,6 +148,39 @@ test('platform manifests of a kept index are never deleted; a tag on one is kept
   assert.equal(decision.actions, []);
 });
 
+test('a signature manifest inside a kept index keeps its subject', () => {
+  const sigManifest = digestOf('sig-manifest');
+  const inv = inventory({
+    tags: [tag('pr-1', A, daysAgo(30)), tag('bundle', B, daysAgo(30))],
+    manifests: { [B]: index([sigManifest]), [sigManifest]: image({ subject: A }) },
+  });
+  const decision = run(inv, [{ kind: 'tags', pattern: '^bundle$' }]);
+  assert.equal(keptRules(decision), { bundle: ['tags ^bundle$'], 'pr-1': [`subject of kept ${sigManifest}`] });
+  assert.equal(decision.actions, []);
+});
+
+test('a referrer tag whose subject goes, while content that only follows something else holds its manifest, is untagged or skipped', () => {
+  // holder: an index known only from manifest facts, itself a referrer of an untagged manifest that stays
+  const holder = digestOf('holder');
+  const other = digestOf('other');
+  const sigManifest = digestOf('sig-manifest');
+  const sig = `sha256-${hexOf(A)}.sig`;
+  const make = (untag: boolean) => inventory({
+    untag,
+    listUntagged: true,
+    tags: [tag('pr-1', A, daysAgo(30)), tag(sig, sigManifest, daysAgo(30))],
+    untagged: [{ digest: other, pushedAt: daysAgo(30) }],
+    manifests: { [holder]: { ...index([sigManifest]), subject: other }, [sigManifest]: image({ subject: A }), [other]: image() },
+  });
+  const skipping = run(make(false), [], { untagged: 'keep' });
+  assert.equal(deletedTags(skipping), ['pr-1']);
+  assert.equal(skipping.kept, []);
+  assert.equal(skipping.skipped.map((s) => [s.tag, s.reason]), [[sig, `its manifest ${sigManifest} stays (child of kept index ${holder}); the default registry cannot remove a tag alone, so the tag stays`]]);
+  const untagging = run(make(true), [], { untagged: 'keep' });
+  assert.is(action(untagging, sig)?.mode, 'untag');
+  assert.match(action(untagging, sig)?.reason ?? '', 'follows subject pr-1 (signature), which this plan deletes');
+});
+
 test('the children of an index deleted now wait for the next run; untagged manifests then go', () => {
   const child = digestOf('child');
   const lone = digestOf('lone');

@@ -11,8 +11,10 @@
  * 3. protection.ts grows the kept content: children of kept indexes, subjects of kept artifacts, referrers of
  *    subjects that stay (see there).
  * 4. A tag nothing keeps, whose manifest is kept content, is removed alone (`untag`) when the registry can, else
- *    skipped ("shares manifest … with kept tag X"); when no kept tag shares the manifest, the manifest is kept
- *    because it is a child or subject of kept content, and so is the tag (labels `child of kept index v1`, …).
+ *    skipped ("shares manifest … with kept tag X"). When no kept tag shares the manifest, it is kept because it is
+ *    a child or subject of kept content, and so is the tag (labels `child of kept index v1`, …) — except a
+ *    referrer tag whose subject goes: it is untagged or skipped like a shared one, so no kept tag names a
+ *    deleted subject.
  * 5. Other candidates are deleted with their manifest. Tags sharing one manifest get one action each, sorted by
  *    tag; every one after the first carries `coveredBy` (the first tag), since one manifest delete removes all.
  * 6. `untagged: delete` (only where the driver lists untagged manifests) deletes untagged manifests older than
@@ -108,6 +110,10 @@ export function evaluateRepo(inventory: RepoInventory, policy: Policy, options: 
   const keptTag = (record: TagRecord): boolean => ownReasons.has(record.tag) || protection.followingTags.has(record.tag);
   const nameOf = (digest: string): string => graph.tagsByDigest.get(digest)?.find(keptTag)?.tag ?? graph.tagsByDigest.get(digest)?.[0]?.tag ?? digest;
   const describeSubject = (subject: Subject): string => `${nameOf(subject.subject)} (${subject.kind})`;
+  const describeLostSubject = (subject: Subject): string => {
+    const lost = subject.all.find((d) => !protection.protectedDigests.has(d)) ?? subject.subject;
+    return `${nameOf(lost)} (${subject.kind})`;
+  };
 
   // 4–5: per-tag outcomes.
   const kept: Kept[] = [];
@@ -123,15 +129,21 @@ export function evaluateRepo(inventory: RepoInventory, policy: Policy, options: 
       kept.push({ repo, tag, digest, rules });
       continue;
     }
-    const why = deletionReason(record, subject, { policy, now, grace, describeSubject });
+    const why = deletionReason(record, subject, { policy, now, grace, describeSubject: describeLostSubject });
     if (protection.protectedDigests.has(digest)) {
       const sharer = graph.tagsByDigest.get(digest)?.find(keptTag);
-      if (sharer === undefined) {
+      if (sharer === undefined && subject === undefined) {
         kept.push({ repo, tag, digest, rules: contentReasons(digest, graph, protection, nameOf) });
-      } else if (inventory.driver.untag) {
-        actions.push(deleteAction(record, { repo, mode: 'untag', reason: `${why}; shares manifest ${digest} with kept tag ${sharer.tag}, so only the tag is removed` }));
+        continue;
+      }
+      // The manifest stays (shared with a kept tag, or a referrer whose subject goes but which kept content holds).
+      const holder = sharer === undefined
+        ? `its manifest ${digest} stays (${contentReasons(digest, graph, protection, nameOf).join(', ')})`
+        : `shares manifest ${digest} with kept tag ${sharer.tag}`;
+      if (inventory.driver.untag) {
+        actions.push(deleteAction(record, { repo, mode: 'untag', reason: `${why}; ${holder}, so only the tag is removed` }));
       } else {
-        skipped.push({ repo, tag, digest, reason: `shares manifest ${digest} with kept tag ${sharer.tag}; the ${inventory.driver.type} registry cannot remove a tag alone, so the tag stays` });
+        skipped.push({ repo, tag, digest, reason: `${holder}; the ${inventory.driver.type} registry cannot remove a tag alone, so the tag stays` });
       }
       continue;
     }

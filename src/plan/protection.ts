@@ -3,7 +3,7 @@
  * - Anchors are kept on their own account: the manifests of tags a rule (or scope, grace, unknown time) keeps,
  *   referrers pushed within grace, and untagged manifests that are not being deleted.
  * - Children of protected manifests are protected; so are the subjects of anchors (a kept signature keeps its image).
- * - A referrer whose subject is not doomed is kept and its manifest protected (it follows its subject), but it does
+ * - A referrer none of whose subjects is doomed is kept and its manifest protected (it follows its subject), but it does
  *   not protect the subject in turn: otherwise any signed image would be kept forever by its own signature.
  * - A manifest is doomed when it is not protected and this plan deletes it: it is a tag target (its tags are all
  *   deletion candidates) or a deletable untagged manifest.
@@ -50,13 +50,13 @@ export function protectContent(graph: ContentGraph, anchors: Iterable<string>, o
     }
     for (const record of graph.tags) {
       const subject = graph.tagSubjects.get(record.tag);
-      if (subject === undefined || followingTags.has(record.tag) || doomed(subject.subject)) continue;
+      if (subject === undefined || followingTags.has(record.tag) || subject.all.some(doomed)) continue;
       followingTags.add(record.tag);
       protect(record.digest, false);
       changed = true;
     }
     for (const [digest, subject] of graph.untaggedSubjects) {
-      if (!protectedDigests.has(digest) && !doomed(subject.subject)) changed = protect(digest, false) || changed;
+      if (!protectedDigests.has(digest) && !subject.all.some(doomed)) changed = protect(digest, false) || changed;
     }
   }
   return { protectedDigests, anchors: anchorSet, followingTags };

@@ -115,6 +115,7 @@ export function referenceCleanup(inv: RepoInventory, policy: Policy, ctx: { fact
     return s !== undefined && s !== d && exists(s) ? s : undefined;
   };
   const tagSubject = (t: T) => manifestSubject(t.digest) ?? nameSubject(t);
+  const allTagSubjects = (t: T) => [manifestSubject(t.digest), nameSubject(t)].filter((x): x is string => x !== undefined);
   const digestSubjects = (d: string): string[] => {
     const out: string[] = [];
     const m = manifestSubject(d);
@@ -171,7 +172,7 @@ export function referenceCleanup(inv: RepoInventory, policy: Policy, ctx: { fact
     }
     for (const t of tags) {
       const s = tagSubject(t);
-      if (s !== undefined && !following.has(t.tag) && !doomed(s)) {
+      if (s !== undefined && !following.has(t.tag) && allTagSubjects(t).every((x) => !doomed(x))) {
         following.add(t.tag);
         protect(t.digest, false);
         changed = true;
@@ -191,7 +192,7 @@ export function referenceCleanup(inv: RepoInventory, policy: Policy, ctx: { fact
   for (const t of tags) {
     if (keptSelf(t)) out.kept.push(t.tag);
     else if (!prot.has(t.digest)) out.manifestDeleted.push(t.tag);
-    else if (!tags.some((o) => o.digest === t.digest && keptSelf(o))) out.kept.push(t.tag);
+    else if (!tags.some((o) => o.digest === t.digest && keptSelf(o)) && tagSubject(t) === undefined) out.kept.push(t.tag);
     else if (inv.driver.untag) out.untagged.push(t.tag);
     else out.skipped.push(t.tag);
   }
