@@ -1,12 +1,12 @@
 /**
  * The `default` driver: any registry that implements the OCI Distribution API with deletes enabled
- * (distribution, Zot, localhost:5000, …). It lists, resolves and deletes purely through src/registry's client,
+ * (distribution, Zot, localhost:5000, …). It lists, resolves, deletes and pushes (bundles) purely through src/registry's client,
  * and is also the Registry-API driver other types fall back to while their native API is not built.
  */
 import type { RegistryType } from '../config/types.ts';
 import { isNotFound } from '../errors.ts';
 import { RegistryClient } from '../registry/client.ts';
-import type { Capabilities, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
+import type { Capabilities, ContentPusher, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
 
 /** Cleanup path text of every driver that deletes through the Registry API. */
 export const REGISTRY_API_DELETE = 'Registry API: DELETE /v2/<name>/manifests/<digest>';
@@ -32,7 +32,7 @@ const capabilities: Capabilities = {
 export function createRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-): Driver & ManifestReader {
+): Driver & ManifestReader & ContentPusher {
   const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(context, driver, false);
   return withoutUntag;
 }
@@ -44,7 +44,7 @@ export function createRegistryApiDriver(
 export function createUntaggingRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-): Driver & Untagger & ManifestReader {
+): Driver & Untagger & ManifestReader & ContentPusher {
   return buildRegistryApiDriver(context, driver, true);
 }
 
@@ -52,7 +52,7 @@ function buildRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
   untag: boolean,
-): Driver & Untagger & ManifestReader {
+): Driver & Untagger & ManifestReader & ContentPusher {
   const client = new RegistryClient({
     host: context.host,
     insecure: context.registry?.insecure ?? false,
@@ -82,6 +82,19 @@ function buildRegistryApiDriver(
       return { descriptor, manifest };
     },
     readImageConfig: (name, config) => client.getConfig(name, config),
+    hasBlob: (name, digest) => client.hasBlob(name, digest),
+    async putBlob(name, blob, options = {}) {
+      for (const from of options.mountFrom ?? []) {
+        try {
+          if (await client.mountBlob(name, blob.digest, from)) return 'mounted';
+        } catch {
+          // a mount the registry refuses (no pull right on the source, say) falls back to uploading
+        }
+      }
+      await client.uploadBlob(name, 'bytes' in blob.content ? { bytes: blob.content.bytes } : { path: blob.content.path, size: blob.size, digest: blob.digest });
+      return 'uploaded';
+    },
+    putManifest: (name, manifest, options = {}) => client.putManifest(name, options.tag ?? manifest.digest, manifest.bytes, manifest.mediaType),
   };
 }
 

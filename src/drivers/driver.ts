@@ -146,3 +146,39 @@ export interface DriverFactory {
   hostCapabilities?: readonly HostCapabilities[];
   create(context: DriverContext): Driver;
 }
+
+/** Content of a blob being pushed: bytes in memory, or a file streamed from disk (large layers never load whole). */
+export type BlobContent = { bytes: Uint8Array } | { path: string };
+
+/** A blob to push: its descriptor facts and where its bytes come from. */
+export interface PushBlob {
+  digest: string;
+  size: number;
+  mediaType: string;
+  content: BlobContent;
+}
+
+/** A manifest or index to push: its exact bytes (the digest is over them) and its media type. */
+export interface PushManifest {
+  digest: string;
+  mediaType: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * A driver that can store content (bundle pushes): the blob and manifest primitives of the distribution spec.
+ * The order (blobs, then child manifests, then the tagged manifest) and the digest checks live once in
+ * src/bundles/push.ts, for every target.
+ */
+export interface ContentPusher {
+  /** True when the repo already holds the blob (a push then skips it). */
+  hasBlob(name: string, digest: string): Promise<boolean>;
+  /** Stores a blob: mounted from one of `mountFrom` (repos of the same registry) when one accepts, else uploaded. */
+  putBlob(name: string, blob: PushBlob, options?: { mountFrom?: readonly string[] }): Promise<'mounted' | 'uploaded'>;
+  /** Stores a manifest under `tag`, or by digest when no tag is given (an index's child); returns the digest stored. */
+  putManifest(name: string, manifest: PushManifest, options?: { tag?: string }): Promise<string>;
+}
+
+/** True when the driver can push content. */
+export const canPush = (d: Driver): d is Driver & ContentPusher =>
+  typeof (d as Partial<ContentPusher>).putManifest === 'function' && typeof (d as Partial<ContentPusher>).putBlob === 'function';

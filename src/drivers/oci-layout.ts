@@ -4,6 +4,9 @@
  * is the whole layout, so the driver reads the directory from its context (`host` is the address `oci:<dir>` or
  * the bare directory) and ignores `name` — unless the host is empty or just `oci`, when `name` carries the address.
  *
+ * Bundles push into it too (blobs, then child manifests stored without an index.json entry, then the tagged
+ * manifest), creating the layout when the directory does not exist yet.
+ *
  * Cleanup only edits index.json (untag drops one tag's entry, deleteManifest every entry of a digest); the blobs
  * nothing references any more go when apply calls `collectGarbage` after its deletions. A directory that does not
  * exist is an empty repo (no tags); one that exists but is not a layout is an error.
@@ -12,7 +15,7 @@ import { RegplanError } from '../errors.ts';
 import { OciLayout } from '../layout/store.ts';
 import type { ImageConfig } from '../registry/oci.ts';
 import type {
-  Capabilities, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, TagRecord, UntaggedLister, Untagger,
+  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, TagRecord, UntaggedLister, Untagger,
 } from './driver.ts';
 
 const capabilities: Capabilities = {
@@ -38,7 +41,7 @@ export const ociLayoutDriver = {
   type: 'oci',
   title: 'OCI image layout (local directory)',
   capabilities,
-  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader {
+  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader & ContentPusher {
     // One OciLayout per directory for the driver's life, so its index.json edits are serialised.
     const opened = new Map<string, OciLayout>();
     const layoutOf = async (name: string): Promise<OciLayout | undefined> => {
@@ -47,6 +50,15 @@ export const ociLayoutDriver = {
       if (known) return known;
       const layout = await OciLayout.openIfExists(dir);
       if (layout) opened.set(dir, layout);
+      return layout;
+    };
+    // Pushing into a directory that is not a layout yet creates one (exporting bundles for an air-gapped site).
+    const layoutForPush = async (name: string): Promise<OciLayout> => {
+      const dir = layoutDir(context, name);
+      const known = opened.get(dir);
+      if (known) return known;
+      const layout = await OciLayout.create(dir);
+      opened.set(dir, layout);
       return layout;
     };
     return {
@@ -101,6 +113,19 @@ export const ociLayoutDriver = {
         const layout = await layoutOf(name);
         if (!layout) return {};
         return JSON.parse(new TextDecoder().decode(await layout.readBlob(config.digest))) as ImageConfig;
+      },
+      async hasBlob(name, digest) {
+        return (await layoutOf(name))?.hasBlob(digest) ?? false;
+      },
+      async putBlob(name, blob) {
+        const layout = await layoutForPush(name);
+        await layout.putBlob('bytes' in blob.content ? blob.content.bytes : { path: blob.content.path }, { digest: blob.digest });
+        return 'uploaded';
+      },
+      async putManifest(name, manifest, options = {}) {
+        const layout = await layoutForPush(name);
+        const stored = await layout.putManifest(manifest.bytes, manifest.mediaType, options.tag === undefined ? { child: true } : { tag: options.tag });
+        return stored.digest;
       },
       async collectGarbage(name) {
         const layout = await layoutOf(name);
