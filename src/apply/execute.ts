@@ -1,5 +1,6 @@
 /**
- * Apply: carries out exactly the actions of a plan (design §6). Pushes first, then deletions. Before each delete
+ * Apply: carries out exactly the actions of a plan (design §6). Pushes first (compare-and-push, see push.ts),
+ * then deletions. Before each delete
  * the tag is re-resolved (compare-and-delete): gone = done, moved = stale and left alone. Before deleting a
  * manifest, every other tag of the repo is checked too, so a tag moved onto that manifest since the plan
  * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
@@ -7,8 +8,10 @@
 import { canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { isNotFound, isRegplanError } from '../errors.ts';
+import type { Config } from '../config/types.ts';
 import type { Action, DeleteAction, Plan } from '../plan/types.ts';
 import { type Journal, type Outcome } from './journal.ts';
+import { applyPush, BlobHolders } from './push.ts';
 
 /** The result of one action. */
 export interface ActionReport {
@@ -23,6 +26,8 @@ export interface ApplyOptions {
   journal: Journal;
   /** Called after each action (for a live report). */
   onOutcome?: (report: ActionReport) => void;
+  /** The config the plan was made from: push actions package their bundle again from it (and fail without it). */
+  config?: Config;
 }
 
 /** Runs the plan's actions; never throws for a single action's failure (it is reported and journaled). */
@@ -35,9 +40,15 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Acti
     options.onOutcome?.(entry);
   };
 
-  for (const action of plan.actions.filter((a) => a.type === 'push')) {
-    if (options.journal.isFinished(action)) continue;
-    await report(action, 'failed', 'this regplan cannot push bundles yet; make the plan without bundles');
+  const holders = new BlobHolders();
+  for (const action of plan.actions) {
+    if (action.type !== 'push' || options.journal.isFinished(action)) continue;
+    try {
+      const done = await applyPush(action, { open: options.open, config: options.config, holders });
+      await report(action, done.outcome, done.message);
+    } catch (error) {
+      await report(action, 'failed', messageOf(error));
+    }
   }
 
   const deletesByRepo = new Map<string, DeleteAction[]>();

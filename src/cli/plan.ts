@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
+import { registryCapabilities } from '../bundles/plan.ts';
 import { planCleanup } from '../plan/make-plan.ts';
 import { writePlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
@@ -95,6 +96,7 @@ export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanAr
       now: new Date(),
       cache: context.cache,
       repoGlobs: args.repoGlobs,
+      capabilitiesOf: registryCapabilities(context.config, { env: io.env, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) }),
       ...(line.progress ? { progress: line.progress } : {}),
     });
   } finally {

@@ -1,9 +1,12 @@
 /**
- * `planCleanup`: the whole planning pipeline for a config — pick the repos, read each one's inventory through
- * its driver (bounded per host), gather facts for keep rules that need I/O, evaluate (pure), assemble the plan.
- * Nothing here changes a registry.
+ * `planCleanup`: the whole planning pipeline for a config — pick the repos, plan their bundle pushes (refused,
+ * unchanged or pushed; bundles/plan.ts), read each cleanup repo's inventory through its driver (bounded per
+ * host) as it will be after those pushes, gather facts for keep rules that need I/O, evaluate (pure), and
+ * assemble the plan. Nothing here changes a registry.
  */
 import pLimit from 'p-limit';
+import { mergeBundleDecision, withPlannedTags } from '../bundles/merge.ts';
+import { planBundles, registryCapabilities, type RegistryCapabilities } from '../bundles/plan.ts';
 import type { Config, RepoConfig } from '../config/types.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { assemblePlan } from './assemble.ts';
@@ -23,6 +26,11 @@ export interface PlanRequest {
   /** `--repo GLOB` filters (any match selects the repo); empty = every repo. */
   repoGlobs?: readonly string[];
   progress?: InventoryProgress;
+  /**
+   * What a repo address can take (bundles refused or not), decided without opening it; default: detection from
+   * the config alone. The CLI passes one that also honours --repo-container-registry and the environment.
+   */
+  capabilitiesOf?: (address: string) => RegistryCapabilities;
 }
 
 /** Converts a shell-style glob (`*`, `?`) to an anchored regex over the whole repo address. */
@@ -40,27 +48,35 @@ export function selectRepos(config: Config, globs: readonly string[] = []): Repo
 /** The address plans show and record: as written in the config (`oci:./layout`, not the resolved absolute path). */
 export const displayAddress = (repo: RepoConfig): string => repo.written ?? repo.repo;
 
-/** Makes the cleanup plan for the selected repos. */
+/** Makes the plan (bundle pushes and cleanup) for the selected repos. */
 export async function planCleanup(request: PlanRequest): Promise<Plan> {
   const { config } = request;
-  const repos = selectRepos(config, request.repoGlobs).filter((repo) => repo.cleanup !== undefined);
+  const selected = selectRepos(config, request.repoGlobs);
   const limits = new Map<string, ReturnType<typeof pLimit>>();
   const limitFor = (hostKey: string) => {
     let limit = limits.get(hostKey);
     if (!limit) limits.set(hostKey, (limit = pLimit(config.settings.concurrency)));
     return limit;
   };
+  const bundles = await planBundles({
+    repos: selected.filter((repo) => repo.bundles.length > 0).map((repo) => ({ repo, display: displayAddress(repo) })),
+    open: request.open,
+    capabilitiesOf: request.capabilitiesOf ?? registryCapabilities(config),
+    limit: (hostKey, work) => limitFor(hostKey)(work),
+  });
+  const repos = selected.filter((repo) => repo.cleanup !== undefined);
   const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir });
   const targets: CleanupTarget[] = await Promise.all(
     repos.map(async (repo) => {
       const opened = request.open(repo.repo);
+      const display = displayAddress(repo);
       const inventory = await takeInventory(
-        { repo: displayAddress(repo), name: opened.name, driver: opened.driver },
+        { repo: display, name: opened.name, driver: opened.driver },
         { cache: request.cache, limit: limitFor(opened.hostKey), ...(request.progress ? { progress: request.progress } : {}) },
       );
-      return { inventory, policy: repo.cleanup as NonNullable<RepoConfig['cleanup']> };
+      return { inventory: withPlannedTags(inventory, bundles.planned.get(display)), policy: repo.cleanup as NonNullable<RepoConfig['cleanup']> };
     }),
   );
   const decision = evaluateCleanup(targets, { facts, now: request.now, graceMs: config.settings.graceMs });
-  return assemblePlan(decision, { createdAt: request.now, configDigest: request.configDigest });
+  return assemblePlan(mergeBundleDecision(decision, bundles), { createdAt: request.now, configDigest: request.configDigest });
 }

@@ -80,13 +80,28 @@ export interface DeleteAction {
   coveredBy?: string;
 }
 
-/** A bundle push (filled in by the bundles work; kept minimal here so the union stays open). */
+/**
+ * A bundle push: the packaged manifest `digest` goes onto `tag`. Apply packages the bundle again and pushes only
+ * when it still has this digest and the tag still points where it did at plan time (`previous`, absent = no tag).
+ */
 export interface PushAction {
   type: 'push';
   repo: string;
   tag: string;
   digest: string;
+  /** `new tag`, or `tag moves from sha256:…`. */
   reason: string;
+  /** What the bundle is built from (design §4). */
+  source?: 'chart' | 'files' | 'image';
+  /** Media type of the pushed manifest or index, and the artifact type when it has one. */
+  mediaType?: string;
+  artifactType?: string;
+  /** The digest the tag pointed at when planned; absent when the tag did not exist. */
+  previous?: string;
+  /** Configs and layers (each once), their total bytes, and child manifests of an index. */
+  blobs?: number;
+  size?: number;
+  manifests?: number;
 }
 
 /** One thing apply will do. */
@@ -108,6 +123,20 @@ export interface Skipped {
   reason: string;
 }
 
+/**
+ * A bundle push the plan leaves out and why: the registry cannot store OCI artifacts, or rejects the bundle's
+ * artifactType. It is refused before the bundle is packaged, so there is no digest.
+ */
+export interface SkippedPush {
+  repo: string;
+  tag: string;
+  digest?: string;
+  reason: string;
+}
+
+/** One `skipped[]` entry of a plan. */
+export type SkippedEntry = Skipped | SkippedPush;
+
 /** Counts for the closing `Plan: N to push, N to delete, N kept, N skipped.` line. */
 export interface PlanSummary {
   push: number;
@@ -126,9 +155,9 @@ export interface Plan {
   configDigest: string;
   actions: Action[];
   kept: Kept[];
-  skipped: Skipped[];
+  skipped: SkippedEntry[];
   summary: PlanSummary;
 }
 
-/** The part of a plan the cleanup evaluator decides. */
-export type CleanupDecision = Pick<Plan, 'actions' | 'kept' | 'skipped'>;
+/** The part of a plan the cleanup evaluator decides (its skipped entries always have a digest). */
+export type CleanupDecision = Pick<Plan, 'actions' | 'kept'> & { skipped: Skipped[] };

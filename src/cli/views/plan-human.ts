@@ -1,8 +1,9 @@
 /**
- * The human view of a plan (design §5.7): grouped by repo, `+` push, `-` delete, `~` skip, `=` kept with the
- * rules that kept it, and a closing `Plan: N to push, N to delete, N kept, N skipped.` line.
+ * The human view of a plan (design §5.7): grouped by repo, `+` push (tag, digest, why, what it carries), `-` delete,
+ * `~` skip, `=` kept with the rules that kept it (an unchanged bundle is kept by "bundle unchanged"), and a
+ * closing `Plan: N to push, N to delete, N kept, N skipped.` line.
  */
-import type { Action, Kept, Plan, Skipped } from '../../plan/types.ts';
+import type { Action, Kept, Plan, PushAction, SkippedEntry } from '../../plan/types.ts';
 
 /** Shortens a digest for display: `sha256:0123456789ab`. */
 export const shortDigest = (digest: string): string => digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
@@ -19,7 +20,7 @@ const paint = (on: boolean, code: number, text: string): string => (on ? `\u001b
 /** Renders the plan for a terminal or a log. */
 export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   const showKept = options.showKept ?? true;
-  const repos = new Map<string, { actions: Action[]; kept: Kept[]; skipped: Skipped[] }>();
+  const repos = new Map<string, { actions: Action[]; kept: Kept[]; skipped: SkippedEntry[] }>();
   const group = (repo: string) => {
     let entry = repos.get(repo);
     if (!entry) repos.set(repo, (entry = { actions: [], kept: [], skipped: [] }));
@@ -33,7 +34,8 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   for (const [repo, entry] of [...repos].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     lines.push(paint(options.color, 1, repo));
     for (const action of entry.actions.filter((a) => a.type === 'push')) {
-      lines.push(`  ${paint(options.color, 32, `+ ${action.tag}`)}  ${shortDigest(action.digest)}  ${action.reason}`);
+      const what = pushDetails(action);
+      lines.push(`  ${paint(options.color, 32, `+ ${action.tag}`)}  ${shortDigest(action.digest)}  ${action.reason}${what ? `  [${what}]` : ''}`);
     }
     for (const action of entry.actions) {
       if (action.type !== 'delete') continue;
@@ -42,7 +44,8 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
       lines.push(`  ${paint(options.color, 31, `- ${what}`)}  ${action.tag ? shortDigest(action.digest) : ''}${mode}  ${action.reason}`.replace(/ {3,}/, '  '));
     }
     for (const skipped of entry.skipped) {
-      lines.push(`  ${paint(options.color, 33, `~ ${skipped.tag}`)}  ${shortDigest(skipped.digest)}  skipped: ${skipped.reason}`);
+      const digest = skipped.digest === undefined ? '' : `  ${shortDigest(skipped.digest)}`;
+      lines.push(`  ${paint(options.color, 33, `~ ${skipped.tag}`)}${digest}  skipped: ${skipped.reason}`);
     }
     if (showKept) {
       for (const kept of entry.kept) {
@@ -53,6 +56,28 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   }
   lines.push(planSummaryLine(plan));
   return lines.join('\n') + '\n';
+}
+
+/** What a push carries, in words: `chart, 2 blobs, 3.1 KiB` (empty when the plan does not say). */
+export function pushDetails(action: PushAction): string {
+  const parts: string[] = [];
+  if (action.source !== undefined) parts.push(action.artifactType === undefined ? action.source : `${action.source} ${action.artifactType}`);
+  if (action.manifests) parts.push(`${action.manifests} manifest${action.manifests === 1 ? '' : 's'}`);
+  if (action.blobs !== undefined) parts.push(`${action.blobs} blob${action.blobs === 1 ? '' : 's'}`);
+  if (action.size !== undefined) parts.push(formatBytes(action.size));
+  return parts.join(', ');
+}
+
+/** Bytes for people: `812 B`, `3.1 KiB`, `200.0 MiB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** The closing line every view shares. */

@@ -1,6 +1,6 @@
 /** The markdown view of a plan: one table per repo, for a merge-request comment or a CI job summary. */
 import type { Plan } from '../../plan/types.ts';
-import { planSummaryLine, shortDigest } from './plan-human.ts';
+import { planSummaryLine, pushDetails, shortDigest } from './plan-human.ts';
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -12,7 +12,7 @@ export function renderPlanMarkdown(plan: Plan): string {
       op: a.type === 'push' ? '➕ push' : a.mode === 'untag' ? '➖ untag' : '➖ delete',
       tag: a.tag ?? '(untagged)',
       digest: a.digest,
-      why: a.reason,
+      why: a.type === 'push' && pushDetails(a) ? `${a.reason} (${pushDetails(a)})` : a.reason,
     })),
     ...plan.skipped.map((s) => ({ repo: s.repo, op: '⏭ skip', tag: s.tag, digest: s.digest, why: s.reason })),
     ...plan.kept.map((k) => ({ repo: k.repo, op: '✔ keep', tag: k.tag, digest: k.digest, why: k.rules.join('; ') })),
@@ -21,7 +21,7 @@ export function renderPlanMarkdown(plan: Plan): string {
   for (const repo of [...new Set(rows.map((r) => r.repo))].sort()) {
     lines.push(`#### \`${repo}\``, '', '| | tag | digest | why |', '|---|---|---|---|');
     for (const row of rows.filter((r) => r.repo === repo)) {
-      lines.push(`| ${row.op} | \`${cell(row.tag)}\` | \`${shortDigest(row.digest)}\` | ${cell(row.why)} |`);
+      lines.push(`| ${row.op} | \`${cell(row.tag)}\` | ${row.digest === undefined ? '—' : `\`${shortDigest(row.digest)}\``} | ${cell(row.why)} |`);
     }
     lines.push('');
   }
