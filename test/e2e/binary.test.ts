@@ -7,6 +7,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { OciLayout } from '../../src/layout/store.ts';
+import { copyDemoLayout, removeTempDirs } from '../support/oci-layout.ts';
 import { nodeFreePath, repoRoot, requireBinary, runBinary, runProgram, runSource } from '../support/standalone.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -72,6 +74,37 @@ test('a config file that does not exist is reported, not a crash, as the sources
   assert.ok(binary.code !== 0);
   assert.not.match(binary.stderr, /\n\s+at /, 'no stack trace without --debug');
   assert.equal(binary, source);
+});
+
+/** A temp copy of the demo layout beside a copy of the shipped config pointing at it. */
+async function demo(): Promise<{ dir: string; layout: string; env: Record<string, string> }> {
+  const layout = await copyDemoLayout();
+  const dir = path.dirname(layout);
+  writeFileSync(path.join(dir, 'registry.config.yaml'), readFileSync(path.join(repoRoot, 'registry.config.yaml'), 'utf8').replace('oci:./examples/demo-layout', 'oci:./layout'));
+  return { dir, layout, env: { HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, '.cache') } };
+}
+
+const tagsOf = async (layout: string): Promise<string[]> => [...new Set(await (await OciLayout.open(layout)).listTags())].sort();
+
+test.after(removeTempDirs);
+
+test('plan and apply with the binary: the saved plan matches the sources\' plan, records the --version version, and apply deletes exactly its tags', async () => {
+  const { dir, layout, env } = await demo();
+  const before = await tagsOf(layout);
+  const planned = await runBinary(['plan', '--json', '--out', 'plan.json'], { cwd: dir, env });
+  assert.is(planned.code, 0, planned.stderr);
+  const plan = JSON.parse(readFileSync(path.join(dir, 'plan.json'), 'utf8')) as { regplanVersion: string; createdAt: string; actions: { type: string; tag: string }[] };
+  const fromSource = await runSource(['plan', '--json'], { cwd: dir, env });
+  assert.equal({ ...JSON.parse(fromSource.stdout), createdAt: '' }, { ...plan, createdAt: '' });
+  const version = await runBinary(['--version']);
+  assert.ok(version.stdout.startsWith(`regplan ${plan.regplanVersion} (`), `plan records ${plan.regplanVersion}, --version says ${version.stdout}`);
+  assert.is(plan.regplanVersion, pkg.version);
+  const deleted = plan.actions.filter((a) => a.type === 'delete').map((a) => a.tag).sort();
+  assert.ok(deleted.length > 0, 'the demo plan deletes something');
+
+  const applied = await runBinary(['apply', 'plan.json'], { cwd: dir, env });
+  assert.is(applied.code, 0, applied.stdout + applied.stderr);
+  assert.equal(await tagsOf(layout), before.filter((tag) => !deleted.includes(tag)));
 });
 
 test.run();

@@ -9,6 +9,8 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { OciLayout } from '../../src/layout/store.ts';
+import { copyDemoLayout, removeTempDirs } from '../support/oci-layout.ts';
 import { repoRoot, runDeno, runSource, type RunResult } from '../support/standalone.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -68,6 +70,42 @@ test('registries --json under Deno prints the same table as Node', async () => {
   assert.is(deno.code, 0, deno.stderr);
   JSON.parse(deno.stdout);
   assert.equal(deno, node);
+});
+
+/** A temp copy of the demo layout beside a copy of the shipped config pointing at it. */
+async function demo(): Promise<{ dir: string; layout: string; env: Record<string, string> }> {
+  const layout = await copyDemoLayout();
+  const dir = path.dirname(layout);
+  writeFileSync(path.join(dir, 'registry.config.yaml'), readFileSync(path.join(repoRoot, 'registry.config.yaml'), 'utf8').replace('oci:./examples/demo-layout', 'oci:./layout'));
+  return { dir, layout, env: { HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, '.cache') } };
+}
+
+const tagsOf = async (layout: string): Promise<string[]> => [...new Set(await (await OciLayout.open(layout)).listTags())].sort();
+
+test.after(removeTempDirs);
+
+test('plan under Deno prints the same human plan and the same plan file as Node', async () => {
+  const { dir, env } = await demo();
+  const [deno, node] = await Promise.all([runDeno(['plan'], { cwd: dir, env }), runSource(['plan'], { cwd: dir, env })]);
+  assert.is(deno.code, 0, deno.stderr);
+  assert.match(deno.stdout, /Plan: \d+ to push, \d+ to delete, \d+ kept, \d+ skipped\./);
+  assert.equal(deno, node);
+  const [denoJson, nodeJson] = await Promise.all([runDeno(['plan', '--json'], { cwd: dir, env }), runSource(['plan', '--json'], { cwd: dir, env })]);
+  assert.equal({ ...JSON.parse(denoJson.stdout), createdAt: '' }, { ...JSON.parse(nodeJson.stdout), createdAt: '' });
+});
+
+test('apply under Deno of a saved plan deletes exactly the planned tags', async () => {
+  const { dir, layout, env } = await demo();
+  const before = await tagsOf(layout);
+  const planned = await runDeno(['plan', '--out', 'plan.json'], { cwd: dir, env });
+  assert.is(planned.code, 0, planned.stderr);
+  const plan = JSON.parse(readFileSync(path.join(dir, 'plan.json'), 'utf8')) as { regplanVersion: string; actions: { type: string; tag: string }[] };
+  assert.is(plan.regplanVersion, pkg.version);
+  const deleted = plan.actions.filter((a) => a.type === 'delete').map((a) => a.tag).sort();
+  assert.ok(deleted.length > 0, 'the demo plan deletes something');
+  const applied = await runDeno(['apply', 'plan.json'], { cwd: dir, env });
+  assert.is(applied.code, 0, applied.stdout + applied.stderr);
+  assert.equal(await tagsOf(layout), before.filter((tag) => !deleted.includes(tag)));
 });
 
 test.run();
