@@ -85,6 +85,11 @@ function hintFor(status: number, code: string, operation: FailedOperation, heade
   if (status === 403 || code === 'DENIED') {
     return `the credentials${operation.credentialSource === undefined ? '' : ` from ${operation.credentialSource}`} lack permission to ${operation.method} "${operation.subject}"; ask for ${operation.method === 'DELETE' ? 'delete' : operation.method === 'GET' || operation.method === 'HEAD' ? 'pull' : 'push'} access`;
   }
+  const deletingTag = operation.method === 'DELETE' && operation.ref !== undefined && !operation.ref.includes(':');
+  // distribution 2.8 answers DELETE of a tag with 400 DIGEST_INVALID: it only deletes by digest.
+  if (deletingTag && (code === 'UNSUPPORTED' || code === 'DIGEST_INVALID' || status === 405 || status === 400)) {
+    return 'this registry cannot delete a tag through the Registry API; delete the manifest by digest, or use the registry type whose native API can untag';
+  }
   if (code === 'UNSUPPORTED' || status === 405) {
     if (operation.method === 'DELETE') {
       return operation.ref !== undefined && !operation.ref.includes(':')

@@ -217,7 +217,7 @@ for (const mode of ['none', 'basic', 'token'] as const satisfies readonly Regist
     assert.is((error as RegistryError).status, 400);
     assert.is((error as RegistryError).code, 'DIGEST_INVALID');
     assert.ok((error as RegistryError).message.includes('it/app:v1.0.0'), (error as RegistryError).message);
-    assert.ok((error as RegistryError).hint, 'the error should carry a hint');
+    assert.match((error as RegistryError).hint ?? '', /cannot delete a tag through the Registry API/);
     assert.is(await skopeoDigest(registry!, 'it/app', 'v1.0.0'), image!.digest);
   });
 
