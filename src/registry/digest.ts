@@ -3,7 +3,7 @@
  * upload names its content. Files are hashed as a stream (through runtime.ts), never read whole.
  */
 import { createHash } from 'node:crypto';
-import { readFileChunks } from '../runtime.ts';
+import { readFileReusingBuffer } from '../runtime.ts';
 
 /** The digest algorithms the client can verify; others are passed through unverified. */
 const ALGORITHMS: Record<string, string> = { sha256: 'sha256', sha512: 'sha512' };
@@ -32,7 +32,7 @@ export function matchesDigest(bytes: Uint8Array, expected: string, options: { st
 export async function fileDigest(file: string): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of readFileChunks(file)) {
+  for await (const chunk of readFileReusingBuffer(file)) {
     hash.update(chunk);
     size += chunk.byteLength;
   }

@@ -5,7 +5,7 @@
  * memory, and every request body is a bounded byte array that can be retried. Cross-repo mounts live here too.
  */
 import { RegistryError } from '../errors.ts';
-import { readFileChunks } from '../runtime.ts';
+import { readFileReusingBuffer } from '../runtime.ts';
 import { sha256Digest } from './digest.ts';
 import type { HttpRequest, HttpResponse } from './http.ts';
 
@@ -127,15 +127,19 @@ function withDigest(location: URL, digest: string): string {
   return `${text}${location.search === '' ? '?' : '&'}digest=${encodeURIComponent(digest)}`;
 }
 
-/** Re-chunks a source into pieces of exactly `size` bytes (the last may be shorter). */
+/**
+ * Re-chunks a source into pieces of exactly `size` bytes (the last may be shorter). A file goes through one
+ * buffer, refilled only after the request that sent the previous piece (retries included) has finished, so a
+ * large upload holds one chunk, not a trail of garbage chunks.
+ */
 async function* chunksOf(blob: BlobSource, size: number): AsyncIterable<Uint8Array> {
   if ('bytes' in blob) {
     for (let offset = 0; offset < blob.bytes.byteLength; offset += size) yield blob.bytes.subarray(offset, offset + size);
     return;
   }
-  let buffer = new Uint8Array(size);
+  const buffer = new Uint8Array(size);
   let filled = 0;
-  for await (const piece of readFileChunks(blob.path)) {
+  for await (const piece of readFileReusingBuffer(blob.path)) {
     let consumed = 0;
     while (consumed < piece.byteLength) {
       const take = Math.min(size - filled, piece.byteLength - consumed);
@@ -144,7 +148,6 @@ async function* chunksOf(blob: BlobSource, size: number): AsyncIterable<Uint8Arr
       consumed += take;
       if (filled === size) {
         yield buffer;
-        buffer = new Uint8Array(size);
         filled = 0;
       }
     }
@@ -155,7 +158,7 @@ async function* chunksOf(blob: BlobSource, size: number): AsyncIterable<Uint8Arr
 async function readWhole(blob: { path: string; size: number; digest: string }): Promise<Uint8Array> {
   const whole = new Uint8Array(blob.size);
   let offset = 0;
-  for await (const piece of readFileChunks(blob.path)) {
+  for await (const piece of readFileReusingBuffer(blob.path)) {
     if (offset + piece.byteLength > blob.size) throw sizeChanged(undefined, blob, offset + piece.byteLength, blob.size);
     whole.set(piece, offset);
     offset += piece.byteLength;
