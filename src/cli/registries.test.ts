@@ -27,12 +27,12 @@ test('prints an aligned table with one row per registry type and the seed table\
   assert.is(r.code, 0, r.err);
   assert.is(r.err, '');
   const lines = r.out.split('\n');
-  assert.match(lines[0] ?? '', /^registry\s+type\s+detect \(host\)\s+push\s+bundles\s+cleanup\s+native credentials$/);
+  assert.match(lines[0] ?? '', /^registry\s+type\s+detect \(host\)\s+push\s+bundles\s+cleanup\s+this build\s+native credentials$/);
   assert.match(lines[1] ?? '', /^-+( +-+)+$/);
   const rows = parseTable(r.out);
   assert.is(rows.length, 15);
   const byDetect = (detect: string) => rows.find((row) => row['detect (host)'] === detect);
-  assert.equal(byDetect('ghcr.io'), { registry: 'GitHub Packages', type: 'github', 'detect (host)': 'ghcr.io', push: 'ok', bundles: 'ok', cleanup: '*ok', 'native credentials': '--repo-github-token' });
+  assert.equal(byDetect('ghcr.io'), { registry: 'GitHub Packages', type: 'github', 'detect (host)': 'ghcr.io', push: 'ok', bundles: 'ok', cleanup: '*ok', 'this build': 'pending', 'native credentials': '--repo-github-token' });
   assert.is(byDetect('docker.pkg.github.com')?.bundles, 'no');
   assert.is(byDetect('anything else')?.type, 'default');
   assert.is(byDetect('anything else')?.cleanup, 'ok');
@@ -46,6 +46,8 @@ test('prints an aligned table with one row per registry type and the seed table\
   assert.is(byType('quay')?.cleanup, 'ok');
   assert.is(byType('quay')?.['native credentials'], '[--repo-quay-token]');
   assert.is(byType('selectel')?.['detect (host)'], 'cr.selcloud.ru');
+  assert.is(byType('default')?.['this build'], 'ready');
+  assert.is(byType('harbor')?.['this build'], 'registry-api');
   assert.match(r.out, '*ok: deletion needs native credentials beyond the Docker login');
 });
 

@@ -18,6 +18,8 @@ Flags:
       --json   print the matrix as JSON`;
 
 /** The credentials column: flags for regplan secrets, the chain's name for a vendor chain; optional ones in brackets. */
+const STATUS_TEXT: Record<SupportRow['status'], string> = { ready: 'ready', 'registry-api': 'registry-api', pending: 'pending' };
+
 function credentialsText(credentials: readonly NativeCredentialSpec[]): string {
   if (credentials.length === 0) return '-';
   return credentials
@@ -39,12 +41,14 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
 /** The human view of the matrix. */
 export function renderSupportMatrix(rows: readonly SupportRow[]): string {
   const table = renderTable(
-    ['registry', 'type', 'detect (host)', 'push', 'bundles', 'cleanup', 'native credentials'],
-    rows.map((r) => [r.title, r.type, r.detect, r.push ? 'ok' : 'no', r.bundles ? 'ok' : 'no', r.cleanup, credentialsText(r.nativeCredentials)]),
+    ['registry', 'type', 'detect (host)', 'push', 'bundles', 'cleanup', 'this build', 'native credentials'],
+    rows.map((r) => [r.title, r.type, r.detect, r.push ? 'ok' : 'no', r.bundles ? 'ok' : 'no', r.cleanup, STATUS_TEXT[r.status], credentialsText(r.nativeCredentials)]),
   );
   return (
     table +
     '\n*ok: deletion needs native credentials beyond the Docker login; [..] = optional.\n' +
+    '"this build": ready = complete; registry-api = cleanup through the Registry API only (digest deletes, no untag)\n' +
+    'until the native driver lands; pending = refuses to run (its error names the workaround).\n' +
     'Run "regplan detect <repo>" for one repo\'s type, cleanup path, notes and which credentials are set.\n'
   );
 }

@@ -29,6 +29,7 @@ const capabilities: Capabilities = {
 export const acrDriver = {
   type: 'acr',
   title: 'Azure Container Registry',
+  status: 'registry-api',
   capabilities,
   create: (context) =>
     createRegistryApiDriver(context, {

@@ -23,6 +23,7 @@ const capabilities: Capabilities = {
 export const artifactoryDriver = {
   type: 'artifactory',
   title: 'JFrog Artifactory',
+  status: 'registry-api',
   capabilities,
   create: (context) => createRegistryApiDriver(context, { type: 'artifactory', capabilities, cleanupPath: REGISTRY_API_DELETE }),
 } satisfies DriverFactory;

@@ -112,6 +112,7 @@ async function ignoreNotFound<T>(pending: Promise<T>, fallback: T): Promise<T> {
 export const defaultDriver = {
   type: 'default',
   title: 'Default (OCI Distribution)',
+  status: 'ready',
   capabilities,
   create: (context) => createRegistryApiDriver(context, { type: 'default', capabilities }),
 } satisfies DriverFactory;

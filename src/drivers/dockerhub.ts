@@ -27,6 +27,7 @@ const capabilities: Capabilities = {
 export const dockerHubDriver = {
   type: 'dockerhub',
   title: 'Docker Hub',
+  status: 'pending',
   capabilities,
   create(context) {
     throw nativeDriverUnavailable(dockerHubDriver, context, {

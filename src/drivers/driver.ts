@@ -141,6 +141,12 @@ export interface DriverFactory {
   type: RegistryType;
   /** Human name for tables, e.g. "AWS ECR". */
   title: string;
+  /**
+   * What this regplan build really does for the type today, as opposed to the target `capabilities`:
+   * `ready` (the driver is complete), `registry-api` (cleanup through the Registry API only: digest deletes,
+   * no untag, no untagged listing, until the native API lands), `pending` (refuses to run; see its error).
+   */
+  status: 'ready' | 'registry-api' | 'pending';
   capabilities: Capabilities;
   /** Hosts whose capabilities differ from `capabilities`; the first matching entry wins. */
   hostCapabilities?: readonly HostCapabilities[];

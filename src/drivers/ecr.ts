@@ -31,6 +31,7 @@ const capabilities: Capabilities = {
 export const ecrDriver = {
   type: 'ecr',
   title: 'AWS ECR',
+  status: 'pending',
   capabilities,
   create(context) {
     throw nativeDriverUnavailable(ecrDriver, context, {

@@ -73,6 +73,7 @@ export function withUntagBeforeDelete<D extends Driver & Untagger>(base: D): D {
 export const gcrDriver = {
   type: 'gcr',
   title: 'GCR / Artifact Registry',
+  status: 'ready',
   capabilities,
   create(context) {
     const base = createUntaggingRegistryApiDriver(context, {

@@ -40,6 +40,7 @@ const legacyCapabilities: Capabilities = {
 export const githubDriver = {
   type: 'github',
   title: 'GitHub Packages',
+  status: 'pending',
   capabilities,
   hostCapabilities: [{ host: /^docker\.pkg\.github\.com$/, label: 'docker.pkg.github.com', capabilities: legacyCapabilities }],
   create(context) {

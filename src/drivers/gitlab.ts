@@ -27,6 +27,7 @@ const capabilities: Capabilities = {
 export const gitlabDriver = {
   type: 'gitlab',
   title: 'GitLab Registry',
+  status: 'registry-api',
   capabilities,
   create: (context) =>
     createRegistryApiDriver(context, {

@@ -28,6 +28,7 @@ const capabilities: Capabilities = {
 export const harborDriver = {
   type: 'harbor',
   title: 'Harbor',
+  status: 'registry-api',
   capabilities,
   create: (context) =>
     createRegistryApiDriver(context, {

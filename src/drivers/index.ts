@@ -55,6 +55,8 @@ export const needsNativeCredentials = (capabilities: Capabilities): boolean => c
 export interface SupportRow {
   type: RegistryType;
   title: string;
+  /** What this build does today (see DriverFactory.status). */
+  status: DriverFactory['status'];
   /** Which hosts the row covers (a variant row covers only its hosts). */
   detect: string;
   push: boolean;
@@ -81,6 +83,7 @@ function row(factory: DriverFactory, detect: string, capabilities: Capabilities)
   return {
     type: factory.type,
     title: factory.title,
+    status: factory.status,
     detect,
     push: capabilities.push,
     bundles: capabilities.bundles,

@@ -22,6 +22,7 @@ const capabilities: Capabilities = {
 export const nexusDriver = {
   type: 'nexus',
   title: 'Sonatype Nexus',
+  status: 'registry-api',
   capabilities,
   create: (context) => createRegistryApiDriver(context, { type: 'nexus', capabilities, cleanupPath: REGISTRY_API_DELETE }),
 } satisfies DriverFactory;

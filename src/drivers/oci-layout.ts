@@ -40,6 +40,7 @@ export function layoutDir(context: Pick<DriverContext, 'host'>, name = ''): stri
 export const ociLayoutDriver = {
   type: 'oci',
   title: 'OCI image layout (local directory)',
+  status: 'ready',
   capabilities,
   create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader & ContentPusher {
     // One OciLayout per directory for the driver's life, so its index.json edits are serialised.

@@ -25,6 +25,7 @@ const capabilities: Capabilities = {
 export const quayDriver = {
   type: 'quay',
   title: 'Quay',
+  status: 'ready',
   capabilities,
   create: (context) =>
     createUntaggingRegistryApiDriver(context, {

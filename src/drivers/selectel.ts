@@ -25,6 +25,7 @@ const capabilities: Capabilities = {
 export const selectelDriver = {
   type: 'selectel',
   title: 'Selectel CRaaS',
+  status: 'pending',
   capabilities,
   create(context) {
     throw nativeDriverUnavailable(selectelDriver, context, {

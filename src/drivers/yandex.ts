@@ -22,6 +22,7 @@ const capabilities: Capabilities = {
 export const yandexDriver = {
   type: 'yandex',
   title: 'Yandex Container Registry',
+  status: 'registry-api',
   capabilities,
   create: (context) => createRegistryApiDriver(context, { type: 'yandex', capabilities, cleanupPath: REGISTRY_API_DELETE }),
 } satisfies DriverFactory;
