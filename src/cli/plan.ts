@@ -26,8 +26,9 @@ export interface PlanArgs {
 
 const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--repo GLOB]... [--detailed-exitcode]
 
-A dry run: reads each repo in the config, decides which tags cleanup would delete and which it keeps (with the
-rules behind each), and prints the plan. Nothing is changed. Save it with --out and run it later with
+A dry run: reads each repo in the config, decides which bundles it would push (packaged locally and compared
+with the tag's digest: unchanged bundles are no-ops), which tags cleanup would delete and which it keeps (with
+the rules behind each), and prints the plan. Nothing is changed. Save it with --out and run it later with
 "regplan apply FILE", which deletes exactly what the saved plan says and re-checks each tag first.
 
 Flags:
