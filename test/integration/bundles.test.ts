@@ -185,6 +185,9 @@ test('docker.pkg.github.com is refused in the plan with its reason, without a si
   assert.match(result.err, /p4\/docs/, 'debug lines are there for the registry that was asked');
   const human = await run('plan');
   assert.match(human.out, /~ 1\.4\.0  skipped: docker\.pkg\.github\.com \(the legacy GitHub Docker registry\) does not store OCI artifacts/);
+  const markdown = await run('plan', '--format', 'markdown');
+  assert.match(markdown.out, /\| ⏭ skip \| `1\.4\.0` \| — \| docker\.pkg\.github\.com \(the legacy/);
+  assert.match(markdown.out, /\| ➕ push \| `docs-1` \| `sha256:[0-9a-f]{12}` \| new tag \(files application\/vnd\.unknown\.artifact\.v1, 2 blobs, 14 B\) \|/);
 });
 
 test('apply refuses a push whose inputs changed since the plan, and leaves a tag that moved meanwhile alone', async () => {
