@@ -3,8 +3,8 @@
  * to delete a tagged manifest (403), so cleanup needs the Hub API (tag-level delete) and Hub credentials.
  * The native driver is not built yet.
  */
-import type { Capabilities, DriverFactory } from './driver.ts';
-import { nativeDriverUnavailable } from './unavailable.ts';
+import type { Capabilities, Driver, DriverFactory } from './driver.ts';
+import { cleanupPendingDriver } from './unavailable.ts';
 
 const capabilities: Capabilities = {
   push: true,
@@ -29,8 +29,8 @@ export const dockerHubDriver = {
   title: 'Docker Hub',
   status: 'pending',
   capabilities,
-  create(context) {
-    throw nativeDriverUnavailable(dockerHubDriver, context, {
+  create(context): Driver {
+    return cleanupPendingDriver(dockerHubDriver, context, {
       why: 'Docker Hub answers Registry API deletes of tagged manifests with 403, so it needs the Hub API',
       workaround: 'delete the tags in the Docker Hub web UI (or with docker/hub-tool) until the Hub driver lands',
     });

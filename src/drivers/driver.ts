@@ -5,6 +5,7 @@
  */
 import type { RegistryConfig, RegistryType } from '../config/types.ts';
 import type { Credential } from '../credentials/types.ts';
+import type { RegplanError } from '../errors.ts';
 import type { Descriptor, ImageConfig, Manifest } from '../registry/oci.ts';
 
 /** One native credential a driver needs (for deletion through the registry's own API). */
@@ -118,6 +119,15 @@ export interface ManifestReader {
   readManifest(name: string, digest: string): Promise<{ descriptor: Descriptor; manifest: Manifest }>;
   readImageConfig(name: string, config: Descriptor): Promise<ImageConfig>;
 }
+
+/** A driver that can read and push but must not clean up (its native API is not built): planning asks first. */
+export interface CleanupRefuser {
+  cleanupRefusal(): RegplanError;
+}
+
+/** True when the driver refuses cleanup. */
+export const refusesCleanup = (d: Driver): d is Driver & CleanupRefuser =>
+  typeof (d as Partial<CleanupRefuser>).cleanupRefusal === 'function';
 
 /** True when the driver can untag. */
 export const canUntag = (d: Driver): d is Driver & Untagger => typeof (d as Partial<Untagger>).untag === 'function';

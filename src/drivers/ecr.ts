@@ -3,8 +3,8 @@
  * tags with digests and push times, BatchDeleteImage removes one tag (by tag) or a whole image (by digest),
  * credentials from the standard AWS chain. The native driver is not built yet.
  */
-import type { Capabilities, DriverFactory } from './driver.ts';
-import { nativeDriverUnavailable } from './unavailable.ts';
+import type { Capabilities, Driver, DriverFactory } from './driver.ts';
+import { cleanupPendingDriver } from './unavailable.ts';
 
 const capabilities: Capabilities = {
   push: true,
@@ -33,8 +33,8 @@ export const ecrDriver = {
   title: 'AWS ECR',
   status: 'pending',
   capabilities,
-  create(context) {
-    throw nativeDriverUnavailable(ecrDriver, context, {
+  create(context): Driver {
+    return cleanupPendingDriver(ecrDriver, context, {
       why: 'it deletes through the AWS API: DescribeImages, BatchDeleteImage',
       workaround:
         `ECR also accepts Registry API deletes by digest: set registries["${context.host}"].type: default in the config ` +

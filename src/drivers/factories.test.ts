@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REGISTRY_TYPES } from '../config/types.ts';
 import { RegplanError } from '../errors.ts';
-import { canListUntagged, canReadManifests, canUntag, type DriverContext } from './driver.ts';
+import { canListUntagged, canPush, canReadManifests, canUntag, type DriverContext, refusesCleanup } from './driver.ts';
 import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
 import { danglingTags } from './gcr.ts';
 
@@ -122,15 +122,21 @@ test('the support matrix has a row per type plus the legacy GitHub host', () => 
   assert.is(rows.find((r) => r.type === 'nexus')?.detect, 'set explicitly');
 });
 
-test('types whose native driver is pending refuse to build, saying what to do instead', () => {
+test('types whose native driver is pending read and push through the Registry API but refuse cleanup, saying what to do', async () => {
   for (const type of ['ecr', 'dockerhub', 'github', 'selectel'] as const) {
+    const driver = driverFactory(type).create(contextFor('registry.example.com', type));
+    assert.ok(refusesCleanup(driver), `${type} refuses cleanup`);
+    assert.ok(canPush(driver), `${type} can still push bundles`);
+    const refusal = driver.cleanupRefusal();
+    assert.instance(refusal, RegplanError);
+    assert.match(refusal.message, `the ${driverFactory(type).title} driver is not built yet`);
+    assert.ok((refusal.hint ?? '').length > 0, `${type} has a hint`);
     try {
-      driverFactory(type).create(contextFor('registry.example.com', type));
-      assert.unreachable(`${type} should refuse`);
+      await driver.deleteManifest('acme/app', `sha256:${'0'.repeat(64)}`);
+      assert.unreachable(`${type} must not delete`);
     } catch (error) {
       assert.instance(error, RegplanError);
-      assert.match((error as RegplanError).message, `the ${driverFactory(type).title} driver is not built yet`);
-      assert.ok(((error as RegplanError).hint ?? '').length > 0, `${type} has a hint`);
+      assert.match((error as RegplanError).message, 'driver is not built yet');
     }
   }
 });

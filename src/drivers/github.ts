@@ -3,8 +3,8 @@
  * so cleanup needs the GitHub REST package-versions API and a token. The legacy host cannot store OCI
  * artifacts, so its capabilities differ (data in `hostCapabilities`). The native driver is not built yet.
  */
-import type { Capabilities, DriverFactory, NativeCredentialSpec } from './driver.ts';
-import { nativeDriverUnavailable } from './unavailable.ts';
+import type { Capabilities, Driver, DriverFactory, NativeCredentialSpec } from './driver.ts';
+import { cleanupPendingDriver } from './unavailable.ts';
 
 const token = (scopes: string): NativeCredentialSpec => ({
   description: `GitHub token with ${scopes}`,
@@ -43,8 +43,8 @@ export const githubDriver = {
   status: 'pending',
   capabilities,
   hostCapabilities: [{ host: /^docker\.pkg\.github\.com$/, label: 'docker.pkg.github.com', capabilities: legacyCapabilities }],
-  create(context) {
-    throw nativeDriverUnavailable(githubDriver, context, {
+  create(context): Driver {
+    return cleanupPendingDriver(githubDriver, context, {
       why: 'GitHub answers Registry API deletes with 405 UNSUPPORTED, so it needs the GitHub REST API',
       workaround: 'delete package versions in the GitHub UI (or with "gh api -X DELETE .../packages/container/<pkg>/versions/<id>") until the GitHub driver lands',
     });

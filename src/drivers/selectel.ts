@@ -3,8 +3,8 @@
  * digest) with a project-scoped Keystone token made from account, username and password. The native driver is
  * not built yet.
  */
-import type { Capabilities, DriverFactory } from './driver.ts';
-import { nativeDriverUnavailable } from './unavailable.ts';
+import type { Capabilities, Driver, DriverFactory } from './driver.ts';
+import { cleanupPendingDriver } from './unavailable.ts';
 
 const capabilities: Capabilities = {
   push: true,
@@ -27,8 +27,8 @@ export const selectelDriver = {
   title: 'Selectel CRaaS',
   status: 'pending',
   capabilities,
-  create(context) {
-    throw nativeDriverUnavailable(selectelDriver, context, {
+  create(context): Driver {
+    return cleanupPendingDriver(selectelDriver, context, {
       why: 'it deletes through the CRaaS API',
       workaround: `if your registry accepts Registry API deletes by digest, set registries["${context.host}"].type: default (or --repo-container-registry default)`,
     });

@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { mergeBundleDecision, withPlannedTags } from '../bundles/merge.ts';
 import { planBundles, registryCapabilities, type RegistryCapabilities } from '../bundles/plan.ts';
 import type { Config, RepoConfig } from '../config/types.ts';
+import { refusesCleanup } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { assemblePlan } from './assemble.ts';
 import { evaluateCleanup, type CleanupTarget } from './evaluate.ts';
@@ -69,6 +70,7 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
   const targets: CleanupTarget[] = await Promise.all(
     repos.map(async (repo) => {
       const opened = request.open(repo.repo);
+      if (refusesCleanup(opened.driver)) throw opened.driver.cleanupRefusal();
       const display = displayAddress(repo);
       const inventory = await takeInventory(
         { repo: display, name: opened.name, driver: opened.driver },

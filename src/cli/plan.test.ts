@@ -1,0 +1,63 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { captureIo } from '../../test/support/io.ts';
+import { copyDemoLayout, removeTempDirs } from '../../test/support/oci-layout.ts';
+import { runCli } from './main.ts';
+import { globToRegExp } from '../plan/make-plan.ts';
+import { parsePlanArgs } from './plan.ts';
+
+const dirs: string[] = [];
+test.after(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await removeTempDirs();
+});
+
+async function configDir(yaml: string): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-plan-cli-'));
+  dirs.push(dir);
+  await writeFile(path.join(dir, 'registry.config.yaml'), yaml);
+  return dir;
+}
+
+test('cleanup on a registry whose native driver is pending stops the plan before any request, naming the workaround', async () => {
+  const dir = await configDir(
+    ['version: 1', 'policies:', '  ci:', "    keep: [{ tags: '^v' }]", 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: ci', ''].join('\n'),
+  );
+  const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'c') }, dir);
+  assert.is(await runCli(['plan'], io), 1);
+  assert.match(io.err(), 'Error: cannot use "ghcr.io" as type github: the GitHub Packages driver is not built yet');
+  assert.match(io.err(), /Hint: delete package versions in the GitHub UI/);
+  assert.is(io.out(), '');
+});
+
+test('--repo GLOB restricts the plan to matching repos', async () => {
+  const layout = await copyDemoLayout();
+  const other = await copyDemoLayout();
+  const dir = path.dirname(layout);
+  await writeFile(
+    path.join(dir, 'registry.config.yaml'),
+    ['version: 1', 'policies:', '  ci:', "    keep: [{ tags: '^v' }]", "    delete: { tags: '^pr-' }", 'repos:', `  - repo: oci:${layout}`, '    cleanup: ci', `  - repo: oci:${other}`, '    cleanup: ci', ''].join('\n'),
+  );
+  const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'c') }, dir);
+  assert.is(await runCli(['plan', '--json', '--repo', `oci:${layout}`], io), 0, io.err());
+  const plan = JSON.parse(io.out()) as { actions: { repo: string }[] };
+  assert.ok(plan.actions.length > 0);
+  assert.equal([...new Set(plan.actions.map((a) => a.repo))], [`oci:${layout}`]);
+});
+
+test('globs: * and ? are wildcards, everything else is literal', () => {
+  assert.ok(globToRegExp('ghcr.io/acme/*').test('ghcr.io/acme/api'));
+  assert.not.ok(globToRegExp('ghcr.io/acme/*').test('ghcrxio/acme/api'));
+  assert.ok(globToRegExp('quay.io/a?c/x').test('quay.io/abc/x'));
+});
+
+test('plan flags: --json and --format markdown contradict; an unknown format is a usage error naming the flag', () => {
+  assert.throws(() => parsePlanArgs(['--json', '--format', 'markdown']), /contradict/);
+  assert.throws(() => parsePlanArgs(['--format', 'yaml']), /--format must be human, json or markdown, not "yaml"/);
+  assert.equal(parsePlanArgs(['--repo', 'a', '--repo', 'b']).repoGlobs, ['a', 'b']);
+});
+
+test.run();
