@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: the first thing a new user runs. Copies the shipped registry.config.yaml and the demo OCI
- * layout it points at into a temporary directory, then runs `regplan plan` and `regplan apply --auto-approve`
+ * layout (and demo bundle) it points at into a temporary directory, then runs `regplan plan` and `regplan apply --auto-approve`
  * there and plans once more, so a real plan (deletions, kept tags, reasons) shows in seconds with no server.
  * The repository's own copy is never touched.
  */
@@ -15,6 +15,7 @@ const work = await mkdtemp(path.join(tmpdir(), 'regplan-demo-'));
 try {
   await cp(path.join(root, 'registry.config.yaml'), path.join(work, 'registry.config.yaml'));
   await cp(path.join(root, 'examples', 'demo-layout'), path.join(work, 'examples', 'demo-layout'), { recursive: true });
+  await cp(path.join(root, 'examples', 'demo-bundle'), path.join(work, 'examples', 'demo-bundle'), { recursive: true });
   const io = { ...processIo(), cwd: work, env: { ...process.env, REGPLAN_CACHE_DIR: path.join(work, '.cache') } };
   const step = async (title: string, argv: string[]) => {
     io.stdout(`\n$ regplan ${argv.join(' ')}    # ${title}\n`);

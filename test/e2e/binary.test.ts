@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { OciLayout } from '../../src/layout/store.ts';
-import { copyDemoLayout, removeTempDirs } from '../support/oci-layout.ts';
+import { copyDemo, removeTempDirs } from '../support/oci-layout.ts';
 import { nodeFreePath, repoRoot, requireBinary, runBinary, runProgram, runSource } from '../support/standalone.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
@@ -76,11 +76,9 @@ test('a config file that does not exist is reported, not a crash, as the sources
   assert.equal(binary, source);
 });
 
-/** A temp copy of the demo layout beside a copy of the shipped config pointing at it. */
+/** A temp copy of the demo (config, layout, bundle files). */
 async function demo(): Promise<{ dir: string; layout: string; env: Record<string, string> }> {
-  const layout = await copyDemoLayout();
-  const dir = path.dirname(layout);
-  writeFileSync(path.join(dir, 'registry.config.yaml'), readFileSync(path.join(repoRoot, 'registry.config.yaml'), 'utf8').replace('oci:./examples/demo-layout', 'oci:./layout'));
+  const { dir, layout } = await copyDemo();
   return { dir, layout, env: { HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, '.cache') } };
 }
 

@@ -5,25 +5,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFile, writeFile, appendFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { runCli } from '../../src/cli/main.ts';
 import { OciLayout } from '../../src/layout/store.ts';
 import { planSchemaProblems } from '../../src/plan/planfile.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { captureIo } from '../support/io.ts';
-import { copyDemoLayout, putTestImage, removeTempDirs, skopeoDigest } from '../support/oci-layout.ts';
+import { copyDemo, putTestImage, removeTempDirs, skopeoDigest } from '../support/oci-layout.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const EXPECTED_DELETED = ['branch-feature-x', 'main-1a2b3c4', 'main-5d6e7f8', 'pr-101', 'pr-102', 'pr-103', 'pr-104'];
 
 /** A temp demo: a copy of the layout next to a copy of the shipped config. */
 async function demo(): Promise<{ dir: string; layout: string; config: string; run: (...argv: string[]) => Promise<{ code: number; out: string; err: string }> }> {
-  const layout = await copyDemoLayout();
-  const dir = path.dirname(layout);
-  const config = path.join(dir, 'registry.config.yaml');
-  const text = await readFile(path.join(ROOT, 'registry.config.yaml'), 'utf8');
-  await writeFile(config, text.replace('oci:./examples/demo-layout', 'oci:./layout'));
+  const { dir, layout, config } = await copyDemo();
   const run = async (...argv: string[]) => {
     const io = captureIo({ REGPLAN_CACHE_DIR: path.join(dir, '.cache'), HOME: dir }, dir);
     const code = await runCli(argv, io);
@@ -44,7 +39,8 @@ test('plan shows deletions with reasons, kept tags with their rules, and the clo
   assert.match(out, /- main-5d6e7f8 .*\[untag only\].*shares manifest sha256:e28a4575ac1f\w+ with kept tag v1\.2\.1/);
   assert.match(out, /= v1\.2\.1 .*kept by: semver latestPerMinor 2/);
   assert.match(out, /= sha256-\w+\.sig .*kept by: follows subject/);
-  assert.match(out, /Plan: 0 to push, 7 to delete, 11 kept, 0 skipped\.\n$/);
+  assert.match(out, /\+ release-notes .*new tag/);
+  assert.match(out, /Plan: 1 to push, 7 to delete, 11 kept, 0 skipped\.\n$/);
 });
 
 test('plan --json is a valid plan file, the same input gives the same actions, and --out saves it', async () => {
@@ -54,7 +50,8 @@ test('plan --json is a valid plan file, the same input gives the same actions, a
   const plan = JSON.parse(first.out) as Plan;
   assert.equal(planSchemaProblems(plan), []);
   assert.is(plan.formatVersion, 1);
-  assert.equal(plan.actions.map((a) => a.tag).sort(), EXPECTED_DELETED);
+  assert.equal(plan.actions.filter((a) => a.type === 'delete').map((a) => a.tag).sort(), EXPECTED_DELETED);
+  assert.equal(plan.actions.filter((a) => a.type === 'push').map((a) => a.tag), ['release-notes']);
   const again = JSON.parse(second.out) as Plan;
   assert.equal({ ...again, createdAt: '' }, { ...plan, createdAt: '' });
   const saved = JSON.parse(await readFile(path.join(dir, 'plan.json'), 'utf8')) as Plan;
@@ -65,12 +62,12 @@ test('--detailed-exitcode exits 2 with changes and 0 once applied; markdown rend
   const { run } = await demo();
   assert.is((await run('plan', '--detailed-exitcode')).code, 2);
   const md = await run('plan', '--format', 'markdown');
-  assert.match(md.out, /^### regplan: Plan: 0 to push, 7 to delete/);
+  assert.match(md.out, /^### regplan: Plan: 1 to push, 7 to delete/);
   assert.match(md.out, /\| ➖ delete \| `pr-101` \|/);
   assert.is((await run('apply', '--auto-approve')).code, 0);
   const after = await run('plan', '--detailed-exitcode');
   assert.is(after.code, 0);
-  assert.match(after.out, /No changes\. 11 kept, 0 skipped\./);
+  assert.match(after.out, /No changes\. 12 kept, 0 skipped\./);
 });
 
 test('apply of a saved plan deletes exactly its actions; skopeo sees the kept tags and not the deleted ones', async () => {
@@ -79,7 +76,7 @@ test('apply of a saved plan deletes exactly its actions; skopeo sees the kept ta
   assert.is((await run('plan', '--out', 'plan.json')).code, 0);
   const applied = await run('apply', 'plan.json');
   assert.is(applied.code, 0, applied.err);
-  assert.match(applied.out, /Apply: 7 done, 0 stale, 0 failed\./);
+  assert.match(applied.out, /Apply: 8 done, 0 stale, 0 failed\./);
   assert.equal(await tagsOf(layout), before.filter((t) => !EXPECTED_DELETED.includes(t)));
   assert.ok(await skopeoDigest(layout, 'v1.2.1'), 'the kept tag sharing main-5d6e7f8\'s manifest survives');
   assert.is(await skopeoDigest(layout, 'pr-101'), undefined);
@@ -93,7 +90,7 @@ test('a tag re-pushed to another digest between plan and apply is left alone and
   assert.is(applied.code, 0);
   assert.match(applied.out, /stale\s+oci:\.\/layout:pr-102: tag now points at sha256:\w+, not sha256:\w+ as planned/);
   assert.is(await skopeoDigest(layout, 'pr-102'), moved.manifest.digest);
-  assert.match(applied.out, /Apply: 6 done, 1 stale, 0 failed\./);
+  assert.match(applied.out, /Apply: 7 done, 1 stale, 0 failed\./);
 });
 
 test('a manifest that gained a new tag since the plan is not deleted', async () => {
@@ -131,14 +128,14 @@ test('a rerun after an interrupted apply finishes the rest, skipping what the jo
   const plan = JSON.parse(await readFile(path.join(dir, 'plan.json'), 'utf8')) as Plan;
   // Simulate a kill after two deletions: do them by hand and journal them, plus a torn last line.
   const store = await OciLayout.open(layout);
-  const firstTwo = plan.actions.slice(0, 2);
+  const firstTwo = plan.actions.filter((a) => a.type === 'delete').slice(0, 2);
   for (const action of firstTwo) if (action.type === 'delete') await store.deleteManifest(action.digest);
   const { actionKey } = await import('../../src/apply/journal.ts');
   const lines = firstTwo.map((a) => JSON.stringify({ at: '', key: actionKey(a), type: a.type, repo: a.repo, tag: a.tag, digest: a.digest, outcome: 'deleted' }));
   await writeFile(path.join(dir, 'plan.json.journal.jsonl'), lines.join('\n') + '\n{"at":"2026-');
   const rerun = await run('apply', 'plan.json');
   assert.is(rerun.code, 0, rerun.err);
-  assert.match(rerun.out, /Apply: 5 done, 0 stale, 0 failed, 2 done by an earlier run\./);
+  assert.match(rerun.out, /Apply: 6 done, 0 stale, 0 failed, 2 done by an earlier run\./);
   const again = await run('plan', '--detailed-exitcode');
   assert.is(again.code, 0);
 });

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,4 +90,19 @@ export async function putTestImage(
     ...(options.child === undefined ? {} : { child: options.child }),
   });
   return { manifest: descriptor, config, layer };
+}
+
+/**
+ * A temp copy of the whole demo: the shipped registry.config.yaml (pointing at `./layout`), the demo layout and
+ * the demo bundle's files, so CLI tests plan exactly what `npm run demo` plans.
+ */
+export async function copyDemo(): Promise<{ dir: string; layout: string; config: string }> {
+  const layout = await copyDemoLayout();
+  const dir = path.dirname(layout);
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const config = path.join(dir, 'registry.config.yaml');
+  const text = await readFile(path.join(root, 'registry.config.yaml'), 'utf8');
+  await writeFile(config, text.replace('oci:./examples/demo-layout', 'oci:./layout'));
+  await cp(path.join(root, 'examples', 'demo-bundle'), path.join(dir, 'examples', 'demo-bundle'), { recursive: true });
+  return { dir, layout, config };
 }
