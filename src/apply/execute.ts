@@ -1,10 +1,10 @@
 /**
  * Apply: carries out exactly the actions of a plan (design §6). Pushes first (compare-and-push, see push.ts),
- * then deletions. Before each delete
- * the tag is re-resolved (compare-and-delete): gone = done, moved = stale and left alone. Before deleting a
+ * then deletions, a few at a time per repo. Before each delete the tag is re-resolved (compare-and-delete): gone = done, moved = stale and left alone. Before deleting a
  * manifest, every other tag of the repo is checked too, so a tag moved onto that manifest since the plan
  * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
  */
+import pLimit from 'p-limit';
 import { canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { isNotFound, isRegplanError } from '../errors.ts';
@@ -28,6 +28,8 @@ export interface ApplyOptions {
   onOutcome?: (report: ActionReport) => void;
   /** The config the plan was made from: push actions package their bundle again from it (and fail without it). */
   config?: Config;
+  /** Requests in flight per repo while re-checking and deleting (`settings.concurrency`); default 4. */
+  concurrency?: number;
 }
 
 /** Runs the plan's actions; never throws for a single action's failure (it is reported and journaled). */
@@ -64,7 +66,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Acti
       for (const action of deletes) await report(action, 'failed', messageOf(error));
       continue;
     }
-    await applyRepoDeletes(opened, deletes, report);
+    await applyRepoDeletes(opened, deletes, { report, limit: pLimit(options.concurrency ?? 4) });
   }
   return reports;
 }
@@ -72,26 +74,31 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Acti
 async function applyRepoDeletes(
   opened: OpenedRepo,
   deletes: readonly DeleteAction[],
-  report: (action: Action, outcome: Outcome, message?: string) => Promise<void>,
+  options: { report: (action: Action, outcome: Outcome, message?: string) => Promise<void>; limit: ReturnType<typeof pLimit> },
 ): Promise<void> {
   const { driver, name } = opened;
+  const { report, limit } = options;
   let guards: Map<string, string>;
   try {
-    guards = await tagsGuardingManifests(driver, name, deletes);
+    guards = await tagsGuardingManifests(driver, name, deletes, limit);
   } catch (error) {
     for (const action of deletes) await report(action, 'failed', `could not re-check the repo's tags before deleting: ${messageOf(error)}`);
     return;
   }
   let deletedSomething = false;
-  for (const action of deletes) {
-    try {
-      const outcome = await applyDelete(driver, name, action, guards);
-      if (outcome.outcome === 'deleted' || outcome.outcome === 'untagged') deletedSomething = true;
-      await report(action, outcome.outcome, outcome.message);
-    } catch (error) {
-      await report(action, 'failed', messageOf(error));
-    }
-  }
+  await Promise.all(
+    deletes.map((action) =>
+      limit(async () => {
+        try {
+          const outcome = await applyDelete(driver, name, action, guards);
+          if (outcome.outcome === 'deleted' || outcome.outcome === 'untagged') deletedSomething = true;
+          await report(action, outcome.outcome, outcome.message);
+        } catch (error) {
+          await report(action, 'failed', messageOf(error));
+        }
+      }),
+    ),
+  );
   if (deletedSomething && collectsGarbage(driver)) await driver.collectGarbage(name);
 }
 
@@ -99,7 +106,12 @@ async function applyRepoDeletes(
  * Tags not being removed by this apply that now point at a manifest it would delete: digest -> such a tag.
  * Only manifest-mode deletes need this; an untag never removes content.
  */
-async function tagsGuardingManifests(driver: Driver, name: string, deletes: readonly DeleteAction[]): Promise<Map<string, string>> {
+async function tagsGuardingManifests(
+  driver: Driver,
+  name: string,
+  deletes: readonly DeleteAction[],
+  limit: ReturnType<typeof pLimit>,
+): Promise<Map<string, string>> {
   const doomed = new Set(deletes.filter((a) => a.mode === 'manifest').map((a) => a.digest));
   const guards = new Map<string, string>();
   if (doomed.size === 0) return guards;
@@ -107,7 +119,7 @@ async function tagsGuardingManifests(driver: Driver, name: string, deletes: read
   const current = hasDetailedListing(driver)
     ? (await driver.listTagRecords(name)).map((r) => ({ tag: r.tag, digest: r.digest }))
     : await Promise.all(
-        (await driver.listTags(name)).map(async (tag) => ({ tag, digest: (await driver.resolveTag(name, tag))?.digest })),
+        (await driver.listTags(name)).map((tag) => limit(async () => ({ tag, digest: (await driver.resolveTag(name, tag))?.digest }))),
       );
   for (const { tag, digest } of current) {
     if (digest === undefined || !doomed.has(digest) || leaving.has(`${tag}@${digest}`)) continue;

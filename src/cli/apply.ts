@@ -129,6 +129,7 @@ export const command: Command = {
     const journal = await Journal.open(path.resolve(io.cwd, journalFile));
     const reports = await applyPlan(plan, {
       journal,
+      concurrency: context.config.settings.concurrency,
       config: context.config,
       open: (repo) => {
         const address = byDisplay.get(repo);
