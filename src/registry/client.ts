@@ -94,6 +94,22 @@ export class RegistryClient {
     return tags;
   }
 
+  /**
+   * Repository names from the catalog (`GET /v2/_catalog`), following Link pages; optional in the spec and often
+   * limited to what the caller may see, so it proves nothing about repos it does not list. 404 -> [].
+   */
+  async listRepositories(options: { pageSize?: number } = {}): Promise<string[]> {
+    const first = this.#url('/v2/_catalog');
+    if (options.pageSize !== undefined) first.searchParams.set('n', String(options.pageSize));
+    const names: string[] = [];
+    for await (const page of this.#pages(first, { name: '', subject: '_catalog', accept: 'application/json', scopes: ['registry:catalog:*'] })) {
+      if (page === undefined) return names;
+      const list = (page as { repositories?: unknown }).repositories;
+      if (Array.isArray(list)) names.push(...list.filter((r): r is string => typeof r === 'string'));
+    }
+    return names;
+  }
+
   /** The descriptor a tag or digest resolves to (HEAD with the full Accept list); undefined when it does not exist. */
   async headManifest(name: string, ref: string): Promise<Descriptor | undefined> {
     const answer = await this.#exchange({ method: 'HEAD', url: this.#manifestUrl(name, ref), headers: { accept: MANIFEST_ACCEPT.join(', ') }, ...this.#read(name, ref), expect: [200, 404] });
@@ -212,12 +228,12 @@ export class RegistryClient {
   }
 
   /** JSON pages from `first` on, following `Link: <...>; rel="next"`; yields undefined (and stops) on a 404. */
-  async *#pages(first: URL, options: { name: string; subject: string; accept: string }): AsyncIterable<unknown> {
+  async *#pages(first: URL, options: { name: string; subject: string; accept: string; scopes?: string[] }): AsyncIterable<unknown> {
     const seen = new Set<string>();
     let url: URL | undefined = first;
     while (url !== undefined && !seen.has(url.href)) {
       seen.add(url.href);
-      const answer: HttpResponse = await this.#exchange({ method: 'GET', url, headers: { accept: options.accept }, scopes: [repositoryScope(options.name, 'pull')], subject: options.subject, expect: [200, 404] });
+      const answer: HttpResponse = await this.#exchange({ method: 'GET', url, headers: { accept: options.accept }, scopes: options.scopes ?? [repositoryScope(options.name, 'pull')], subject: options.subject, expect: [200, 404] });
       if (answer.response.status === 404) {
         await answer.response.body?.cancel().catch(() => undefined);
         yield undefined;

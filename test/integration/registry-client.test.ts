@@ -80,6 +80,14 @@ for (const mode of ['none', 'basic', 'token'] as const satisfies readonly Regist
     }
   });
 
+  it('listRepositories follows the catalog\'s Link pages (n=1: one repo a page) and finds every seeded repo', async ({ client, requests }) => {
+    const names = await client!.listRepositories({ pageSize: 1 });
+    assert.equal([...names].sort(), ['it/app', 'it/paged']);
+    const pages = requests.filter((line) => /GET \S+\/v2\/_catalog\S* -> 200/.test(line));
+    assert.ok(pages.length >= 2, `expected several catalog pages:\n${requests.join('\n')}`);
+    assert.ok(pages.slice(1).every((line) => /last=/.test(line)), 'later pages come from the Link header');
+  });
+
   // distribution 2.8 ignores `n` and `last` on tags/list (pagination arrived in v3) and lists tags in storage
   // order, not sorted; Link-following is covered by src/registry/client.test.ts against a scripted server.
   it('listTags with a page size returns every tag skopeo lists (2.8 answers in one unsorted page)', async ({ registry, client, requests }) => {
