@@ -8,6 +8,7 @@ import { copyDemoLayout, removeTempDirs } from '../../test/support/oci-layout.ts
 import { runCli } from './main.ts';
 import { globToRegExp } from '../plan/make-plan.ts';
 import { parsePlanArgs } from './plan.ts';
+import { progressLine } from './planning-context.ts';
 
 const dirs: string[] = [];
 test.after(async () => {
@@ -58,6 +59,20 @@ test('plan flags: --json and --format markdown contradict; an unknown format is 
   assert.throws(() => parsePlanArgs(['--json', '--format', 'markdown']), /contradict/);
   assert.throws(() => parsePlanArgs(['--format', 'yaml']), /--format must be human, json or markdown, not "yaml"/);
   assert.equal(parsePlanArgs(['--repo', 'a', '--repo', 'b']).repoGlobs, ['a', 'b']);
+});
+
+test('the progress line is drawn only on a terminal and cleared at the end', () => {
+  const quiet = captureIo();
+  assert.is(progressLine(quiet, true).progress, undefined);
+  const tty = { ...captureIo(), stderrIsTTY: true };
+  let written = '';
+  tty.stderr = (text: string) => void (written += text);
+  const line = progressLine(tty, true);
+  line.progress?.({ repo: 'oci:./x', done: 3, total: 10 });
+  line.done();
+  assert.match(written, 'reading oci:./x: 3/10 tags');
+  assert.ok(written.endsWith('\r\u001b[2K'), 'the line is erased before the plan prints');
+  assert.is(progressLine(tty, false).progress, undefined, '--json turns it off');
 });
 
 test.run();

@@ -8,7 +8,7 @@ import { registryCapabilities } from '../bundles/plan.ts';
 import { planCleanup } from '../plan/make-plan.ts';
 import { writePlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
-import type { Io } from '../runtime.ts';
+import { type Io, path } from '../runtime.ts';
 import type { Command, GlobalOptions } from './command.ts';
 import { loadPlanningContext, progressLine } from './planning-context.ts';
 import { renderPlanHuman } from './views/plan-human.ts';
@@ -120,7 +120,7 @@ export const command: Command = {
   async run(argv, io, globals) {
     const args = parsePlanArgs(argv);
     const plan = await makePlan(io, globals, { ...args, quiet: args.format === 'json' });
-    if (args.out !== undefined) await writePlanFile(args.out.startsWith('/') ? args.out : `${io.cwd}/${args.out}`, plan);
+    if (args.out !== undefined) await writePlanFile(path.resolve(io.cwd, args.out), plan);
     io.stdout(renderPlan(plan, args.format, { color: globals.color, compact: args.compact }));
     if (args.out !== undefined && args.format !== 'json') io.stderr(`Saved the plan to ${args.out}; run "regplan apply ${args.out}" to carry it out.\n`);
     const changes = plan.actions.length > 0;
