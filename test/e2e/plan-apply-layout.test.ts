@@ -149,6 +149,24 @@ test('apply without a plan file and without a terminal needs --auto-approve (usa
   assert.equal(await tagsOf(layout), before);
 });
 
+test('apply without a plan file asks on a terminal: only "yes" proceeds', async () => {
+  const { dir, layout } = await copyDemo();
+  const before = await tagsOf(layout);
+  const ask = async (answer: string) => {
+    const questions: string[] = [];
+    const io = { ...captureIo({ REGPLAN_CACHE_DIR: path.join(dir, '.cache'), HOME: dir }, dir), prompt: async (q: string) => (questions.push(q), answer) };
+    return { code: await runCli(['apply'], io), out: io.out(), err: io.err(), questions };
+  };
+  const declined = await ask('y');
+  assert.is(declined.code, 1);
+  assert.match(declined.questions[0] ?? '', /Carry out these 8 actions\? Only "yes" proceeds/);
+  assert.match(declined.err, 'Apply cancelled; nothing was changed.');
+  assert.equal(await tagsOf(layout), before);
+  const accepted = await ask('yes');
+  assert.is(accepted.code, 0, accepted.err);
+  assert.match(accepted.out, /Apply: 8 done, 0 stale, 0 failed\./);
+});
+
 test('a plan with a config error exits 1 and lists each problem with its line', async () => {
   const { run, config } = await demo();
   await writeFile(config, (await readFile(config, 'utf8')).replace('cleanup: ci', 'cleanup: cj'));
