@@ -15,7 +15,7 @@ import { planSchemaProblems } from '../../src/plan/planfile.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { seedImage, skopeoDigest, skopeoListTags } from '../harness/seed.ts';
-import { startCountingProxy, type CountingProxy, type ProxiedRequest } from '../support/counting-proxy.ts';
+import { startCountingProxy, type CountingProxy, type CountingProxyOptions, type ProxiedRequest } from '../support/counting-proxy.ts';
 import { captureIo } from '../support/io.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -36,9 +36,9 @@ interface World {
   stop: () => Promise<void>;
 }
 
-async function makeWorld(options: { delay?: (r: ProxiedRequest) => number } = {}): Promise<World> {
+async function makeWorld(options: { delay?: (r: ProxiedRequest) => number; intercept?: CountingProxyOptions['intercept'] } = {}): Promise<World> {
   const registry = await startRegistry({ auth: 'basic' });
-  const proxy = await startCountingProxy(registry.host, options.delay ? { delayMs: options.delay } : {});
+  const proxy = await startCountingProxy(registry.host, { ...(options.delay ? { delayMs: options.delay } : {}), ...(options.intercept ? { intercept: options.intercept } : {}) });
   const dir = await mkdtemp(path.join(tmpdir(), 'regplan-e2e-'));
   const seed = (tag: string, more: { created?: Date; alsoTags?: string[]; platforms?: string[]; content?: string } = {}) =>
     seedImage(registry, { repo: REPO, tag, ...more });
@@ -185,6 +185,30 @@ cleanup('an apply killed mid-way and run again ends in the same state as an unin
     const rerun = await world.run('apply', 'plan.json');
     assert.is(rerun.code, 0, rerun.out + rerun.err);
     assert.match(rerun.out, /done by an earlier run/);
+    assert.equal(await skopeoListTags(world.registry, REPO), world.expectedRemaining);
+  } finally {
+    await world.stop();
+  }
+});
+
+cleanup('apply rides out 429 (Retry-After) and 503 answers to its deletes and still finishes everything', async () => {
+  const answered = new Map<string, number>();
+  const world = await makeWorld({
+    intercept: (r) => {
+      if (r.method !== 'DELETE') return undefined;
+      const seen = (answered.get(r.path) ?? 0) + 1;
+      answered.set(r.path, seen);
+      if (seen === 1) return answered.size % 2 ? { status: 429, headers: { 'retry-after': '1' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' } : { status: 503, body: 'busy' };
+      return undefined;
+    },
+  });
+  try {
+    assert.is((await world.run('plan', '--out', 'plan.json')).code, 0);
+    const applied = await world.run('apply', 'plan.json');
+    assert.is(applied.code, 0, applied.out + applied.err);
+    assert.match(applied.out, /\d+ done, 0 stale, 0 failed/);
+    const deletes = world.proxy.requests.filter((r) => r.method === 'DELETE');
+    assert.ok(deletes.length >= 2 * answered.size, `every DELETE was retried after its 429/503 (${deletes.length} for ${answered.size} manifests)`);
     assert.equal(await skopeoListTags(world.registry, REPO), world.expectedRemaining);
   } finally {
     await world.stop();

@@ -1,6 +1,6 @@
 /**
  * A loopback reverse proxy in front of a test registry that counts requests (method + path) and can slow chosen
- * ones down, so tests can assert "at most ~1.1 requests per tag" and kill an apply mid-way.
+ * ones down or answer them itself (fault injection), so tests can assert "at most ~1.1 requests per tag" and kill an apply mid-way.
  * The Host header is passed through, so the registry's Location and Link URLs point back at the proxy.
  */
 import * as http from 'node:http';
@@ -21,13 +21,34 @@ export interface CountingProxy {
   stop(): Promise<void>;
 }
 
+/** What `intercept` answers instead of the registry. */
+export interface InjectedAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Options of `startCountingProxy`. */
+export interface CountingProxyOptions {
+  delayMs?: (request: ProxiedRequest) => number;
+  /** Answers a request itself instead of forwarding it (fault injection: 429, 503, …). */
+  intercept?: (request: ProxiedRequest) => InjectedAnswer | undefined;
+}
+
 /** Starts a proxy to `target` (`127.0.0.1:PORT`); `delayMs(request)` may hold a request before forwarding it. */
-export async function startCountingProxy(target: string, options: { delayMs?: (request: ProxiedRequest) => number } = {}): Promise<CountingProxy> {
+export async function startCountingProxy(target: string, options: CountingProxyOptions = {}): Promise<CountingProxy> {
   const [targetHost, targetPort] = target.split(':');
   const requests: ProxiedRequest[] = [];
   const server = http.createServer((req, res) => {
     const record = { method: req.method ?? 'GET', path: req.url ?? '/' };
     requests.push(record);
+    const injected = options.intercept?.(record);
+    if (injected) {
+      req.resume();
+      res.writeHead(injected.status, { 'content-type': 'application/json', ...injected.headers });
+      res.end(injected.body ?? '');
+      return;
+    }
     const forward = () => {
       const upstream = http.request(
         { host: targetHost, port: Number(targetPort), method: record.method, path: record.path, headers: req.headers },
