@@ -174,6 +174,7 @@ test('a cross-repo mount answers 201 when the source holds the blob and opens an
     assert.is(await client(registry).hasBlob('target', blob), true);
     assert.is(await client(registry).mountBlob('third', blob, 'nowhere'), false);
     assert.is(registry.store.hasBlob(blob, 'third'), false);
+    assert.equal(registry.store.untagged('target'), [], 'a mount alone stores no manifest');
     const raw = await fetch(`${registry.url}/v2/fourth/blobs/uploads/?mount=${blob}&from=source`, { method: 'POST' });
     assert.equal([raw.status, raw.headers.get('location'), raw.headers.get('docker-content-digest')], [201, `/v2/fourth/blobs/${blob}`, blob]);
   });
@@ -268,6 +269,16 @@ test('Bearer auth: tokens from the registry own endpoint, scope-checked, in GET 
     assert.is((await fetch(`${registry.url}/v2/team/app/manifests/v1`, { headers: { authorization: `Bearer ${oauth.access_token}` } })).status, 200);
     assert.is((await fetch(`${registry.url}/token?service=memory.test`, { headers: { authorization: `Basic ${Buffer.from('bob:x').toString('base64')}` } })).status, 401);
     assert.is((await fetch(`${registry.url}/v2/team/app/tags/list`, { headers: { authorization: 'Bearer forged' } })).status, 401);
+  });
+});
+
+test('an emptied repository lists "tags": null when nullEmptyTags is set, and RegistryClient reads it as no tags', async () => {
+  await withRegistry({ nullEmptyTags: true, tagDelete: 'untag' }, async (registry) => {
+    registry.store.seedImage('app', ['v1']);
+    await client(registry).deleteTag('app', 'v1');
+    const listed = await fetch(`${registry.url}/v2/app/tags/list`);
+    assert.equal(await listed.json(), { name: 'app', tags: null });
+    assert.equal(await client(registry).listTags('app'), []);
   });
 });
 

@@ -47,6 +47,8 @@ export interface MemoryRegistryOptions {
   digestDelete?: DigestDeleteMode;
   /** Page size of tags/list and _catalog when `n` is absent, and the cap on `n` (default: everything in one page). */
   pageSize?: number;
+  /** Answer an empty tags/list page with `"tags": null` instead of `[]` (reference §4.2). */
+  nullEmptyTags?: boolean;
   /** Stamps push times (default: the real time). */
   clock?: () => Date;
   /** Vendor native APIs; called before the Registry API routes and before auth (the hook authenticates itself). */
@@ -86,7 +88,7 @@ export async function startMemoryRegistry(options: MemoryRegistryOptions = {}): 
   const store = options.store ?? new RegistryStore(options.clock === undefined ? {} : { clock: options.clock });
   const auth = new RegistryAuth(options.auth ?? { kind: 'none' });
   const uploads = new Uploads(store);
-  const routeOptions = { tagDelete: options.tagDelete ?? 'digest-invalid-400', digestDelete: options.digestDelete ?? 'delete', ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }) } as const;
+  const routeOptions = { tagDelete: options.tagDelete ?? 'digest-invalid-400', digestDelete: options.digestDelete ?? 'delete', ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }), ...(options.nullEmptyTags === undefined ? {} : { nullEmptyTags: options.nullEmptyTags }) } as const;
   const requests: MemoryRequest[] = [];
   const sockets = new Set<Socket>();
   let helpers: RouteHelpers | undefined;

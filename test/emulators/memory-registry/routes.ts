@@ -23,6 +23,8 @@ export interface RouteOptions {
   digestDelete: DigestDeleteMode;
   /** Page size when `n` is absent, and the most one page holds (a larger `n` is clamped and gets a Link). */
   pageSize?: number;
+  /** Answer an empty tag page with `"tags": null` (as some registries do) instead of `[]`. */
+  nullEmptyTags?: boolean;
 }
 
 const NAME_PATTERN = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
@@ -144,7 +146,7 @@ function listTags(req: IncomingMessage, res: ServerResponse, url: URL, name: str
   if (store.repo(name) === undefined) return sendOciError(req, res, 404, 'NAME_UNKNOWN', 'repository name not known to registry', { detail: { name } });
   const page = paginate(store.tags(name).map((t) => t.tag), url, options.pageSize);
   if (typeof page === 'string') return invalidPage(req, res, page);
-  sendJson(req, res, 200, { name, tags: page.items }, { ...API_VERSION, ...linkHeader(`/v2/${name}/tags/list`, page) });
+  sendJson(req, res, 200, { name, tags: page.items.length === 0 && options.nullEmptyTags === true ? null : page.items }, { ...API_VERSION, ...linkHeader(`/v2/${name}/tags/list`, page) });
 }
 
 function manifestUnknown(req: IncomingMessage, res: ServerResponse, name: string, ref: string, store: RegistryStore): void {
