@@ -13,6 +13,8 @@ const args = process.argv.slice(2);
 const filter = args.find((a) => a.startsWith('--grep='))?.slice(7);
 const roots = args.filter((a) => !a.startsWith('--')).map((r) => path.resolve(root, r));
 const parallel = Number(process.env['REGPLAN_TEST_PARALLEL'] ?? 2);
+/** A test file that runs longer than this is killed and counted as failed, so a hang never stalls CI. */
+const fileTimeoutMs = Number(process.env['REGPLAN_TEST_FILE_TIMEOUT_MS'] ?? 300_000);
 
 async function findTests(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
@@ -33,9 +35,16 @@ function runFile(file: string): Promise<FileResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [file], { env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, fileTimeoutMs);
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('close', (code) => {
+      clearTimeout(timer);
+      if (timedOut) output += `\nkilled after ${fileTimeoutMs} ms (REGPLAN_TEST_FILE_TIMEOUT_MS)\n`;
       const num = (label: string) => {
         const all = [...output.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))];
         return all.reduce((sum, m) => sum + Number(m[1]), 0);
@@ -44,7 +53,7 @@ function runFile(file: string): Promise<FileResult> {
       const passed = num('Passed');
       const skipped = num('Skipped');
       let failed = total - passed - skipped;
-      if (code !== 0 && failed === 0) failed = 1; // crashed, or a suite failed before reporting
+      if ((code !== 0 || timedOut) && failed === 0) failed = 1; // crashed, hung, or a suite failed before reporting
       if (total === 0 && code === 0) failed = 1; // a test file that ran no test proves nothing
       resolve({ file: path.relative(root, file), passed, failed, skipped, output, ms: Date.now() - started });
     });
