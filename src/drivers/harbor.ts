@@ -1,39 +1,274 @@
 /**
- * Harbor (`harbor.*`, `demo.goharbor.io`, or set explicitly). A Registry API digest delete removes the artifact
- * with all its tags; the Harbor API adds tag-only deletes and untagged listing. Until that driver exists,
- * cleanup goes through the Registry API digest delete.
+ * Harbor (`harbor.*`, `demo.goharbor.io`, or set explicitly). Reads and pushes go through the Registry API;
+ * listing and deleting go through the Harbor API v2.0, which gives every tag with its digest and push time in
+ * one paged listing, lists untagged artifacts, removes a single tag (the artifact stays for its other tags), and
+ * deletes an artifact with all its tags. On `/v2` Harbor answers DELETE by tag with 400 UNSUPPORTED, which is
+ * why the native API is used.
+ *
+ * The API base is `registries.<host>.api` (a bare origin such as `https://harbor.example.com` gets `/api/v2.0`
+ * appended), else `https://<host>/api/v2.0` (http for loopback or `insecure`). Credentials: HTTP Basic with
+ * REGPLAN_REPO_HARBOR_USERNAME/PASSWORD (or `registries.<host>.credentials.username/password`); when neither is
+ * set, the Docker login for the host, since Harbor accepts the same user and robot accounts on both APIs.
+ * With no usable credentials, planning a cleanup fails (the listing asks first) instead of apply failing later.
  */
+import { RegistryError, RegplanError } from '../errors.ts';
+import { httpAllowed } from '../registry/http.ts';
+import { oneLine } from '../registry/redact.ts';
 import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
-import type { Capabilities, DriverFactory } from './driver.ts';
+import type {
+  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
+} from './driver.ts';
+import { basicAuthorization, NativeApi, type NativeResponse } from './native-api.ts';
+
+const USERNAME_ENV = 'REGPLAN_REPO_HARBOR_USERNAME';
+const PASSWORD_ENV = 'REGPLAN_REPO_HARBOR_PASSWORD';
+/** Harbor's largest page (reference §3.6). */
+const PAGE_SIZE = 100;
 
 const capabilities: Capabilities = {
   push: true,
   bundles: true,
   customArtifactType: true,
   cleanupPath:
-    `${REGISTRY_API_DELETE} (removes the artifact and its tags); Harbor API /api/v2.0/projects/<p>/repositories/<r>/artifacts ` +
-    'to list and .../artifacts/<digest>/tags/<tag> to untag',
+    'Harbor API /api/v2.0/projects/<p>/repositories/<r>/artifacts: lists tags with push times, DELETE .../artifacts/<digest>/tags/<tag> ' +
+    `untags, DELETE .../artifacts/<digest> removes the artifact and its tags (the same as ${REGISTRY_API_DELETE})`,
   untag: true,
   listUntagged: true,
   nativeCredentials: [
-    { description: 'Harbor API user (defaults to the Docker login for the host)', flag: '--repo-harbor-username', env: 'REGPLAN_REPO_HARBOR_USERNAME', configKey: 'username', optional: true },
-    { description: 'Harbor API password (defaults to the Docker login for the host)', flag: '--repo-harbor-password', env: 'REGPLAN_REPO_HARBOR_PASSWORD', configKey: 'password', optional: true },
+    { description: 'Harbor API user or robot account (defaults to the Docker login for the host)', flag: '--repo-harbor-username', env: USERNAME_ENV, configKey: 'username', optional: true },
+    { description: 'Harbor API password or robot secret (defaults to the Docker login for the host)', flag: '--repo-harbor-password', env: PASSWORD_ENV, configKey: 'password', optional: true },
   ],
   notes:
-    'Registry API DELETE by tag answers 400 UNSUPPORTED; an artifact referenced by an index answers 412; ' +
-    'immutable tags answer 412; reads may fail with PROJECTPOLICYVIOLATION while a scan blocks pulls',
+    'Registry API DELETE by tag answers 400 UNSUPPORTED, so tags are removed through the Harbor API; an artifact referenced by an index ' +
+    'answers 412; immutable tag rules answer 412 (reported as failed, left in place); untagged index children are not listed; ' +
+    'reads may fail with PROJECTPOLICYVIOLATION while a scan blocks pulls',
 };
+
+/** A tag inside a Harbor artifact. */
+interface HarborTag {
+  name: string;
+  push_time?: string;
+}
+
+/** The fields of a Harbor artifact regplan reads. */
+interface HarborArtifact {
+  digest: string;
+  manifest_media_type?: string;
+  push_time?: string;
+  tags?: HarborTag[] | null;
+}
+
+/** The Harbor API base for a host: `registries.<host>.api` (a bare origin gets `/api/v2.0`), else derived from the host. */
+export function harborApiBase(context: Pick<DriverContext, 'host' | 'registry'>): string {
+  const configured = context.registry?.api;
+  if (configured !== undefined) {
+    const url = new URL(configured);
+    return url.pathname === '/' || url.pathname === '' ? `${url.origin}/api/v2.0` : configured.replace(/\/+$/, '');
+  }
+  const scheme = httpAllowed(context.host, context.registry?.insecure ?? false) ? 'http' : 'https';
+  return `${scheme}://${context.host}/api/v2.0`;
+}
+
+/** Harbor's path of a repository: `projects/<p>/repositories/<r>`, the repository URL-encoded twice (`a/b` → `a%252Fb`). */
+export function harborRepositoryPath(host: string, name: string): string {
+  const slash = name.indexOf('/');
+  if (slash <= 0 || slash === name.length - 1) {
+    throw new RegplanError(`"${host}/${name}" is not a Harbor repository: Harbor names repositories <project>/<repository>`, {
+      hint: `write the repo as ${host}/<project>/<repository>, e.g. ${host}/library/${name || 'app'}`,
+      context: { registry: host, repo: name },
+    });
+  }
+  const project = name.slice(0, slash);
+  const repository = name.slice(slash + 1);
+  return `projects/${encodeURIComponent(project)}/repositories/${encodeURIComponent(encodeURIComponent(repository))}`;
+}
+
+/** An RFC 3339 time as ISO 8601, or undefined for a missing, unparsable or zero (`0001-01-01`) time. */
+function isoTime(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) || ms < Date.UTC(1971, 0, 1) ? undefined : new Date(ms).toISOString();
+}
+
+/** The first error code of a Harbor error body, if it is one. */
+function harborCode(data: unknown): string | undefined {
+  const errors = (data as { errors?: unknown } | undefined)?.errors;
+  const first = Array.isArray(errors) ? (errors[0] as { code?: unknown } | undefined) : undefined;
+  return typeof first?.code === 'string' ? first.code : undefined;
+}
+
+function harborMessage(data: unknown): string {
+  const errors = (data as { errors?: { message?: unknown }[] } | undefined)?.errors;
+  const message = Array.isArray(errors) ? errors[0]?.message : undefined;
+  return typeof message === 'string' ? oneLine(message, 300) : '';
+}
+
+/** Builds the Harbor driver for one host. */
+export function createHarborDriver(
+  context: DriverContext,
+): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
+  const { host } = context;
+  const base = harborApiBase(context);
+  const api = new NativeApi({
+    base,
+    title: 'Harbor API',
+    authorization: () => harborAuthorization(context),
+    authHint:
+      `use a Harbor user or robot account (robot$<project>+<name>) allowed to list and delete artifacts in the project: set ${USERNAME_ENV} and ` +
+      `${PASSWORD_ENV}, registries."${host}".credentials, or "docker login ${host}" with it`,
+    insecure: context.registry?.insecure ?? false,
+    ...(context.debug === undefined ? {} : { debug: context.debug }),
+  });
+  const registryApi = createRegistryApiDriver(context, { type: 'harbor', capabilities });
+
+  /** A 404 counts as "gone" only when Harbor says so; any other 404 means the API base is wrong. */
+  const isHarborNotFound = (response: NativeResponse<unknown>, subject: string): boolean => {
+    if (response.status !== 404) return false;
+    if (harborCode(response.data) === 'NOT_FOUND') return true;
+    throw new RegistryError(`the Harbor API at ${base} answered 404 for "${subject}" without a Harbor error body`, {
+      status: 404,
+      registry: host,
+      hint: `check registries."${host}".api: it must be the Harbor API base, e.g. https://${host}/api/v2.0`,
+    });
+  };
+
+  const refused = (response: NativeResponse<unknown>, what: string, subject: string, tag?: string): RegistryError => {
+    const code = harborCode(response.data) ?? 'UNKNOWN';
+    const message = harborMessage(response.data);
+    const [project = ''] = subject.slice(host.length + 1).split('/');
+    const hint =
+      code === 'VIOLATE_FOREIGN_KEY_CONSTRAINT'
+        ? 'an image index references this artifact; it goes when the index is deleted, so keep or delete the index instead'
+        : `an immutable tag rule of project "${project}" protects ${tag === undefined ? 'a tag of this artifact' : `tag "${tag}"`}, so it was left in place; ` +
+          'keep it with a keep rule so plans stop proposing it, or change the project\'s tag immutability rules';
+    return new RegistryError(`Harbor refused to ${what} "${subject}": HTTP ${response.status} ${code}${message ? ` ${JSON.stringify(message)}` : ''}`, {
+      status: response.status,
+      errors: [{ code, message }],
+      registry: host,
+      repo: subject,
+      hint,
+    });
+  };
+
+  /** Every artifact of a repo (`q` filters, e.g. `tags=nil`), following Harbor's `Link` pages; a missing repo has none. */
+  async function listArtifacts(name: string, q?: string): Promise<HarborArtifact[]> {
+    const subject = `${host}/${name}`;
+    let url: URL | undefined = api.url(`${harborRepositoryPath(host, name)}/artifacts`, { with_tag: 'true', page: 1, page_size: PAGE_SIZE, q });
+    const seen = new Set<string>();
+    const artifacts: HarborArtifact[] = [];
+    while (url !== undefined && !seen.has(url.href)) {
+      seen.add(url.href);
+      const response: NativeResponse<unknown> = await api.request('GET', url, { expect: [200, 404], subject });
+      if (isHarborNotFound(response, subject)) return [];
+      if (!Array.isArray(response.data)) {
+        throw new RegistryError(`the Harbor API at ${base} did not answer a list of artifacts for "${subject}"`, {
+          status: response.status,
+          registry: host,
+          hint: `check registries."${host}".api: it must be the Harbor API base, e.g. https://${host}/api/v2.0`,
+        });
+      }
+      artifacts.push(...(response.data as HarborArtifact[]).filter((a) => typeof a?.digest === 'string'));
+      url = nextPage(response.headers.get('link'), response.url, api.base);
+    }
+    return artifacts;
+  }
+
+  return {
+    ...registryApi,
+    type: 'harbor',
+    capabilities,
+    async listTagRecords(name) {
+      const records: TagRecord[] = [];
+      for (const artifact of await listArtifacts(name)) {
+        for (const tag of artifact.tags ?? []) {
+          const pushedAt = isoTime(tag.push_time) ?? isoTime(artifact.push_time);
+          records.push({
+            tag: tag.name,
+            digest: artifact.digest,
+            ...(artifact.manifest_media_type ? { mediaType: artifact.manifest_media_type } : {}),
+            ...(pushedAt === undefined ? {} : { pushedAt }),
+          });
+        }
+      }
+      return records.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    },
+    async listUntagged(name) {
+      return (await listArtifacts(name, 'tags=nil'))
+        .filter((artifact) => (artifact.tags ?? []).length === 0)
+        .map((artifact) => {
+          const pushedAt = isoTime(artifact.push_time);
+          return { digest: artifact.digest, ...(pushedAt === undefined ? {} : { pushedAt }) };
+        });
+    },
+    async untag(name, tag) {
+      const subject = `${host}/${name}:${tag}`;
+      const artifacts = `${harborRepositoryPath(host, name)}/artifacts`;
+      const found = await api.request<HarborArtifact>('GET', `${artifacts}/${encodeURIComponent(tag)}`, { query: { with_tag: 'false' }, expect: [200, 404], subject });
+      if (isHarborNotFound(found, subject)) return; // the tag is gone already: done
+      const digest = found.data.digest;
+      const response = await api.request('DELETE', `${artifacts}/${encodeURIComponent(digest)}/tags/${encodeURIComponent(tag)}`, { expect: [200, 404, 412], subject });
+      if (isHarborNotFound(response, subject)) return; // removed (or moved to another artifact) meanwhile
+      if (response.status === 412) throw refused(response, 'remove tag', subject, tag);
+    },
+    async deleteManifest(name, digest) {
+      const subject = `${host}/${name}@${digest}`;
+      const response = await api.request('DELETE', `${harborRepositoryPath(host, name)}/artifacts/${encodeURIComponent(digest)}`, { expect: [200, 404, 412], subject });
+      if (isHarborNotFound(response, subject)) return; // already gone counts as done (design §6)
+      if (response.status === 412) throw refused(response, 'delete artifact', `${host}/${name}`);
+    },
+  };
+}
+
+/** The `rel="next"` URL of a `Link` header, resolved against the page it came from; only on the API's own origin. */
+function nextPage(link: string | null, from: URL, base: URL): URL | undefined {
+  if (link === null) return undefined;
+  for (const part of link.split(/,(?=\s*<)/)) {
+    const match = /<([^>]*)>\s*;\s*rel="?([^";]+)"?/i.exec(part);
+    if (match?.[2]?.split(/\s+/).includes('next') !== true) continue;
+    const next = new URL(match[1] ?? '', from);
+    if (next.origin !== base.origin) {
+      throw new RegistryError(`the Harbor API sent a next page on another origin (${next.origin}); regplan does not send credentials there`, {
+        status: 200,
+        registry: base.host,
+        hint: `check registries."${base.host}".api and the Harbor external URL setting`,
+      });
+    }
+    return next;
+  }
+  return undefined;
+}
+
+/**
+ * The Basic `Authorization` for the Harbor API: the Harbor username/password when set, else the Docker login for
+ * the host (Harbor takes the same accounts); a RegplanError naming what to set when there is neither.
+ */
+async function harborAuthorization(context: DriverContext): Promise<string> {
+  const { host } = context;
+  const [username, password] = await Promise.all([context.nativeSecret(USERNAME_ENV), context.nativeSecret(PASSWORD_ENV)]);
+  if (username && password) return basicAuthorization(username, password);
+  if (username || password) {
+    const [given, missing] = username ? [USERNAME_ENV, PASSWORD_ENV] : [PASSWORD_ENV, USERNAME_ENV];
+    throw new RegplanError(`cannot use the Harbor API of "${host}": ${given} is set but ${missing} is not`, {
+      hint: `set both ${USERNAME_ENV} and ${PASSWORD_ENV} (or both registries."${host}".credentials.username and .password)`,
+      context: { registry: host },
+    });
+  }
+  const docker = await context.credentials();
+  if (docker?.username && docker.password) return basicAuthorization(docker.username, docker.password);
+  const why = docker === undefined ? 'no Harbor credentials and no Docker login for the host' : `the Docker login for the host (${docker.source}) is a token, which the Harbor API does not accept`;
+  throw new RegplanError(`cannot clean up "${host}" through the Harbor API: ${why}`, {
+    hint:
+      `set ${USERNAME_ENV} and ${PASSWORD_ENV} (or registries."${host}".credentials.username/password as { env: NAME }) to a Harbor user or ` +
+      `robot account allowed to delete artifacts, or run "docker login ${host}" with one`,
+    context: { registry: host },
+  });
+}
 
 /** The Harbor registry type. */
 export const harborDriver = {
   type: 'harbor',
   title: 'Harbor',
-  status: 'registry-api',
+  status: 'ready',
   capabilities,
-  create: (context) =>
-    createRegistryApiDriver(context, {
-      type: 'harbor',
-      capabilities,
-      cleanupPath: `${REGISTRY_API_DELETE} (removes the artifact and its tags; Harbor API driver not built yet)`,
-    }),
+  create: createHarborDriver,
 } satisfies DriverFactory;
