@@ -123,7 +123,7 @@ test('the support matrix has a row per type plus the legacy GitHub host', () => 
 });
 
 test('types whose native driver is pending read and push through the Registry API but refuse cleanup, saying what to do', async () => {
-  for (const type of ['ecr', 'github'] as const) {
+  for (const type of ['ecr'] as const) {
     const driver = driverFactory(type).create(contextFor('registry.example.com', type));
     assert.ok(refusesCleanup(driver), `${type} refuses cleanup`);
     assert.ok(canPush(driver), `${type} can still push bundles`);
