@@ -32,7 +32,7 @@ test('prints an aligned table with one row per registry type and the seed table\
   const rows = parseTable(r.out);
   assert.is(rows.length, 15);
   const byDetect = (detect: string) => rows.find((row) => row['detect (host)'] === detect);
-  assert.equal(byDetect('ghcr.io'), { registry: 'GitHub Packages', type: 'github', 'detect (host)': 'ghcr.io', push: 'ok', bundles: 'ok', cleanup: '*ok', 'this build': 'pending', 'native credentials': '--repo-github-token' });
+  assert.equal(byDetect('ghcr.io'), { registry: 'GitHub Packages', type: 'github', 'detect (host)': 'ghcr.io', push: 'ok', bundles: 'ok', cleanup: '*ok', 'this build': 'ready', 'native credentials': '--repo-github-token' });
   assert.is(byDetect('docker.pkg.github.com')?.bundles, 'no');
   assert.is(byDetect('anything else')?.type, 'default');
   assert.is(byDetect('anything else')?.cleanup, 'ok');
