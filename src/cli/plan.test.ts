@@ -23,14 +23,14 @@ async function configDir(yaml: string): Promise<string> {
   return dir;
 }
 
-test('cleanup on a registry whose native driver is pending stops the plan before any request, naming the workaround', async () => {
+test('cleanup on GitHub without a token stops the plan before any request, naming the flag and env var', async () => {
   const dir = await configDir(
     ['version: 1', 'policies:', '  ci:', "    keep: [{ tags: '^v' }]", 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: ci', ''].join('\n'),
   );
   const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'c') }, dir);
   assert.is(await runCli(['plan'], io), 1);
-  assert.match(io.err(), 'Error: cannot use "ghcr.io" as type github: the GitHub Packages driver is not built yet');
-  assert.match(io.err(), /Hint: delete package versions in the GitHub UI/);
+  assert.match(io.err(), 'Error: cannot clean up "ghcr.io/acme/api": GitHub Packages deletes only through the GitHub API, and no GitHub token is set');
+  assert.match(io.err(), /Hint: create a classic personal access token with read:packages and delete:packages and pass it as --repo-github-token or REGPLAN_REPO_GITHUB_TOKEN/);
   assert.is(io.out(), '');
 });
 
