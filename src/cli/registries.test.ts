@@ -47,7 +47,7 @@ test('prints an aligned table with one row per registry type and the seed table\
   assert.is(byType('quay')?.['native credentials'], '[--repo-quay-token]');
   assert.is(byType('selectel')?.['detect (host)'], 'cr.selcloud.ru');
   assert.is(byType('default')?.['this build'], 'ready');
-  assert.is(byType('harbor')?.['this build'], 'registry-api');
+  assert.is(byType('harbor')?.['this build'], 'ready');
   assert.match(r.out, '*ok: deletion needs native credentials beyond the Docker login');
 });
 

@@ -1,0 +1,297 @@
+/**
+ * The Harbor driver against the Harbor emulator (test/emulators/harbor.ts): paged listing with push times,
+ * double-encoded nested repositories, untagged listing, untag, artifact delete semantics, the 412 quirks
+ * (immutable tags, index children), credentials (Harbor env, Docker login fallback, none), auth failures with
+ * their hint, and that no secret reaches an error.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startHarborEmulator, type HarborEmulator, type HarborEmulatorOptions } from '../../test/emulators/harbor.ts';
+import type { Credential } from '../credentials/types.ts';
+import { AuthError, RegistryError, RegplanError } from '../errors.ts';
+import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
+import { createHarborDriver, harborApiBase, harborDriver, harborRepositoryPath } from './harbor.ts';
+
+const PASSWORD = 'Harbor12345-secret';
+const ROBOT = 'robot$acme+ci';
+const ROBOT_SECRET = 'r0b0t-s3cret-value';
+const USERS = { admin: PASSWORD, [ROBOT]: ROBOT_SECRET, guest: 'guest-pass-1' };
+const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
+const NATIVE = { REGPLAN_REPO_HARBOR_USERNAME: 'admin', REGPLAN_REPO_HARBOR_PASSWORD: PASSWORD };
+
+function contextFor(h: HarborEmulator, options: { env?: Record<string, string>; docker?: Credential; api?: string } = {}): DriverContext {
+  return {
+    host: h.host,
+    type: 'harbor',
+    registry: { host: h.host, type: 'harbor', insecure: false, api: options.api ?? h.apiBase },
+    credentials: async () => options.docker ?? { username: 'admin', password: PASSWORD, source: 'test docker config' },
+    nativeSecret: async (env) => (options.env ?? NATIVE)[env],
+  };
+}
+
+async function withHarbor(options: HarborEmulatorOptions, body: (h: HarborEmulator) => Promise<void>): Promise<void> {
+  const h = await startHarborEmulator({ users: USERS, ...options });
+  try {
+    await body(h);
+  } finally {
+    await h.stop();
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the operation to fail, but it succeeded');
+}
+
+/** Asserts an error is a RegplanError whose text never shows a secret. */
+function assertNoSecret(error: unknown): asserts error is RegplanError {
+  assert.instance(error, RegplanError);
+  const text = `${(error as RegplanError).message}\n${(error as RegplanError).hint ?? ''}\n${JSON.stringify((error as RegplanError).context)}`;
+  for (const secret of [PASSWORD, ROBOT_SECRET, Buffer.from(`admin:${PASSWORD}`).toString('base64')]) assert.not.ok(text.includes(secret), `secret in: ${text}`);
+}
+
+test('the factory is ready, untags and lists untagged manifests, and the driver has those abilities', () => {
+  assert.is(harborDriver.status, 'ready');
+  assert.is(harborDriver.capabilities.untag, true);
+  assert.is(harborDriver.capabilities.listUntagged, true);
+  assert.ok(harborDriver.capabilities.nativeCredentials.every((c) => c.optional === true));
+  const driver = harborDriver.create({ host: 'harbor.example.com', type: 'harbor', credentials: async () => undefined, nativeSecret: async () => undefined });
+  assert.ok(canUntag(driver) && hasDetailedListing(driver) && canListUntagged(driver));
+  assert.not.ok(refusesCleanup(driver));
+});
+
+test('the API base comes from registries.<host>.api (a bare origin gets /api/v2.0) or from the host', () => {
+  assert.is(harborApiBase({ host: 'harbor.example.com' }), 'https://harbor.example.com/api/v2.0');
+  assert.is(harborApiBase({ host: 'harbor.lan:8080', registry: { host: 'harbor.lan:8080', insecure: true } }), 'http://harbor.lan:8080/api/v2.0');
+  assert.is(harborApiBase({ host: 'r.example.com', registry: { host: 'r.example.com', insecure: false, api: 'https://harbor-api.example.com' } }), 'https://harbor-api.example.com/api/v2.0');
+  assert.is(harborApiBase({ host: 'r.example.com', registry: { host: 'r.example.com', insecure: false, api: 'https://x.example.com/harbor/api/v2.0/' } }), 'https://x.example.com/harbor/api/v2.0');
+});
+
+test('a repository name is encoded twice when it contains a slash, and a name without a project is refused', () => {
+  assert.is(harborRepositoryPath('h', 'acme/team/app'), 'projects/acme/repositories/team%252Fapp');
+  assert.is(harborRepositoryPath('h', 'library/nginx'), 'projects/library/repositories/nginx');
+  const error = (() => {
+    try {
+      harborRepositoryPath('harbor.example.com', 'nginx');
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })();
+  assert.instance(error, RegplanError);
+  assert.match((error as RegplanError).message, 'Harbor names repositories <project>/<repository>');
+});
+
+test('listing follows Link pages of 100 and gives every tag its digest, media type and own push time', async () => {
+  await withHarbor({}, async (h) => {
+    for (let i = 0; i < 105; i++) h.store.seedImage('acme/team/app', [`build-${String(i).padStart(3, '0')}`], { pushedAt: day(i) });
+    const shared = h.store.seedImage('acme/team/app', ['v1.0.0'], { pushedAt: day(200), content: 'release' });
+    const bytes = h.store.manifest('acme/team/app', shared.digest)?.bytes as Uint8Array;
+    h.store.putManifest('acme/team/app', 'stable', bytes, shared.mediaType, day(210));
+    const driver = createHarborDriver(contextFor(h));
+    const records = await driver.listTagRecords('acme/team/app');
+    assert.is(records.length, 107);
+    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: h.store.resolve('acme/team/app', 'build-007')?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: day(7).toISOString() });
+    assert.equal(records.filter((r) => r.digest === shared.digest).map((r) => [r.tag, r.pushedAt]), [['stable', day(210).toISOString()], ['v1.0.0', day(200).toISOString()]]);
+    const pages = h.requestsTo('/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts', 'GET');
+    assert.equal(pages.map((r) => new URLSearchParams(r.query).get('page')), ['1', '2']);
+    assert.ok(pages.every((r) => new URLSearchParams(r.query).get('page_size') === '100' && r.status === 200));
+  });
+});
+
+test('a repository Harbor does not know has no tags and no untagged artifacts', async () => {
+  await withHarbor({}, async (h) => {
+    h.store.seedImage('acme/other', ['x']);
+    const driver = createHarborDriver(contextFor(h));
+    assert.equal(await driver.listTagRecords('acme/missing'), []);
+    assert.equal(await driver.listUntagged('acme/missing'), []);
+  });
+});
+
+test('a zero push time (0001-01-01) is unknown, never ancient', async () => {
+  await withHarbor({}, async (h) => {
+    h.store.seedImage('acme/app', ['old'], { pushedAt: new Date('0001-01-01T00:00:00Z') });
+    const [record] = await createHarborDriver(contextFor(h)).listTagRecords('acme/app');
+    assert.is(record?.tag, 'old');
+    assert.is(record?.pushedAt, undefined);
+  });
+});
+
+test('untagged artifacts are listed with push times; untagged children of an index are not', async () => {
+  await withHarbor({}, async (h) => {
+    const index = h.store.seedImage('acme/app', ['multi'], { platforms: ['linux/amd64', 'linux/arm64'], pushedAt: day(3) });
+    const orphan = h.store.seedImage('acme/app', ['gone-soon'], { pushedAt: day(5) });
+    h.store.untag('acme/app', 'gone-soon');
+    const untagged = await createHarborDriver(contextFor(h)).listUntagged('acme/app');
+    assert.equal(untagged, [{ digest: orphan.digest, pushedAt: day(5).toISOString() }]);
+    assert.ok(Object.values(index.platformDigests).every((d) => h.store.manifest('acme/app', d) !== undefined));
+    assert.ok(h.requestsTo('/api/v2.0/', 'GET').some((r) => new URLSearchParams(r.query).get('q') === 'tags=nil'));
+  });
+});
+
+test('untag removes one tag through the Harbor API and the manifest stays for its other tag; a missing tag is done', async () => {
+  await withHarbor({}, async (h) => {
+    const image = h.store.seedImage('acme/team/app', ['keep-me', 'drop-me']);
+    const driver = createHarborDriver(contextFor(h));
+    await driver.untag('acme/team/app', 'drop-me');
+    assert.equal(h.store.tagsOf('acme/team/app', image.digest), ['keep-me']);
+    assert.ok(h.store.manifest('acme/team/app', image.digest));
+    await driver.untag('acme/team/app', 'drop-me');
+    await driver.untag('acme/team/app', 'never-was');
+    const deletes = h.requestsTo('/api/v2.0/', 'DELETE');
+    assert.equal(deletes.map((r) => [r.path, r.status]), [[`/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts/${image.digest.replace(':', '%3A')}/tags/drop-me`, 200]]);
+  });
+});
+
+test('the Registry API cannot untag on Harbor: DELETE by tag answers 400 UNSUPPORTED', async () => {
+  const h = await startHarborEmulator();
+  try {
+    h.store.seedImage('acme/app', ['a', 'b']);
+    const response = await fetch(`${h.url}/v2/acme/app/manifests/a`, { method: 'DELETE' });
+    assert.is(response.status, 400);
+    assert.is(((await response.json()) as { errors: { code: string }[] }).errors[0]?.code, 'UNSUPPORTED');
+  } finally {
+    await h.stop();
+  }
+});
+
+test('deleting an artifact removes every tag on it and its untagged children; deleting it again is done', async () => {
+  await withHarbor({}, async (h) => {
+    const index = h.store.seedImage('acme/app', ['multi', 'multi-alias'], { platforms: ['linux/amd64', 'linux/arm64'] });
+    const other = h.store.seedImage('acme/app', ['other']);
+    const driver = createHarborDriver(contextFor(h));
+    await driver.deleteManifest('acme/app', index.digest);
+    assert.equal(h.store.tags('acme/app').map((t) => t.tag), ['other']);
+    assert.equal(h.store.manifests('acme/app').map((m) => m.digest), [other.digest]);
+    await driver.deleteManifest('acme/app', index.digest);
+  });
+});
+
+test('deleting a child of an index answers 412 and says the index holds it', async () => {
+  await withHarbor({}, async (h) => {
+    const index = h.store.seedImage('acme/app', ['multi'], { platforms: ['linux/amd64', 'linux/arm64'] });
+    const child = Object.values(index.platformDigests)[0] as string;
+    const error = await rejection(createHarborDriver(contextFor(h)).deleteManifest('acme/app', child));
+    assert.instance(error, RegistryError);
+    assert.is((error as RegistryError).status, 412);
+    assert.is((error as RegistryError).code, 'VIOLATE_FOREIGN_KEY_CONSTRAINT');
+    assert.match((error as RegistryError).hint ?? '', 'an image index references this artifact');
+    assert.ok(h.store.manifest('acme/app', child));
+  });
+});
+
+test('an immutable tag answers 412 PRECONDITION: the untag and the delete fail with a hint and leave it in place', async () => {
+  await withHarbor({ immutableTags: /^release-/ }, async (h) => {
+    const image = h.store.seedImage('acme/app', ['release-1', 'ci-1']);
+    const driver = createHarborDriver(contextFor(h));
+    const untag = await rejection(driver.untag('acme/app', 'release-1'));
+    assert.instance(untag, RegistryError);
+    assert.is((untag as RegistryError).code, 'PRECONDITION');
+    assert.match((untag as RegistryError).message, `Harbor refused to remove tag "${h.host}/acme/app:release-1": HTTP 412 PRECONDITION`);
+    assert.match((untag as RegistryError).hint ?? '', 'an immutable tag rule of project "acme" protects tag "release-1"');
+    const deletion = await rejection(driver.deleteManifest('acme/app', image.digest));
+    assert.is((deletion as RegistryError).status, 412);
+    assert.match((deletion as RegistryError).hint ?? '', 'immutable tag rule');
+    assert.equal(h.store.tagsOf('acme/app', image.digest), ['ci-1', 'release-1']);
+    await driver.untag('acme/app', 'ci-1');
+    assert.equal(h.store.tagsOf('acme/app', image.digest), ['release-1']);
+  });
+});
+
+test('with no Harbor credentials the Docker login for the host is used (Harbor takes the same accounts)', async () => {
+  await withHarbor({}, async (h) => {
+    h.store.seedImage('acme/app', ['v1']);
+    const driver = createHarborDriver(contextFor(h, { env: {}, docker: { username: ROBOT, password: ROBOT_SECRET, source: 'auths in config.json' } }));
+    assert.equal((await driver.listTagRecords('acme/app')).map((r) => r.tag), ['v1']);
+    await driver.untag('acme/app', 'v1');
+    assert.equal(h.store.tags('acme/app'), []);
+  });
+});
+
+test('no credentials at all is a clear error at listing (plan) time naming what to set', async () => {
+  await withHarbor({ publicProjects: ['acme'] }, async (h) => {
+    h.store.seedImage('acme/app', ['v1']);
+    const none = { ...contextFor(h, { env: {} }), credentials: async () => undefined };
+    const error = await rejection(createHarborDriver(none).listTagRecords('acme/app'));
+    assert.instance(error, RegplanError);
+    assert.match((error as RegplanError).message, `cannot clean up "${h.host}" through the Harbor API: no Harbor credentials and no Docker login for the host`);
+    assert.match((error as RegplanError).hint ?? '', 'REGPLAN_REPO_HARBOR_USERNAME and REGPLAN_REPO_HARBOR_PASSWORD');
+    const token = await rejection(createHarborDriver(contextFor(h, { env: {}, docker: { identityToken: 'id-token-xyz', source: 'credHelpers' } })).listTagRecords('acme/app'));
+    assert.match((token as RegplanError).message, 'is a token, which the Harbor API does not accept');
+    assert.not.ok((token as RegplanError).message.includes('id-token-xyz'));
+    const half = await rejection(createHarborDriver(contextFor(h, { env: { REGPLAN_REPO_HARBOR_USERNAME: 'admin' } })).listTagRecords('acme/app'));
+    assert.match((half as RegplanError).message, 'REGPLAN_REPO_HARBOR_USERNAME is set but REGPLAN_REPO_HARBOR_PASSWORD is not');
+  });
+});
+
+test('a wrong password is an AuthError with the Harbor hint and no secret in it; a guest may list but not delete', async () => {
+  await withHarbor({ readOnlyUsers: ['guest'] }, async (h) => {
+    const image = h.store.seedImage('acme/app', ['v1']);
+    const wrong = await rejection(createHarborDriver(contextFor(h, { env: { REGPLAN_REPO_HARBOR_USERNAME: 'admin', REGPLAN_REPO_HARBOR_PASSWORD: `${PASSWORD}-typo` } })).listTagRecords('acme/app'));
+    assert.instance(wrong, AuthError);
+    assert.is((wrong as AuthError).status, 401);
+    assert.match((wrong as AuthError).hint ?? '', 'robot account');
+    assertNoSecret(wrong);
+    assert.not.ok(`${(wrong as AuthError).message}${(wrong as AuthError).hint ?? ''}`.includes(`${PASSWORD}-typo`));
+    const guest = createHarborDriver(contextFor(h, { env: { REGPLAN_REPO_HARBOR_USERNAME: 'guest', REGPLAN_REPO_HARBOR_PASSWORD: 'guest-pass-1' } }));
+    assert.is((await guest.listTagRecords('acme/app')).length, 1);
+    const forbidden = await rejection(guest.deleteManifest('acme/app', image.digest));
+    assert.instance(forbidden, AuthError);
+    assert.is((forbidden as AuthError).status, 403);
+    assert.not.ok(((forbidden as AuthError).message + ((forbidden as AuthError).hint ?? '')).includes('guest-pass-1'));
+    assert.ok(h.store.manifest('acme/app', image.digest));
+  });
+});
+
+test('a 429 with Retry-After is retried and the listing completes', async () => {
+  let throttled = 0;
+  await withHarbor({ fault: () => (throttled++ === 0 ? { status: 429, code: 'TOO_MANY_REQUEST', message: 'slow down', headers: { 'retry-after': '0' } } : undefined) }, async (h) => {
+    h.store.seedImage('acme/app', ['v1']);
+    assert.equal((await createHarborDriver(contextFor(h)).listTagRecords('acme/app')).map((r) => r.tag), ['v1']);
+    assert.equal(h.requestsTo('/api/v2.0/').map((r) => r.status), [429, 200]);
+  });
+});
+
+/** A server that is not Harbor: 404 with a plain body everywhere, or a Link to another origin. */
+async function withForeignServer(answer: 'plain-404' | 'foreign-link', body: (base: string) => Promise<void>): Promise<void> {
+  const server: Server = createServer((_req, res) => {
+    if (answer === 'plain-404') res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found');
+    else res.writeHead(200, { 'content-type': 'application/json', link: '<http://127.0.0.2:1/api/v2.0/next?page=2>; rel="next"' }).end('[]');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v2.0`);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+test('an API base that is not Harbor is an error pointing at registries.<host>.api, never "already deleted"', async () => {
+  await withHarbor({}, async (h) => {
+    await withForeignServer('plain-404', async (base) => {
+      const driver = createHarborDriver(contextFor(h, { api: base }));
+      const listing = await rejection(driver.listTagRecords('acme/app'));
+      assert.match((listing as RegistryError).hint ?? '', `check registries."${h.host}".api`);
+      const deletion = await rejection(driver.deleteManifest('acme/app', `sha256:${'a'.repeat(64)}`));
+      assert.match((deletion as RegistryError).message, 'without a Harbor error body');
+    });
+  });
+});
+
+test('a next page on another origin is refused, so credentials never leave the API host', async () => {
+  await withHarbor({}, async (h) => {
+    await withForeignServer('foreign-link', async (base) => {
+      const error = await rejection(createHarborDriver(contextFor(h, { api: base })).listTagRecords('acme/app'));
+      assert.match((error as RegistryError).message, 'next page on another origin');
+      assertNoSecret(error);
+    });
+  });
+});
+
+test.run();
