@@ -1,0 +1,221 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startGitlabEmulator, type GitlabEmulator, type GitlabEmulatorOptions } from '../../test/emulators/gitlab.ts';
+import { AuthError, RegplanError } from '../errors.ts';
+import { canUntag, hasDetailedListing, refusesCleanup, type DetailedLister, type Driver, type DriverContext, type Untagger } from './driver.ts';
+import { gitlabApiBase, gitlabDriver, nextPage } from './gitlab.ts';
+
+const TOKEN = 'glpat-secret-token-0123456789';
+const READ_TOKEN = 'glpat-read-only-token-9876';
+const PROJECTS = [
+  { id: 7, path: 'acme/platform' },
+  { id: 8, path: 'acme/platform/tools' },
+];
+const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
+
+/** A driver context for the emulator; `null` leaves the token or the API base unset. */
+function contextFor(gitlab: GitlabEmulator, token: string | null, api: string | null = gitlab.apiUrl): DriverContext {
+  return {
+    host: gitlab.host,
+    type: 'gitlab',
+    registry: { host: gitlab.host, insecure: false, ...(api === null ? {} : { api }) },
+    credentials: async () => undefined,
+    nativeSecret: async (env) => (env === 'REGPLAN_REPO_GITLAB_TOKEN' && token !== null ? token : undefined),
+  };
+}
+
+type GitlabDriver = Driver & DetailedLister & Untagger;
+
+function driverFor(gitlab: GitlabEmulator, token: string | null = TOKEN): GitlabDriver {
+  const driver = gitlabDriver.create(contextFor(gitlab, token));
+  if (!hasDetailedListing(driver) || !canUntag(driver)) throw new Error('the GitLab driver lists natively and untags');
+  return driver;
+}
+
+async function withGitlab(options: Partial<GitlabEmulatorOptions>, run: (gitlab: GitlabEmulator) => Promise<void>): Promise<void> {
+  const gitlab = await startGitlabEmulator({ projects: PROJECTS, tokens: { [TOKEN]: 'api', [READ_TOKEN]: 'read_api' }, ...options });
+  try {
+    await run(gitlab);
+  } finally {
+    await gitlab.stop();
+  }
+}
+
+async function rejection(pending: Promise<unknown>): Promise<RegplanError> {
+  try {
+    await pending;
+  } catch (error) {
+    assert.instance(error, RegplanError);
+    return error as RegplanError;
+  }
+  throw new Error('expected a rejection');
+}
+
+test('API base: gitlab.com for its registry, a configured origin gains /api/v4, a self-hosted host is not guessed', () => {
+  assert.is(gitlabApiBase('registry.gitlab.com', undefined), 'https://gitlab.com/api/v4');
+  assert.is(gitlabApiBase('gitlab.com:443', undefined), 'https://gitlab.com/api/v4');
+  assert.is(gitlabApiBase('registry.example.com', 'https://gitlab.example.com'), 'https://gitlab.example.com/api/v4');
+  assert.is(gitlabApiBase('registry.example.com', 'https://gitlab.example.com/gitlab/api/v4/'), 'https://gitlab.example.com/gitlab/api/v4');
+  assert.is(gitlabApiBase('registry.example.com', undefined), undefined);
+  assert.is(gitlabApiBase('registry.example.com', 'urn:gitlab'), undefined);
+});
+
+test('listing: every tag with its digest and push time, across offset pages, in the right repository of the project', async () => {
+  await withGitlab({ maxPerPage: 3 }, async (gitlab) => {
+    const tags = ['v1', 'v2', 'v3', 'v4', 'v5', 'v6', 'v7'];
+    tags.forEach((tag, i) => gitlab.store.seedImage('acme/platform/worker', [tag], { pushedAt: day(i) }));
+    gitlab.store.seedImage('acme/platform', ['root'], { pushedAt: day(20) });
+    gitlab.store.seedImage('acme/platform/tools/cli', ['other'], { pushedAt: day(21) });
+    const driver = driverFor(gitlab);
+    const records = await driver.listTagRecords('acme/platform/worker');
+    assert.equal(records.map((r) => r.tag), tags);
+    assert.equal(records.map((r) => r.digest), gitlab.store.tags('acme/platform/worker').map((t) => t.digest));
+    assert.equal(records.map((r) => r.pushedAt), tags.map((_, i) => day(i).toISOString()));
+    assert.is(gitlab.requestsTo(`/api/v4/projects/7/registry/repositories`).length, 0, 'the project is addressed by its encoded path');
+    assert.ok(gitlab.apiRequests().some((r) => r.path === '/api/v4/projects/acme%2Fplatform%2Fworker/registry/repositories' && r.status === 404));
+    const listPages = gitlab.apiRequests().filter((r) => r.path.endsWith(`/repositories/${gitlab.repositoryId('acme/platform/worker')}/tags`));
+    assert.is(listPages.length, 3, 'seven tags in pages of three');
+    assert.equal((await driver.listTagRecords('acme/platform')).map((r) => r.tag), ['root']);
+    assert.equal((await driver.listTagRecords('acme/platform/tools/cli')).map((r) => r.tag), ['other'], 'the deeper project owns its path');
+  });
+});
+
+test('listing follows GitLab.com keyset pages (Link rel="next" only)', async () => {
+  await withGitlab({ pagination: 'keyset', maxPerPage: 2 }, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['a', 'b', 'c', 'd', 'e']);
+    const records = await driverFor(gitlab).listTagRecords('acme/platform');
+    assert.equal(records.map((r) => r.tag), ['a', 'b', 'c', 'd', 'e']);
+    assert.ok(gitlab.apiRequests().some((r) => r.query.includes('pagination=keyset') && r.query.includes('last=d')));
+  });
+});
+
+test('a tag without created_at has no push time (inventory then treats it as new or reads the config)', async () => {
+  await withGitlab({ createdAt: 'null' }, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['chart']);
+    const [record] = await driverFor(gitlab).listTagRecords('acme/platform');
+    assert.is(record?.tag, 'chart');
+    assert.is(record?.pushedAt, undefined);
+  });
+});
+
+test('a repository not pushed yet has no tags; a path no project holds is an error that names what was tried', async () => {
+  await withGitlab({}, async (gitlab) => {
+    const driver = driverFor(gitlab);
+    assert.equal(await driver.listTagRecords('acme/platform/nothing-yet'), []);
+    const error = await rejection(driver.listTagRecords('nobody/home/app'));
+    assert.match(error.message, `no GitLab project holds "${gitlab.host}/nobody/home/app"`);
+    assert.match(error.message, '"nobody/home/app", "nobody/home"');
+    assert.match(error.hint ?? '', 'private projects the token cannot read');
+    const single = await rejection(driver.listTagRecords('app'));
+    assert.match(single.message, 'GitLab paths are <namespace>/<project>[/<image>]');
+  });
+});
+
+test('untag removes one tag through the API and leaves the manifest to the tag that shares it; a second untag is done', async () => {
+  await withGitlab({}, async (gitlab) => {
+    const image = gitlab.store.seedImage('acme/platform', ['v1.0.0', 'pr-12']);
+    const driver = driverFor(gitlab);
+    assert.is(driver.capabilities.untag, true);
+    await driver.untag('acme/platform', 'pr-12');
+    assert.equal(gitlab.store.tags('acme/platform').map((t) => t.tag), ['v1.0.0']);
+    assert.ok(gitlab.store.manifest('acme/platform', image.digest), 'the shared manifest stays');
+    await driver.untag('acme/platform', 'pr-12');
+    assert.equal(gitlab.apiRequests().filter((r) => r.method === 'DELETE').map((r) => r.status), [200, 404]);
+    assert.is(gitlab.requestsTo('/v2/', 'DELETE').length, 0, 'no Registry API delete');
+  });
+});
+
+test('deleteManifest deletes every tag still on the digest, never a tag that moved, and never by regex', async () => {
+  await withGitlab({}, async (gitlab) => {
+    const doomed = gitlab.store.seedImage('acme/platform', ['pr-1', 'pr-1-again'], { content: 'pr-1' });
+    gitlab.store.seedImage('acme/platform', ['keep'], { content: 'keep' });
+    const driver = driverFor(gitlab);
+    await driver.listTagRecords('acme/platform');
+    const moved = gitlab.store.seedImage('acme/platform', ['pr-1-again'], { content: 'rebuilt' });
+    await driver.deleteManifest('acme/platform', doomed.digest);
+    assert.equal(gitlab.store.tags('acme/platform').map((t) => `${t.tag}@${t.digest === moved.digest ? 'moved' : 'other'}`), ['keep@other', 'pr-1-again@moved']);
+    assert.equal(gitlab.store.tagsOf('acme/platform', doomed.digest), []);
+    const deletes = gitlab.apiRequests().filter((r) => r.method === 'DELETE');
+    assert.equal(deletes.map((r) => r.path.split('/').at(-1)), ['pr-1']);
+    await driver.deleteManifest('acme/platform', doomed.digest); // nothing left on it: done
+  });
+});
+
+test('no token: listing stops with an error naming the flag and env and saying CI_JOB_TOKEN cannot delete', async () => {
+  await withGitlab({}, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['v1']);
+    const error = await rejection(driverFor(gitlab, null).listTagRecords('acme/platform'));
+    assert.match(error.message, 'no GitLab token is set');
+    assert.match(error.hint ?? '', '--repo-gitlab-token / REGPLAN_REPO_GITLAB_TOKEN');
+    assert.match(error.hint ?? '', 'CI_JOB_TOKEN cannot delete');
+    assert.is(gitlab.apiRequests().length, 0);
+  });
+});
+
+test('a refused token gives an AuthError with the token hint and never the token itself', async () => {
+  await withGitlab({}, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['v1']);
+    const wrong = 'glpat-this-one-is-wrong-42';
+    const error = await rejection(driverFor(gitlab, wrong).listTagRecords('acme/platform'));
+    assert.instance(error, AuthError);
+    assert.match(error.message, 'HTTP 401 "401 Unauthorized"');
+    assert.match(error.hint ?? '', 'api scope');
+    assert.match(error.hint ?? '', 'CI_JOB_TOKEN cannot delete');
+    assert.not.match(`${error.message} ${error.hint} ${JSON.stringify(error.context)}`, wrong);
+  });
+});
+
+test('a read_api token lists but cannot delete; a protected tag answers 403; both are AuthErrors with the hint', async () => {
+  await withGitlab({ protectedTags: /^v\d/ }, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['v1', 'pr-1'], { content: 'x' });
+    const reader = driverFor(gitlab, READ_TOKEN);
+    assert.equal((await reader.listTagRecords('acme/platform')).map((r) => r.tag), ['pr-1', 'v1']);
+    const scope = await rejection(reader.untag('acme/platform', 'pr-1'));
+    assert.instance(scope, AuthError);
+    assert.match(scope.message, `GitLab API refused DELETE "${gitlab.host}/acme/platform:pr-1": HTTP 403`);
+    assert.match(scope.message, 'higher privileges');
+    const protectedTag = await rejection(driverFor(gitlab).untag('acme/platform', 'v1'));
+    assert.match(protectedTag.message, 'HTTP 403 "403 Forbidden"');
+    assert.match(protectedTag.hint ?? '', 'protected container tag rule');
+    assert.not.match(`${scope.message}${scope.hint}${protectedTag.message}${protectedTag.hint}`, TOKEN.slice(6));
+    assert.equal(gitlab.store.tags('acme/platform').map((t) => t.tag), ['pr-1', 'v1']);
+  });
+});
+
+test('rate limiting: 429 answers with Retry-After are ridden out and the listing completes', async () => {
+  await withGitlab({ rateLimit: { requests: 3 }, maxPerPage: 2 }, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['a', 'b', 'c', 'd', 'e', 'f']);
+    const records = await driverFor(gitlab).listTagRecords('acme/platform');
+    assert.is(records.length, 6);
+    assert.ok(gitlab.apiRequests().filter((r) => r.status === 429).length >= 2, 'the emulator throttled');
+  });
+});
+
+test('a self-hosted registry without registries.<host>.api refuses cleanup at plan time but still reads', async () => {
+  await withGitlab({}, async (gitlab) => {
+    const image = gitlab.store.seedImage('acme/platform', ['v1']);
+    const driver = gitlabDriver.create(contextFor(gitlab, TOKEN, null));
+    assert.ok(refusesCleanup(driver));
+    if (!refusesCleanup(driver)) return;
+    const refusal = driver.cleanupRefusal();
+    assert.match(refusal.message, `cannot clean up "${gitlab.host}" as a GitLab registry`);
+    assert.match(refusal.hint ?? '', `registries."${gitlab.host}".api`);
+    assert.match(refusal.hint ?? '', '$CI_API_V4_URL');
+    assert.is((await driver.resolveTag('acme/platform', 'v1'))?.digest, image.digest);
+    await rejection(driver.deleteManifest('acme/platform', image.digest));
+    assert.equal(gitlab.store.tags('acme/platform').map((t) => t.tag), ['v1']);
+  });
+});
+
+test('next page: Link rel="next" on the same origin, else X-Next-Page; a Link to another origin is not followed', () => {
+  const base = new URL('https://gitlab.example.com/api/v4/');
+  const url = new URL('https://gitlab.example.com/api/v4/projects/1/registry/repositories/2/tags?per_page=100&page=1');
+  const page = (headers: Record<string, string>) => ({ headers: new Headers(headers), url });
+  assert.is(nextPage(page({ link: '<https://gitlab.example.com/api/v4/x?page=2>; rel="next", <https://gitlab.example.com/api/v4/x?page=9>; rel="last"' }), base)?.href, 'https://gitlab.example.com/api/v4/x?page=2');
+  assert.is(nextPage(page({ 'x-next-page': '3' }), base)?.searchParams.get('page'), '3');
+  assert.is(nextPage(page({ 'x-next-page': '' }), base), undefined);
+  assert.is(nextPage(page({ link: '<https://evil.example/steal?page=2>; rel="next"' }), base), undefined);
+  assert.is(nextPage(page({ link: '<https://gitlab.example.com/api/v4/x?page=1>; rel="first"' }), base), undefined);
+});
+
+test.run();
