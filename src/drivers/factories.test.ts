@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REGISTRY_TYPES } from '../config/types.ts';
 import { RegplanError } from '../errors.ts';
-import { canListUntagged, canPush, canReadManifests, canUntag, type DriverContext, refusesCleanup } from './driver.ts';
+import { canListUntagged, canPush, canReadManifests, canUntag, type DriverContext, hasDetailedListing, refusesCleanup } from './driver.ts';
 import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
 import { danglingTags } from './gcr.ts';
 
@@ -142,7 +142,7 @@ test('types whose native driver is pending read and push through the Registry AP
 });
 
 test('Registry-API fallbacks say honestly that they cannot untag or list untagged manifests', () => {
-  for (const type of ['default', 'acr', 'gitlab', 'artifactory', 'nexus', 'yandex'] as const) {
+  for (const type of ['default', 'acr', 'artifactory', 'nexus', 'yandex'] as const) {
     const driver = driverFactory(type).create(contextFor('registry.example.com', type));
     assert.is(driver.type, type);
     assert.is(driver.capabilities.untag, false, type);
@@ -150,6 +150,16 @@ test('Registry-API fallbacks say honestly that they cannot untag or list untagge
     assert.is(driver.capabilities.listUntagged, false, type);
     assert.is(canListUntagged(driver), false, type);
   }
+});
+
+test('gitlab: untags and lists through the GitLab API on gitlab.com; a self-hosted host without an api base refuses cleanup', () => {
+  const hosted = driverFactory('gitlab').create(contextFor('registry.gitlab.com', 'gitlab'));
+  assert.ok(canUntag(hosted) && hasDetailedListing(hosted));
+  assert.is(hosted.capabilities.untag, true);
+  assert.not.ok(refusesCleanup(hosted));
+  const selfHosted = driverFactory('gitlab').create(contextFor('registry.example.com', 'gitlab'));
+  assert.ok(refusesCleanup(selfHosted));
+  assert.match(refusesCleanup(selfHosted) ? (selfHosted.cleanupRefusal().hint ?? '') : '', 'registries."registry.example.com".api');
 });
 
 test('default: lists, resolves and deletes by digest; a missing repo has no tags; a second delete is done', async () => {
