@@ -1,0 +1,275 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startDockerHubEmulator, type DockerHubEmulator, type DockerHubEmulatorOptions, type HubAccount } from '../../test/emulators/dockerhub.ts';
+import { startScriptedServer } from '../../test/support/scripted-server.ts';
+import { AuthError, RegplanError } from '../errors.ts';
+import { createDockerHubDriver, dockerHubDriver, HUB_API_BASE, hubApiBase } from './dockerhub.ts';
+import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
+
+const PASSWORD = 'hunter2-very-secret-password';
+const PAT = 'dckr_pat_SECRETSECRETSECRET';
+const REPO = 'acme/app';
+const ACCOUNTS: Record<string, HubAccount> = {
+  acme: { password: PASSWORD, pats: [PAT] },
+  mfa: { password: PASSWORD, twoFactor: true },
+  stranger: { password: PASSWORD },
+};
+const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
+
+/** Starts an emulator, runs `body`, and stops it whatever happens. */
+async function withHub(options: DockerHubEmulatorOptions, body: (hub: DockerHubEmulator) => Promise<void>): Promise<void> {
+  const hub = await startDockerHubEmulator({ accounts: ACCOUNTS, ...options });
+  try {
+    await body(hub);
+  } finally {
+    await hub.stop();
+  }
+}
+
+/** A driver context for the emulator with the given native secrets. */
+function contextFor(hub: DockerHubEmulator, secrets: Record<string, string>, debug?: string[]): DriverContext {
+  return {
+    host: hub.host,
+    type: 'dockerhub',
+    registry: { host: hub.host, insecure: false, api: hub.api },
+    credentials: async () => undefined,
+    nativeSecret: async (env) => secrets[env],
+    ...(debug === undefined ? {} : { debug: (line: string) => void debug.push(line) }),
+  };
+}
+
+const login = { REGPLAN_REPO_DOCKER_HUB_USERNAME: 'acme', REGPLAN_REPO_DOCKER_HUB_PASSWORD: PASSWORD };
+
+async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RegplanError) return error;
+    throw error;
+  }
+  throw new Error('expected the operation to fail, but it succeeded');
+}
+
+const noSecretIn = (error: RegplanError, ...secrets: string[]) => {
+  for (const secret of secrets) {
+    assert.not.ok(error.message.includes(secret), `secret in message: ${error.message}`);
+    assert.not.ok((error.hint ?? '').includes(secret), 'secret in hint');
+  }
+};
+
+test('the factory is ready, untags, lists natively and says it cannot list untagged manifests', async () => {
+  await withHub({}, async (hub) => {
+    const driver = dockerHubDriver.create(contextFor(hub, login));
+    assert.is(dockerHubDriver.status, 'ready');
+    assert.ok(canUntag(driver) && driver.capabilities.untag);
+    assert.ok(hasDetailedListing(driver));
+    assert.is(canListUntagged(driver), false);
+    assert.is(driver.capabilities.listUntagged, false);
+    assert.is(refusesCleanup(driver), false);
+  });
+});
+
+test('the Hub API base comes from registries.<host>.api, else hub.docker.com for Hub hosts, else the host', () => {
+  assert.is(hubApiBase({ host: 'docker.io' }), HUB_API_BASE);
+  assert.is(hubApiBase({ host: 'docker.io', registry: { host: 'docker.io', insecure: false, api: 'http://127.0.0.1:9/hub' } }), 'http://127.0.0.1:9/hub');
+  assert.is(hubApiBase({ host: 'hub.example.com' }), 'https://hub.example.com');
+  assert.is(hubApiBase({ host: '127.0.0.1:5000' }), 'http://127.0.0.1:5000');
+});
+
+test('lists 230 tags over three pages with each tag digest, media type and microsecond push time', async () => {
+  await withHub({}, async (hub) => {
+    const single = hub.store.seedImage(REPO, Array.from({ length: 200 }, (_, i) => `build-${String(i).padStart(3, '0')}`), { pushedAt: day(1) });
+    const multi = hub.store.seedImage(REPO, Array.from({ length: 30 }, (_, i) => `multi-${i}`), { pushedAt: day(2), platforms: ['linux/amd64', 'linux/arm64'] });
+    const driver = createDockerHubDriver(contextFor(hub, login));
+    const records = await driver.listTagRecords(REPO);
+    assert.is(records.length, 230);
+    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: single.digest, mediaType: single.mediaType, pushedAt: day(1).toISOString() });
+    assert.equal(records.find((r) => r.tag === 'multi-3'), { tag: 'multi-3', digest: multi.digest, mediaType: multi.mediaType, pushedAt: day(2).toISOString() });
+    const pages = hub.hubRequests().filter((r) => r.startsWith('GET /v2/namespaces/acme/repositories/app/tags'));
+    assert.is(pages.length, 3, pages.join('\n'));
+    assert.match(pages[0] ?? '', 'page_size=100');
+    assert.match(pages[2] ?? '', 'page=3');
+  });
+});
+
+test('without tag_last_pushed the push time is last_updated; without a tag digest the registry resolves it (the index, not a platform)', async () => {
+  await withHub({ nullLastPushed: true, omitTagDigest: true }, async (hub) => {
+    const multi = hub.store.seedImage(REPO, ['v1'], { pushedAt: day(3), platforms: ['linux/amd64', 'linux/arm64'] });
+    const records = await createDockerHubDriver(contextFor(hub, login)).listTagRecords(REPO);
+    assert.equal(records.map((r) => [r.tag, r.digest, r.pushedAt]), [['v1', multi.digest, undefined]]);
+  });
+  await withHub({ nullLastPushed: true }, async (hub) => {
+    hub.store.seedImage(REPO, ['v1'], { pushedAt: day(3) });
+    const records = await createDockerHubDriver(contextFor(hub, login)).listTagRecords(REPO);
+    assert.is(records[0]?.pushedAt, day(3).toISOString());
+  });
+});
+
+test('a repository the Hub does not know has no tags', async () => {
+  await withHub({}, async (hub) => {
+    assert.equal(await createDockerHubDriver(contextFor(hub, login)).listTagRecords('acme/missing'), []);
+  });
+});
+
+test('untag removes one tag through the Hub API and keeps the manifest for its other tag; a second untag is done', async () => {
+  await withHub({}, async (hub) => {
+    const image = hub.store.seedImage(REPO, ['v1', 'pr-1']);
+    const driver = createDockerHubDriver(contextFor(hub, login));
+    await driver.untag(REPO, 'pr-1');
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.ok(hub.store.manifest(REPO, image.digest));
+    await driver.untag(REPO, 'pr-1');
+    assert.ok(hub.hubRequests().includes('DELETE /v2/repositories/acme/app/tags/pr-1/ 204'), hub.hubRequests().join('\n'));
+    assert.ok(hub.hubRequests().includes('DELETE /v2/repositories/acme/app/tags/pr-1/ 404'));
+    assert.ok(hub.hubRequests().some((r) => r.startsWith('POST /v2/auth/token 200')));
+  });
+});
+
+test('the Registry API alone cannot delete a tagged manifest (403) nor a tag (405); deleteManifest untags first, then deletes it', async () => {
+  await withHub({}, async (hub) => {
+    const doomed = hub.store.seedImage(REPO, ['pr-1', 'pr-1-again']);
+    const kept = hub.store.seedImage(REPO, ['v1']);
+    assert.is((await fetch(`${hub.registry.url}/v2/${REPO}/manifests/${doomed.digest}`, { method: 'DELETE' })).status, 403);
+    assert.is((await fetch(`${hub.registry.url}/v2/${REPO}/manifests/pr-1`, { method: 'DELETE' })).status, 405);
+    const driver = createDockerHubDriver(contextFor(hub, login));
+    await driver.deleteManifest(REPO, doomed.digest);
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.is(hub.store.manifest(REPO, doomed.digest), undefined);
+    assert.ok(hub.store.manifest(REPO, kept.digest));
+    await driver.deleteManifest(REPO, doomed.digest); // gone already: done
+  });
+});
+
+test('a token given directly is sent as Bearer and no login happens', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['pr-1', 'v1']);
+    const token = hub.issueToken('acme');
+    await createDockerHubDriver(contextFor(hub, { REGPLAN_REPO_DOCKER_HUB_TOKEN: token })).untag(REPO, 'pr-1');
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.not.ok(hub.hubRequests().some((r) => r.startsWith('POST')));
+  });
+});
+
+test('where only the legacy login exists, username and password log in at /v2/users/login', async () => {
+  await withHub({ legacyLoginOnly: true }, async (hub) => {
+    hub.store.seedImage(REPO, ['pr-1', 'v1']);
+    await createDockerHubDriver(contextFor(hub, login)).untag(REPO, 'pr-1');
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.ok(hub.hubRequests().some((r) => r.startsWith('POST /v2/users/login 200')), hub.hubRequests().join('\n'));
+  });
+});
+
+test('a wrong password fails with an AuthError that says what to set and never shows the password', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['v1']);
+    const wrong = `${PASSWORD}-wrong`;
+    const error = await rejection(createDockerHubDriver(contextFor(hub, { ...login, REGPLAN_REPO_DOCKER_HUB_PASSWORD: wrong })).listTagRecords(REPO));
+    assert.instance(error, AuthError);
+    assert.match(error.message, 'Docker Hub login as "acme" was refused: HTTP 401');
+    assert.match(error.hint ?? '', 'REGPLAN_REPO_DOCKER_HUB_PASSWORD');
+    assert.match(error.hint ?? '', 'personal access tokens cannot delete');
+    noSecretIn(error, wrong, PASSWORD);
+  });
+});
+
+test('a two-factor account is told to pass a Hub token instead', async () => {
+  await withHub({}, async (hub) => {
+    const error = await rejection(createDockerHubDriver(contextFor(hub, { ...login, REGPLAN_REPO_DOCKER_HUB_USERNAME: 'mfa' })).listTagRecords(REPO));
+    assert.instance(error, AuthError);
+    assert.match(error.hint ?? '', 'two-factor');
+    assert.match(error.hint ?? '', 'REGPLAN_REPO_DOCKER_HUB_TOKEN');
+    noSecretIn(error, PASSWORD);
+  });
+});
+
+test('a personal access token lists but cannot delete: the error says so, and the token never shows', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['pr-1', 'v1']);
+    const driver = createDockerHubDriver(contextFor(hub, { ...login, REGPLAN_REPO_DOCKER_HUB_PASSWORD: PAT }));
+    assert.is((await driver.listTagRecords(REPO)).length, 2);
+    const error = await rejection(driver.untag(REPO, 'pr-1'));
+    assert.instance(error, AuthError);
+    assert.match(error.message, `Docker Hub API refused DELETE "${hub.host}/acme/app:pr-1": HTTP 403`);
+    assert.match(error.message, 'personal access token');
+    assert.match(error.hint ?? '', 'personal access tokens cannot delete tags');
+    noSecretIn(error, PAT);
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['pr-1', 'v1']);
+  });
+});
+
+test('an account without rights in the namespace is refused (403) with the credentials hint', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['pr-1']);
+    const error = await rejection(createDockerHubDriver(contextFor(hub, { ...login, REGPLAN_REPO_DOCKER_HUB_USERNAME: 'stranger' })).untag(REPO, 'pr-1'));
+    assert.instance(error, AuthError);
+    assert.match(error.message, 'You do not have permission');
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['pr-1']);
+  });
+});
+
+test('missing Hub credentials stop listing (plan time) with the flags and env vars to set', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['v1']);
+    const none = await rejection(createDockerHubDriver(contextFor(hub, {})).listTagRecords(REPO));
+    assert.match(none.message, 'the Hub API needs credentials and REGPLAN_REPO_DOCKER_HUB_TOKEN, or REGPLAN_REPO_DOCKER_HUB_USERNAME with REGPLAN_REPO_DOCKER_HUB_PASSWORD is not set');
+    assert.match(none.hint ?? '', '--repo-docker-hub-token');
+    const half = await rejection(createDockerHubDriver(contextFor(hub, { REGPLAN_REPO_DOCKER_HUB_USERNAME: 'acme' })).listTagRecords(REPO));
+    assert.match(half.message, 'REGPLAN_REPO_DOCKER_HUB_PASSWORD is not set');
+    assert.is(hub.hubRequests().length, 0);
+  });
+});
+
+test('official library/ images and names that are not <namespace>/<name> are refused before any request', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage('library/nginx', ['1.0']);
+    const driver = createDockerHubDriver(contextFor(hub, login));
+    const library = await rejection(driver.listTagRecords('library/nginx'));
+    assert.match(library.message, `cannot clean up "${hub.host}/library/nginx": library/ holds Docker's official images`);
+    assert.match(library.hint ?? '', 'docker.io/<you>/nginx'.replace('nginx', '<name>'));
+    await rejection(driver.untag('library/nginx', '1.0'));
+    await rejection(driver.deleteManifest('library/nginx', hub.store.tags('library/nginx')[0]?.digest ?? ''));
+    const deep = await rejection(driver.listTagRecords('acme/team/app'));
+    assert.match(deep.message, 'Docker Hub repositories are <namespace>/<name>');
+    assert.is(hub.hubRequests().length, 0);
+    assert.equal(hub.store.tags('library/nginx').map((t) => t.tag), ['1.0']);
+  });
+});
+
+test('429 with Retry-After is waited out and retried; answers carry X-RateLimit headers', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['v1']);
+    hub.throttleNext(2, '0');
+    const records = await createDockerHubDriver(contextFor(hub, login)).listTagRecords(REPO);
+    assert.equal(records.map((r) => r.tag), ['v1']);
+    assert.is(hub.hubRequests().filter((r) => r.endsWith(' 429')).length, 2);
+    const answer = await fetch(`${hub.api}/v2/namespaces/acme/repositories/app/tags`);
+    assert.ok(answer.headers.get('x-ratelimit-limit'));
+    assert.ok(answer.headers.get('x-ratelimit-remaining'));
+  });
+});
+
+test('a rate limit that outlasts the retries fails with a hint to slow down, quoting the Hub', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['v1']);
+    hub.throttleNext(20, '0');
+    const error = await rejection(createDockerHubDriver(contextFor(hub, { REGPLAN_REPO_DOCKER_HUB_TOKEN: hub.issueToken('acme') })).listTagRecords(REPO));
+    assert.match(error.message, 'HTTP 429 "Rate limit exceeded"');
+    assert.match(error.hint ?? '', 'rate limiting (Retry-After: 0)');
+    assert.is(hub.hubRequests().length, 5); // the transport's five attempts, then it gives up
+  });
+});
+
+test('a next page on another host is refused instead of sending it the token', async () => {
+  const server = await startScriptedServer(() => ({ status: 200, body: { count: 2, next: 'http://127.0.0.2:1/v2/namespaces/acme/repositories/app/tags?page=2', results: [{ name: 'v1', digest: `sha256:${'a'.repeat(64)}` }] } }));
+  try {
+    const host = server.host;
+    const context: DriverContext = { host, type: 'dockerhub', registry: { host, insecure: false, api: server.url }, credentials: async () => undefined, nativeSecret: async (env) => (env === 'REGPLAN_REPO_DOCKER_HUB_TOKEN' ? 'tok-SECRET' : undefined) };
+    const error = await rejection(createDockerHubDriver(context).listTagRecords(REPO));
+    assert.match(error.message, 'pointed the next page of tags at another host');
+    noSecretIn(error, 'tok-SECRET');
+  } finally {
+    await server.close();
+  }
+});
+
+test.run();
