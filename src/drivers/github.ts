@@ -211,6 +211,40 @@ export function createGithubDriver(
     return versions;
   };
 
+  /** Deletes the version carrying `digest` (with every tag on it); a version already gone counts as done. */
+  const deleteVersion = async (name: string, digest: string): Promise<void> => {
+    await requireToken(name);
+    let id = versionIds.get(name)?.get(digest);
+    if (id === undefined) {
+      await listVersions(name, false);
+      id = versionIds.get(name)?.get(digest);
+    }
+    if (id === undefined) return; // no version carries this digest any more: already gone (design §6)
+    const { owner, packageName } = githubPackage(context.host, name);
+    const scope = ownerScopes.get(owner) ?? 'orgs';
+    const subject = `${context.host}/${name}@${digest}`;
+    const answer = await send('DELETE', `${scope}/${encodeURIComponent(owner)}/packages/${packageType}/${packageName}/versions/${id}`, subject);
+    if (answer.status === 204 || answer.status === 200 || answer.status === 404) {
+      versionIds.get(name)?.delete(digest);
+      return;
+    }
+    const message = oneLine(vendorMessage(JSON.stringify(answer.data ?? '')), 300);
+    const packagePath = `/${scope}/${owner}/packages/${packageType}/${packageName}`;
+    const hint = /last tagged version|last version/i.test(message)
+      ? `GitHub keeps the last tagged version of a package: keep at least one tag of it, or delete the whole package in the GitHub UI or with "gh api -X DELETE ${packagePath}"`
+      : /5000 downloads/.test(message)
+        ? 'GitHub refuses to delete public versions with more than 5000 downloads; keep this tag or ask GitHub support'
+        : "see GitHub's message above";
+    throw new RegistryError(`GitHub API refused DELETE "${subject}" (version ${id}): HTTP ${answer.status}${message ? ` ${JSON.stringify(secrets.scrub(message))}` : ''}`, {
+      status: answer.status,
+      registry: client().base.host,
+      repo: `${context.host}/${name}`,
+      ref: digest,
+      hint,
+    });
+  };
+  const deleting = new Map<string, Promise<void>>();
+
   return {
     ...base,
     capabilities: { ...hostCapabilities },
@@ -232,36 +266,15 @@ export function createGithubDriver(
           return { digest: v.name, ...(when === undefined ? {} : { pushedAt: when }) };
         });
     },
-    async deleteManifest(name, digest) {
-      await requireToken(name);
-      let id = versionIds.get(name)?.get(digest);
-      if (id === undefined) {
-        await listVersions(name, false);
-        id = versionIds.get(name)?.get(digest);
+    deleteManifest(name, digest) {
+      // Tags of one version are deleted concurrently by apply: they share one DELETE.
+      const key = `${name}@${digest}`;
+      let pending = deleting.get(key);
+      if (pending === undefined) {
+        pending = deleteVersion(name, digest).finally(() => deleting.delete(key));
+        deleting.set(key, pending);
       }
-      if (id === undefined) return; // no version carries this digest any more: already gone (design §6)
-      const { owner, packageName } = githubPackage(context.host, name);
-      const scope = ownerScopes.get(owner) ?? 'orgs';
-      const subject = `${context.host}/${name}@${digest}`;
-      const answer = await send('DELETE', `${scope}/${encodeURIComponent(owner)}/packages/${packageType}/${packageName}/versions/${id}`, subject);
-      if (answer.status === 204 || answer.status === 200 || answer.status === 404) {
-        versionIds.get(name)?.delete(digest);
-        return;
-      }
-      const message = oneLine(vendorMessage(JSON.stringify(answer.data ?? '')), 300);
-      const packagePath = `/${scope}/${owner}/packages/${packageType}/${packageName}`;
-      const hint = /last tagged version|last version/i.test(message)
-        ? `GitHub keeps the last tagged version of a package: keep at least one tag of it, or delete the whole package in the GitHub UI or with "gh api -X DELETE ${packagePath}"`
-        : /5000 downloads/.test(message)
-          ? 'GitHub refuses to delete public versions with more than 5000 downloads; keep this tag or ask GitHub support'
-          : "see GitHub's message above";
-      throw new RegistryError(`GitHub API refused DELETE "${subject}" (version ${id}): HTTP ${answer.status}${message ? ` ${JSON.stringify(secrets.scrub(message))}` : ''}`, {
-        status: answer.status,
-        registry: client().base.host,
-        repo: `${context.host}/${name}`,
-        ref: digest,
-        hint,
-      });
+      return pending;
     },
   };
 }
