@@ -1,0 +1,271 @@
+/**
+ * The ACR driver against the ACR emulator (test/emulators/acr.ts): every identity path (service principal with a
+ * secret or a federated token, Docker identity token, null-GUID login, admin user), listing with Link paging and
+ * push times, untag vs. manifest delete, untagged manifests, locks, 429 with Retry-After, and errors that say
+ * what to do without showing a secret.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { startAcrEmulator, NULL_GUID, type AcrEmulator, type AcrEmulatorOptions } from '../../test/emulators/acr.ts';
+import type { Credential } from '../credentials/types.ts';
+import { AuthError, CredentialsError, RegplanError, RegistryError } from '../errors.ts';
+import { acrApiBase, acrDriver, createAcrDriver } from './acr.ts';
+import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
+
+const REPO = 'team/app';
+const SECRET = 'sp-secret-value-1234';
+const TENANT = 'tenant-1';
+const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
+
+const IDENTITIES: AcrEmulatorOptions['identities'] = {
+  admin: { username: 'myreg', password: 'admin-password-5678' },
+  principals: [
+    { tenant: TENANT, clientId: 'sp-owner', clientSecret: SECRET },
+    { tenant: TENANT, clientId: 'sp-reader', clientSecret: SECRET, role: 'reader' },
+    { tenant: TENANT, clientId: 'sp-workload', federatedToken: 'federated-jwt-abcdef' },
+  ],
+};
+
+/** Starts an emulator, runs `body`, and stops it whatever happens. */
+async function withAcr(options: Partial<AcrEmulatorOptions>, body: (acr: AcrEmulator) => Promise<void>): Promise<void> {
+  const acr = await startAcrEmulator({ identities: IDENTITIES, ...options });
+  try {
+    await body(acr);
+  } finally {
+    await acr.stop();
+  }
+}
+
+/** A driver context for the emulator: env for the Azure variables, an optional Docker credential. */
+function context(acr: AcrEmulator, env: Record<string, string>, credential?: Omit<Credential, 'source'>): DriverContext {
+  return {
+    host: acr.host,
+    type: 'acr',
+    registry: { host: acr.host, type: 'acr', insecure: false, api: acr.url },
+    credentials: async () => (credential === undefined ? undefined : { ...credential, source: 'test docker config' }),
+    nativeSecret: async (name) => env[name],
+  };
+}
+
+const servicePrincipal = (acr: AcrEmulator, clientId = 'sp-owner'): Record<string, string> => ({
+  AZURE_CLIENT_ID: clientId,
+  AZURE_TENANT_ID: TENANT,
+  AZURE_CLIENT_SECRET: SECRET,
+  AZURE_AUTHORITY_HOST: acr.authorityHost,
+});
+
+async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RegplanError) return error;
+    throw error;
+  }
+  throw new Error('expected the operation to fail, but it succeeded');
+}
+
+/** Everything a user could see of an error. */
+const visible = (error: RegplanError): string => `${error.message}\n${error.hint ?? ''}\n${JSON.stringify(error.context)}`;
+
+test('the factory is ready and declares untag and untagged listing; the driver has both abilities and no refusal', () => {
+  assert.is(acrDriver.status, 'ready');
+  assert.is(acrDriver.capabilities.untag, true);
+  assert.is(acrDriver.capabilities.listUntagged, true);
+  const driver = acrDriver.create({ host: 'myreg.azurecr.io', type: 'acr', credentials: async () => undefined, nativeSecret: async () => undefined });
+  assert.ok(canUntag(driver) && hasDetailedListing(driver) && canListUntagged(driver));
+  assert.is(refusesCleanup(driver), false);
+});
+
+test('the API base is registries.<host>.api when set, else https on the login server (http only for loopback)', () => {
+  assert.is(acrApiBase({ host: 'myreg.azurecr.io' }), 'https://myreg.azurecr.io');
+  assert.is(acrApiBase({ host: 'myreg.azurecr.io', registry: { host: 'myreg.azurecr.io', type: 'acr', insecure: false, api: 'https://proxy.example.com/acr' } }), 'https://proxy.example.com/acr');
+  assert.is(acrApiBase({ host: '127.0.0.1:5000' }), 'http://127.0.0.1:5000');
+});
+
+test('a service principal lists every tag across Link pages with its digest and lastUpdateTime, without az', async () => {
+  await withAcr({ pageSize: 2 }, async (acr) => {
+    const tags = ['a', 'b', 'c', 'd', 'e'];
+    const digests = tags.map((tag, i) => acr.store.seedImage(REPO, [tag], { pushedAt: day(i) }).digest);
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    const records = await driver.listTagRecords(REPO);
+    assert.equal(records, tags.map((tag, i) => ({ tag, digest: digests[i], pushedAt: day(i).toISOString() })));
+    assert.is(acr.registry.requestsTo(`/acr/v1/${REPO}/_tags`, 'GET').length, 3);
+    assert.equal(acr.auth.calls, ['POST aad client_credentials', 'POST /oauth2/exchange access_token', 'POST /oauth2/token refresh_token']);
+    assert.equal(await driver.listTags(REPO), tags);
+    assert.equal(await driver.listTagRecords('team/missing'), []);
+  });
+});
+
+test('untag removes one tag and leaves the manifest for its other tag; untagging it again counts as done', async () => {
+  await withAcr({}, async (acr) => {
+    const { digest } = acr.store.seedImage(REPO, ['keep', 'pr-1']);
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    await driver.untag(REPO, 'pr-1');
+    assert.equal(acr.store.tags(REPO).map((t) => t.tag), ['keep']);
+    assert.ok(acr.store.manifest(REPO, digest));
+    await driver.untag(REPO, 'pr-1');
+    assert.is(acr.registry.requestsTo(`/acr/v1/${REPO}/_tags/pr-1`, 'DELETE').map((r) => r.status).join(','), '202,404');
+  });
+});
+
+test('deleting a manifest removes it with every tag on it; a second delete counts as done', async () => {
+  await withAcr({}, async (acr) => {
+    const { digest } = acr.store.seedImage(REPO, ['pr-1', 'pr-1-alias']);
+    acr.store.seedImage(REPO, ['v1']);
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    await driver.deleteManifest(REPO, digest);
+    assert.equal(acr.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.is(acr.store.manifest(REPO, digest), undefined);
+    await driver.deleteManifest(REPO, digest);
+  });
+});
+
+test('untagged manifests come from _manifests with their times; locked ones are left out; a missing repo has none', async () => {
+  await withAcr({ pageSize: 1 }, async (acr) => {
+    const { digest: orphan } = acr.store.seedImage(REPO, ['old'], { pushedAt: day(3) });
+    const { digest: lockedOrphan } = acr.store.seedImage(REPO, ['locked-old'], { pushedAt: day(4) });
+    acr.store.seedImage(REPO, ['v1'], { pushedAt: day(5) });
+    acr.store.untag(REPO, 'old');
+    acr.store.untag(REPO, 'locked-old');
+    acr.lock(`${REPO}@${lockedOrphan}`, { deleteEnabled: false });
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    assert.equal(await driver.listUntagged(REPO), [{ digest: orphan, pushedAt: day(3).toISOString() }]);
+    assert.equal(await driver.listUntagged('team/missing'), []);
+  });
+});
+
+test('a locked tag is refused with a hint to unlock it or keep it, and stays', async () => {
+  await withAcr({}, async (acr) => {
+    const { digest } = acr.store.seedImage(REPO, ['release', 'other']);
+    acr.lock(`${REPO}:release`, { deleteEnabled: false });
+    acr.lock(`${REPO}:other`, { writeEnabled: false });
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    for (const tag of ['release', 'other']) {
+      const error = await rejection(driver.untag(REPO, tag));
+      assert.instance(error, RegistryError);
+      assert.match(error.message, `cannot delete tag "${tag}" in "${acr.host}/${REPO}": ACR refuses it`);
+      assert.match(error.hint ?? '', `az acr repository update --name ${acr.host} --image ${REPO}:${tag} --delete-enabled true`);
+      assert.match(error.hint ?? '', 'add a keep rule');
+    }
+    const manifest = await rejection(driver.deleteManifest(REPO, digest));
+    assert.match(manifest.message, `cannot delete manifest "${digest}"`);
+    assert.equal(acr.store.tags(REPO).map((t) => t.tag), ['other', 'release']);
+  });
+});
+
+test('a locked repository refuses every delete', async () => {
+  await withAcr({}, async (acr) => {
+    acr.store.seedImage(REPO, ['pr-1']);
+    acr.lock(REPO, { deleteEnabled: false });
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    assert.match((await rejection(driver.untag(REPO, 'pr-1'))).hint ?? '', `--repository ${REPO}`);
+    assert.equal(acr.store.tags(REPO).map((t) => t.tag), ['pr-1']);
+  });
+});
+
+test('429 TOOMANYREQUESTS with Retry-After is waited out and the listing completes', async () => {
+  await withAcr({}, async (acr) => {
+    acr.store.seedImage(REPO, ['v1']);
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    await driver.listTagRecords(REPO); // tokens first, so the throttle hits the listing
+    acr.throttle(2, '1');
+    const started = Date.now();
+    assert.equal((await driver.listTagRecords(REPO)).map((t) => t.tag), ['v1']);
+    assert.ok(Date.now() - started >= 1900, 'waited Retry-After twice');
+    assert.is(acr.registry.requests.filter((r) => r.status === 429).length, 2);
+  });
+});
+
+test('Docker config credentials work without Azure env: identity token, null-GUID login, admin user', async () => {
+  await withAcr({}, async (acr) => {
+    acr.store.seedImage(REPO, ['v1', 'pr-1', 'pr-2', 'pr-3']);
+    const refresh = acr.auth.issueRefreshToken('sp-owner');
+    const logins: Omit<Credential, 'source'>[] = [
+      { username: NULL_GUID, identityToken: refresh },
+      { username: NULL_GUID, password: refresh },
+      { username: 'myreg', password: 'admin-password-5678' },
+    ];
+    for (const [i, login] of logins.entries()) {
+      const driver = createAcrDriver(context(acr, {}, login));
+      assert.ok((await driver.listTags(REPO)).includes(`pr-${i + 1}`));
+      await driver.untag(REPO, `pr-${i + 1}`);
+      assert.ok((await driver.resolveTag(REPO, 'v1'))?.digest.startsWith('sha256:'));
+    }
+    assert.equal(acr.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.ok(acr.auth.calls.includes('GET /oauth2/token'), 'the admin user went to GET /oauth2/token with Basic');
+  });
+});
+
+test('with only a service principal, Registry API reads (resolve, manifests) use its refresh token too', async () => {
+  await withAcr({}, async (acr) => {
+    const { digest } = acr.store.seedImage(REPO, ['v1'], { created: day(7) });
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    assert.is((await driver.resolveTag(REPO, 'v1'))?.digest, digest);
+    const read = await driver.readManifest(REPO, digest);
+    assert.is(read.descriptor.digest, digest);
+  });
+});
+
+test('a workload identity (AZURE_FEDERATED_TOKEN_FILE) signs in with its federated token', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-acr-'));
+  try {
+    await writeFile(path.join(dir, 'token'), 'federated-jwt-abcdef\n');
+    await withAcr({}, async (acr) => {
+      acr.store.seedImage(REPO, ['v1']);
+      const env = { AZURE_CLIENT_ID: 'sp-workload', AZURE_TENANT_ID: TENANT, AZURE_FEDERATED_TOKEN_FILE: path.join(dir, 'token'), AZURE_AUTHORITY_HOST: acr.authorityHost };
+      assert.equal(await createAcrDriver(context(acr, env)).listTags(REPO), ['v1']);
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a wrong client secret fails with Entra ID\'s message and a hint naming the variables, never the secret', async () => {
+  await withAcr({}, async (acr) => {
+    acr.store.seedImage(REPO, ['v1']);
+    const wrong = 'wrong-secret-value-9876';
+    const error = await rejection(createAcrDriver(context(acr, { ...servicePrincipal(acr), AZURE_CLIENT_SECRET: wrong })).listTagRecords(REPO));
+    assert.instance(error, AuthError);
+    assert.match(error.message, 'AADSTS7000215');
+    assert.match(error.hint ?? '', 'AZURE_CLIENT_SECRET');
+    assert.not.match(visible(error), wrong);
+  });
+});
+
+test('an identity without delete rights is refused with the AcrDelete hint; nothing is deleted and no token shows', async () => {
+  await withAcr({}, async (acr) => {
+    const { digest } = acr.store.seedImage(REPO, ['pr-1']);
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr, 'sp-reader')));
+    assert.equal(await driver.listTags(REPO), ['pr-1']);
+    const error = await rejection(driver.deleteManifest(REPO, digest));
+    assert.instance(error, AuthError);
+    assert.match(error.hint ?? '', 'AcrDelete');
+    assert.not.match(visible(error), SECRET);
+    for (const token of acr.registry.auth.tokens.keys()) assert.not.match(visible(error), token);
+    assert.ok(acr.store.manifest(REPO, digest));
+  });
+});
+
+test('no credentials at all is a clear error naming the Azure variables and the login to make', async () => {
+  await withAcr({}, async (acr) => {
+    acr.store.seedImage(REPO, ['v1']);
+    const error = await rejection(createAcrDriver(context(acr, {})).listTagRecords(REPO));
+    assert.instance(error, CredentialsError);
+    assert.match(error.message, `cannot clean up "${acr.host}": the ACR API needs credentials`);
+    assert.match(error.hint ?? '', 'AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET');
+    assert.match(error.hint ?? '', 'az acr login');
+  });
+});
+
+test('a half-configured service principal names what is missing', async () => {
+  await withAcr({}, async (acr) => {
+    const error = await rejection(createAcrDriver(context(acr, { AZURE_CLIENT_ID: 'sp-owner' })).listTagRecords(REPO));
+    assert.instance(error, CredentialsError);
+    assert.match(error.message, 'AZURE_TENANT_ID and AZURE_CLIENT_SECRET (or AZURE_FEDERATED_TOKEN_FILE) are not set');
+  });
+});
+
+test.run();
