@@ -1,10 +1,26 @@
 /**
- * Quay (`quay.io`, `quay.*.com`). Its Registry API deletes a tag alone (by tag) or a manifest with every tag on it
- * (by digest), so the Registry API driver untags and deletes with Quay's real semantics; the Quay API would add
- * tag lists with digests and push times (not built yet).
+ * Quay (`quay.io`, `quay.*.com`; reference §3.7, werf-behaviour §2.8). Reads, pushes and manifest deletes go
+ * through the Registry API (DELETE by digest removes every tag on it). With a Quay OAuth application token
+ * (REGPLAN_REPO_QUAY_TOKEN, or `registries.<host>.credentials.token`) the Quay API v1 adds what the Registry API
+ * lacks: `GET /repository/<ns>/<repo>/tag/?onlyActiveTags=true` lists tags with digests and push times
+ * (`start_ts`) a page of 100 per request, and `DELETE .../tag/<tag>` untags (the tag stays restorable for the
+ * namespace's time-machine window). Without a token, regplan lists through the Registry API (tags/list plus a
+ * HEAD per tag; push times then come from image configs) and untags with `DELETE /v2/<name>/manifests/<tag>`,
+ * which Quay also answers by removing just that tag. The API base is `registries.<host>.api`, else
+ * `https://<host>/api/v1`. Quirk: Quay answers a dead (deleted or expired) tag with `TAG_EXPIRED`, which counts
+ * as a missing tag.
  */
+import { isNotFound, isRegistryError } from '../errors.ts';
+import type { RetryOptions } from '../registry/http.ts';
 import { createUntaggingRegistryApiDriver } from './default.ts';
-import type { Capabilities, DriverFactory } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
+import { NativeApi } from './native-api.ts';
+
+const TOKEN_ENV = 'REGPLAN_REPO_QUAY_TOKEN';
+/** Tags per Quay API page (the API's maximum). */
+const PAGE_LIMIT = 100;
+/** HEADs in flight while listing without a token. */
+const RESOLVE_CONCURRENCY = 4;
 
 const capabilities: Capabilities = {
   push: true,
@@ -16,10 +32,127 @@ const capabilities: Capabilities = {
   untag: true,
   listUntagged: false,
   nativeCredentials: [
-    { description: 'Quay OAuth application token (optional: the Registry API deletes with the Docker login)', flag: '--repo-quay-token', env: 'REGPLAN_REPO_QUAY_TOKEN', configKey: 'token', optional: true },
+    { description: 'Quay OAuth application token with repo:read and repo:write (optional: without it the Registry API lists and deletes with the Docker login)', flag: '--repo-quay-token', env: TOKEN_ENV, configKey: 'token', optional: true },
   ],
   notes: 'TAG_EXPIRED counts as a missing tag; immutable tags are refused; deleted tags stay restorable for the time-machine window',
 };
+
+/** Tuning for tests: retries of the HTTP transport. */
+export interface QuayDriverOptions {
+  retry?: RetryOptions;
+}
+
+interface QuayTag {
+  name?: string;
+  manifest_digest?: string;
+  start_ts?: number;
+  /** Set on live tags with an expiration too, so it is no filter: `onlyActiveTags=true` leaves out dead tags. */
+  end_ts?: number;
+}
+
+interface QuayTagPage {
+  tags?: QuayTag[];
+  page?: number;
+  has_additional?: boolean;
+}
+
+/** True when Quay says the tag is not there: 404, MANIFEST_UNKNOWN, or its TAG_EXPIRED for a dead tag. */
+export const isQuayTagMissing = (error: unknown): boolean => isNotFound(error) || (isRegistryError(error) && error.errors.some((e) => e.code === 'TAG_EXPIRED'));
+
+/** Builds the Quay driver for one host (the factory's create, with tuning for tests). */
+export function createQuayDriver(context: DriverContext, options: QuayDriverOptions = {}): Driver & DetailedLister & Untagger & ManifestReader & ContentPusher {
+  const base = createUntaggingRegistryApiDriver(context, { type: 'quay', capabilities });
+  let api: Promise<NativeApi | undefined> | undefined;
+
+  /** The Quay API client when a token is configured; undefined means the Registry API does the work. */
+  const quayApi = (): Promise<NativeApi | undefined> =>
+    (api ??= context.nativeSecret(TOKEN_ENV).then((raw) => {
+      const token = raw?.trim();
+      if (!token) {
+        context.debug?.(`quay: ${TOKEN_ENV} not set; listing and untagging through the Registry API`);
+        return undefined;
+      }
+      const client = new NativeApi({
+        base: context.registry?.api ?? `https://${context.host}/api/v1`,
+        title: 'Quay API',
+        authorization: async () => `Bearer ${token}`,
+        authHint: `${TOKEN_ENV} must be an OAuth application token with the repo:read and repo:write scopes (Organization > Applications > Generate Token), or unset it to clean up through the Registry API`,
+        insecure: context.registry?.insecure ?? false,
+        ...(context.debug === undefined ? {} : { debug: context.debug }),
+        ...(options.retry === undefined ? {} : { retry: options.retry }),
+      });
+      client.addSecret(token);
+      return client;
+    }));
+
+  /** `repository/<ns>/<repo...>`, each segment encoded (Quay repositories may nest: `ns/charts/web`). */
+  const repositoryPath = (name: string): string => `repository/${name.split('/').map(encodeURIComponent).join('/')}`;
+
+  async function apiTagRecords(client: NativeApi, name: string): Promise<TagRecord[]> {
+    const records = new Map<string, TagRecord>();
+    for (let page = 1; ; page++) {
+      const answer = await client.request<QuayTagPage>('GET', `${repositoryPath(name)}/tag/`, {
+        query: { onlyActiveTags: 'true', limit: PAGE_LIMIT, page },
+        expect: [200, 404],
+        subject: `${context.host}/${name}`,
+      });
+      if (answer.status === 404) return []; // no such repository: nothing to list
+      for (const tag of answer.data?.tags ?? []) {
+        if (typeof tag.name !== 'string' || typeof tag.manifest_digest !== 'string') continue;
+        if (records.has(tag.name)) continue; // a page shift between requests can repeat a tag
+        const pushedAt = typeof tag.start_ts === 'number' ? new Date(tag.start_ts * 1000).toISOString() : undefined;
+        records.set(tag.name, { tag: tag.name, digest: tag.manifest_digest, ...(pushedAt === undefined ? {} : { pushedAt }) });
+      }
+      if (answer.data?.has_additional !== true || (answer.data.tags ?? []).length === 0) break;
+    }
+    return [...records.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  }
+
+  /** Without a token: tags/list, then a HEAD per tag (a few at a time); tags gone or dead meanwhile are dropped. */
+  async function registryTagRecords(name: string): Promise<TagRecord[]> {
+    const names = await base.listTags(name);
+    const records: (TagRecord | undefined)[] = new Array(names.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < names.length; i = next++) {
+        const tag = names[i] as string;
+        const descriptor = await resolveTag(name, tag);
+        records[i] = descriptor === undefined ? undefined : { tag, digest: descriptor.digest, mediaType: descriptor.mediaType };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RESOLVE_CONCURRENCY, names.length) }, worker));
+    return records.filter((r): r is TagRecord => r !== undefined);
+  }
+
+  async function resolveTag(name: string, tag: string) {
+    try {
+      return await base.resolveTag(name, tag);
+    } catch (error) {
+      if (isQuayTagMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  return {
+    ...base,
+    capabilities,
+    resolveTag,
+    async listTagRecords(name) {
+      const client = await quayApi();
+      return client === undefined ? registryTagRecords(name) : apiTagRecords(client, name);
+    },
+    async untag(name, tag) {
+      const client = await quayApi();
+      try {
+        if (client === undefined) await base.untag(name, tag);
+        else await client.request('DELETE', `${repositoryPath(name)}/tag/${encodeURIComponent(tag)}`, { expect: [200, 202, 204], subject: `${context.host}/${name}:${tag}` });
+      } catch (error) {
+        if (isQuayTagMissing(error)) return; // already gone (or expired) counts as done (design §6)
+        throw error;
+      }
+    },
+  };
+}
 
 /** The Quay registry type. */
 export const quayDriver = {
@@ -27,10 +160,5 @@ export const quayDriver = {
   title: 'Quay',
   status: 'ready',
   capabilities,
-  create: (context) =>
-    createUntaggingRegistryApiDriver(context, {
-      type: 'quay',
-      capabilities,
-      cleanupPath: 'Registry API: DELETE /v2/<name>/manifests/<tag> (untag), DELETE /v2/<name>/manifests/<digest> (removes every tag on it)',
-    }),
+  create: (context) => createQuayDriver(context),
 } satisfies DriverFactory;

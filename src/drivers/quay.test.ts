@@ -1,0 +1,173 @@
+/**
+ * The Quay driver against its emulator (test/emulators/quay.ts): with a token, tag records with digests and push
+ * times from the Quay API (active tags only, paged by has_additional, 100 a page) and untag through its tag
+ * DELETE; without a token, the Registry API fallback (list + HEAD, untag by tag); digest deletes with Quay's
+ * semantics; the TAG_EXPIRED quirk; 429 ridden out; a refused token's hint; no secret in any message.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startQuayEmulator, type QuayEmulator } from '../../test/emulators/quay.ts';
+import { AuthError, RegplanError } from '../errors.ts';
+import type { DriverContext } from './driver.ts';
+import { createQuayDriver, quayDriver } from './quay.ts';
+
+const TOKEN = 'quay-oauth-Secret-Token-123';
+const REPO = 'acme/charts/web';
+const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
+
+async function withEmulator(body: (emulator: QuayEmulator) => Promise<void>, clock?: () => Date): Promise<void> {
+  const emulator = await startQuayEmulator({ token: TOKEN, ...(clock === undefined ? {} : { clock }) });
+  try {
+    await body(emulator);
+  } finally {
+    await emulator.stop();
+  }
+}
+
+function contextFor(emulator: QuayEmulator, token: string | undefined): DriverContext {
+  return {
+    host: emulator.host,
+    type: 'quay',
+    registry: { host: emulator.host, insecure: false, api: emulator.api },
+    credentials: async () => undefined,
+    nativeSecret: async (name) => (name === 'REGPLAN_REPO_QUAY_TOKEN' ? token : undefined),
+  };
+}
+
+const driverFor = (emulator: QuayEmulator, token: string | undefined) => createQuayDriver(contextFor(emulator, token), { retry: { attempts: 3, baseDelayMs: 1 } });
+
+async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RegplanError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+test('with a token, lists active tags with digests and push times from the Quay API, one request per 100 tags', async () => {
+  await withEmulator(async (emulator) => {
+    const tags = Array.from({ length: 150 }, (_, i) => `pr-${String(i).padStart(3, '0')}`);
+    for (const [i, tag] of tags.entries()) emulator.store.seedImage(REPO, [tag], { pushedAt: day(i), content: tag });
+    const shared = emulator.store.seedImage(REPO, ['v1', 'stable'], { pushedAt: day(200), content: 'release' });
+    const records = await driverFor(emulator, TOKEN).listTagRecords(REPO);
+    assert.is(records.length, 152);
+    assert.equal(records.find((r) => r.tag === 'pr-007'), { tag: 'pr-007', digest: emulator.store.resolve(REPO, 'pr-007')?.digest ?? '', pushedAt: day(7).toISOString() });
+    assert.equal(records.filter((r) => r.digest === shared.digest).map((r) => r.tag), ['stable', 'v1']);
+    const calls = emulator.registry.requestsTo(`/api/v1/repository/${REPO}/tag/`, 'GET');
+    assert.equal(calls.map((c) => new URLSearchParams(c.query).get('page')), ['1', '2']);
+    assert.ok(calls.every((c) => new URLSearchParams(c.query).get('onlyActiveTags') === 'true' && new URLSearchParams(c.query).get('limit') === '100'));
+    assert.is(emulator.registry.requestsTo('/v2/').length, 0, 'no Registry API call');
+  });
+});
+
+test('deleted and moved tags (Quay tag history) never show up as live tags', async () => {
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['gone'], { pushedAt: day(1), content: 'a' });
+    const now = emulator.store.seedImage(REPO, ['moved'], { pushedAt: day(2), content: 'b' });
+    await driverFor(emulator, TOKEN).listTagRecords(REPO); // the emulator notes the live tags
+    emulator.store.untag(REPO, 'gone');
+    const moved = emulator.store.seedImage(REPO, ['moved'], { pushedAt: day(3), content: 'c' });
+    assert.is(emulator.history(REPO).length, 2, 'the emulator keeps history for a client that forgets onlyActiveTags');
+    assert.equal(await driverFor(emulator, TOKEN).listTagRecords(REPO), [{ tag: 'moved', digest: moved.digest, pushedAt: day(3).toISOString() }]);
+    assert.is.not(moved.digest, now.digest);
+  });
+});
+
+test('with a token, untag removes one tag through the Quay API and leaves the manifest for the other', async () => {
+  await withEmulator(async (emulator) => {
+    const image = emulator.store.seedImage(REPO, ['pr-1', 'v1']);
+    const driver = driverFor(emulator, TOKEN);
+    await driver.untag(REPO, 'pr-1');
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.ok(emulator.store.manifest(REPO, image.digest));
+    assert.equal(emulator.registry.requestsTo(`/api/v1/repository/${REPO}/tag/pr-1`, 'DELETE').map((r) => r.status), [204]);
+    await driver.untag(REPO, 'pr-1'); // 404 now: counts as done
+    assert.is(emulator.registry.requestsTo('/v2/', 'DELETE').length, 0);
+  });
+});
+
+test('without a token, listing falls back to the Registry API and untag to DELETE by tag', async () => {
+  await withEmulator(async (emulator) => {
+    const image = emulator.store.seedImage(REPO, ['pr-1', 'v1']);
+    const driver = driverFor(emulator, undefined);
+    const records = await driver.listTagRecords(REPO);
+    assert.equal(records.map((r) => [r.tag, r.digest]), [['pr-1', image.digest], ['v1', image.digest]]);
+    assert.ok(records.every((r) => r.pushedAt === undefined), 'push times then come from image configs (inventory)');
+    await driver.untag(REPO, 'pr-1');
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.is(emulator.registry.requestsTo('/api/v1/').length, 0);
+    assert.equal(emulator.registry.requestsTo(`/v2/${REPO}/manifests/pr-1`, 'DELETE').map((r) => r.status), [202]);
+  });
+});
+
+test('deleting a digest removes the manifest and every tag on it; again counts as done', async () => {
+  await withEmulator(async (emulator) => {
+    const doomed = emulator.store.seedImage(REPO, ['pr-2', 'pr-2-alias'], { content: 'doomed' });
+    emulator.store.seedImage(REPO, ['v2'], { content: 'kept' });
+    const driver = driverFor(emulator, TOKEN);
+    await driver.deleteManifest(REPO, doomed.digest);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v2']);
+    await driver.deleteManifest(REPO, doomed.digest);
+  });
+});
+
+test('TAG_EXPIRED: an expired tag is not listed, resolves to nothing, and untagging it counts as done', async () => {
+  let now = day(10);
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['temp'], { pushedAt: day(1), content: 'temp' });
+    emulator.store.seedImage(REPO, ['v3'], { pushedAt: day(1), content: 'v3' });
+    emulator.expireTag(REPO, 'temp', day(11));
+    const driver = driverFor(emulator, TOKEN);
+    assert.equal((await driver.listTagRecords(REPO)).map((r) => r.tag), ['temp', 'v3'], 'an expiration in the future leaves the tag alive');
+    now = day(12);
+    assert.equal((await driver.listTagRecords(REPO)).map((r) => r.tag), ['v3']);
+    const raw = await fetch(`http://${emulator.host}/v2/${REPO}/manifests/temp`);
+    assert.is(raw.status, 404);
+    assert.match(await raw.text(), 'TAG_EXPIRED');
+    assert.is(await driver.resolveTag(REPO, 'temp'), undefined);
+    await driver.untag(REPO, 'temp');
+    assert.is(await driverFor(emulator, undefined).resolveTag(REPO, 'temp'), undefined);
+  }, () => now);
+});
+
+test('429 from the Quay API is retried (Retry-After honoured)', async () => {
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['a']);
+    emulator.throttle(2);
+    assert.equal((await driverFor(emulator, TOKEN).listTagRecords(REPO)).map((r) => r.tag), ['a']);
+    assert.equal(emulator.registry.requestsTo('/api/v1/').map((r) => r.status), [429, 429, 200]);
+  });
+});
+
+test('a refused token is an AuthError whose hint names REGPLAN_REPO_QUAY_TOKEN, and the token never shows', async () => {
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['a']);
+    const wrong = 'not-the-Right-Token-456';
+    const error = await rejection(driverFor(emulator, wrong).listTagRecords(REPO));
+    assert.instance(error, AuthError);
+    assert.match(error.message, /Quay API refused GET .*HTTP 401 "The access token provided is invalid"/);
+    assert.match(error.hint ?? '', /REGPLAN_REPO_QUAY_TOKEN must be an OAuth application token with the repo:read and repo:write scopes/);
+    assert.not.ok(`${error.message}${error.hint ?? ''}`.includes(wrong));
+    const untag = await rejection(driverFor(emulator, wrong).untag(REPO, 'a'));
+    assert.instance(untag, AuthError);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['a']);
+  });
+});
+
+test('a repository Quay does not know lists no tags', async () => {
+  await withEmulator(async (emulator) => {
+    assert.equal(await driverFor(emulator, TOKEN).listTagRecords('acme/none'), []);
+    assert.equal(await driverFor(emulator, undefined).listTagRecords('acme/none'), []);
+  });
+});
+
+test('the factory is ready, untags, and its token is optional', () => {
+  assert.is(quayDriver.status, 'ready');
+  assert.is(quayDriver.capabilities.untag, true);
+  assert.is(quayDriver.capabilities.listUntagged, false);
+  assert.equal(quayDriver.capabilities.nativeCredentials.map((c) => [c.env, c.optional]), [['REGPLAN_REPO_QUAY_TOKEN', true]]);
+});
+
+test.run();
