@@ -19,7 +19,7 @@ const ROBOT = 'robot$acme+ci';
 const ROBOT_SECRET = 'r0b0t-s3cret-value';
 const USERS = { admin: PASSWORD, [ROBOT]: ROBOT_SECRET, guest: 'guest-pass-1' };
 const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
-const NATIVE = { REGPLAN_REPO_HARBOR_USERNAME: 'admin', REGPLAN_REPO_HARBOR_PASSWORD: PASSWORD };
+const NATIVE: Record<string, string> = { REGPLAN_REPO_HARBOR_USERNAME: 'admin', REGPLAN_REPO_HARBOR_PASSWORD: PASSWORD };
 
 function contextFor(h: HarborEmulator, options: { env?: Record<string, string>; docker?: Credential; api?: string } = {}): DriverContext {
   return {

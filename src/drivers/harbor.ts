@@ -214,7 +214,7 @@ export function createHarborDriver(
       const subject = `${host}/${name}@${digest}`;
       const response = await api.request('DELETE', `${harborRepositoryPath(host, name)}/artifacts/${encodeURIComponent(digest)}`, { expect: [200, 404, 412], subject });
       if (isHarborNotFound(response, subject)) return; // already gone counts as done (design §6)
-      if (response.status === 412) throw refused(response, 'delete artifact', `${host}/${name}`);
+      if (response.status === 412) throw refused(response, 'delete artifact', subject);
     },
   };
 }
