@@ -141,6 +141,17 @@ test('deleteManifest deletes every tag still on the digest, never a tag that mov
   });
 });
 
+test('concurrent manifest deletes of one digest (its tags applied in parallel) send one DELETE per tag', async () => {
+  await withGitlab({}, async (gitlab) => {
+    const image = gitlab.store.seedImage('acme/platform', ['pr-4', 'pr-5', 'pr-6']);
+    const driver = driverFor(gitlab);
+    await driver.listTagRecords('acme/platform');
+    await Promise.all([driver.deleteManifest('acme/platform', image.digest), driver.deleteManifest('acme/platform', image.digest)]);
+    assert.equal(gitlab.store.tags('acme/platform'), []);
+    assert.equal(gitlab.apiRequests().filter((r) => r.method === 'DELETE').map((r) => `${r.path.split('/').at(-1)} ${r.status}`), ['pr-4 200', 'pr-5 200', 'pr-6 200']);
+  });
+});
+
 test('no token: listing stops with an error naming the flag and env and saying CI_JOB_TOKEN cannot delete', async () => {
   await withGitlab({}, async (gitlab) => {
     gitlab.store.seedImage('acme/platform', ['v1']);

@@ -148,6 +148,18 @@ function createGitlabDriver(context: DriverContext): Driver {
     }
   };
 
+  const manifestDeletes = new Map<string, Promise<void>>();
+  const deleteEveryTagOn = async (name: string, digest: string): Promise<void> => {
+    const at = await locate(name);
+    if (at === undefined) return;
+    const listing = lastListing.get(name) ?? (await driver.listTagRecords(name));
+    for (const record of listing.filter((r) => r.digest === digest)) {
+      const now = await details(at, record.tag);
+      if (now?.digest !== digest) continue; // gone, or moved to other content: not this manifest's tag any more
+      await deleteTag(name, at, record.tag);
+    }
+  };
+
   const driver: Driver & DetailedLister & Untagger = {
     ...base,
     capabilities,
@@ -169,16 +181,18 @@ function createGitlabDriver(context: DriverContext): Driver {
       const at = await locate(name);
       if (at !== undefined) await deleteTag(name, at, tag);
     },
-    /** GitLab has no manifest delete in its API: every tag on the digest goes (re-checked first), then GitLab drops it. */
-    async deleteManifest(name, digest) {
-      const at = await locate(name);
-      if (at === undefined) return;
-      const listing = lastListing.get(name) ?? (await driver.listTagRecords(name));
-      for (const record of listing.filter((r) => r.digest === digest)) {
-        const now = await details(at, record.tag);
-        if (now?.digest !== digest) continue; // gone, or moved to other content: not this manifest's tag any more
-        await deleteTag(name, at, record.tag);
+    /**
+     * GitLab's API has no manifest delete: every tag on the digest goes (each re-checked first), then GitLab drops
+     * the manifest. Concurrent calls for one digest (tags sharing it, applied in parallel) share one run.
+     */
+    deleteManifest(name, digest) {
+      const key = `${name}@${digest}`;
+      let running = manifestDeletes.get(key);
+      if (running === undefined) {
+        running = deleteEveryTagOn(name, digest).finally(() => manifestDeletes.delete(key));
+        manifestDeletes.set(key, running);
       }
+      return running;
     },
   };
   return driver;
