@@ -1,10 +1,27 @@
 /**
- * AWS ECR (`<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`). Target: the AWS API — DescribeImages lists
- * tags with digests and push times, BatchDeleteImage removes one tag (by tag) or a whole image (by digest),
- * credentials from the standard AWS chain. The native driver is not built yet.
+ * AWS ECR (`<account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]`): cleanup through the AWS API with the real
+ * `@aws-sdk/client-ecr` (see ecr/api.ts for region, account, endpoint and credentials), reads and pushes
+ * through the Registry API with the Docker login — or, when the Docker config has none for the host, with the
+ * login GetAuthorizationToken hands out (`AWS:<password>`, what `aws ecr get-login-password` prints).
+ *
+ * - Listing: DescribeImages (tags, digests, manifest media types and push times in pages of up to 1000);
+ *   untagged images with the UNTAGGED filter; tag names with ListImages.
+ * - Delete by digest: BatchDeleteImage by imageDigest removes the image and every tag on it.
+ * - Untag: BatchDeleteImage by imageTag removes only that tag — but ECR deletes the image together with its
+ *   LAST tag. The plan untags only a tag whose manifest a kept tag shares, so the untag first checks that
+ *   another tag still holds the image and refuses otherwise (the plan is then stale); untags of one repo run one
+ *   after another, so two untags can never each count on the other to keep the image.
  */
-import type { Capabilities, Driver, DriverFactory } from './driver.ts';
-import { cleanupPendingDriver } from './unavailable.ts';
+import { Buffer } from 'node:buffer';
+import type { ImageDetail } from '@aws-sdk/client-ecr';
+import type { Credential } from '../credentials/types.ts';
+import { isNotFound, StalePlanError } from '../errors.ts';
+import { createRegistryApiDriver } from './default.ts';
+import type {
+  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
+} from './driver.ts';
+import { EcrApi } from './ecr/api.ts';
+import { BatchDeleter } from './ecr/batch-delete.ts';
 
 const capabilities: Capabilities = {
   push: true,
@@ -24,21 +41,152 @@ const capabilities: Capabilities = {
   ],
   notes:
     'BatchDeleteImage takes at most 100 ids per call and reports per-image failures with HTTP 200; ' +
-    'ImageReferencedByManifestList means the index must be deleted first; /v2 tags/list rejects n > 1000',
+    'ImageReferencedByManifestList means the index must be deleted first; ECR deletes an image with its last tag, ' +
+    'so regplan untags only while another tag keeps the image; /v2 tags/list rejects n > 1000; ' +
+    'region from the host (else AWS_REGION), endpoint from registries.<host>.api (else the region\'s)',
 };
+
+/** Page size of DescribeImages / ListImages (ECR's maximum). */
+const PAGE_SIZE = 1000;
+
+/** The ECR driver for one registry host. */
+export function createEcrDriver(
+  context: DriverContext,
+): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
+  const api = new EcrApi(context);
+  const display = (name: string) => `${context.host}/${name}`;
+  const deleter = new BatchDeleter(api, display);
+  const registry = createRegistryApiDriver({ ...context, credentials: withEcrLogin(context, api) }, { type: 'ecr', capabilities });
+  const untagQueues = new Map<string, Promise<unknown>>();
+
+  /** Every image of a repo with the given tag status, following nextToken; none when the repo does not exist. */
+  const describeAll = async (name: string, tagStatus: 'TAGGED' | 'UNTAGGED'): Promise<ImageDetail[]> => {
+    const details: ImageDetail[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const token = nextToken;
+        const page = await api.run('DescribeImages', display(name), (sdk, client) =>
+          client.send(new sdk.DescribeImagesCommand({ ...api.registryId, repositoryName: name, filter: { tagStatus }, maxResults: PAGE_SIZE, ...(token === undefined ? {} : { nextToken: token }) })),
+        );
+        details.push(...(page.imageDetails ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken !== undefined);
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    return details;
+  };
+
+  /** Runs the untags of one repo one after another (see the file comment). */
+  const inUntagQueue = <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const run = (untagQueues.get(name) ?? Promise.resolve()).then(work, work);
+    untagQueues.set(name, run.catch(() => undefined));
+    return run;
+  };
+
+  return {
+    ...registry,
+    capabilities,
+    async listTags(name) {
+      const tags = new Set<string>();
+      let nextToken: string | undefined;
+      try {
+        do {
+          const token = nextToken;
+          const page = await api.run('ListImages', display(name), (sdk, client) =>
+            client.send(new sdk.ListImagesCommand({ ...api.registryId, repositoryName: name, filter: { tagStatus: 'TAGGED' }, maxResults: PAGE_SIZE, ...(token === undefined ? {} : { nextToken: token }) })),
+          );
+          for (const id of page.imageIds ?? []) if (id.imageTag !== undefined) tags.add(id.imageTag);
+          nextToken = page.nextToken;
+        } while (nextToken !== undefined);
+      } catch (error) {
+        if (isNotFound(error)) return [];
+        throw error;
+      }
+      return [...tags].sort();
+    },
+    async listTagRecords(name) {
+      const records: TagRecord[] = [];
+      for (const detail of await describeAll(name, 'TAGGED')) {
+        if (detail.imageDigest === undefined) continue;
+        for (const tag of detail.imageTags ?? []) {
+          records.push({
+            tag,
+            digest: detail.imageDigest,
+            ...(detail.imageManifestMediaType === undefined ? {} : { mediaType: detail.imageManifestMediaType }),
+            ...(detail.imagePushedAt === undefined ? {} : { pushedAt: detail.imagePushedAt.toISOString() }),
+          });
+        }
+      }
+      return records.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    },
+    async listUntagged(name) {
+      return (await describeAll(name, 'UNTAGGED'))
+        .filter((d) => d.imageDigest !== undefined && (d.imageTags ?? []).length === 0)
+        .map((d) => ({ digest: d.imageDigest as string, ...(d.imagePushedAt === undefined ? {} : { pushedAt: d.imagePushedAt.toISOString() }) }))
+        .sort((a, b) => (a.digest < b.digest ? -1 : 1));
+    },
+    async deleteManifest(name, digest) {
+      await deleter.delete(name, { imageDigest: digest });
+    },
+    untag: (name, tag) =>
+      inUntagQueue(name, async () => {
+        let detail: ImageDetail | undefined;
+        try {
+          const answer = await api.run('DescribeImages', display(name), (sdk, client) =>
+            client.send(new sdk.DescribeImagesCommand({ ...api.registryId, repositoryName: name, imageIds: [{ imageTag: tag }] })),
+          );
+          detail = answer.imageDetails?.find((d) => (d.imageTags ?? []).includes(tag));
+        } catch (error) {
+          if (isNotFound(error)) return; // the tag (or the repo) is already gone
+          throw error;
+        }
+        if (detail === undefined) return;
+        if ((detail.imageTags ?? []).every((t) => t === tag)) {
+          throw new StalePlanError(
+            `not removing tag "${tag}" from "${display(name)}": it is now the only tag on ${detail.imageDigest ?? 'its image'}, and ECR deletes an image together with its last tag`,
+            { hint: 'the tag that shared this manifest was moved or removed since the plan; run regplan plan again', context: { registry: context.host, repo: display(name), ref: tag } },
+          );
+        }
+        await deleter.delete(name, { imageTag: tag });
+      }),
+  };
+}
+
+/**
+ * Registry API credentials: the Docker login for the host when there is one, else the login ECR hands out to
+ * the AWS identity (GetAuthorizationToken: base64 `AWS:<password>`, valid 12 hours). When that fails too the
+ * registry is asked anonymously, and its 401 says to log in.
+ */
+function withEcrLogin(context: DriverContext, api: EcrApi): () => Promise<Credential | undefined> {
+  return async () => {
+    const docker = await context.credentials();
+    if (docker !== undefined) return docker;
+    try {
+      const answer = await api.run('GetAuthorizationToken', context.host, (sdk, client) => client.send(new sdk.GetAuthorizationTokenCommand({})));
+      const token = answer.authorizationData?.[0]?.authorizationToken;
+      if (token === undefined) return undefined;
+      api.addSecret(token);
+      const decoded = Buffer.from(token, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      if (colon < 0) return undefined;
+      const password = decoded.slice(colon + 1);
+      api.addSecret(password);
+      return { username: decoded.slice(0, colon), password, source: 'ECR GetAuthorizationToken (AWS credentials)' };
+    } catch (error) {
+      context.debug?.(`ECR: no Docker login for ${context.host}, and GetAuthorizationToken failed: ${(error as Error).message}`);
+      return undefined;
+    }
+  };
+}
 
 /** The ECR registry type. */
 export const ecrDriver = {
   type: 'ecr',
   title: 'AWS ECR',
-  status: 'pending',
+  status: 'ready',
   capabilities,
-  create(context): Driver {
-    return cleanupPendingDriver(ecrDriver, context, {
-      why: 'it deletes through the AWS API: DescribeImages, BatchDeleteImage',
-      workaround:
-        `ECR also accepts Registry API deletes by digest: set registries["${context.host}"].type: default in the config ` +
-        '(or --repo-container-registry default); a tag that shares its manifest with a kept tag is then skipped',
-    });
-  },
+  create: (context): Driver => createEcrDriver(context),
 } satisfies DriverFactory;
