@@ -8,6 +8,7 @@ import { RegplanError } from '../errors.ts';
 import { canListUntagged, canPush, canReadManifests, canUntag, type DriverContext, hasDetailedListing, refusesCleanup } from './driver.ts';
 import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
 import { danglingTags } from './gcr.ts';
+import { cleanupPendingDriver } from './unavailable.ts';
 
 /** Registry DELETE semantics of three real registries (shared/reference/registry-apis.md §1.9). */
 type Semantics = 'distribution-2.8' | 'gcr' | 'gcr-unnamed' | 'quay';
@@ -122,23 +123,32 @@ test('the support matrix has a row per type plus the legacy GitHub host', () => 
   assert.is(rows.find((r) => r.type === 'nexus')?.detect, 'set explicitly');
 });
 
-test('types whose native driver is pending read and push through the Registry API but refuse cleanup, saying what to do', async () => {
-  for (const type of ['ecr'] as const) {
-    const driver = driverFactory(type).create(contextFor('registry.example.com', type));
-    assert.ok(refusesCleanup(driver), `${type} refuses cleanup`);
-    assert.ok(canPush(driver), `${type} can still push bundles`);
-    const refusal = driver.cleanupRefusal();
-    assert.instance(refusal, RegplanError);
-    assert.match(refusal.message, `the ${driverFactory(type).title} driver is not built yet`);
-    assert.ok((refusal.hint ?? '').length > 0, `${type} has a hint`);
-    try {
-      await driver.deleteManifest('acme/app', `sha256:${'0'.repeat(64)}`);
-      assert.unreachable(`${type} must not delete`);
-    } catch (error) {
-      assert.instance(error, RegplanError);
-      assert.match((error as RegplanError).message, 'driver is not built yet');
-    }
+test('a type whose native driver is pending reads and pushes through the Registry API but refuses cleanup, saying what to do', async () => {
+  // Every type has its native driver now; cleanupPendingDriver stays the honest answer for a future one.
+  const pending = { type: 'ecr', title: 'Future Registry', capabilities: driverFactory('default').capabilities } as const;
+  const driver = cleanupPendingDriver(pending, contextFor('registry.example.com', 'ecr'), { why: 'it deletes through its own API', workaround: 'use type default' });
+  assert.ok(refusesCleanup(driver), 'refuses cleanup');
+  assert.ok(canPush(driver), 'can still push bundles');
+  const refusal = driver.cleanupRefusal();
+  assert.instance(refusal, RegplanError);
+  assert.match(refusal.message, 'the Future Registry driver is not built yet');
+  assert.is(refusal.hint, 'use type default');
+  try {
+    await driver.deleteManifest('acme/app', `sha256:${'0'.repeat(64)}`);
+    assert.unreachable('must not delete');
+  } catch (error) {
+    assert.instance(error, RegplanError);
+    assert.match((error as RegplanError).message, 'driver is not built yet');
   }
+});
+
+test('ecr: untags, lists tag records and untagged images through the AWS API, and does not refuse cleanup up front', () => {
+  const driver = driverFactory('ecr').create(contextFor('123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'ecr'));
+  assert.is(driverFactory('ecr').status, 'ready');
+  assert.ok(canUntag(driver) && hasDetailedListing(driver) && canListUntagged(driver) && canPush(driver));
+  assert.is(driver.capabilities.untag, true);
+  assert.is(driver.capabilities.listUntagged, true);
+  assert.not.ok(refusesCleanup(driver));
 });
 
 test('Registry-API fallbacks say honestly that they cannot untag or list untagged manifests', () => {
