@@ -14,7 +14,7 @@ const filter = args.find((a) => a.startsWith('--grep='))?.slice(7);
 const roots = args.filter((a) => !a.startsWith('--')).map((r) => path.resolve(root, r));
 const parallel = Number(process.env['REGPLAN_TEST_PARALLEL'] ?? 2);
 /** A test file that runs longer than this is killed and counted as failed, so a hang never stalls CI. */
-const fileTimeoutMs = Number(process.env['REGPLAN_TEST_FILE_TIMEOUT_MS'] ?? 300_000);
+const fileTimeoutMs = Number(process.env['REGPLAN_TEST_FILE_TIMEOUT_MS'] ?? 600_000);
 
 async function findTests(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
