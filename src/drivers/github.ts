@@ -9,6 +9,8 @@
  * `a%2Fb`). The owner is tried as an organization (`/orgs/<owner>/...`) and, on 404, as a user
  * (`/users/<owner>/...`); the answer is remembered per owner. `/user/...` (the token's own packages) is never
  * used: a token of another account would address a different package of the same name.
+ * Times: a tag's push time is its version's `updated_at` (later than `created_at` when a tag was added to an
+ * existing digest, so never older than the truth); an untagged version's is `created_at`.
  * API base: `registries.<host>.api` when set; else `https://api.github.com` for ghcr.io and docker.pkg.github.com,
  * `https://<host>/api/v3` for GitHub Enterprise registries at `containers.<host>` / `docker.<host>`.
  */
