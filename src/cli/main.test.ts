@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { runCli } from './main.ts';
+import { nativeCredentialEnv, runCli } from './main.ts';
 import { REGPLAN_VERSION } from '../version.ts';
 import { captureIo } from '../../test/support/io.ts';
 
@@ -32,6 +32,18 @@ test('a global flag without its value is a usage error naming the flag', async (
   const io = captureIo();
   assert.is(await runCli(['validate', '-c'], io), 2);
   assert.match(io.err(), 'flag -c needs a value');
+});
+
+test('--repo-<name> flags supply native credentials like REGPLAN_REPO_<NAME>, and the value is never printed', async () => {
+  const secret = 'Zq7xW3-canary-flag-secret';
+  const io = captureIo({ HOME: '/nonexistent' });
+  assert.is(await runCli(['detect', 'ghcr.io/acme/api', '--repo-github-token', secret], io), 0, io.err());
+  assert.match(io.out(), '--repo-github-token / $REGPLAN_REPO_GITHUB_TOKEN: set');
+  assert.not.match(io.out() + io.err(), secret);
+  assert.is(nativeCredentialEnv('--repo-docker-hub-username'), 'REGPLAN_REPO_DOCKER_HUB_USERNAME');
+  const missing = captureIo();
+  assert.is(await runCli(['detect', 'ghcr.io/acme/api', '--repo-github-token'], missing), 2);
+  assert.match(missing.err(), 'flag --repo-github-token needs a value');
 });
 
 test.run();

@@ -12,13 +12,18 @@ import { renderError } from './render-error.ts';
 const GLOBAL_HELP = `Global flags:
   -c, --config FILE       config file (default: $REGPLAN_CONFIG or ./registry.config.yaml)
       --docker-config DIR Docker config directory (default: $REGPLAN_DOCKER_CONFIG, $DOCKER_CONFIG, ~/.docker)
+      --repo-<name> VALUE native API credential, same as $REGPLAN_REPO_<NAME> (e.g. --repo-github-token;
+                          prefer the env var in CI: flags show in process listings)
       --debug             print request traces and stack traces (never secrets)
       --no-color          plain output (also NO_COLOR=1)
   -h, --help              help for regplan or a command
       --version           print the version and the runtime`;
 
 /** Pulls the global flags out of argv wherever they appear; the rest goes to the command. */
-export function splitGlobalFlags(argv: readonly string[], io: Io): { globals: GlobalOptions; rest: string[]; help: boolean; version: boolean } {
+export function splitGlobalFlags(
+  argv: readonly string[],
+  io: Io,
+): { globals: GlobalOptions; rest: string[]; help: boolean; version: boolean; nativeEnv: Record<string, string> } {
   const rest: string[] = [];
   let debug = false;
   let color = !io.env['NO_COLOR'] && io.stdoutIsTTY;
@@ -26,6 +31,7 @@ export function splitGlobalFlags(argv: readonly string[], io: Io): { globals: Gl
   let dockerConfig: string | undefined;
   let help = false;
   let version = false;
+  const nativeEnv: Record<string, string> = {};
   const valueOf = (flag: string, i: number): string => {
     const value = argv[i + 1];
     if (value === undefined || value.startsWith('-')) throw new UsageError(`flag ${flag} needs a value`, { flag });
@@ -45,7 +51,12 @@ export function splitGlobalFlags(argv: readonly string[], io: Io): { globals: Gl
       case '--version': version = true; break;
       case '-c': case '--config': config = inline ?? valueOf(flag, i++); break;
       case '--docker-config': dockerConfig = inline ?? valueOf(flag, i++); break;
-      default: rest.push(arg);
+      default:
+        if (NATIVE_CREDENTIAL_FLAG.test(flag as string)) {
+          nativeEnv[nativeCredentialEnv(flag as string)] = inline ?? valueOf(flag as string, i++);
+        } else {
+          rest.push(arg);
+        }
     }
   }
   const configPath = path.resolve(io.cwd, config ?? io.env['REGPLAN_CONFIG'] ?? 'registry.config.yaml');
@@ -54,15 +65,29 @@ export function splitGlobalFlags(argv: readonly string[], io: Io): { globals: Gl
     rest,
     help,
     version,
+    nativeEnv,
   };
 }
 
+/**
+ * Native-credential flags (`--repo-github-token`, `--repo-docker-hub-username`, …): every `--repo-*` flag except
+ * `--repo-container-registry` and `--repo` itself. Each becomes the env var drivers read
+ * (`REGPLAN_REPO_GITHUB_TOKEN`), so flags and env are one mechanism. Env vars are the safer choice in CI
+ * (flags show in process listings).
+ */
+const NATIVE_CREDENTIAL_FLAG = /^--repo-(?!container-registry$)[a-z0-9]+(?:-[a-z0-9]+)+$/;
+
+/** `--repo-github-token` -> `REGPLAN_REPO_GITHUB_TOKEN`. */
+export const nativeCredentialEnv = (flag: string): string => `REGPLAN_${flag.slice(2).replaceAll('-', '_').toUpperCase()}`;
+
 /** Runs regplan with argv (without the program name) and returns the exit code. Never throws. */
-export async function runCli(argv: readonly string[], io: Io): Promise<number> {
+export async function runCli(argv: readonly string[], callerIo: Io): Promise<number> {
+  let io = callerIo;
   let debug = argv.includes('--debug');
   try {
-    const { globals, rest, help, version } = splitGlobalFlags(argv, io);
+    const { globals, rest, help, version, nativeEnv } = splitGlobalFlags(argv, io);
     debug = globals.debug;
+    if (Object.keys(nativeEnv).length > 0) io = { ...io, env: { ...io.env, ...nativeEnv } };
     if (version) {
       io.stdout(`regplan ${REGPLAN_VERSION} (${runtimeVersion()})\n`);
       return 0;

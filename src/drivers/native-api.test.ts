@@ -64,6 +64,7 @@ test('vendor messages are found in the common error body shapes', () => {
   assert.is(vendorMessage('{"errors":[{"code":"NOT_FOUND","message":"b"}]}'), 'b');
   assert.is(vendorMessage('{"error_description":"c"}'), 'c');
   assert.is(vendorMessage('{"detail":"d"}'), 'd');
+  assert.is(vendorMessage('{"error":{"code":401,"message":"The request you have made requires authentication."}}'), 'The request you have made requires authentication.');
   assert.is(vendorMessage('plain text'), 'plain text');
 });
 

@@ -140,7 +140,8 @@ export function vendorMessage(text: string): string {
     const data = JSON.parse(text) as Record<string, unknown>;
     const errors = Array.isArray(data['errors']) ? (data['errors'] as Record<string, unknown>[]) : [];
     const first = errors[0];
-    const candidates = [data['message'], data['error_message'], data['error_description'], data['detail'], data['error'], first?.['message'], first?.['detail'], first?.['code']];
+    const nested = typeof data['error'] === 'object' && data['error'] !== null ? (data['error'] as Record<string, unknown>) : undefined;
+    const candidates = [data['message'], data['error_message'], data['error_description'], data['detail'], data['error'], nested?.['message'], first?.['message'], first?.['detail'], first?.['code']];
     const found = candidates.find((c): c is string => typeof c === 'string' && c.trim() !== '');
     return found ?? text;
   } catch {
