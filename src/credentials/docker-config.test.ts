@@ -5,18 +5,12 @@ import * as assert from 'uvu/assert';
 import { CredentialsError } from '../errors.ts';
 import { basicAuth, CANARY, makeDockerConfigDir } from '../../test/support/credentials.ts';
 import { convertToHostname, decodeAuthField, parseDockerAuthConfigEnv, readDockerConfig, resolveDockerConfigDir } from './docker-config.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<CredentialsError> => rejectionOf(promise, CredentialsError);
 
 const home = '/home/me';
 
-async function rejection(promise: Promise<unknown>): Promise<CredentialsError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, CredentialsError);
-    return error as CredentialsError;
-  }
-  throw new Error('expected a CredentialsError');
-}
 
 function thrown(fn: () => unknown): CredentialsError {
   try {

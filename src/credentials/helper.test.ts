@@ -5,6 +5,9 @@ import * as assert from 'uvu/assert';
 import { CredentialsError } from '../errors.ts';
 import { CANARY, makeFakeHelper, type FakeHelper } from '../../test/support/credentials.ts';
 import { helperGet, parseHelperAnswer } from './helper.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<CredentialsError> => rejectionOf(promise, CredentialsError);
 
 let helper: FakeHelper;
 
@@ -24,15 +27,6 @@ test.after(async () => {
 
 const env = () => ({ PATH: helper.path });
 
-async function rejection(promise: Promise<unknown>): Promise<CredentialsError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, CredentialsError);
-    return error as CredentialsError;
-  }
-  throw new Error('expected a CredentialsError');
-}
 
 test('a helper answers with username and secret for a URL it knows (URL sent as raw text on stdin)', async () => {
   const credential = await helperGet('test', 'ghcr.io', { env: env() });

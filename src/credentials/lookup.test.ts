@@ -5,6 +5,9 @@ import { parseRepo } from '../registry/reference.ts';
 import { basicAuth, makeDockerConfigDir, makeFakeHelper, type FakeHelper, type FakeHelperAnswer } from '../../test/support/credentials.ts';
 import { createHelperCache, credentialKeys, credentialProvider, describeCredentialSource, lookupCredential, type LookupOptions } from './lookup.ts';
 import { describeCredential, type Credential } from './types.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<CredentialsError> => rejectionOf(promise, CredentialsError);
 
 const HUB_KEY = 'https://index.docker.io/v1/';
 const cleanups: Array<() => Promise<void>> = [];
@@ -35,15 +38,6 @@ const repo = (address: string) => {
   return ref;
 };
 
-async function rejection(promise: Promise<unknown>): Promise<CredentialsError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.instance(error, CredentialsError);
-    return error as CredentialsError;
-  }
-  throw new Error('expected a CredentialsError');
-}
 
 const user = (credential: Credential | undefined) => credential?.username;
 

@@ -14,6 +14,9 @@ import type { Credential } from '../credentials/types.ts';
 import { AuthError, CredentialsError, RegplanError, RegistryError } from '../errors.ts';
 import { acrApiBase, acrDriver, createAcrDriver } from './acr.ts';
 import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
 const REPO = 'team/app';
 const SECRET = 'sp-secret-value-1234';
@@ -57,15 +60,6 @@ const servicePrincipal = (acr: AcrEmulator, clientId = 'sp-owner'): Record<strin
   AZURE_AUTHORITY_HOST: acr.authorityHost,
 });
 
-async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegplanError) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail, but it succeeded');
-}
 
 /** Everything a user could see of an error. */
 const visible = (error: RegplanError): string => `${error.message}\n${error.hint ?? ''}\n${JSON.stringify(error.context)}`;

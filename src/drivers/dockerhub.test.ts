@@ -5,6 +5,9 @@ import { startScriptedServer } from '../../test/support/scripted-server.ts';
 import { AuthError, RegplanError } from '../errors.ts';
 import { createDockerHubDriver, dockerHubDriver, HUB_API_BASE, hubApiBase } from './dockerhub.ts';
 import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
 const PASSWORD = 'hunter2-very-secret-password';
 const PAT = 'dckr_pat_SECRETSECRETSECRET';
@@ -40,15 +43,6 @@ function contextFor(hub: DockerHubEmulator, secrets: Record<string, string>, deb
 
 const login = { REGPLAN_REPO_DOCKER_HUB_USERNAME: 'acme', REGPLAN_REPO_DOCKER_HUB_PASSWORD: PASSWORD };
 
-async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegplanError) return error;
-    throw error;
-  }
-  throw new Error('expected the operation to fail, but it succeeded');
-}
 
 const noSecretIn = (error: RegplanError, ...secrets: string[]) => {
   for (const secret of secrets) {

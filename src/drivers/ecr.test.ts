@@ -9,6 +9,9 @@ import { startEcrEmulator, type EcrEmulator, type EcrEmulatorOptions } from '../
 import { canListUntagged, canUntag, hasDetailedListing, type DriverContext, refusesCleanup } from './driver.ts';
 import { createEcrDriver, ecrDriver } from './ecr.ts';
 import { ecrTarget } from './ecr/api.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<Error> => rejectionOf(promise, Error);
 
 // The SDK's default chain reads the process's own environment and files; keep it from finding anything real
 // (and from asking an instance metadata service, which is not on loopback).
@@ -42,14 +45,6 @@ async function withEmulator(options: EcrEmulatorOptions, body: (emulator: EcrEmu
   }
 }
 
-async function rejection(pending: Promise<unknown>): Promise<Error> {
-  try {
-    await pending;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 test('the factory is ready and its capabilities say untag and untagged listing, which the driver has', async () => {
   assert.is(ecrDriver.status, 'ready');

@@ -9,6 +9,9 @@ import { AuthError, RegistryError, RegplanError } from '../errors.ts';
 import { startGithubEmulator, type GithubEmulator, type GithubEmulatorOptions } from '../../test/emulators/github.ts';
 import type { DriverContext } from './driver.ts';
 import { createGithubDriver, githubApiBase, githubDriver, githubPackage, type GithubDriverOptions } from './github.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
 const TOKEN = 'ghp_emulatorSecretToken1234';
 const FULL = { [TOKEN]: { login: 'octo', scopes: ['read:packages', 'delete:packages'] } };
@@ -33,15 +36,6 @@ function driverFor(gh: GithubEmulator, token: string | null = TOKEN, options: Gi
   return createGithubDriver(context, { retry: { attempts: 1 }, maxRateLimitWaitMs: 2_000, ...options });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegplanError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 const days = (n: number) => new Date(Date.UTC(2026, 0, 1 + n));
 

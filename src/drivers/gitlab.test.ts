@@ -4,6 +4,9 @@ import { startGitlabEmulator, type GitlabEmulator, type GitlabEmulatorOptions } 
 import { AuthError, RegplanError } from '../errors.ts';
 import { canUntag, hasDetailedListing, refusesCleanup, type DetailedLister, type Driver, type DriverContext, type Untagger } from './driver.ts';
 import { gitlabApiBase, gitlabDriver, nextPage } from './gitlab.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
 const TOKEN = 'glpat-secret-token-0123456789';
 const READ_TOKEN = 'glpat-read-only-token-9876';
@@ -41,15 +44,6 @@ async function withGitlab(options: Partial<GitlabEmulatorOptions>, run: (gitlab:
   }
 }
 
-async function rejection(pending: Promise<unknown>): Promise<RegplanError> {
-  try {
-    await pending;
-  } catch (error) {
-    assert.instance(error, RegplanError);
-    return error as RegplanError;
-  }
-  throw new Error('expected a rejection');
-}
 
 test('API base: gitlab.com for its registry, a configured origin gains /api/v4, a self-hosted host is not guessed', () => {
   assert.is(gitlabApiBase('registry.gitlab.com', undefined), 'https://gitlab.com/api/v4');

@@ -13,6 +13,7 @@ import type { Credential } from '../credentials/types.ts';
 import { AuthError, RegistryError, RegplanError } from '../errors.ts';
 import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
 import { createHarborDriver, harborApiBase, harborDriver, harborRepositoryPath } from './harbor.ts';
+import { rejection } from '../../test/support/rejection.ts';
 
 const PASSWORD = 'Harbor12345-secret';
 const ROBOT = 'robot$acme+ci';
@@ -40,14 +41,6 @@ async function withHarbor(options: HarborEmulatorOptions, body: (h: HarborEmulat
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the operation to fail, but it succeeded');
-}
 
 /** Asserts an error is a RegplanError whose text never shows a secret. */
 function assertNoSecret(error: unknown): asserts error is RegplanError {

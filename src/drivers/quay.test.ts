@@ -10,6 +10,9 @@ import { startQuayEmulator, type QuayEmulator } from '../../test/emulators/quay.
 import { AuthError, RegplanError } from '../errors.ts';
 import type { DriverContext } from './driver.ts';
 import { createQuayDriver, quayDriver } from './quay.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
 const TOKEN = 'quay-oauth-Secret-Token-123';
 const REPO = 'acme/charts/web';
@@ -36,15 +39,6 @@ function contextFor(emulator: QuayEmulator, token: string | undefined): DriverCo
 
 const driverFor = (emulator: QuayEmulator, token: string | undefined) => createQuayDriver(contextFor(emulator, token), { retry: { attempts: 3, baseDelayMs: 1 } });
 
-async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegplanError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 test('with a token, lists active tags with digests and push times from the Quay API, one request per 100 tags', async () => {
   await withEmulator(async (emulator) => {

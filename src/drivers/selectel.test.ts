@@ -10,6 +10,9 @@ import { startSelectelEmulator, type SelectelEmulator, type SelectelEmulatorOpti
 import { AuthError, CredentialsError, RegistryError, RegplanError } from '../errors.ts';
 import type { DriverContext } from './driver.ts';
 import { createSelectelDriver, selectelDriver } from './selectel.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
 const USER = { account: '123456', username: 'regplan-bot', password: 'pw-Very-Secret-42', project: { name: 'prod', id: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' } };
 const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
@@ -45,15 +48,6 @@ function contextFor(emulator: SelectelEmulator, env: Record<string, string | und
 const driverFor = (emulator: SelectelEmulator, env: Record<string, string | undefined> = {}) =>
   createSelectelDriver(contextFor(emulator, env), { retry: { attempts: 1 }, gcRetry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } });
 
-async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RegplanError) return error;
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
 
 const assertNoSecret = (error: RegplanError, emulator: SelectelEmulator) => {
   const text = `${error.message}\n${error.hint ?? ''}`;

@@ -6,6 +6,9 @@ import { isNotFound, RegplanError } from '../errors.ts';
 import { MediaType, REF_NAME_ANNOTATION } from '../registry/oci.ts';
 import { OciLayout } from './store.ts';
 import { copyDemoLayout, jsonBytes, putTestImage, removeTempDirs, skopeo, skopeoDigest, tempDir } from '../../test/support/oci-layout.ts';
+import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+
+const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
 const DEMO_TAGS = [
   'v1.0.0', 'v1.1.0', 'v1.2.0', 'main-1a2b3c4', 'main-5d6e7f8', 'v1.2.1', 'pr-101', 'pr-102', 'v2.0.0-rc.1', 'main-9a8b7c6',
@@ -14,15 +17,6 @@ const DEMO_TAGS = [
 
 test.after.each(removeTempDirs);
 
-async function rejection(promise: Promise<unknown>): Promise<RegplanError> {
-  try {
-    await promise;
-  } catch (e) {
-    assert.instance(e, RegplanError);
-    return e as RegplanError;
-  }
-  return assert.unreachable('expected a rejection') as never;
-}
 
 test('open: a directory without oci-layout is refused, saying what a layout holds', async () => {
   const dir = await tempDir();

@@ -14,6 +14,7 @@ import { RegistryClient } from '../../src/registry/client.ts';
 import { MediaType } from '../../src/registry/oci.ts';
 import { buildTestImage, sha256Digest, writeOciLayout } from '../harness/layout.ts';
 import { startMemoryRegistry, type MemoryRegistry, type MemoryRegistryOptions } from './memory-registry.ts';
+import { rejection } from '../support/rejection.ts';
 
 /** Runs skopeo with an empty auth file, so the user's own logins never leak in. */
 async function skopeo(args: readonly string[]): Promise<string> {
@@ -43,14 +44,6 @@ async function withRegistry(options: MemoryRegistryOptions, body: (registry: Mem
 const client = (registry: MemoryRegistry, credential?: { username: string; password: string }): RegistryClient =>
   new RegistryClient({ host: registry.host, retry: { attempts: 1 }, credentials: async () => (credential === undefined ? undefined : { ...credential, source: 'test' }) });
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the operation to fail, but it succeeded');
-}
 
 async function errorCode(response: Response): Promise<string | undefined> {
   const body = (await response.json()) as { errors?: { code?: string }[] };

@@ -12,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { buildTestImage, DEFAULT_CREATED } from './layout.ts';
 import { startRegistry, type RegistryAuthMode, type TestRegistry } from './registry.ts';
 import { runSkopeo, seedImage, skopeoDigest, skopeoInspectRaw, skopeoListTags, SkopeoError } from './seed.ts';
+import { rejection } from '../support/rejection.ts';
 
 /** True while `pid` is a live process (a zombie counts as gone: it runs nothing). */
 function isRunning(pid: number): boolean {
@@ -39,14 +40,6 @@ function decodeJwtPayload(token: string): { access: Array<{ type: string; name: 
   return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected the operation to fail, but it succeeded');
-}
 
 for (const mode of ['none', 'basic', 'token'] as const satisfies readonly RegistryAuthMode[]) {
   const modeSuite = suite<{ registry?: TestRegistry }>(`registry with auth=${mode}`, {});

@@ -16,6 +16,7 @@ import { MediaType, type ImageIndex, type ImageManifest } from '../../src/regist
 import { sha256Digest } from '../harness/layout.ts';
 import { startRegistry, type RegistryAuthMode, type TestRegistry } from '../harness/registry.ts';
 import { seedImage, skopeoDigest, skopeoInspectRaw, skopeoListTags, type SeededImage } from '../harness/seed.ts';
+import { rejection } from '../support/rejection.ts';
 
 interface Context {
   registry?: TestRegistry;
@@ -41,14 +42,6 @@ function clientFor(registry: TestRegistry, options: { username?: string; passwor
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected the call to fail, but it succeeded');
-}
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
