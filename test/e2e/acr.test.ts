@@ -15,13 +15,12 @@ import { runCli } from '../../src/cli/main.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { NULL_GUID, startAcrEmulator, type AcrEmulator } from '../emulators/acr.ts';
 import { captureIo } from '../support/io.ts';
+import { cleanupScenarioConfig, seedCleanupScenario } from '../support/cleanup-scenario.ts';
 
 const REPO = 'team/services/app';
 const TENANT = 'e2e-tenant';
 const CLIENT_ID = 'regplan-cleanup';
 const CLIENT_SECRET = 'sp-secret-e2e-7531';
-const DAY = 86_400_000;
-const ago = (days: number): Date => new Date(Date.now() - days * DAY);
 
 const dirs: string[] = [];
 test.after(async () => {
@@ -40,41 +39,11 @@ interface World {
 async function withWorld(options: { dockerLogin?: 'refresh-token' }, body: (world: World) => Promise<void>): Promise<void> {
   const acr = await startAcrEmulator({ identities: { principals: [{ tenant: TENANT, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }] }, pageSize: 3 });
   try {
-    const seed = (tags: string[], days: number) => acr.store.seedImage(REPO, tags, { pushedAt: ago(days), created: ago(days) });
-    seed(['v1.0.0'], 90);
-    const release = seed(['v1.1.0'], 60).digest;
-    const bytes = acr.store.manifest(REPO, release)?.bytes as Uint8Array;
-    acr.store.putManifest(REPO, 'pr-shared', bytes, 'application/vnd.oci.image.manifest.v1+json', ago(30)); // same manifest as the kept v1.1.0
-    for (const [i, tag] of ['pr-1', 'pr-2', 'pr-3'].entries()) seed([tag], 40 - i);
-    seed(['pr-locked'], 35);
-    for (const [i, tag] of ['main-1', 'main-2', 'main-3', 'main-4'].entries()) seed([tag], 20 - i);
-    seed(['pr-fresh'], 0.01);
-    const orphan = seed(['orphan'], 50).digest;
-    acr.store.untag(REPO, 'orphan');
+    const { release, orphan } = seedCleanupScenario(acr.store, REPO);
 
     const dir = await mkdtemp(path.join(tmpdir(), 'regplan-acr-e2e-'));
     dirs.push(dir);
-    await writeFile(
-      path.join(dir, 'registry.config.yaml'),
-      [
-        'version: 1',
-        'settings: { concurrency: 4, grace: 2h }',
-        'registries:',
-        `  "${acr.host}": { type: acr, api: "${acr.url}" }`,
-        'policies:',
-        '  ci:',
-        '    keep:',
-        "      - tags: '^v\\d+\\.\\d+\\.\\d+$'",
-        '      - newest: 2',
-        "        tags: '^main-'",
-        "    delete: { tags: '^(pr|main)-' }",
-        '    untagged: delete',
-        'repos:',
-        `  - repo: ${acr.host}/${REPO}`,
-        '    cleanup: ci',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(path.join(dir, 'registry.config.yaml'), cleanupScenarioConfig({ host: acr.host, type: 'acr', api: acr.url, repo: REPO }));
     const docker = path.join(dir, 'docker');
     await mkdir(docker, { recursive: true });
     // What `az acr login` stores: the null-GUID user with an ACR refresh token as password.

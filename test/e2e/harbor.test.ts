@@ -15,13 +15,12 @@ import { runCli } from '../../src/cli/main.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { startHarborEmulator, type HarborEmulator, type HarborEmulatorOptions } from '../emulators/harbor.ts';
 import { captureIo } from '../support/io.ts';
+import { cleanupScenarioConfig, seedCleanupScenario } from '../support/cleanup-scenario.ts';
 
 const REPO = 'acme/team/app';
 const ADMIN_PASSWORD = 'Adm1n-pass-e2e';
 const ROBOT = 'robot$acme+cleanup';
 const ROBOT_SECRET = 'robot-secret-e2e-42';
-const DAY = 86_400_000;
-const ago = (days: number): Date => new Date(Date.now() - days * DAY);
 
 const dirs: string[] = [];
 test.after(async () => {
@@ -39,41 +38,11 @@ interface World {
 async function withWorld(options: { harbor?: HarborEmulatorOptions; dockerUser?: { username: string; password: string } | null }, body: (world: World) => Promise<void>): Promise<void> {
   const harbor = await startHarborEmulator({ users: { admin: ADMIN_PASSWORD, [ROBOT]: ROBOT_SECRET }, ...options.harbor });
   try {
-    const seed = (tags: string[], days: number, content?: string) => harbor.store.seedImage(REPO, tags, { pushedAt: ago(days), created: ago(days), ...(content === undefined ? {} : { content }) });
-    seed(['v1.0.0'], 90);
-    const release = seed(['v1.1.0'], 60).digest;
-    const bytes = harbor.store.manifest(REPO, release)?.bytes as Uint8Array;
-    harbor.store.putManifest(REPO, 'pr-shared', bytes, 'application/vnd.oci.image.manifest.v1+json', ago(30)); // same manifest as the kept v1.1.0
-    for (const [i, tag] of ['pr-1', 'pr-2', 'pr-3'].entries()) seed([tag], 40 - i);
-    seed(['pr-locked'], 35);
-    for (const [i, tag] of ['main-1', 'main-2', 'main-3', 'main-4'].entries()) seed([tag], 20 - i);
-    seed(['pr-fresh'], 0.01);
-    const orphan = seed(['orphan'], 50).digest;
-    harbor.store.untag(REPO, 'orphan');
+    const { release, orphan } = seedCleanupScenario(harbor.store, REPO);
 
     const dir = await mkdtemp(path.join(tmpdir(), 'regplan-harbor-e2e-'));
     dirs.push(dir);
-    await writeFile(
-      path.join(dir, 'registry.config.yaml'),
-      [
-        'version: 1',
-        'settings: { concurrency: 4, grace: 2h }',
-        'registries:',
-        `  "${harbor.host}": { type: harbor, api: "${harbor.apiBase}" }`,
-        'policies:',
-        '  ci:',
-        '    keep:',
-        "      - tags: '^v\\d+\\.\\d+\\.\\d+$'",
-        '      - newest: 2',
-        "        tags: '^main-'",
-        "    delete: { tags: '^(pr|main)-' }",
-        '    untagged: delete',
-        'repos:',
-        `  - repo: ${harbor.host}/${REPO}`,
-        '    cleanup: ci',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(path.join(dir, 'registry.config.yaml'), cleanupScenarioConfig({ host: harbor.host, type: 'harbor', api: harbor.apiBase, repo: REPO }));
     const docker = path.join(dir, 'docker');
     await mkdir(docker, { recursive: true });
     const login = options.dockerUser === undefined ? { username: 'admin', password: ADMIN_PASSWORD } : options.dockerUser;
