@@ -230,3 +230,70 @@ export async function writeFileFromChunks(file: string, chunks: AsyncIterable<Ui
 export const tempSiblingName = (file: string): string => `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
 
 export { fs, path };
+
+/** What `copyTree` left out and why (`excluded`, `not a regular file or directory`, `symlink to a directory`). */
+export interface SkippedEntry {
+  /** Relative to the source root, `/`-separated. */
+  path: string;
+  reason: string;
+}
+
+/**
+ * Copies a directory tree into an existing directory for private use (`regplan ci-env`): only regular files
+ * (symlinks to files are followed) and directories; sockets, fifos, devices and symlinked directories are left
+ * out and reported, as are paths `skip` rejects. Files get `fileMode`, directories `dirMode`. A missing source
+ * copies nothing.
+ */
+export async function copyTree(
+  from: string,
+  to: string,
+  options: { skip?: (relativePath: string) => boolean; fileMode?: number; dirMode?: number } = {},
+): Promise<{ copied: string[]; skipped: SkippedEntry[] }> {
+  const copied: string[] = [];
+  const skipped: SkippedEntry[] = [];
+  const fileMode = options.fileMode ?? 0o600;
+  const dirMode = options.dirMode ?? 0o700;
+  const walk = async (source: string, target: string, prefix: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await fs.readdir(source, { withFileTypes: true });
+    } catch (e) {
+      if (prefix === '' && (e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const relative = prefix + entry.name;
+      const from = path.join(source, entry.name);
+      const to = path.join(target, entry.name);
+      if (options.skip?.(relative)) {
+        skipped.push({ path: relative, reason: 'excluded' });
+        continue;
+      }
+      let kind: 'file' | 'dir' | 'other' = entry.isFile() ? 'file' : entry.isDirectory() ? 'dir' : 'other';
+      if (entry.isSymbolicLink()) {
+        const stat = await fs.stat(from).catch(() => undefined);
+        if (stat?.isDirectory()) {
+          skipped.push({ path: relative, reason: 'symlink to a directory' });
+          continue;
+        }
+        kind = stat?.isFile() ? 'file' : 'other';
+      }
+      if (kind === 'other') {
+        skipped.push({ path: relative, reason: 'not a regular file or directory' });
+      } else if (kind === 'dir') {
+        await fs.mkdir(to, { mode: dirMode });
+        await fs.chmod(to, dirMode);
+        await walk(from, to, `${relative}/`);
+      } else {
+        await fs.copyFile(from, to, fsConstants.COPYFILE_EXCL);
+        await fs.chmod(to, fileMode);
+        copied.push(relative);
+      }
+    }
+  };
+  await walk(from, to, '');
+  return { copied, skipped };
+}
+
+/** Removes a directory tree; no error when it is already gone. */
+export const removeTree = (dir: string): Promise<void> => fs.rm(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ export async function loadCommands(): Promise<Command[]> {
     import('./registries.ts'),
     import('./plan.ts'),
     import('./apply.ts'),
+    import('./ci-env.ts'),
   ]);
   return modules.map((m) => m.command);
 }

@@ -1,7 +1,7 @@
 /**
- * The docker credential-helper protocol, `get` side: run `docker-credential-<name> get` with the server URL on stdin
- * and read `{"ServerURL","Username","Secret"}` from stdout. Helpers report errors on stdout; regplan quotes that
- * text in its error (never the JSON answer, which holds the secret).
+ * The docker credential-helper protocol: `get` sends the server URL on stdin to `docker-credential-<name> get`
+ * and reads `{"ServerURL","Username","Secret"}` from stdout; `store` sends that JSON the other way (ci-env logins).
+ * Helpers report errors on stdout; regplan quotes that text in its error (never anything holding the secret).
  */
 import { CredentialsError } from '../errors.ts';
 import { findExecutable, runCommand } from '../runtime.ts';
@@ -67,6 +67,45 @@ export async function helperGet(helper: string, serverUrl: string, options: Help
     });
   }
   return parseHelperAnswer(result.stdout, { program, serverUrl });
+}
+
+/** What `helperStore` saves: the server URL docker would key it by, the user and the password or token. */
+export interface HelperStoreRequest {
+  serverUrl: string;
+  username: string;
+  secret: string;
+}
+
+/**
+ * Saves a login through `docker-credential-<name> store` (stdin `{"ServerURL","Username","Secret"}`), as
+ * `docker login` does when the config routes the host to a helper. Throws CredentialsError when the helper is
+ * missing or fails; its error text is quoted only when it cannot carry the secret.
+ */
+export async function helperStore(helper: string, request: HelperStoreRequest, options: HelperGetOptions): Promise<void> {
+  const program = helperProgram(helper);
+  const where = options.configuredAs === undefined ? '' : ` (configured as ${options.configuredAs})`;
+  const executable = await findExecutable(program, options.env);
+  if (executable === undefined) {
+    throw new CredentialsError(`credential helper ${program} is not on PATH${where}, so the login to "${request.serverUrl}" cannot be stored`, {
+      hint: `install ${program}${options.removeHint === undefined ? '' : `, or ${options.removeHint}`}`,
+    });
+  }
+  const input = JSON.stringify({ ServerURL: request.serverUrl, Username: request.username, Secret: request.secret });
+  let result;
+  try {
+    result = await runCommand(executable, ['store'], { input, env: options.env, timeoutMs: options.timeoutMs ?? HELPER_TIMEOUT_MS });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new CredentialsError(`cannot run credential helper ${executable}${where}: ${typeof code === 'string' ? code : 'start failed'}`, {
+      hint: `check that ${executable} is an executable program`,
+    });
+  }
+  if (result.code === 0) return;
+  const said = result.stdout.trim() || result.stderr.trim();
+  const quoted = request.secret !== '' && said.includes(request.secret) ? '' : quoteHelperText(said);
+  throw new CredentialsError(`credential helper ${program} could not store the login for "${request.serverUrl}" (exit ${result.code})${quoted ? `: ${quoted}` : ''}${where}`, {
+    hint: `check that ${program} works on its own (a locked keyring may need unlocking)${options.removeHint === undefined ? '' : `, or ${options.removeHint}`}`,
+  });
 }
 
 /** Turns a helper's `get` stdout into a Credential (pure). `<token>` as Username means Secret is an identity token. */

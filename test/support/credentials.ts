@@ -23,12 +23,21 @@ export async function makeDockerConfigDir(config?: unknown): Promise<{ dir: stri
 /** What the fake helper answers for one server URL: credentials, or a failure with text on stdout. */
 export type FakeHelperAnswer = { username: string; secret: string } | { fail: string; exitCode?: number } | { stdout: string; exitCode?: number };
 
+/** What the fake helper received on `store`, one entry per call. */
+export interface StoredLogin {
+  ServerURL: string;
+  Username: string;
+  Secret: string;
+}
+
 /** A fake helper on its own PATH dir; `calls()` lists the server URLs it was asked for, in order. */
 export interface FakeHelper {
   binDir: string;
   /** PATH with binDir first (then the system dirs, for `cat`). */
   path: string;
   calls: () => Promise<string[]>;
+  /** Every `store` request, in order (`get` also answers from these when no fixed answer matches). */
+  stored: () => Promise<StoredLogin[]>;
   cleanup: () => Promise<void>;
 }
 
@@ -36,12 +45,19 @@ const shQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /**
  * Writes `docker-credential-<name>` speaking the helper protocol: `get` reads the server URL from stdin,
- * answers JSON for a known URL, else prints `credentials not found in native keychain` and exits 1.
+ * answers JSON for a known URL (or the last login stored for it), else prints `credentials not found in native
+ * keychain` and exits 1. `store` appends its stdin JSON to a log, or fails with `options.storeFails` on stdout.
  */
-export async function makeFakeHelper(name: string, answers: Readonly<Record<string, FakeHelperAnswer>>): Promise<FakeHelper> {
+export async function makeFakeHelper(
+  name: string,
+  answers: Readonly<Record<string, FakeHelperAnswer>>,
+  options: { storeFails?: string } = {},
+): Promise<FakeHelper> {
   const binDir = await mkdtemp(path.join(tmpdir(), 'regplan-helper-'));
   const log = path.join(binDir, 'calls.log');
+  const storedLog = path.join(binDir, 'stored.log');
   await writeFile(log, '');
+  await writeFile(storedLog, '');
   const cases = Object.entries(answers).map(([url, answer]) => {
     let body: string;
     if ('secret' in answer) body = `printf '%s\\n' ${shQuote(JSON.stringify({ ServerURL: url, Username: answer.username, Secret: answer.secret }))}`;
@@ -51,12 +67,17 @@ export async function makeFakeHelper(name: string, answers: Readonly<Record<stri
   });
   const script = [
     '#!/bin/sh',
+    options.storeFails === undefined
+      ? `[ "$1" = store ] && { cat >> ${shQuote(storedLog)}; printf '\\n' >> ${shQuote(storedLog)}; exit 0; }`
+      : `[ "$1" = store ] && { cat > /dev/null; printf '%s\\n' ${shQuote(options.storeFails)}; exit 1; }`,
     `[ "$1" = get ] || { echo "unsupported action: $1"; exit 1; }`,
     'url=$(cat)',
     `printf '%s\\n' "$url" >> ${shQuote(log)}`,
     'case "$url" in',
     ...cases,
-    `  *) echo 'credentials not found in native keychain'; exit 1 ;;`,
+    `  *) line=$(grep -F "\"ServerURL\":\"$url\"" ${shQuote(storedLog)} | tail -n 1)`,
+    `     [ -n "$line" ] && { printf '%s\\n' "$line"; exit 0; }`,
+    `     echo 'credentials not found in native keychain'; exit 1 ;;`,
     'esac',
     '',
   ].join('\n');
@@ -67,6 +88,11 @@ export async function makeFakeHelper(name: string, answers: Readonly<Record<stri
     binDir,
     path: [binDir, '/usr/bin', '/bin'].join(path.delimiter),
     calls: async () => (await readFile(log, 'utf8')).split('\n').filter((line) => line !== ''),
+    stored: async () =>
+      (await readFile(storedLog, 'utf8'))
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as StoredLogin),
     cleanup: () => rm(binDir, { recursive: true, force: true }),
   };
 }
