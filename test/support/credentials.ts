@@ -75,7 +75,7 @@ export async function makeFakeHelper(
     `printf '%s\\n' "$url" >> ${shQuote(log)}`,
     'case "$url" in',
     ...cases,
-    `  *) line=$(grep -F "\"ServerURL\":\"$url\"" ${shQuote(storedLog)} | tail -n 1)`,
+    `  *) line=$(grep -F "\\"ServerURL\\":\\"$url\\"" ${shQuote(storedLog)} | tail -n 1)`,
     `     [ -n "$line" ] && { printf '%s\\n' "$line"; exit 0; }`,
     `     echo 'credentials not found in native keychain'; exit 1 ;;`,
     'esac',
