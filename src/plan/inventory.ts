@@ -58,7 +58,9 @@ export async function takeInventory(
   });
   return {
     repo,
-    driver: { type: driver.type, untag: driver.capabilities.untag, listUntagged: driver.capabilities.listUntagged },
+    // Untagged manifests are only deletable when their relationships are known: without reading manifests, a child
+    // of a kept index or the subject of a kept signature would look like an orphan.
+    driver: { type: driver.type, untag: driver.capabilities.untag, listUntagged: driver.capabilities.listUntagged && canReadManifests(driver) },
     tags: withTimes,
     untagged: untaggedWithTimes,
     manifests,
