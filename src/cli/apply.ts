@@ -2,7 +2,6 @@
  * `regplan apply [PLAN]`: carries out a saved plan exactly, or re-plans and asks first (`--auto-approve` in CI).
  * A saved plan is refused when its format or the config it was made from changed.
  */
-import { parseArgs } from 'node:util';
 import { type ActionReport, applyPlan } from '../apply/execute.ts';
 import { Journal } from '../apply/journal.ts';
 import { StalePlanError, UsageError } from '../errors.ts';
@@ -14,6 +13,7 @@ import type { Command } from './command.ts';
 import { makePlan, renderPlan } from './plan.ts';
 import { loadPlanningContext } from './planning-context.ts';
 import { shortDigest } from './views/plan-human.ts';
+import { parseCommandArgs } from './args.ts';
 
 const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json]
 
@@ -45,23 +45,18 @@ interface ApplyArgs {
 }
 
 function parseApplyArgs(args: string[]): ApplyArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'auto-approve': { type: 'boolean', default: false },
-        journal: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        repo: { type: 'string', multiple: true },
-        'repo-container-registry': { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`regplan apply: ${(error as Error).message}`, { hint: 'see regplan apply --help' });
-  }
+  const parsed = parseCommandArgs('apply', {
+    args,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      'auto-approve': { type: 'boolean', default: false },
+      journal: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      repo: { type: 'string', multiple: true },
+      'repo-container-registry': { type: 'string' },
+    },
+  }, 'see regplan apply --help');
   const [planFile, ...extra] = parsed.positionals;
   if (extra.length) throw new UsageError(`regplan apply takes one plan file, got ${parsed.positionals.length}`, { hint: 'usage: regplan apply [PLAN.json]' });
   const v = parsed.values;

@@ -2,7 +2,6 @@
  * `regplan ci-env gitlab|github`: gives a CI job its own private Docker config (a copy of the user's, or
  * $DOCKER_AUTH_CONFIG) logged in to the CI registry, and prints the shell lines that point later steps at it.
  */
-import { parseArgs } from 'node:util';
 import { describeStoredLogin } from '../credentials/ci-docker-config.ts';
 import { CI_SYSTEMS, ciEnvLines, prepareCiEnv, renderCiEnv, type CiEnvFormat, type CiEnvResult, type CiSystem } from '../credentials/ci-env.ts';
 import { resolveDockerConfigDir } from '../credentials/docker-config.ts';
@@ -10,6 +9,7 @@ import { detectRegistry } from '../drivers/detect.ts';
 import { UsageError } from '../errors.ts';
 import { homeDir, type Io, removeTree } from '../runtime.ts';
 import type { Command, GlobalOptions } from './command.ts';
+import { parseCommandArgs } from './args.ts';
 
 /** Parsed `ci-env` arguments. */
 interface CiEnvArgs {
@@ -56,23 +56,18 @@ Examples:
   rm -rf "$DOCKER_CONFIG"                               # at the end of the job`;
 
 function parseCiEnvArgs(args: string[]): CiEnvArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        'no-login': { type: 'boolean', default: false },
-        registry: { type: 'string' },
-        'use-docker-auth-config': { type: 'boolean', default: false },
-        shell: { type: 'string' },
-        'as-env-file': { type: 'boolean', default: false },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`regplan ci-env: ${(error as Error).message}`, { hint: USAGE });
-  }
+  const parsed = parseCommandArgs('ci-env', {
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'no-login': { type: 'boolean', default: false },
+      registry: { type: 'string' },
+      'use-docker-auth-config': { type: 'boolean', default: false },
+      shell: { type: 'string' },
+      'as-env-file': { type: 'boolean', default: false },
+    },
+  }, USAGE);
   const [system, ...extra] = parsed.positionals;
   if (system === undefined) throw new UsageError('regplan ci-env needs a CI system: gitlab or github', { hint: USAGE });
   if (!(CI_SYSTEMS as readonly string[]).includes(system)) {

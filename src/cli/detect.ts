@@ -2,7 +2,6 @@
  * `regplan detect <repo>`: which registry type a repo gets and why, what that registry can do, which native
  * credentials its cleanup needs (set or not, never the value), and where Docker credentials would come from.
  */
-import { parseArgs } from 'node:util';
 import { readConfig } from '../config/load.ts';
 import type { Config, RegistryCredentialsConfig } from '../config/types.ts';
 import { describeCredentialSource } from '../credentials/lookup.ts';
@@ -14,6 +13,7 @@ import { capabilitiesFor, driverFactory, needsNativeCredentials } from '../drive
 import { homeDir, type Io, path, pathExists } from '../runtime.ts';
 import type { Command, GlobalOptions } from './command.ts';
 import { renderDetectReport } from './detect-view.ts';
+import { parseCommandArgs } from './args.ts';
 
 /** A native credential as `detect` reports it: whether it is set and through what, never its value. */
 export interface NativeCredentialStatus extends NativeCredentialSpec {
@@ -69,17 +69,12 @@ Examples:
   regplan detect oci:./build/layout --json`;
 
 function parseDetectArgs(args: string[]): DetectArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: { 'repo-container-registry': { type: 'string' }, json: { type: 'boolean', default: false } },
-    });
-  } catch (error) {
-    throw new UsageError(`regplan detect: ${(error as Error).message}`, { hint: 'usage: regplan detect <repo> [--repo-container-registry NAME] [--json]' });
-  }
+  const parsed = parseCommandArgs('detect', {
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { 'repo-container-registry': { type: 'string' }, json: { type: 'boolean', default: false } },
+  }, 'usage: regplan detect <repo> [--repo-container-registry NAME] [--json]');
   const [repo, ...extra] = parsed.positionals;
   if (repo === undefined) throw new UsageError('regplan detect needs a repo address', { hint: 'e.g. regplan detect ghcr.io/acme/api' });
   if (extra.length > 0) throw new UsageError(`regplan detect takes one repo, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);

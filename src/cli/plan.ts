@@ -2,7 +2,6 @@
  * `regplan plan`: a dry run. Reads every repo, decides what cleanup would delete and keep (and why), and shows
  * it (human, json, markdown) or saves it for `regplan apply plan.json`. It never changes a registry.
  */
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.ts';
 import { registryCapabilities } from '../bundles/plan.ts';
 import { planCleanup } from '../plan/make-plan.ts';
@@ -13,6 +12,7 @@ import type { Command, GlobalOptions } from './command.ts';
 import { loadPlanningContext, progressLine } from './planning-context.ts';
 import { renderPlanHuman } from './views/plan-human.ts';
 import { renderPlanMarkdown } from './views/plan-markdown.ts';
+import { parseCommandArgs } from './args.ts';
 
 /** The parsed flags of `plan`. */
 export interface PlanArgs {
@@ -47,25 +47,20 @@ Examples:
 
 /** Parses `plan` flags. */
 export function parsePlanArgs(args: string[]): PlanArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        out: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        format: { type: 'string' },
-        repo: { type: 'string', multiple: true },
-        compact: { type: 'boolean', default: false },
-        'detailed-exitcode': { type: 'boolean', default: false },
-        'repo-container-registry': { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(`regplan plan: ${(error as Error).message}`, { hint: 'see regplan plan --help' });
-  }
+  const parsed = parseCommandArgs('plan', {
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      format: { type: 'string' },
+      repo: { type: 'string', multiple: true },
+      compact: { type: 'boolean', default: false },
+      'detailed-exitcode': { type: 'boolean', default: false },
+      'repo-container-registry': { type: 'string' },
+    },
+  }, 'see regplan plan --help');
   const v = parsed.values;
   const format = v.json ? 'json' : (v.format ?? 'human');
   if (format !== 'human' && format !== 'json' && format !== 'markdown') {

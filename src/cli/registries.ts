@@ -2,11 +2,10 @@
  * `regplan registries`: the support matrix of every registry type (design §2) — how it is detected, whether
  * push, bundles and cleanup work, and which native credentials cleanup needs. `--json` prints the same as data.
  */
-import { parseArgs } from 'node:util';
-import { UsageError } from '../errors.ts';
 import type { NativeCredentialSpec } from '../drivers/driver.ts';
 import { supportMatrix, type SupportRow } from '../drivers/index.ts';
 import type { Command } from './command.ts';
+import { parseCommandArgs } from './args.ts';
 
 const HELP = `Usage: regplan registries [--json]
 
@@ -59,12 +58,9 @@ export const command: Command = {
   summary: 'print the support matrix of every registry type',
   help: HELP,
   async run(args, io) {
-    let json: boolean;
-    try {
-      json = parseArgs({ args, strict: true, allowPositionals: false, options: { json: { type: 'boolean', default: false } } }).values.json === true;
-    } catch (error) {
-      throw new UsageError(`regplan registries: ${(error as Error).message}`, { hint: 'usage: regplan registries [--json]' });
-    }
+    const json =
+      parseCommandArgs('registries', { args, strict: true, allowPositionals: false, options: { json: { type: 'boolean', default: false } } }, 'usage: regplan registries [--json]')
+        .values.json === true;
     const rows = supportMatrix();
     io.stdout(json ? `${JSON.stringify({ registries: rows }, null, 2)}\n` : renderSupportMatrix(rows));
     return 0;

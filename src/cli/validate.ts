@@ -2,12 +2,12 @@
  * `regplan validate [FILE]`: checks a config without touching any registry and prints every problem at once,
  * each with its line, column and a hint. Exit 0 when valid (warnings allowed), 1 when any error.
  */
-import { parseArgs } from 'node:util';
 import { readConfig } from '../config/load.ts';
 import { UsageError, type ConfigProblem } from '../errors.ts';
 import { type Io, path } from '../runtime.ts';
 import type { Command, GlobalOptions } from './command.ts';
 import { renderValidateJson, renderValidateReport, type ValidateReport } from './validate-view.ts';
+import { parseCommandArgs } from './args.ts';
 
 interface ValidateArgs {
   file: string;
@@ -32,12 +32,7 @@ Examples:
   regplan -c deploy/registry.config.yaml validate --json`;
 
 function parseValidateArgs(args: string[], io: Io, globals: GlobalOptions): ValidateArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { json: { type: 'boolean', default: false } } });
-  } catch (error) {
-    throw new UsageError(`regplan validate: ${(error as Error).message}`, { hint: 'usage: regplan validate [FILE] [--json]' });
-  }
+  const parsed = parseCommandArgs('validate', { args, allowPositionals: true, strict: true, options: { json: { type: 'boolean', default: false } } }, 'usage: regplan validate [FILE] [--json]');
   const [file, ...extra] = parsed.positionals;
   if (extra.length > 0) throw new UsageError(`regplan validate takes at most one file, got ${parsed.positionals.length}: ${parsed.positionals.join(' ')}`);
   return { file: file === undefined ? globals.configPath : path.resolve(io.cwd, file), json: parsed.values.json === true };
