@@ -51,7 +51,7 @@ test('candidates pushed within grace are kept ("grace 2h"); one just older is de
 
 test('a tag with an unknown or unparsable push time is never deleted by age', () => {
   const decision = run(inventory({ tags: [tag('unknown', A), tag('garbled', B, 'not a time')] }), []);
-  assert.equal(keptRules(decision), { garbled: ['unknown push time'], unknown: ['unknown push time'] });
+  assert.equal(keptRules(decision), { garbled: ['push time unknown'], unknown: ['push time unknown'] });
   assert.equal(decision.actions, []);
 });
 

@@ -85,7 +85,7 @@ export function evaluateRepo(inventory: RepoInventory, policy: Policy, options: 
   for (const record of judged) {
     const reasons = [...(ruleLabels.get(record.tag) ?? [])];
     if (scope !== undefined && !scope.test(record.tag)) reasons.push(`outside delete scope ${policy.deleteTags}`);
-    if (ageMs(record.pushedAt, now) === undefined) reasons.push('unknown push time');
+    if (ageMs(record.pushedAt, now) === undefined) reasons.push('push time unknown');
     else if (withinGrace(record.pushedAt)) reasons.push(grace);
     if (reasons.length > 0) ownReasons.set(record.tag, reasons);
   }

@@ -2,12 +2,15 @@
  * Inventory: reads what a repo holds, through its driver, into the plain data the evaluator decides on.
  * Per tag: digest (a HEAD, or the native listing) and push time (native listing, else the image config's
  * `created`, cached by digest). Per manifest: children and subject, so related content follows what it belongs to.
- * Requests to one host run at most `concurrency` at a time.
+ * Requests to one host run at most `concurrency` at a time. Every push time, whatever its source (a native
+ * listing, a config's `created`, an annotation), passes `plausiblePushTime` here and nowhere else: a zeroed or
+ * future time becomes unknown, which keeps the tag.
  */
 import pLimit from 'p-limit';
 import {
   canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing, type TagRecord,
 } from '../drivers/driver.ts';
+import { parseTime, plausiblePushTime } from '../model/time.ts';
 import { isIndex, type Manifest } from '../registry/oci.ts';
 import type { CachedManifest, ManifestCache } from './manifest-cache.ts';
 import type { ManifestFacts, RepoInventory, UntaggedRecord } from './types.ts';
@@ -21,6 +24,8 @@ export interface InventoryOptions {
   /** Shared per-host limiter; create one per host with `pLimit(settings.concurrency)`. */
   limit: ReturnType<typeof pLimit>;
   progress?: InventoryProgress;
+  /** The clock push times are judged against (tests pin it); default now. */
+  now?: number;
 }
 
 /** Reads one repo: every tag with digest and push time, untagged manifests where listable, manifest facts. */
@@ -48,12 +53,16 @@ export async function takeInventory(
       if (when) created.set(digest, when);
     });
   }
+  const now = options.now ?? Date.now();
+  const pushTime = (recorded: string | undefined, digest: string): string | undefined =>
+    plausiblePushTime(parseTime(recorded), now) ?? plausiblePushTime(parseTime(created.get(digest)), now);
   const withTimes = tags.map((record): TagRecord => {
-    const when = record.pushedAt ?? created.get(record.digest);
-    return { ...record, ...(when === undefined ? {} : { pushedAt: when }) };
+    const { pushedAt: _recorded, ...rest } = record;
+    const when = pushTime(record.pushedAt, record.digest);
+    return { ...rest, ...(when === undefined ? {} : { pushedAt: when }) };
   });
   const untaggedWithTimes = untagged.map((record): UntaggedRecord => {
-    const when = record.pushedAt ?? created.get(record.digest);
+    const when = pushTime(record.pushedAt, record.digest);
     return { digest: record.digest, ...(when === undefined ? {} : { pushedAt: when }) };
   });
   return {
@@ -104,9 +113,9 @@ async function manifestFacts(driver: Driver & ManifestReader, name: string, dige
     ...(manifest.subject ? { subject: manifest.subject.digest } : {}),
     ...(manifest.artifactType ? { artifactType: manifest.artifactType } : {}),
   };
-  const createdAnnotation = manifest.annotations?.['org.opencontainers.image.created'];
-  if (createdAnnotation && !Number.isNaN(Date.parse(createdAnnotation))) {
-    entry.created = new Date(createdAnnotation).toISOString();
+  const createdAnnotation = parseTime(manifest.annotations?.['org.opencontainers.image.created']);
+  if (createdAnnotation !== undefined) {
+    entry.created = createdAnnotation;
   } else if (isIndex(manifest)) {
     // An index has no config: it was built when its newest child was.
     const children = await Promise.all(entry.children.map((child) => manifestFacts(driver, name, child, cache)));
@@ -114,7 +123,8 @@ async function manifestFacts(driver: Driver & ManifestReader, name: string, dige
     if (times.length) entry.created = times[times.length - 1] as string;
   } else if (isImageConfig(manifest.config.mediaType)) {
     const config = await driver.readImageConfig(name, manifest.config);
-    if (config.created && !Number.isNaN(Date.parse(config.created))) entry.created = new Date(config.created).toISOString();
+    const when = parseTime(config.created);
+    if (when !== undefined) entry.created = when;
   }
   await cache.set(digest, entry);
   return entry;

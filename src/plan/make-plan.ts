@@ -74,7 +74,7 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
       const display = displayAddress(repo);
       const inventory = await takeInventory(
         { repo: display, name: opened.name, driver: opened.driver },
-        { cache: request.cache, limit: limitFor(opened.hostKey), ...(request.progress ? { progress: request.progress } : {}) },
+        { cache: request.cache, limit: limitFor(opened.hostKey), now: request.now.getTime(), ...(request.progress ? { progress: request.progress } : {}) },
       );
       return { inventory: withPlannedTags(inventory, bundles.planned.get(display)), policy: repo.cleanup as NonNullable<RepoConfig['cleanup']> };
     }),

@@ -44,6 +44,11 @@ export interface TransportOptions {
   /** Plain http is allowed for this host (loopback, or the client was built with `insecure: true`). */
   allowHttp: (host: string) => boolean;
   secrets: SecretSet;
+  /**
+   * A vendor's own retry rule (GitHub's 403 rate limits, Selectel's 409 during GC): for an answer not otherwise
+   * retried, the wait in ms before retrying it, or undefined when it is final. Same attempts and cap as the rest.
+   */
+  retryWhen?: (response: Response) => number | undefined;
 }
 
 const RETRY_STATUSES = [408, 429, 503];
@@ -92,6 +97,15 @@ export class HttpTransport {
         maxRetryAfter: max,
         backoffLimit: max,
         delay: (attempt) => base * 2 ** (attempt - 1),
+      },
+      hooks: {
+        afterResponse: [
+          ({ response, retryCount }) => {
+            if (options.retryWhen === undefined || retryCount >= attempts - 1) return undefined;
+            const wait = options.retryWhen(response);
+            return wait === undefined ? undefined : ky.retry({ delay: Math.min(Math.max(0, wait), max) });
+          },
+        ],
       },
       fetch: (input, init) => this.#loggedFetch(underlying, input, init),
     });

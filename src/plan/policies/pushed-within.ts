@@ -1,7 +1,7 @@
 /**
  * `pushedWithin: 14d` keeps tags pushed within the window before `now` (inclusive; a push time in the future,
  * from clock skew, counts as within). A tag with an unknown push time is not kept by this rule: the evaluator
- * already keeps every such tag as "unknown push time".
+ * already keeps every such tag as "push time unknown".
  */
 import { ageMs } from '../durations.ts';
 import type { RuleInput, RuleVerdicts } from './rule.ts';
