@@ -47,6 +47,12 @@ export interface Capabilities {
   cleanupPath: string;
   /** One tag can be removed while other tags keep the manifest. */
   untag: boolean;
+  /**
+   * Removing the last tag of a manifest deletes the manifest too (ECR, GitLab). Apply reads this: before such an
+   * untag it re-checks the repo's tags as it does before a digest delete, so a tag moved onto the manifest since
+   * the plan (a rollback re-tag) is never lost with it.
+   */
+  untagLastDeletesManifest?: boolean;
   /** Manifests without tags can be listed (so `untagged: delete` works). */
   listUntagged: boolean;
   /** Native credentials deletion needs; empty when Docker credentials suffice. */
