@@ -1,13 +1,14 @@
 /**
  * Apply: carries out exactly the actions of a plan (design §6). Pushes first (compare-and-push, see push.ts),
- * then deletions, a few at a time per repo. Before each delete the tag is re-resolved (compare-and-delete): gone = done, moved = stale and left alone. Before deleting a
- * manifest, every other tag of the repo is checked too, so a tag moved onto that manifest since the plan
+ * then deletions, a few at a time per repo. Before each delete the tag is re-resolved (compare-and-delete): gone = done,
+ * moved = stale and left alone. Before an action that removes content (a digest delete; an untag where the last tag
+ * takes the manifest) the repo's other tags are checked too, so a tag moved onto that manifest since the plan
  * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
  */
 import pLimit from 'p-limit';
-import { canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
+import { canReadManifests, canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
-import { isNotFound, isRegplanError } from '../errors.ts';
+import { isNotFound, isRegplanError, StalePlanError } from '../errors.ts';
 import type { Config } from '../config/types.ts';
 import type { Action, DeleteAction, Plan } from '../plan/types.ts';
 import { type Journal, type Outcome } from './journal.ts';
@@ -49,7 +50,7 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Acti
       const done = await applyPush(action, { open: options.open, config: options.config, holders });
       await report(action, done.outcome, done.message);
     } catch (error) {
-      await report(action, 'failed', messageOf(error));
+      await report(action, outcomeOfError(error), messageOf(error));
     }
   }
 
@@ -78,13 +79,7 @@ async function applyRepoDeletes(
 ): Promise<void> {
   const { driver, name } = opened;
   const { report, limit } = options;
-  let guards: Map<string, string>;
-  try {
-    guards = await tagsGuardingManifests(driver, name, deletes, limit);
-  } catch (error) {
-    for (const action of deletes) await report(action, 'failed', `could not re-check the repo's tags before deleting: ${messageOf(error)}`);
-    return;
-  }
+  const guards = deletes.some((action) => needsGuard(driver, action)) ? await readGuards(driver, name, deletes, limit) : NO_GUARDS;
   let deletedSomething = false;
   await Promise.all(
     deletes.map((action) =>
@@ -94,7 +89,7 @@ async function applyRepoDeletes(
           if (outcome.outcome === 'deleted' || outcome.outcome === 'untagged') deletedSomething = true;
           await report(action, outcome.outcome, outcome.message);
         } catch (error) {
-          await report(action, 'failed', messageOf(error));
+          await report(action, outcomeOfError(error), messageOf(error));
         }
       }),
     ),
@@ -103,32 +98,79 @@ async function applyRepoDeletes(
 }
 
 /**
- * Tags not being removed by this apply that now point at a manifest it would delete: digest -> such a tag.
- * Only manifest-mode deletes need this; an untag never removes content.
+ * What the repo's tags say right before deleting: each tag's digest now, the tags this apply removes, and the
+ * tags that could not be re-checked. Built once per repo; an unreadable tag costs only the actions it could
+ * protect, and an unreadable listing only the actions that need it.
  */
-async function tagsGuardingManifests(
-  driver: Driver,
-  name: string,
-  deletes: readonly DeleteAction[],
-  limit: ReturnType<typeof pLimit>,
-): Promise<Map<string, string>> {
-  const doomed = new Set(deletes.filter((a) => a.mode === 'manifest').map((a) => a.digest));
-  const guards = new Map<string, string>();
-  if (doomed.size === 0) return guards;
-  const leaving = new Set(deletes.filter((a) => a.mode === 'manifest' && a.tag !== undefined).map((a) => `${a.tag}@${a.digest}`));
-  const current = hasDetailedListing(driver)
-    ? (await driver.listTagRecords(name)).map((r) => ({ tag: r.tag, digest: r.digest }))
-    : await Promise.all(
-        (await driver.listTags(name)).map((tag) => limit(async () => ({ tag, digest: (await driver.resolveTag(name, tag))?.digest }))),
-      );
-  for (const { tag, digest } of current) {
-    if (digest === undefined || !doomed.has(digest) || leaving.has(`${tag}@${digest}`)) continue;
-    if (!guards.has(digest)) guards.set(digest, tag);
-  }
-  return guards;
+interface Guards {
+  /** digest -> tags on it now. */
+  byDigest: Map<string, string[]>;
+  /** `tag@digest` of every tag this apply removes. */
+  leaving: Set<string>;
+  /** Tags whose digest could not be read now (named in the failure). */
+  unreadable: string[];
+  /** Set when the listing itself failed. */
+  failure?: string;
 }
 
-async function applyDelete(driver: Driver, name: string, action: DeleteAction, guards: Map<string, string>): Promise<{ outcome: Outcome; message?: string }> {
+const NO_GUARDS: Guards = { byDigest: new Map(), leaving: new Set(), unreadable: [] };
+
+/**
+ * True when an action removes content if some other tag is not looked at first: a digest delete (every tag on
+ * it goes) and, where removing the last tag deletes the manifest (ECR, GitLab), an untag.
+ */
+const needsGuard = (driver: Driver, action: DeleteAction): boolean =>
+  action.mode === 'manifest' || driver.capabilities.untagLastDeletesManifest === true;
+
+async function readGuards(driver: Driver, name: string, deletes: readonly DeleteAction[], limit: ReturnType<typeof pLimit>): Promise<Guards> {
+  const leaving = new Set(deletes.filter((a) => a.tag !== undefined).map((a) => `${a.tag}@${a.digest}`));
+  const byDigest = new Map<string, string[]>();
+  const unreadable: string[] = [];
+  const add = (tag: string, digest: string) => byDigest.set(digest, [...(byDigest.get(digest) ?? []), tag]);
+  try {
+    if (hasDetailedListing(driver)) {
+      for (const record of await driver.listTagRecords(name)) add(record.tag, record.digest);
+    } else {
+      await Promise.all(
+        (await driver.listTags(name)).map((tag) =>
+          limit(async () => {
+            try {
+              const digest = (await driver.resolveTag(name, tag))?.digest;
+              if (digest !== undefined) add(tag, digest);
+            } catch {
+              unreadable.push(tag);
+            }
+          }),
+        ),
+      );
+    }
+  } catch (error) {
+    return { byDigest, leaving, unreadable, failure: messageOf(error) };
+  }
+  return { byDigest, leaving, unreadable: unreadable.sort() };
+}
+
+/** Why an action that needs the guards must not go ahead now; undefined when it may. */
+function guardVerdict(driver: Driver, action: DeleteAction, guards: Guards): { outcome: Outcome; message: string } | undefined {
+  if (!needsGuard(driver, action)) return undefined;
+  if (guards.failure !== undefined) return { outcome: 'failed', message: `could not re-check the repo's tags before deleting: ${guards.failure}` };
+  const others = (guards.byDigest.get(action.digest) ?? []).filter((tag) => !guards.leaving.has(`${tag}@${action.digest}`));
+  const unreadable = guards.unreadable.filter((tag) => tag !== action.tag);
+  if (action.mode === 'manifest') {
+    const guard = others[0];
+    if (guard !== undefined) return { outcome: 'stale', message: `manifest ${action.digest} is now also tagged "${guard}"; left alone (re-plan to reconsider)` };
+    if (unreadable.length > 0) return { outcome: 'failed', message: `could not re-check tag ${unreadable.map((t) => JSON.stringify(t)).join(', ')} before deleting manifest ${action.digest} (it could point at it now); re-run apply` };
+    return undefined;
+  }
+  if (others.length > 0) return undefined;
+  if (unreadable.length > 0) return { outcome: 'failed', message: `could not re-check tag ${unreadable.map((t) => JSON.stringify(t)).join(', ')} before removing the last planned tag of ${action.digest}; re-run apply` };
+  return {
+    outcome: 'stale',
+    message: `"${action.tag ?? ''}" is now the last tag on ${action.digest}, and removing the last tag on ${driver.type} deletes the manifest; left alone (re-plan to reconsider)`,
+  };
+}
+
+async function applyDelete(driver: Driver, name: string, action: DeleteAction, guards: Guards): Promise<{ outcome: Outcome; message?: string }> {
   if (action.tag !== undefined) {
     const now = await driver.resolveTag(name, action.tag);
     if (!now) return { outcome: 'already-gone' };
@@ -136,22 +178,42 @@ async function applyDelete(driver: Driver, name: string, action: DeleteAction, g
       return { outcome: 'stale', message: `tag now points at ${now.digest}, not ${action.digest} as planned; left alone (re-plan to reconsider)` };
     }
   }
+  const verdict = guardVerdict(driver, action, guards);
+  if (verdict !== undefined) return verdict;
   if (action.mode === 'untag') {
     if (!canUntag(driver) || action.tag === undefined) return { outcome: 'failed', message: `the ${driver.type} driver cannot remove a single tag` };
     await driver.untag(name, action.tag);
     return { outcome: 'untagged' };
   }
-  const guard = guards.get(action.digest);
-  if (guard !== undefined) {
-    return { outcome: 'stale', message: `manifest ${action.digest} is now also tagged "${guard}"; left alone (re-plan to reconsider)` };
-  }
   try {
     await driver.deleteManifest(name, action.digest);
   } catch (error) {
-    if (isNotFound(error)) return { outcome: 'already-gone' };
+    // A 404 is not proof of deletion: "gone" only when a fresh lookup of that one tag or manifest finds nothing.
+    if (isNotFound(error) && (await confirmedAbsent(driver, name, action))) return { outcome: 'already-gone' };
     throw error;
   }
   return { outcome: 'deleted' };
+}
+
+/** True when a fresh lookup shows the action's tag (or, untagged, its manifest) no longer there. */
+async function confirmedAbsent(driver: Driver, name: string, action: DeleteAction): Promise<boolean> {
+  if (action.tag !== undefined) return (await driver.resolveTag(name, action.tag))?.digest !== action.digest;
+  if (!canReadManifests(driver)) return false;
+  try {
+    await driver.readManifest(name, action.digest);
+    return false;
+  } catch (error) {
+    if (isNotFound(error)) return true;
+    throw error;
+  }
+}
+
+/**
+ * The outcome of an action that threw: a driver's StalePlanError (the registry changed since the plan, e.g.
+ * ECR's "now the only tag") is `stale` — reported, never a failure of the run — anything else `failed`.
+ */
+function outcomeOfError(error: unknown): Outcome {
+  return error instanceof StalePlanError ? 'stale' : 'failed';
 }
 
 function messageOf(error: unknown): string {
