@@ -82,6 +82,21 @@ test('apply of a saved plan deletes exactly its actions; skopeo sees the kept ta
   assert.is(await skopeoDigest(layout, 'pr-101'), undefined);
 });
 
+test('apply collects the garbage of what it deleted: the deleted manifests leave the blob store, kept content stays', async () => {
+  const { run, layout } = await demo();
+  assert.is((await run('plan', '--out', 'plan.json')).code, 0);
+  const plan = JSON.parse(await readFile(path.join(path.dirname(layout), 'plan.json'), 'utf8')) as Plan;
+  const store = await OciLayout.open(layout);
+  const keptDigest = (await store.resolveTag('v1.2.1'))?.digest;
+  const deletedOnly = plan.actions.filter((a) => a.type === 'delete' && a.mode === 'manifest').map((a) => a.digest);
+  assert.ok(deletedOnly.length > 0 && keptDigest);
+  for (const digest of deletedOnly) assert.ok(await store.hasBlob(digest), 'present before apply');
+  assert.is((await run('apply', 'plan.json')).code, 0);
+  const after = await OciLayout.open(layout);
+  for (const digest of deletedOnly) assert.not.ok(await after.hasBlob(digest), `${digest} was garbage-collected`);
+  assert.ok(await after.hasBlob(keptDigest as string), 'kept manifest blob stays');
+});
+
 test('a tag re-pushed to another digest between plan and apply is left alone and reported stale', async () => {
   const { run, layout } = await demo();
   await run('plan', '--out', 'plan.json');
