@@ -5,7 +5,7 @@
  * manifest is untagged or skipped, never deleted with it. In the merged plan a pushed tag appears once, as its
  * push; an unchanged bundle tag is kept by "bundle unchanged" instead of whatever cleanup said.
  */
-import type { CleanupDecision, Kept, ManifestFacts, RepoInventory, SkippedEntry } from '../plan/types.ts';
+import type { CleanupDecision, Kept, ManifestFacts, PlanNote, RepoInventory, SkippedEntry } from '../plan/types.ts';
 import type { Action } from '../plan/types.ts';
 import { BUNDLE_UNCHANGED, type BundleDecision, type PlannedTag } from './plan.ts';
 
@@ -26,8 +26,9 @@ export function withPlannedTags(inventory: RepoInventory, planned: ReadonlyMap<s
 }
 
 /** Joins the two decisions: pushes and deletions, kept and skipped entries, bundle tags labelled as bundles. */
-export function mergeBundleDecision(cleanup: CleanupDecision, bundles: BundleDecision): { actions: Action[]; kept: Kept[]; skipped: SkippedEntry[] } {
-  if (bundles.planned.size === 0 && bundles.skipped.length === 0) return { actions: [...cleanup.actions], kept: [...cleanup.kept], skipped: [...cleanup.skipped] };
+export function mergeBundleDecision(cleanup: CleanupDecision, bundles: BundleDecision): { actions: Action[]; kept: Kept[]; skipped: SkippedEntry[]; notes?: PlanNote[] } {
+  const notes = cleanup.notes === undefined ? {} : { notes: [...cleanup.notes] };
+  if (bundles.planned.size === 0 && bundles.skipped.length === 0) return { actions: [...cleanup.actions], kept: [...cleanup.kept], skipped: [...cleanup.skipped], ...notes };
   const isBundleTag = (repo: string, tag: string | undefined): boolean => tag !== undefined && bundles.planned.get(repo)?.has(tag) === true;
   const kept = [
     ...cleanup.kept.filter((entry) => !isBundleTag(entry.repo, entry.tag)),
@@ -35,7 +36,7 @@ export function mergeBundleDecision(cleanup: CleanupDecision, bundles: BundleDec
   ];
   const skipped: SkippedEntry[] = [...cleanup.skipped.filter((entry) => !isBundleTag(entry.repo, entry.tag)), ...bundles.skipped];
   const actions: Action[] = [...bundles.actions, ...cleanup.actions.filter((action) => action.type !== 'delete' || !isBundleTag(action.repo, action.tag))];
-  return { actions, kept: kept.sort(byRepoThenTag), skipped: skipped.sort(byRepoThenTag) };
+  return { actions, kept: kept.sort(byRepoThenTag), skipped: skipped.sort(byRepoThenTag), ...notes };
 }
 
 /** Stable order by repo, then tag (entries of one repo keep their relative order when tags are equal). */

@@ -10,7 +10,7 @@ const capabilities: Capabilities = {
   push: true,
   bundles: true,
   customArtifactType: true,
-  cleanupPath: `${REGISTRY_API_DELETE}, or the Artifactory API DELETE /artifactory/<repo-key>/<image>/<tag>`,
+  cleanupPath: REGISTRY_API_DELETE, // the Artifactory REST tag delete is not built yet
   untag: false,
   listUntagged: false,
   nativeCredentials: [],
@@ -25,5 +25,5 @@ export const artifactoryDriver = {
   title: 'JFrog Artifactory',
   status: 'registry-api',
   capabilities,
-  create: (context) => createRegistryApiDriver(context, { type: 'artifactory', capabilities, cleanupPath: REGISTRY_API_DELETE }),
+  create: (context) => createRegistryApiDriver(context, { type: 'artifactory', capabilities }),
 } satisfies DriverFactory;

@@ -18,9 +18,11 @@ const capabilities: Capabilities = {
   push: true,
   bundles: true,
   customArtifactType: true,
-  cleanupPath: 'Registry API: untag (DELETE /v2/<name>/manifests/<tag>), then delete the digest once no tag is left; tags/list gives digests and upload times',
+  cleanupPath: 'Registry API: untag (DELETE /v2/<name>/manifests/<tag>), then delete the digest once no tag is left',
   untag: true,
-  listUntagged: true,
+  // Google's tags/list `manifest` map (digests with `tag: []`, `timeUploadedMs`) is not read yet, so untagged
+  // manifests are not listed: `untagged: delete` has no effect here and the plan says so.
+  listUntagged: false,
   nativeCredentials: [],
   notes: 'DELETE by digest answers 400 GOOGLE_MANIFEST_DANGLING_TAG while a tag still references it; tags/list ignores paging and returns everything at once',
 };
@@ -79,7 +81,6 @@ export const gcrDriver = {
     const base = createUntaggingRegistryApiDriver(context, {
       type: 'gcr',
       capabilities,
-      cleanupPath: 'Registry API: untag (DELETE /v2/<name>/manifests/<tag>), then delete the digest once no tag is left',
     });
     return withUntagBeforeDelete(base);
   },

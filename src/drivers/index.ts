@@ -8,7 +8,7 @@ import { artifactoryDriver } from './artifactory.ts';
 import { defaultDriver } from './default.ts';
 import { HOST_RULES, hostWithoutPort } from './detect.ts';
 import { dockerHubDriver } from './dockerhub.ts';
-import type { Capabilities, DriverFactory, NativeCredentialSpec } from './driver.ts';
+import type { Capabilities, DriverContext, DriverFactory, NativeCredentialSpec } from './driver.ts';
 import { ecrDriver } from './ecr.ts';
 import { gcrDriver } from './gcr.ts';
 import { githubDriver } from './github.ts';
@@ -41,8 +41,36 @@ export const DRIVER_FACTORIES: Readonly<Record<RegistryType, DriverFactory>> = {
 /** The factory of one registry type. */
 export const driverFactory = (type: RegistryType): DriverFactory => DRIVER_FACTORIES[type];
 
-/** The capabilities a type has on one host (GitHub's legacy host differs from ghcr.io); host may carry a port. */
+/** A host each type is built for when no host is given (a support-matrix row): any host its rules detect. */
+const SAMPLE_HOSTS: Readonly<Record<RegistryType, string>> = {
+  acr: 'example.azurecr.io',
+  artifactory: 'example.jfrog.io',
+  default: 'registry.example.com',
+  dockerhub: 'docker.io',
+  ecr: '123456789012.dkr.ecr.us-east-1.amazonaws.com',
+  gcr: 'gcr.io',
+  github: 'ghcr.io',
+  gitlab: 'registry.gitlab.com',
+  harbor: 'harbor.example.com',
+  nexus: 'nexus.example.com',
+  oci: 'oci:',
+  quay: 'quay.io',
+  selectel: 'cr.selcloud.ru',
+  yandex: 'cr.yandex',
+};
+
+/**
+ * What a type really does on one host, read from the driver regplan would build there (no request is sent: drivers
+ * connect lazily). `regplan registries`, `regplan detect` and planning all read this, so what is shown is what runs.
+ */
 export function capabilitiesFor(factory: DriverFactory, host: string | undefined): Capabilities {
+  const target = host ?? SAMPLE_HOSTS[factory.type];
+  const inert: DriverContext = { host: target, type: factory.type, credentials: async () => undefined, nativeSecret: async () => undefined };
+  return factory.create(inert).capabilities;
+}
+
+/** The capabilities a type declares for one host (GitHub's legacy host differs from ghcr.io); host may carry a port. */
+export function declaredCapabilities(factory: DriverFactory, host: string | undefined): Capabilities {
   if (host === undefined) return factory.capabilities;
   const bare = hostWithoutPort(host);
   return factory.hostCapabilities?.find((entry) => entry.host.test(bare))?.capabilities ?? factory.capabilities;
@@ -104,8 +132,8 @@ export function supportMatrix(): SupportRow[] {
     const variants = factory.hostCapabilities ?? [];
     const variantHosts = new Set(variants.map((v) => v.label));
     const mainHosts = detectText(factory.type).split(', ').filter((h) => !variantHosts.has(h)).join(', ');
-    rows.push(row(factory, mainHosts, factory.capabilities));
-    for (const variant of variants) rows.push(row(factory, variant.label, variant.capabilities));
+    rows.push(row(factory, mainHosts, capabilitiesFor(factory, undefined)));
+    for (const variant of variants) rows.push(row(factory, variant.label, capabilitiesFor(factory, variant.label)));
   }
   return rows;
 }

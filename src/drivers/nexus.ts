@@ -9,7 +9,7 @@ const capabilities: Capabilities = {
   push: true,
   bundles: true,
   customArtifactType: true,
-  cleanupPath: `${REGISTRY_API_DELETE}; Nexus components API (/service/rest/v1/search) for listing`,
+  cleanupPath: REGISTRY_API_DELETE, // the Nexus components API is not built yet
   untag: false,
   listUntagged: false,
   nativeCredentials: [],
@@ -24,5 +24,5 @@ export const nexusDriver = {
   title: 'Sonatype Nexus',
   status: 'registry-api',
   capabilities,
-  create: (context) => createRegistryApiDriver(context, { type: 'nexus', capabilities, cleanupPath: REGISTRY_API_DELETE }),
+  create: (context) => createRegistryApiDriver(context, { type: 'nexus', capabilities }),
 } satisfies DriverFactory;

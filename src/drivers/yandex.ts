@@ -1,6 +1,7 @@
 /**
- * Yandex Container Registry (`cr.yandex`). Cleanup deletes by digest through the Registry API; with an IAM token
- * the Yandex API can list images with tags and push times, including untagged ones.
+ * Yandex Container Registry (`cr.yandex`). Cleanup deletes by digest through the Registry API (push times from
+ * image configs). The Yandex images API (tags, `createdAt`, untagged images, IAM token) is not built yet, so this
+ * driver neither lists untagged images nor reads an IAM token, and says so.
  */
 import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
 import type { Capabilities, DriverFactory } from './driver.ts';
@@ -9,13 +10,11 @@ const capabilities: Capabilities = {
   push: true,
   bundles: true,
   customArtifactType: true,
-  cleanupPath: `${REGISTRY_API_DELETE}; Yandex Container Registry API (/container-registry/v1/images) for listing with an IAM token`,
+  cleanupPath: REGISTRY_API_DELETE,
   untag: false,
-  listUntagged: true,
-  nativeCredentials: [
-    { description: 'Yandex IAM token (optional: listing with push times and untagged images)', flag: '--repo-yandex-iam-token', env: 'REGPLAN_REPO_YANDEX_IAM_TOKEN', configKey: 'token', optional: true },
-  ],
-  notes: 'the Yandex API deletes an image (digest) with all its tags and has no untag; its deletes are long-running operations',
+  listUntagged: false,
+  nativeCredentials: [],
+  notes: 'a delete removes the image (digest) with all its tags; untagged images are not listed (the Yandex images API is not built yet)',
 };
 
 /** The Yandex registry type. */
@@ -24,5 +23,5 @@ export const yandexDriver = {
   title: 'Yandex Container Registry',
   status: 'registry-api',
   capabilities,
-  create: (context) => createRegistryApiDriver(context, { type: 'yandex', capabilities, cleanupPath: REGISTRY_API_DELETE }),
+  create: (context) => createRegistryApiDriver(context, { type: 'yandex', capabilities }),
 } satisfies DriverFactory;

@@ -255,4 +255,11 @@ test('gitRefs and listed rules read the gathered facts; missing facts refuse the
   assert.throws(() => evaluateRepo(inv, policy(keep), options), (e: unknown) => e instanceof RegplanError);
 });
 
+test('untagged: delete on a registry that cannot list untagged manifests says so in the plan instead of silently doing nothing', () => {
+  const cannot = run(inventory({ tags: [tag('v1', A, daysAgo(1))], listUntagged: false }), [], { untagged: 'delete' });
+  assert.equal(cannot.notes, [{ repo: 'registry.example.com/acme/app', message: 'untagged: delete has no effect here: the default driver cannot list untagged manifests, so none are deleted' }]);
+  assert.is(run(inventory({ tags: [], listUntagged: true }), [], { untagged: 'delete' }).notes, undefined);
+  assert.is(run(inventory({ tags: [], listUntagged: false }), [], { untagged: 'keep' }).notes, undefined);
+});
+
 test.run();

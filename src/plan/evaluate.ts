@@ -62,6 +62,7 @@ export function evaluateCleanup(targets: readonly CleanupTarget[], options: Eval
     decision.actions.push(...repo.actions);
     decision.kept.push(...repo.kept);
     decision.skipped.push(...repo.skipped);
+    if (repo.notes !== undefined) decision.notes = [...(decision.notes ?? []), ...repo.notes];
   });
   return decision;
 }
@@ -166,6 +167,10 @@ export function evaluateRepo(inventory: RepoInventory, policy: Policy, options: 
       ? `untagged manifest; pushed ${formatAge(age ?? 0)} ago (older than ${grace}); untagged: delete`
       : `untagged ${subject.kind} of ${nameOf(subject.subject)}, which this plan deletes; untagged: delete`;
     actions.push({ type: 'delete', repo, digest: entry.digest, mode: 'manifest', reason, ...(entry.pushedAt === undefined ? {} : { pushedAt: entry.pushedAt }) });
+  }
+  if (policy.untagged === 'delete' && !inventory.driver.listUntagged) {
+    const note = `untagged: delete has no effect here: the ${inventory.driver.type} driver cannot list untagged manifests, so none are deleted`;
+    return { actions, kept, skipped, notes: [{ repo, message: note }] };
   }
   return { actions, kept, skipped };
 }

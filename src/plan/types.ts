@@ -145,6 +145,12 @@ export interface PlanSummary {
   skipped: number;
 }
 
+/** Something the plan cannot do for a repo that its config asks for (e.g. `untagged: delete` where untagged manifests cannot be listed). */
+export interface PlanNote {
+  repo: string;
+  message: string;
+}
+
 /** The plan file (formatVersion 1). */
 export interface Plan {
   formatVersion: 1;
@@ -156,8 +162,10 @@ export interface Plan {
   actions: Action[];
   kept: Kept[];
   skipped: SkippedEntry[];
+  /** What the config asks for that this plan cannot do; absent when there is nothing to say. */
+  notes?: PlanNote[];
   summary: PlanSummary;
 }
 
 /** The part of a plan the cleanup evaluator decides (its skipped entries always have a digest). */
-export type CleanupDecision = Pick<Plan, 'actions' | 'kept'> & { skipped: Skipped[] };
+export type CleanupDecision = Pick<Plan, 'actions' | 'kept'> & { skipped: Skipped[]; notes?: PlanNote[] };

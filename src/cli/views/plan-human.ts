@@ -29,10 +29,12 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   for (const action of plan.actions) group(action.repo).actions.push(action);
   for (const kept of plan.kept) group(kept.repo).kept.push(kept);
   for (const skipped of plan.skipped) group(skipped.repo).skipped.push(skipped);
+  for (const note of plan.notes ?? []) group(note.repo);
 
   const lines: string[] = [];
   for (const [repo, entry] of [...repos].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     lines.push(paint(options.color, 1, repo));
+    for (const note of (plan.notes ?? []).filter((n) => n.repo === repo)) lines.push(`  ${paint(options.color, 33, `! note: ${note.message}`)}`);
     for (const action of entry.actions.filter((a) => a.type === 'push')) {
       const what = pushDetails(action);
       lines.push(`  ${paint(options.color, 32, `+ ${action.tag}`)}  ${shortDigest(action.digest)}  ${action.reason}${what ? `  [${what}]` : ''}`);

@@ -18,8 +18,10 @@ export function renderPlanMarkdown(plan: Plan): string {
     ...plan.kept.map((k) => ({ repo: k.repo, op: '✔ keep', tag: k.tag, digest: k.digest, why: k.rules.join('; ') })),
   ];
   const lines = [`### regplan: ${planSummaryLine(plan)}`, ''];
-  for (const repo of [...new Set(rows.map((r) => r.repo))].sort()) {
-    lines.push(`#### \`${repo}\``, '', '| | tag | digest | why |', '|---|---|---|---|');
+  for (const repo of [...new Set([...rows.map((r) => r.repo), ...(plan.notes ?? []).map((n) => n.repo)])].sort()) {
+    lines.push(`#### \`${repo}\``, '');
+    for (const note of (plan.notes ?? []).filter((n) => n.repo === repo)) lines.push(`> **Note:** ${cell(note.message)}`, '');
+    lines.push('| | tag | digest | why |', '|---|---|---|---|');
     for (const row of rows.filter((r) => r.repo === repo)) {
       lines.push(`| ${row.op} | \`${cell(row.tag)}\` | ${row.digest === undefined ? '—' : `\`${shortDigest(row.digest)}\``} | ${cell(row.why)} |`);
     }

@@ -1,0 +1,45 @@
+/**
+ * One truth about what each registry type can do: the capabilities its factory declares, the capabilities of the
+ * driver regplan really builds, `regplan registries --json` and `regplan detect --json` must all agree, for every
+ * type and host variant. (Issue: GCR and Yandex were advertised with abilities their drivers forced off.)
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { runCli } from '../cli/main.ts';
+import { REGISTRY_TYPES } from '../config/types.ts';
+import { captureIo } from '../../test/support/io.ts';
+import { capabilitiesFor, declaredCapabilities, DRIVER_FACTORIES } from './index.ts';
+
+const HOSTS: Record<string, string> = {
+  acr: 'example.azurecr.io', artifactory: 'example.jfrog.io', default: 'registry.example.com', dockerhub: 'docker.io',
+  ecr: '123456789012.dkr.ecr.us-east-1.amazonaws.com', gcr: 'europe-docker.pkg.dev', github: 'ghcr.io', gitlab: 'registry.gitlab.com',
+  harbor: 'harbor.example.com', nexus: 'nexus.example.com', oci: 'oci:./layout', quay: 'quay.io', selectel: 'cr.selcloud.ru', yandex: 'cr.yandex',
+};
+
+async function json(argv: string[]): Promise<unknown> {
+  const io = captureIo({ HOME: '/nonexistent', PATH: '' });
+  const code = await runCli(argv, io);
+  assert.is(code, 0, io.err());
+  return JSON.parse(io.out());
+}
+
+const shown = (c: { untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string }) =>
+  ({ untag: c.untag, listUntagged: c.listUntagged, push: c.push, bundles: c.bundles, cleanupPath: c.cleanupPath });
+
+for (const type of REGISTRY_TYPES) {
+  test(`${type}: declared, built, "registries --json" and "detect --json" capabilities agree`, async () => {
+    const factory = DRIVER_FACTORIES[type];
+    const host = HOSTS[type] ?? '';
+    const built = capabilitiesFor(factory, host);
+    assert.equal(shown(built), shown(declaredCapabilities(factory, host)), 'the factory declares what its driver does');
+    assert.equal(built.nativeCredentials, declaredCapabilities(factory, host).nativeCredentials);
+    const { registries: rows } = (await json(['registries', '--json'])) as { registries: { type: string; detect: string; untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string }[] };
+    const row = rows.find((r) => r.type === type && !r.detect.includes('docker.pkg.github.com'));
+    assert.ok(row, `a row for ${type}`);
+    assert.equal(shown(row), shown(capabilitiesFor(factory, undefined)));
+    const detected = (await json(type === 'oci' ? ['detect', '--json', host] : ['detect', '--json', '--repo-container-registry', type, `${host}/team/app`])) as { capabilities: { untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string } };
+    assert.equal(shown(detected.capabilities), shown(built));
+  });
+}
+
+test.run();
