@@ -182,7 +182,12 @@ async function applyDelete(driver: Driver, name: string, action: DeleteAction, g
   if (verdict !== undefined) return verdict;
   if (action.mode === 'untag') {
     if (!canUntag(driver) || action.tag === undefined) return { outcome: 'failed', message: `the ${driver.type} driver cannot remove a single tag` };
-    await driver.untag(name, action.tag);
+    try {
+      await driver.untag(name, action.tag);
+    } catch (error) {
+      if (isNotFound(error) && (await confirmedAbsent(driver, name, action))) return { outcome: 'already-gone' };
+      throw error;
+    }
     return { outcome: 'untagged' };
   }
   try {

@@ -72,10 +72,11 @@ function buildRegistryApiDriver(
     },
     resolveTag: (name, tag) => client.headManifest(name, tag),
     async deleteManifest(name, digest) {
-      await ignoreNotFound(client.deleteManifest(name, digest), undefined); // already gone counts as done (design §6)
+      // A 404 propagates: apply calls it "already gone" only after a fresh lookup agrees (a 404 is not proof).
+      await client.deleteManifest(name, digest);
     },
     async untag(name, tag) {
-      await ignoreNotFound(client.deleteTag(name, tag), undefined);
+      await client.deleteTag(name, tag);
     },
     async readManifest(name, digest) {
       const { descriptor, manifest } = await client.getManifest(name, digest);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REGISTRY_TYPES } from '../config/types.ts';
-import { RegplanError } from '../errors.ts';
+import { isNotFound, RegplanError } from '../errors.ts';
 import { canListUntagged, canPush, canReadManifests, canUntag, type DriverContext, hasDetailedListing, refusesCleanup } from './driver.ts';
 import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
 import { danglingTags } from './gcr.ts';
@@ -172,7 +172,7 @@ test('gitlab: untags and lists through the GitLab API on gitlab.com; a self-host
   assert.match(refusesCleanup(selfHosted) ? (selfHosted.cleanupRefusal().hint ?? '') : '', 'registries."registry.example.com".api');
 });
 
-test('default: lists, resolves and deletes by digest; a missing repo has no tags; a second delete is done', async () => {
+test('default: lists, resolves and deletes by digest; a missing repo has no tags; a second delete is a 404 left for apply to confirm', async () => {
   const registry = await startRegistry('distribution-2.8', { v1: 'a', v2: 'b', latest: 'b' });
   try {
     const driver = driverFactory('default').create(contextFor(registry.host, 'default'));
@@ -189,7 +189,9 @@ test('default: lists, resolves and deletes by digest; a missing repo has no tags
     }
     await driver.deleteManifest(REPO, registry.digestOf('v2'));
     assert.equal(registry.tags(), ['v1']); // the digest took both of its tags
-    await driver.deleteManifest(REPO, v2?.digest ?? ''); // 404 now: counts as done
+    // 404 now: the driver reports it; apply calls it "already gone" only after a fresh lookup (a 404 is not proof).
+    const again = await driver.deleteManifest(REPO, v2?.digest ?? '').then(() => undefined, (e: unknown) => e);
+    assert.ok(isNotFound(again), 'the 404 reaches apply');
   } finally {
     await registry.close();
   }
