@@ -11,7 +11,7 @@ import type { PreparedBundle } from '../bundles/types.ts';
 import type { BundleConfig, Config } from '../config/types.ts';
 import { canPush } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
-import { displayAddress } from '../plan/make-plan.ts';
+import { displayAddress } from '../config/display.ts';
 import type { PushAction } from '../plan/types.ts';
 import { shortDigest } from '../registry/digest.ts';
 import type { Outcome } from './journal.ts';

@@ -5,7 +5,7 @@
 import { type ActionReport, applyPlan } from '../apply/execute.ts';
 import { Journal } from '../apply/journal.ts';
 import { StalePlanError, UsageError } from '../errors.ts';
-import { displayAddress } from '../plan/make-plan.ts';
+import { displayAddress } from '../config/display.ts';
 import { readPlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
 import { type Io, path } from '../runtime.ts';

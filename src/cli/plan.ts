@@ -3,7 +3,7 @@
  * it (human, json, markdown) or saves it for `regplan apply plan.json`. It never changes a registry.
  */
 import { UsageError } from '../errors.ts';
-import { registryCapabilities } from '../bundles/plan.ts';
+import { registryCapabilities } from '../plan/bundles.ts';
 import { planCleanup } from '../plan/make-plan.ts';
 import { writePlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';

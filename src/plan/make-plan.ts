@@ -1,12 +1,13 @@
 /**
  * `planCleanup`: the whole planning pipeline for a config — pick the repos, plan their bundle pushes (refused,
- * unchanged or pushed; bundles/plan.ts), read each cleanup repo's inventory through its driver (bounded per
+ * unchanged or pushed; plan/bundles.ts), read each cleanup repo's inventory through its driver (bounded per
  * host) as it will be after those pushes, gather facts for keep rules that need I/O, evaluate (pure), and
  * assemble the plan. Nothing here changes a registry.
  */
 import pLimit from 'p-limit';
-import { mergeBundleDecision, withPlannedTags } from '../bundles/merge.ts';
-import { planBundles, registryCapabilities, type RegistryCapabilities } from '../bundles/plan.ts';
+import { mergeBundleDecision, withPlannedTags } from './bundle-merge.ts';
+import { planBundles, registryCapabilities, type RegistryCapabilities } from './bundles.ts';
+import { displayAddress } from '../config/display.ts';
 import type { Config, RepoConfig } from '../config/types.ts';
 import { refusesCleanup } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
@@ -45,9 +46,6 @@ export function selectRepos(config: Config, globs: readonly string[] = []): Repo
   const patterns = globs.map(globToRegExp);
   return config.repos.filter((repo) => patterns.length === 0 || patterns.some((p) => p.test(displayAddress(repo)) || p.test(repo.repo)));
 }
-
-/** The address plans show and record: as written in the config (`oci:./layout`, not the resolved absolute path). */
-export const displayAddress = (repo: RepoConfig): string => repo.written ?? repo.repo;
 
 /** Makes the plan (bundle pushes and cleanup) for the selected repos. */
 export async function planCleanup(request: PlanRequest): Promise<Plan> {

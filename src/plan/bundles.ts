@@ -13,9 +13,9 @@ import type { OpenedRepo } from '../drivers/open.ts';
 import { isRegplanError, RegplanError } from '../errors.ts';
 import { shortDigest } from '../registry/digest.ts';
 import { isIndex, type Manifest } from '../registry/oci.ts';
-import type { Kept, PushAction, SkippedPush } from '../plan/types.ts';
-import { prepareBundle } from './prepare.ts';
-import { bundleSize, type PreparedBundle } from './types.ts';
+import type { Kept, PushAction, SkippedPush } from './types.ts';
+import { prepareBundle } from '../bundles/prepare.ts';
+import { bundleSize, type PreparedBundle } from '../bundles/types.ts';
 
 /** The label an unchanged bundle's tag is kept by. */
 export const BUNDLE_UNCHANGED = 'bundle unchanged';

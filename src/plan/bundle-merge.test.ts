@@ -5,11 +5,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Policy } from '../config/types.ts';
-import { assemblePlan } from '../plan/assemble.ts';
-import { evaluateCleanup } from '../plan/evaluate.ts';
-import type { PushAction, RepoInventory } from '../plan/types.ts';
-import { mergeBundleDecision, withPlannedTags } from './merge.ts';
-import type { BundleDecision, PlannedTag } from './plan.ts';
+import { assemblePlan } from './assemble.ts';
+import { evaluateCleanup } from './evaluate.ts';
+import type { PushAction, RepoInventory } from './types.ts';
+import { mergeBundleDecision, withPlannedTags } from './bundle-merge.ts';
+import type { BundleDecision, PlannedTag } from './bundles.ts';
 
 const REPO = 'r.example.com/docs';
 const NOW = new Date('2024-06-01T00:00:00Z');
