@@ -4,17 +4,16 @@
  * config's `created` (for an index: the newest of its children). Unknown stays unknown, and the planner treats
  * unknown as new (design §5.2), so a missing time can never get an image deleted by age.
  */
+import { parseTime, plausiblePushTime } from '../model/time.ts';
 import { CREATED_ANNOTATION, type Descriptor, type ImageConfig, isIndex, type Manifest } from '../registry/oci.ts';
 import type { OciLayout } from './store.ts';
 
-/** Times before this are placeholders of reproducible builds (ko, SOURCE_DATE_EPOCH=0), not build times. */
-const EARLIEST_REAL_TIME = Date.parse('2000-01-01T00:00:00Z');
-
-/** A recorded time as ISO 8601, or undefined when it does not parse or is a reproducible-build placeholder. */
+/**
+ * A recorded time as ISO 8601, or undefined when it does not parse or is not a plausible push time (the rule of
+ * src/model/time.ts), so the chain below falls through a reproducible-build placeholder to the next record.
+ */
 export function normalizeTime(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) || ms < EARLIEST_REAL_TIME ? undefined : new Date(ms).toISOString();
+  return plausiblePushTime(parseTime(value), Date.now());
 }
 
 const newest = (times: (string | undefined)[]): string | undefined =>
