@@ -9,6 +9,7 @@
  * `Retry-After` and `X-Retry-After`.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMemoryRegistry, type MemoryRegistry, type RegistryStore, type RouteHelpers, type StoredManifest } from './memory-registry.ts';
 
@@ -35,6 +36,11 @@ export interface DockerHubEmulatorOptions {
   legacyLoginOnly?: boolean;
   /** Stamps push times and rate-limit windows (default: the real time). */
   clock?: () => Date;
+  /**
+   * Each Hub API request is served after this many ms (default 0), as a remote API is: concurrent requests then
+   * interleave, so a listing reads its offset page after deletes that were sent before it finished (§5).
+   */
+  latencyMs?: number;
 }
 
 /** A running emulator. */
@@ -78,6 +84,7 @@ export async function startDockerHubEmulator(options: DockerHubEmulatorOptions =
     if (!url.pathname.startsWith(`${PREFIX}/`)) return false;
     const method = req.method ?? 'GET';
     const path = url.pathname.slice(PREFIX.length);
+    if ((options.latencyMs ?? 0) > 0) await sleep(options.latencyMs);
     res.on('finish', () => log.push(`${method} ${path}${url.search} ${res.statusCode}`));
     const now = clock().getTime();
     if (now - window.start >= 60_000) Object.assign(window, { start: now, used: 0 });
