@@ -314,6 +314,17 @@ test('a 404 on untag is done only when the lookup of that one tag agrees; a tag 
   }
 });
 
+test('a tag name outside the grammar (`..` would address the repository) never reaches a URL', async () => {
+  const server = await startScriptedServer(() => ({ status: 204 }));
+  try {
+    const error = await rejection(createDockerHubDriver(scriptedContext(server)).untag(REPO, '..'));
+    assert.match(error.message, 'is not a valid tag name');
+    assert.is(server.requests.length, 0);
+  } finally {
+    await server.close();
+  }
+});
+
 test('deleteManifest untags the tags of the last listing without listing again, while 140 deletes run 4 at a time', async () => {
   await withHub({ latencyMs: 2, rateLimit: 10_000 }, async (hub) => {
     const kept = hub.store.seedImage(REPO, ['v1', 'v1-alias'], { pushedAt: day(0), content: 'release' });

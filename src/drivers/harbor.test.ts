@@ -163,6 +163,15 @@ test('untag removes one tag through the Harbor API and the manifest stays for it
   });
 });
 
+test('a tag name outside the grammar (`..` would address the repository) never reaches a URL', async () => {
+  await withHarbor({}, async (h) => {
+    h.store.seedImage('acme/app', ['v1']);
+    const error = await rejection(createHarborDriver(contextFor(h)).untag('acme/app', '..'));
+    assert.match((error as RegplanError).message, 'is not a valid tag name');
+    assert.is(h.requestsTo('/api/v2.0/').length, 0);
+  });
+});
+
 test('the Registry API cannot untag on Harbor: DELETE by tag answers 400 UNSUPPORTED', async () => {
   const h = await startHarborEmulator();
   try {

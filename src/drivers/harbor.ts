@@ -14,6 +14,7 @@
 import { RegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { oneLine } from '../registry/redact.ts';
+import { isValidTag } from '../registry/reference.ts';
 import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
 import type {
   Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
@@ -196,6 +197,8 @@ export function createHarborDriver(
     async untag(name, tag) {
       const subject = `${host}/${name}:${tag}`;
       const artifacts = `${harborRepositoryPath(host, name)}/artifacts`;
+      // `..` would address the repository itself: a name outside the tag grammar never reaches a URL
+      if (!isValidTag(tag)) throw new RegplanError(`refusing to untag "${subject}": ${JSON.stringify(tag)} is not a valid tag name`, { context: { registry: host, repo: name } });
       const byTag = `${artifacts}/${encodeURIComponent(tag)}`;
       const found = await api.request<HarborArtifact>('GET', byTag, { query: { with_tag: 'false' }, expect: [200, 404], subject });
       if (isHarborNotFound(found, subject)) return; // this lookup of the one tag finds nothing: gone already, done

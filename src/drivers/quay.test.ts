@@ -202,6 +202,16 @@ test('a 404 on untag is done only when the lookup of that one tag agrees; a tag 
   }
 });
 
+test('a tag name outside the grammar (`..` would address the repository) never reaches a URL', async () => {
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['v1']);
+    const error = await rejection(driverFor(emulator, TOKEN).untag(REPO, '..'));
+    assert.match(error.message, 'is not a valid tag name');
+    assert.is(emulator.registry.requestsTo('/api/v1/').length, 0);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v1']);
+  });
+});
+
 test('paging stays on the API origin: a Link to another origin is not followed, and that origin receives nothing', async () => {
   const elsewhere = await startScriptedServer(() => ({ status: 200, body: { tags: [], page: 2, has_additional: false } }));
   const server = await startScriptedServer((request) => {

@@ -16,6 +16,7 @@ import pLimit from 'p-limit';
 import { isNotFound, isRegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
+import { isValidTag } from '../registry/reference.ts';
 import { createUntaggingRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
 import { confirmGone, NativeApi, nativeApiBase, pageNumberNext } from './native-api.ts';
@@ -139,6 +140,8 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
    */
   async function apiUntag(client: NativeApi, name: string, tag: string): Promise<void> {
     const subject = `${context.host}/${name}:${tag}`;
+    // `..` would address the repository itself (DELETE removes it): a name outside the tag grammar never reaches a URL
+    if (!isValidTag(tag)) throw new RegplanError(`refusing to untag "${subject}": ${JSON.stringify(tag)} is not a valid tag name`, { context: { registry: context.host, repo: name } });
     const answer = await client.request('DELETE', `${repositoryPath(name)}/tag/${encodeURIComponent(tag)}`, { expect: [200, 202, 204, 404], subject });
     if (answer.status !== 404) return;
     await confirmGone({
