@@ -2,9 +2,10 @@
  * A Docker Hub emulator (reference §3.3) on top of the memory registry: the Registry API with Hub's delete quirks
  * (DELETE by digest 403 DENIED while a tag points at the manifest, DELETE by tag 405 UNSUPPORTED) and, under
  * `/hub` on the same server, the Hub API regplan uses: login (`POST /v2/auth/token`, legacy `POST /v2/users/login`
- * with the 2FA answer), tag listing with digests, platform images and push times (`page`/`page_size` paging with
- * an absolute `next`, 404 past the last page), and tag deletion (`DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/`,
- * trailing slash required, 204/404). Personal access tokens may list but not delete; `library/` belongs to nobody.
+ * with the 2FA answer), tag listing with digests, platform images and push times (`page`/`page_size` offset paging
+ * with an absolute `next`, 404 past the last page, pages computed when served so they shift while tags are
+ * deleted: reference §3.3, §5), the one-tag lookup (`GET .../tags/<tag>`, 200/404, §3.3), and tag deletion
+ * (`DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/`, trailing slash required, 204/404). Personal access tokens may list but not delete; `library/` belongs to nobody.
  * Every Hub API answer carries `X-RateLimit-*` headers; a per-minute limit or `throttleNext` answers 429 with
  * `Retry-After` and `X-Retry-After`.
  */
