@@ -1,8 +1,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startDockerHubEmulator, type DockerHubEmulator, type DockerHubEmulatorOptions, type HubAccount } from '../../test/emulators/dockerhub.ts';
-import { startScriptedServer } from '../../test/support/scripted-server.ts';
-import { AuthError, RegplanError } from '../errors.ts';
+import pLimit from 'p-limit';
+import { startScriptedServer, type ScriptedServer } from '../../test/support/scripted-server.ts';
+import { AuthError, isNotFound, RegplanError } from '../errors.ts';
 import { createDockerHubDriver, dockerHubDriver, HUB_API_BASE, hubApiBase } from './dockerhub.ts';
 import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
@@ -68,6 +69,7 @@ test('the Hub API base comes from registries.<host>.api, else hub.docker.com for
   assert.is(hubApiBase({ host: 'docker.io', registry: { host: 'docker.io', insecure: false, api: 'http://127.0.0.1:9/hub' } }), 'http://127.0.0.1:9/hub');
   assert.is(hubApiBase({ host: 'hub.example.com' }), 'https://hub.example.com');
   assert.is(hubApiBase({ host: '127.0.0.1:5000' }), 'http://127.0.0.1:5000');
+  assert.is(hubApiBase({ host: 'hub.lan:8080', registry: { host: 'hub.lan:8080', insecure: true } }), 'http://hub.lan:8080');
 });
 
 test('lists 230 tags over three pages with each tag digest, media type and microsecond push time', async () => {
@@ -99,9 +101,10 @@ test('without tag_last_pushed the push time is last_updated; without a tag diges
   });
 });
 
-test('a repository the Hub does not know has no tags', async () => {
+test('a repository the Hub does not know is an error naming the URL tried, never an empty repository', async () => {
   await withHub({}, async (hub) => {
-    assert.equal(await createDockerHubDriver(contextFor(hub, login)).listTagRecords('acme/missing'), []);
+    const error = await rejection(createDockerHubDriver(contextFor(hub, login)).listTagRecords('acme/missing'));
+    assert.match(error.message, `${hub.api}/v2/namespaces/acme/repositories/missing/tags`);
   });
 });
 
@@ -253,17 +256,109 @@ test('a rate limit that outlasts the retries fails with a hint to slow down, quo
   });
 });
 
-test('a next page on another host is refused instead of sending it the token', async () => {
-  const server = await startScriptedServer(() => ({ status: 200, body: { count: 2, next: 'http://127.0.0.2:1/v2/namespaces/acme/repositories/app/tags?page=2', results: [{ name: 'v1', digest: `sha256:${'a'.repeat(64)}` }] } }));
+/** A Hub API on a scripted server, reached with a token (no login). */
+function scriptedContext(server: ScriptedServer, api = server.url): DriverContext {
+  return { host: server.host, type: 'dockerhub', registry: { host: server.host, insecure: false, api }, credentials: async () => undefined, nativeSecret: async (env) => (env === 'REGPLAN_REPO_DOCKER_HUB_TOKEN' ? 'tok-SECRET' : undefined) };
+}
+
+test('a next page on another origin is refused, and that origin receives nothing (no credential leaves the API)', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { count: 0, next: null, results: [] } }));
+  const server = await startScriptedServer(() => ({ status: 200, body: { count: 2, next: `${elsewhere.url}/v2/namespaces/acme/repositories/app/tags?page=2`, results: [{ name: 'v1', digest: `sha256:${'a'.repeat(64)}` }] } }));
   try {
-    const host = server.host;
-    const context: DriverContext = { host, type: 'dockerhub', registry: { host, insecure: false, api: server.url }, credentials: async () => undefined, nativeSecret: async (env) => (env === 'REGPLAN_REPO_DOCKER_HUB_TOKEN' ? 'tok-SECRET' : undefined) };
-    const error = await rejection(createDockerHubDriver(context).listTagRecords(REPO));
-    assert.match(error.message, 'pointed the next page of tags at another host');
+    const error = await rejection(createDockerHubDriver(scriptedContext(server)).listTagRecords(REPO));
+    assert.match(error.message, 'pointed the next page of');
+    assert.match(error.message, 'at another origin');
+    noSecretIn(error, 'tok-SECRET');
+    assert.is(elsewhere.requests.length, 0);
+    assert.is(server.requests[0]?.headers['authorization'], 'Bearer tok-SECRET');
+  } finally {
+    await server.close();
+    await elsewhere.close();
+  }
+});
+
+test('a page past the end (404, the list shrank meanwhile) ends the listing; a first page that is 404 is an error naming the URL', async () => {
+  const server = await startScriptedServer((request) => {
+    if (request.path.includes('/missing/')) return { status: 404, body: { detail: 'Object not found' } };
+    if (request.query.get('page') === '2') return { status: 404, body: { detail: 'Invalid page.', message: 'Invalid page.' } };
+    return { status: 200, body: { count: 101, next: `${server.url}/v2/namespaces/acme/repositories/app/tags?page=2&page_size=100`, results: [{ name: 'v1', digest: `sha256:${'a'.repeat(64)}` }] } };
+  });
+  try {
+    const driver = createDockerHubDriver(scriptedContext(server));
+    assert.equal((await driver.listTagRecords(REPO)).map((r) => r.tag), ['v1']);
+    const missing = await rejection(driver.listTagRecords('acme/missing'));
+    assert.match(missing.message, `${server.url}/v2/namespaces/acme/repositories/missing/tags`);
+    assert.match(missing.message, 'HTTP 404');
+  } finally {
+    await server.close();
+  }
+});
+
+test('a 404 on untag is done only when the lookup of that one tag agrees; a tag still there fails and is never reported done', async () => {
+  const server = await startScriptedServer((request) => {
+    if (request.method === 'DELETE') return { status: 404, body: { detail: 'Object not found', message: 'tag not found' } };
+    if (request.path.endsWith('/tags/still-there')) return { status: 200, body: { name: 'still-there', digest: `sha256:${'a'.repeat(64)}` } };
+    return { status: 404, body: { detail: 'Object not found' } };
+  });
+  try {
+    const driver = createDockerHubDriver(scriptedContext(server));
+    await driver.untag(REPO, 'gone');
+    assert.equal(server.requests.map((r) => `${r.method} ${r.path}`), ['DELETE /v2/repositories/acme/app/tags/gone/', 'GET /v2/namespaces/acme/repositories/app/tags/gone']);
+    const error = await rejection(driver.untag(REPO, 'still-there'));
+    assert.match(error.message, `"${server.host}/acme/app:still-there"`);
+    assert.match(error.message, 'still there');
+    assert.not.ok(isNotFound(error), 'never read as "already gone"');
     noSecretIn(error, 'tok-SECRET');
   } finally {
     await server.close();
   }
+});
+
+test('a tag name outside the grammar (`..` would address the repository) never reaches a URL', async () => {
+  const server = await startScriptedServer(() => ({ status: 204 }));
+  try {
+    const error = await rejection(createDockerHubDriver(scriptedContext(server)).untag(REPO, '..'));
+    assert.match(error.message, 'is not a valid tag name');
+    assert.is(server.requests.length, 0);
+  } finally {
+    await server.close();
+  }
+});
+
+test('deleteManifest untags the tags of the last listing without listing again, while 140 deletes run 4 at a time', async () => {
+  await withHub({ latencyMs: 2, rateLimit: 10_000 }, async (hub) => {
+    const kept = hub.store.seedImage(REPO, ['v1', 'v1-alias'], { pushedAt: day(0), content: 'release' });
+    const doomed = Array.from({ length: 143 }, (_, i) => hub.store.seedImage(REPO, [`pr-${String(i).padStart(3, '0')}`], { pushedAt: day(1 + i), content: `pr ${i}` }).digest);
+    const driver = createDockerHubDriver(contextFor(hub, login));
+    assert.is((await driver.listTagRecords(REPO)).length, 145);
+    const listed = hub.hubRequests().filter((r) => r.startsWith('GET /v2/namespaces/')).length;
+    assert.is(listed, 2);
+    const limit = pLimit(4);
+    await Promise.all(doomed.slice(0, 140).map((digest) => limit(() => driver.deleteManifest(REPO, digest))));
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['pr-140', 'pr-141', 'pr-142', 'v1', 'v1-alias']);
+    assert.ok(hub.store.manifest(REPO, kept.digest));
+    assert.is(hub.hubRequests().filter((r) => r.startsWith('GET /v2/namespaces/')).length, listed, 'no listing per delete');
+    assert.is(hub.hubRequests().filter((r) => r.startsWith('DELETE ')).length, 140);
+  });
+});
+
+test('with no listing known, concurrent deletes list the repo once between them', async () => {
+  await withHub({}, async (hub) => {
+    const doomed = Array.from({ length: 6 }, (_, i) => hub.store.seedImage(REPO, [`pr-${i}`, `pr-${i}-again`], { content: `pr ${i}` }).digest);
+    hub.store.seedImage(REPO, ['v1'], { content: 'release' });
+    const driver = createDockerHubDriver(contextFor(hub, login));
+    await Promise.all(doomed.map((digest) => driver.deleteManifest(REPO, digest)));
+    assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.is(hub.hubRequests().filter((r) => r.startsWith('GET /v2/namespaces/')).length, 1);
+  });
+});
+
+test('push times are parsed, not judged: a zeroed 1970 time reaches inventory as the Hub sent it', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['reproducible'], { pushedAt: new Date(0) });
+    const [record] = await createDockerHubDriver(contextFor(hub, login)).listTagRecords(REPO);
+    assert.is(record?.pushedAt, '1970-01-01T00:00:00.000Z');
+  });
 });
 
 test.run();

@@ -3,8 +3,10 @@
  * to delete a tagged manifest (403) and cannot untag (405), so cleanup goes through the Hub API (reference §3.3,
  * werf §2.3): tags with digests and push times from `GET /v2/namespaces/<ns>/repositories/<repo>/tags` (paged by
  * its absolute `next` URL), and `DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/`, which removes that tag alone.
- * Deleting a manifest removes every tag on it through the Hub API, then the now untagged manifest through the
- * Registry API where the Docker login may. Reads and bundle pushes use the Registry API.
+ * Deleting a manifest removes the tags the last listing showed on it through the Hub API (never a listing per
+ * delete: the Hub pages by offset, so pages shift while deletes run; reference §5), then the now untagged manifest
+ * through the Registry API where the Docker login may. A 404 on a tag DELETE counts as done only when a lookup of
+ * that one tag finds nothing. Reads and bundle pushes use the Registry API.
  *
  * Hub credentials: `REGPLAN_REPO_DOCKER_HUB_TOKEN` (a Hub JWT, sent as a Bearer token), else
  * `REGPLAN_REPO_DOCKER_HUB_USERNAME` + `REGPLAN_REPO_DOCKER_HUB_PASSWORD`, exchanged at `POST /v2/auth/token`
@@ -12,11 +14,13 @@
  * tokens can list but not delete. The Hub API base is `registries.<host>.api`, else https://hub.docker.com for
  * Docker Hub's hosts, else the registry host itself.
  */
+import pLimit from 'p-limit';
 import { AuthError, isNotFound, isRegistryError, RegistryError, RegplanError } from '../errors.ts';
-import { DOCKER_HUB_HOST, isLoopbackHost } from '../registry/reference.ts';
+import { parseTime } from '../model/time.ts';
+import { DOCKER_HUB_HOST, isValidTag } from '../registry/reference.ts';
 import { createRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
-import { NativeApi } from './native-api.ts';
+import { bodyNext, confirmGone, NativeApi, nativeApiBase, SingleFlight } from './native-api.ts';
 
 /** The Hub API base for Docker Hub's own hosts. */
 export const HUB_API_BASE = 'https://hub.docker.com';
@@ -24,8 +28,10 @@ const HUB_HOSTS = new Set([DOCKER_HUB_HOST, 'index.docker.io', 'registry-1.docke
 const TOKEN_ENV = 'REGPLAN_REPO_DOCKER_HUB_TOKEN';
 const USERNAME_ENV = 'REGPLAN_REPO_DOCKER_HUB_USERNAME';
 const PASSWORD_ENV = 'REGPLAN_REPO_DOCKER_HUB_PASSWORD';
+/** The Hub's largest page (reference §3.3). */
 const PAGE_SIZE = 100;
-const MAX_PAGES = 10_000;
+/** Registry API lookups in flight for tags the Hub lists without a digest. */
+const RESOLVE_CONCURRENCY = 4;
 const CREDENTIALS_HINT =
   `set ${USERNAME_ENV} and ${PASSWORD_ENV} (--repo-docker-hub-username/--repo-docker-hub-password) to an account that may ` +
   `delete in the namespace, or ${TOKEN_ENV} (--repo-docker-hub-token) to a Hub JWT; personal access tokens cannot delete tags`;
@@ -66,9 +72,12 @@ interface HubTagPage {
 
 /** Where the Hub API lives for a registry host: `registries.<host>.api`, Hub's own base, or the host itself. */
 export function hubApiBase(context: Pick<DriverContext, 'host' | 'registry'>): string {
-  if (context.registry?.api !== undefined) return context.registry.api;
-  if (HUB_HOSTS.has(context.host)) return HUB_API_BASE;
-  return `${context.registry?.insecure === true || isLoopbackHost(context.host) ? 'http' : 'https'}://${context.host}`;
+  return nativeApiBase({
+    host: context.host,
+    configured: context.registry?.api,
+    insecure: context.registry?.insecure,
+    ...(HUB_HOSTS.has(context.host) ? { fallback: HUB_API_BASE } : {}),
+  });
 }
 
 /** Splits a Hub repo path into namespace and name, refusing what Hub cannot clean (official `library/` images). */
@@ -104,48 +113,81 @@ export function createDockerHubDriver(context: DriverContext): Driver & Untagger
   const api = new NativeApi({ ...common, authHint: CREDENTIALS_HINT, authorization: () => hubAuthorization(context, login, api) });
   const subject = (name: string, tag?: string) => `${context.host}/${name}${tag === undefined ? '' : `:${tag}`}`;
 
+  /** Digest -> tags of each repo's last full listing: what deleteManifest untags, without listing again (§5). */
+  const listed = new Map<string, Map<string, string[]>>();
+  const listings = new SingleFlight<TagRecord[]>();
+  const deletions = new SingleFlight<void>();
+
   const listTagRecords = async (name: string): Promise<TagRecord[]> => {
     const { namespace, repository } = hubRepository(context.host, name);
+    const tags = await api.listAll<HubTagPage, HubTag>(`v2/namespaces/${namespace}/repositories/${repository}/tags`, {
+      items: (page) => page.results,
+      next: bodyNext<HubTagPage>('next'),
+      subject: subject(name),
+      query: { page_size: PAGE_SIZE },
+      notFoundHint: `check that "${name}" exists on Docker Hub and that registries."${context.host}".api is the Hub API base (${HUB_API_BASE} for Docker Hub)`,
+    });
     const records = new Map<string, TagRecord>();
     const unresolved: string[] = [];
-    let url: URL | undefined = api.url(`v2/namespaces/${namespace}/repositories/${repository}/tags`, { page_size: PAGE_SIZE });
-    for (let page = 0; url !== undefined; page++) {
-      if (page >= MAX_PAGES) throw new RegistryError(`Docker Hub API kept paging the tags of "${subject(name)}" past ${MAX_PAGES} pages`, { status: 200, registry: api.base.host, hint: 'report this; the Hub API looped' });
-      let data: HubTagPage;
-      try {
-        data = (await api.get<HubTagPage>(url)).data ?? {};
-      } catch (error) {
-        if (page === 0 && isNotFound(error)) return []; // no such repository: nothing to clean
-        throw error;
-      }
-      for (const tag of data.results ?? []) {
-        if (typeof tag.name !== 'string' || tag.name === '') continue;
-        const pushedAt = isoTime(tag.tag_last_pushed) ?? isoTime(tag.last_updated);
-        if (typeof tag.digest !== 'string' || tag.digest === '') {
-          unresolved.push(tag.name);
-          continue;
-        }
-        records.set(tag.name, {
-          tag: tag.name,
-          digest: tag.digest,
-          ...(typeof tag.media_type === 'string' && tag.media_type !== '' ? { mediaType: tag.media_type } : {}),
-          ...(pushedAt === undefined ? {} : { pushedAt }),
-        });
-      }
-      url = nextPage(data.next, url, api.base);
-    }
+    tags.forEach((tag) => {
+      if (typeof tag.name !== 'string' || tag.name === '') return;
+      if (typeof tag.digest !== 'string' || tag.digest === '') return void unresolved.push(tag.name);
+      const pushedAt = parseTime(tag.tag_last_pushed) ?? parseTime(tag.last_updated);
+      records.set(tag.name, {
+        tag: tag.name,
+        digest: tag.digest,
+        ...(typeof tag.media_type === 'string' && tag.media_type !== '' ? { mediaType: tag.media_type } : {}),
+        ...(pushedAt === undefined ? {} : { pushedAt }),
+      });
+    });
     // Older answers carry only per-platform `images[]`, whose digests are not the tag's (an index has its own): ask the registry.
-    for (const tag of unresolved) {
-      const descriptor = await registry.resolveTag(name, tag);
+    const limit = pLimit(RESOLVE_CONCURRENCY);
+    const resolved = await Promise.all(unresolved.map((tag) => limit(async () => ({ tag, descriptor: await registry.resolveTag(name, tag) }))));
+    resolved.forEach(({ tag, descriptor }) => {
       if (descriptor !== undefined) records.set(tag, { tag, digest: descriptor.digest, mediaType: descriptor.mediaType });
-    }
-    return [...records.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    });
+    const sorted = [...records.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    listed.set(name, tagsByDigest(sorted));
+    return sorted;
   };
 
+  /** The repo's digest -> tags from its last listing, or from one listing now (shared by concurrent deletes). */
+  const knownTags = async (name: string): Promise<Map<string, string[]>> => {
+    const known = listed.get(name);
+    if (known !== undefined) return known;
+    try {
+      return tagsByDigest(await listings.run(name, () => listTagRecords(name)));
+    } catch (error) {
+      // A listing that fails is no reason to call the tag gone (apply has just found it through the Registry API).
+      if (!isNotFound(error)) throw error;
+      throw new RegplanError(`cannot delete in "${subject(name)}": the Hub API could not list its tags`, {
+        cause: error,
+        ...(error instanceof RegplanError && error.hint !== undefined ? { hint: error.hint } : {}),
+        context: { registry: context.host, repo: name },
+      });
+    }
+  };
+
+  /**
+   * Removes one tag through the Hub API. The Hub answers 404 for a tag it does not have — and, like other
+   * vendors, possibly where the account may not see it — so a 404 is "already gone" only when a lookup of that
+   * one tag (`GET /v2/namespaces/<ns>/repositories/<repo>/tags/<tag>`, reference §3.3) finds nothing.
+   */
   const untag = async (name: string, tag: string): Promise<void> => {
     const { namespace, repository } = hubRepository(context.host, name);
-    // 404: already gone, which counts as done (design §6). The trailing slash is part of the endpoint.
-    await api.request('DELETE', `v2/repositories/${namespace}/${repository}/tags/${encodeURIComponent(tag)}/`, { expect: [200, 202, 204, 404], subject: subject(name, tag) });
+    const ref = subject(name, tag);
+    const segment = tagSegment(ref, tag);
+    // The trailing slash is part of the endpoint.
+    const answer = await api.request('DELETE', `v2/repositories/${namespace}/${repository}/tags/${segment}/`, { expect: [200, 202, 204, 404], subject: ref });
+    if (answer.status !== 404) return;
+    await confirmGone({
+      stillThere: async () => (await api.request('GET', `v2/namespaces/${namespace}/repositories/${repository}/tags/${segment}`, { expect: [200, 404], subject: ref })).status === 200,
+      refused: () =>
+        new RegplanError(`Docker Hub API answered 404 to DELETE "${ref}", yet the tag is still there`, {
+          hint: `the Hub did not remove it; ${CREDENTIALS_HINT}`,
+          context: { registry: context.host, repo: name, ref: tag },
+        }),
+    });
   };
 
   return {
@@ -154,17 +196,47 @@ export function createDockerHubDriver(context: DriverContext): Driver & Untagger
     capabilities,
     listTagRecords,
     untag,
+    /**
+     * Untags the tags the last listing showed on `digest` (no listing per delete: offset pages shift while
+     * deletes run), then deletes the now untagged manifest through the Registry API where the Docker login may.
+     */
     async deleteManifest(name, digest) {
       hubRepository(context.host, name);
-      for (const record of await listTagRecords(name)) if (record.digest === digest) await untag(name, record.tag);
-      try {
-        await registry.deleteManifest(name, digest); // untagged now, so Hub's Registry API may delete it
-      } catch (error) {
-        if (!isRegistryError(error) || ![401, 403, 405].includes(error.status)) throw error;
-        context.debug?.(`dockerhub: tags of ${digest} in ${subject(name)} removed; the Registry API refused deleting the untagged manifest (HTTP ${error.status}), Hub keeps it`);
-      }
+      await deletions.run(`${name}@${digest}`, async () => {
+        const tags = (await knownTags(name)).get(digest) ?? [];
+        await Promise.all(tags.map((tag) => untag(name, tag)));
+        try {
+          await registry.deleteManifest(name, digest); // untagged now, so Hub's Registry API may delete it
+        } catch (error) {
+          if (!isRegistryError(error) || ![401, 403, 405].includes(error.status)) throw error;
+          if (tags.length === 0) {
+            // Nothing was untagged, so a 403 may well mean a tag regplan never saw still holds the manifest.
+            throw new RegplanError(`cannot delete ${digest} in "${subject(name)}": the Hub's listing showed no tag on it and the Registry API refused (HTTP ${error.status})`, {
+              cause: error,
+              hint: 'a tag pushed since the listing may hold it; run plan again',
+              context: { registry: context.host, repo: name, ref: digest },
+            });
+          }
+          context.debug?.(`dockerhub: tags of ${digest} in ${subject(name)} removed; the Registry API refused deleting the untagged manifest (HTTP ${error.status}), Hub keeps it`);
+        }
+      });
     },
   };
+}
+
+/** Digest -> its tags, from tag records. */
+function tagsByDigest(records: readonly TagRecord[]): Map<string, string[]> {
+  const byDigest = new Map<string, string[]>();
+  records.forEach((record) => byDigest.set(record.digest, [...(byDigest.get(record.digest) ?? []), record.tag]));
+  return byDigest;
+}
+
+/** A tag as a URL path segment; a name outside the tag grammar (`..`, `a/b`) never reaches a URL. */
+function tagSegment(ref: string, tag: string): string {
+  if (isValidTag(tag)) return tag;
+  throw new RegplanError(`refusing to send "${ref}" to the Hub API: ${JSON.stringify(tag)} is not a valid tag name`, {
+    hint: 'tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}; remove this tag by hand if it really exists',
+  });
 }
 
 /** The `Authorization` for Hub API calls: the given token, or a login with username + password. */
@@ -204,23 +276,6 @@ async function hubAuthorization(context: DriverContext, login: NativeApi, api: N
     throw new RegistryError(`Docker Hub login as "${username}" answered without a token`, { status: answer.status, registry: login.base.host, hint: `set ${TOKEN_ENV} instead` });
   }
   return `Bearer ${jwt}`;
-}
-
-/** The next page's URL, refusing one on another origin (it would receive the token). */
-function nextPage(next: string | null | undefined, current: URL, base: URL): URL | undefined {
-  if (typeof next !== 'string' || next === '') return undefined;
-  const url = new URL(next, current);
-  if (url.origin !== base.origin) {
-    throw new RegistryError(`Docker Hub API pointed the next page of tags at another host (${url.origin})`, { status: 200, registry: base.host, hint: 'check registries.<host>.api' });
-  }
-  return url.href === current.href ? undefined : url;
-}
-
-/** An ISO time from a Hub timestamp (RFC 3339 with microseconds), or undefined for null or nonsense. */
-function isoTime(value: string | null | undefined): string | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const time = Date.parse(value);
-  return Number.isNaN(time) || time <= 0 ? undefined : new Date(time).toISOString();
 }
 
 /** The Docker Hub registry type. */

@@ -10,7 +10,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startHarborEmulator, type HarborEmulator, type HarborEmulatorOptions } from '../../test/emulators/harbor.ts';
 import type { Credential } from '../credentials/types.ts';
-import { AuthError, RegistryError, RegplanError } from '../errors.ts';
+import { AuthError, isNotFound, RegistryError, RegplanError } from '../errors.ts';
+import { startScriptedServer } from '../../test/support/scripted-server.ts';
 import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
 import { createHarborDriver, harborApiBase, harborDriver, harborRepositoryPath } from './harbor.ts';
 import { rejection } from '../../test/support/rejection.ts';
@@ -98,21 +99,41 @@ test('listing follows Link pages of 100 and gives every tag its digest, media ty
   });
 });
 
-test('a repository Harbor does not know has no tags and no untagged artifacts', async () => {
+test('a repository the config names that Harbor cannot list is an error naming the URL tried, never an empty repository', async () => {
   await withHarbor({}, async (h) => {
     h.store.seedImage('acme/other', ['x']);
     const driver = createHarborDriver(contextFor(h));
-    assert.equal(await driver.listTagRecords('acme/missing'), []);
-    assert.equal(await driver.listUntagged('acme/missing'), []);
+    const tags = await rejection(driver.listTagRecords('acme/missing'));
+    assert.instance(tags, RegistryError);
+    assert.match((tags as RegistryError).message, `${h.apiBase}/projects/acme/repositories/missing/artifacts`);
+    assert.match((tags as RegistryError).message, 'HTTP 404');
+    await rejection(driver.listUntagged('acme/missing'));
   });
 });
 
-test('a zero push time (0001-01-01) is unknown, never ancient', async () => {
+test('push times are parsed, not judged: zeroed and 1970 times reach inventory as Harbor sent them', async () => {
   await withHarbor({}, async (h) => {
-    h.store.seedImage('acme/app', ['old'], { pushedAt: new Date('0001-01-01T00:00:00Z') });
-    const [record] = await createHarborDriver(contextFor(h)).listTagRecords('acme/app');
-    assert.is(record?.tag, 'old');
-    assert.is(record?.pushedAt, undefined);
+    h.store.seedImage('acme/app', ['zero'], { pushedAt: new Date('0001-01-01T00:00:00Z'), content: 'zero' });
+    h.store.seedImage('acme/app', ['epoch'], { pushedAt: new Date('1970-06-01T00:00:00Z'), content: 'epoch' });
+    const records = await createHarborDriver(contextFor(h)).listTagRecords('acme/app');
+    assert.equal(records.map((r) => [r.tag, r.pushedAt]), [['epoch', '1970-06-01T00:00:00.000Z'], ['zero', '0001-01-01T00:00:00.000Z']]);
+  });
+});
+
+test('a 404 on DELETE counts as done only when a fresh lookup agrees; a tag or artifact still there fails', async () => {
+  const notFound = { status: 404, code: 'NOT_FOUND', message: 'not found' };
+  await withHarbor({ fault: (req) => (req.method === 'DELETE' ? notFound : undefined) }, async (h) => {
+    const image = h.store.seedImage('acme/app', ['pr-1', 'v1']);
+    const driver = createHarborDriver(contextFor(h));
+    const untag = await rejection(driver.untag('acme/app', 'pr-1'));
+    assert.instance(untag, RegplanError);
+    assert.match((untag as RegplanError).message, `"${h.host}/acme/app:pr-1"`);
+    assert.match((untag as RegplanError).message, 'still there');
+    assert.not.ok(isNotFound(untag), 'never read as "already gone"');
+    const deletion = await rejection(driver.deleteManifest('acme/app', image.digest));
+    assert.match((deletion as RegplanError).message, 'still there');
+    assert.not.ok(isNotFound(deletion));
+    assert.equal(h.store.tagsOf('acme/app', image.digest), ['pr-1', 'v1']);
   });
 });
 
@@ -139,6 +160,15 @@ test('untag removes one tag through the Harbor API and the manifest stays for it
     await driver.untag('acme/team/app', 'never-was');
     const deletes = h.requestsTo('/api/v2.0/', 'DELETE');
     assert.equal(deletes.map((r) => [r.path, r.status]), [[`/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts/${image.digest.replace(':', '%3A')}/tags/drop-me`, 200]]);
+  });
+});
+
+test('a tag name outside the grammar (`..` would address the repository) never reaches a URL', async () => {
+  await withHarbor({}, async (h) => {
+    h.store.seedImage('acme/app', ['v1']);
+    const error = await rejection(createHarborDriver(contextFor(h)).untag('acme/app', '..'));
+    assert.match((error as RegplanError).message, 'is not a valid tag name');
+    assert.is(h.requestsTo('/api/v2.0/').length, 0);
   });
 });
 
@@ -277,14 +307,26 @@ test('an API base that is not Harbor is an error pointing at registries.<host>.a
   });
 });
 
-test('a next page on another origin is refused, so credentials never leave the API host', async () => {
-  await withHarbor({}, async (h) => {
-    await withForeignServer('foreign-link', async (base) => {
-      const error = await rejection(createHarborDriver(contextFor(h, { api: base })).listTagRecords('acme/app'));
-      assert.match((error as RegistryError).message, 'next page on another origin');
+test('a next page on another origin is refused, and that origin receives nothing (credentials never leave the API host)', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: [] }));
+  const api = await startScriptedServer(() => ({
+    status: 200,
+    headers: { link: `<${elsewhere.url}/api/v2.0/projects/acme/repositories/app/artifacts?page=2>; rel="next"` },
+    body: [{ digest: `sha256:${'a'.repeat(64)}`, tags: [{ name: 'v1' }] }],
+  }));
+  try {
+    await withHarbor({}, async (h) => {
+      const error = await rejection(createHarborDriver(contextFor(h, { api: `${api.url}/api/v2.0` })).listTagRecords('acme/app'));
+      assert.match((error as RegistryError).message, 'next page of');
+      assert.match((error as RegistryError).message, `another origin (${elsewhere.url})`);
       assertNoSecret(error);
     });
-  });
+    assert.ok(api.requests[0]?.headers['authorization']?.startsWith('Basic '), 'the API itself got the credentials');
+    assert.is(elsewhere.requests.length, 0);
+  } finally {
+    await api.close();
+    await elsewhere.close();
+  }
 });
 
 test.run();

@@ -12,13 +12,14 @@
  * With no usable credentials, planning a cleanup fails (the listing asks first) instead of apply failing later.
  */
 import { RegistryError, RegplanError } from '../errors.ts';
-import { httpAllowed } from '../registry/http.ts';
+import { parseTime } from '../model/time.ts';
 import { oneLine } from '../registry/redact.ts';
+import { isValidTag } from '../registry/reference.ts';
 import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
 import type {
   Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
 } from './driver.ts';
-import { basicAuthorization, NativeApi, type NativeResponse } from './native-api.ts';
+import { basicAuthorization, confirmGone, linkNext, NativeApi, nativeApiBase, type NativeResponse } from './native-api.ts';
 
 const USERNAME_ENV = 'REGPLAN_REPO_HARBOR_USERNAME';
 const PASSWORD_ENV = 'REGPLAN_REPO_HARBOR_PASSWORD';
@@ -60,13 +61,7 @@ interface HarborArtifact {
 
 /** The Harbor API base for a host: `registries.<host>.api` (a bare origin gets `/api/v2.0`), else derived from the host. */
 export function harborApiBase(context: Pick<DriverContext, 'host' | 'registry'>): string {
-  const configured = context.registry?.api;
-  if (configured !== undefined) {
-    const url = new URL(configured);
-    return url.pathname === '/' || url.pathname === '' ? `${url.origin}/api/v2.0` : configured.replace(/\/+$/, '');
-  }
-  const scheme = httpAllowed(context.host, context.registry?.insecure ?? false) ? 'http' : 'https';
-  return `${scheme}://${context.host}/api/v2.0`;
+  return nativeApiBase({ host: context.host, configured: context.registry?.api, insecure: context.registry?.insecure, path: '/api/v2.0' });
 }
 
 /** Harbor's path of a repository: `projects/<p>/repositories/<r>`, the repository URL-encoded twice (`a/b` → `a%252Fb`). */
@@ -81,13 +76,6 @@ export function harborRepositoryPath(host: string, name: string): string {
   const project = name.slice(0, slash);
   const repository = name.slice(slash + 1);
   return `projects/${encodeURIComponent(project)}/repositories/${encodeURIComponent(encodeURIComponent(repository))}`;
-}
-
-/** An RFC 3339 time as ISO 8601, or undefined for a missing, unparsable or zero (`0001-01-01`) time. */
-function isoTime(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) || ms < Date.UTC(1971, 0, 1) ? undefined : new Date(ms).toISOString();
 }
 
 /** The first error code of a Harbor error body, if it is one. */
@@ -121,16 +109,31 @@ export function createHarborDriver(
   });
   const registryApi = createRegistryApiDriver(context, { type: 'harbor', capabilities });
 
-  /** A 404 counts as "gone" only when Harbor says so; any other 404 means the API base is wrong. */
+  const apiHint = `check registries."${host}".api: it must be the Harbor API base, e.g. https://${host}/api/v2.0`;
+
+  /**
+   * True for Harbor's own 404 (`NOT_FOUND`); any other 404 means the API base is wrong, an error that is never
+   * read as "not found" (apply would call that "already gone").
+   */
   const isHarborNotFound = (response: NativeResponse<unknown>, subject: string): boolean => {
     if (response.status !== 404) return false;
     if (harborCode(response.data) === 'NOT_FOUND') return true;
-    throw new RegistryError(`the Harbor API at ${base} answered 404 for "${subject}" without a Harbor error body`, {
-      status: 404,
-      registry: host,
-      hint: `check registries."${host}".api: it must be the Harbor API base, e.g. https://${host}/api/v2.0`,
-    });
+    throw new RegplanError(`the Harbor API at ${base} answered 404 for "${subject}" without a Harbor error body`, { hint: apiHint, context: { registry: host, repo: subject } });
   };
+
+  /** A 404 on DELETE is "done" only when a fresh GET of that tag or artifact says NOT_FOUND too (native-api confirmGone). */
+  const confirmDeleted = (path: string, subject: string, what: string) =>
+    confirmGone({
+      stillThere: async () => {
+        const found = await api.request('GET', path, { query: { with_tag: 'false' }, expect: [200, 404], subject });
+        return !(found.status === 404 && harborCode(found.data) === 'NOT_FOUND');
+      },
+      refused: () =>
+        new RegplanError(`Harbor answered 404 NOT_FOUND to ${what} "${subject}", yet it is still there`, {
+          hint: 'Harbor did not remove it; check the account may delete in the project, then apply again',
+          context: { registry: host, repo: subject },
+        }),
+    });
 
   const refused = (response: NativeResponse<unknown>, what: string, subject: string, tag?: string): RegistryError => {
     const code = harborCode(response.data) ?? 'UNKNOWN';
@@ -150,27 +153,19 @@ export function createHarborDriver(
     });
   };
 
-  /** Every artifact of a repo (`q` filters, e.g. `tags=nil`), following Harbor's `Link` pages; a missing repo has none. */
+  /**
+   * Every artifact of a repo (`q` filters, e.g. `tags=nil`), following Harbor's `Link` pages on the API's origin.
+   * A repo Harbor cannot list (404) is an error naming the URL: the config names it, so it is never "empty".
+   */
   async function listArtifacts(name: string, q?: string): Promise<HarborArtifact[]> {
-    const subject = `${host}/${name}`;
-    let url: URL | undefined = api.url(`${harborRepositoryPath(host, name)}/artifacts`, { with_tag: 'true', page: 1, page_size: PAGE_SIZE, q });
-    const seen = new Set<string>();
-    const artifacts: HarborArtifact[] = [];
-    while (url !== undefined && !seen.has(url.href)) {
-      seen.add(url.href);
-      const response: NativeResponse<unknown> = await api.request('GET', url, { expect: [200, 404], subject });
-      if (isHarborNotFound(response, subject)) return [];
-      if (!Array.isArray(response.data)) {
-        throw new RegistryError(`the Harbor API at ${base} did not answer a list of artifacts for "${subject}"`, {
-          status: response.status,
-          registry: host,
-          hint: `check registries."${host}".api: it must be the Harbor API base, e.g. https://${host}/api/v2.0`,
-        });
-      }
-      artifacts.push(...(response.data as HarborArtifact[]).filter((a) => typeof a?.digest === 'string'));
-      url = nextPage(response.headers.get('link'), response.url, api.base);
-    }
-    return artifacts;
+    const artifacts = await api.listAll<unknown, HarborArtifact>(`${harborRepositoryPath(host, name)}/artifacts`, {
+      items: (data) => (Array.isArray(data) ? (data as HarborArtifact[]) : undefined),
+      next: linkNext,
+      subject: `${host}/${name}`,
+      query: { with_tag: 'true', page: 1, page_size: PAGE_SIZE, q },
+      notFoundHint: `check the repository name (<project>/<repository>) exists in Harbor; ${apiHint}`,
+    });
+    return artifacts.filter((a) => typeof a?.digest === 'string');
   }
 
   return {
@@ -178,64 +173,48 @@ export function createHarborDriver(
     type: 'harbor',
     capabilities,
     async listTagRecords(name) {
-      const records: TagRecord[] = [];
-      for (const artifact of await listArtifacts(name)) {
-        for (const tag of artifact.tags ?? []) {
-          const pushedAt = isoTime(tag.push_time) ?? isoTime(artifact.push_time);
-          records.push({
+      const records = (await listArtifacts(name)).flatMap((artifact) =>
+        (artifact.tags ?? []).map((tag): TagRecord => {
+          const pushedAt = parseTime(tag.push_time) ?? parseTime(artifact.push_time);
+          return {
             tag: tag.name,
             digest: artifact.digest,
             ...(artifact.manifest_media_type ? { mediaType: artifact.manifest_media_type } : {}),
             ...(pushedAt === undefined ? {} : { pushedAt }),
-          });
-        }
-      }
+          };
+        }),
+      );
       return records.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
     },
     async listUntagged(name) {
       return (await listArtifacts(name, 'tags=nil'))
         .filter((artifact) => (artifact.tags ?? []).length === 0)
         .map((artifact) => {
-          const pushedAt = isoTime(artifact.push_time);
+          const pushedAt = parseTime(artifact.push_time);
           return { digest: artifact.digest, ...(pushedAt === undefined ? {} : { pushedAt }) };
         });
     },
     async untag(name, tag) {
       const subject = `${host}/${name}:${tag}`;
       const artifacts = `${harborRepositoryPath(host, name)}/artifacts`;
-      const found = await api.request<HarborArtifact>('GET', `${artifacts}/${encodeURIComponent(tag)}`, { query: { with_tag: 'false' }, expect: [200, 404], subject });
-      if (isHarborNotFound(found, subject)) return; // the tag is gone already: done
+      // `..` would address the repository itself: a name outside the tag grammar never reaches a URL
+      if (!isValidTag(tag)) throw new RegplanError(`refusing to untag "${subject}": ${JSON.stringify(tag)} is not a valid tag name`, { context: { registry: host, repo: name } });
+      const byTag = `${artifacts}/${encodeURIComponent(tag)}`;
+      const found = await api.request<HarborArtifact>('GET', byTag, { query: { with_tag: 'false' }, expect: [200, 404], subject });
+      if (isHarborNotFound(found, subject)) return; // this lookup of the one tag finds nothing: gone already, done
       const digest = found.data.digest;
       const response = await api.request('DELETE', `${artifacts}/${encodeURIComponent(digest)}/tags/${encodeURIComponent(tag)}`, { expect: [200, 404, 412], subject });
-      if (isHarborNotFound(response, subject)) return; // removed (or moved to another artifact) meanwhile
       if (response.status === 412) throw refused(response, 'remove tag', subject, tag);
+      if (isHarborNotFound(response, subject)) await confirmDeleted(byTag, subject, 'removing tag');
     },
     async deleteManifest(name, digest) {
       const subject = `${host}/${name}@${digest}`;
-      const response = await api.request('DELETE', `${harborRepositoryPath(host, name)}/artifacts/${encodeURIComponent(digest)}`, { expect: [200, 404, 412], subject });
-      if (isHarborNotFound(response, subject)) return; // already gone counts as done (design §6)
+      const artifact = `${harborRepositoryPath(host, name)}/artifacts/${encodeURIComponent(digest)}`;
+      const response = await api.request('DELETE', artifact, { expect: [200, 404, 412], subject });
       if (response.status === 412) throw refused(response, 'delete artifact', subject);
+      if (isHarborNotFound(response, subject)) await confirmDeleted(artifact, subject, 'deleting artifact'); // already gone counts as done (design §6)
     },
   };
-}
-
-/** The `rel="next"` URL of a `Link` header, resolved against the page it came from; only on the API's own origin. */
-function nextPage(link: string | null, from: URL, base: URL): URL | undefined {
-  if (link === null) return undefined;
-  for (const part of link.split(/,(?=\s*<)/)) {
-    const match = /<([^>]*)>\s*;\s*rel="?([^";]+)"?/i.exec(part);
-    if (match?.[2]?.split(/\s+/).includes('next') !== true) continue;
-    const next = new URL(match[1] ?? '', from);
-    if (next.origin !== base.origin) {
-      throw new RegistryError(`the Harbor API sent a next page on another origin (${next.origin}); regplan does not send credentials there`, {
-        status: 200,
-        registry: base.host,
-        hint: `check registries."${base.host}".api and the Harbor external URL setting`,
-      });
-    }
-    return next;
-  }
-  return undefined;
 }
 
 /**

@@ -7,9 +7,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startQuayEmulator, type QuayEmulator } from '../../test/emulators/quay.ts';
-import { AuthError, RegplanError } from '../errors.ts';
+import { startScriptedServer } from '../../test/support/scripted-server.ts';
+import { AuthError, isNotFound, RegplanError } from '../errors.ts';
 import type { DriverContext } from './driver.ts';
-import { createQuayDriver, quayDriver } from './quay.ts';
+import { createQuayDriver, quayApiBase, quayDriver } from './quay.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
 
 const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
@@ -150,11 +151,87 @@ test('a refused token is an AuthError whose hint names REGPLAN_REPO_QUAY_TOKEN, 
   });
 });
 
-test('a repository Quay does not know lists no tags', async () => {
+test('a repository the Quay API cannot list is an error naming the URL tried; the Registry API path says NAME_UNKNOWN is empty', async () => {
   await withEmulator(async (emulator) => {
-    assert.equal(await driverFor(emulator, TOKEN).listTagRecords('acme/none'), []);
+    const error = await rejection(driverFor(emulator, TOKEN).listTagRecords('acme/none'));
+    assert.match(error.message, `${emulator.api}/repository/acme/none/tag/`);
+    assert.match(error.message, 'HTTP 404');
     assert.equal(await driverFor(emulator, undefined).listTagRecords('acme/none'), []);
   });
+});
+
+test('a bare api URL (http://host) gets Quay\'s /api/v1 appended instead of every listing 404ing into "no changes"', async () => {
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['v1']);
+    const context = { ...contextFor(emulator, TOKEN), registry: { host: emulator.host, insecure: false, api: emulator.registry.url } };
+    assert.equal((await createQuayDriver(context).listTagRecords(REPO)).map((r) => r.tag), ['v1']);
+    assert.is(emulator.registry.requestsTo('/api/v1/repository/').length, 1);
+  });
+});
+
+test('without an api URL the base is derived from the host: http for loopback or insecure, else https', async () => {
+  assert.is(quayApiBase({ host: 'quay.io' }), 'https://quay.io/api/v1');
+  assert.is(quayApiBase({ host: 'quay.lan:8080', registry: { host: 'quay.lan:8080', insecure: true } }), 'http://quay.lan:8080/api/v1');
+  assert.is(quayApiBase({ host: 'quay.lan', registry: { host: 'quay.lan', insecure: false, api: 'https://quay-api.lan' } }), 'https://quay-api.lan/api/v1');
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['v1']);
+    const context = { ...contextFor(emulator, TOKEN), registry: { host: emulator.host, insecure: false } };
+    assert.equal((await createQuayDriver(context).listTagRecords(REPO)).map((r) => r.tag), ['v1']);
+  });
+});
+
+test('a 404 on untag is done only when the lookup of that one tag agrees; a tag still there fails and is never reported done', async () => {
+  const server = await startScriptedServer((request) => {
+    if (request.method === 'DELETE') return { status: 404, body: { status: 404, error_type: 'not_found', detail: 'Not Found' } };
+    const specific = request.query.get('specificTag');
+    const tags = specific === 'still-there' ? [{ name: 'still-there', manifest_digest: `sha256:${'a'.repeat(64)}`, start_ts: 1 }] : [];
+    return { status: 200, body: { tags, page: 1, has_additional: false } };
+  });
+  try {
+    const context: DriverContext = { host: server.host, type: 'quay', registry: { host: server.host, insecure: false, api: `${server.url}/api/v1` }, credentials: async () => undefined, nativeSecret: async () => TOKEN };
+    const driver = createQuayDriver(context);
+    await driver.untag(REPO, 'gone');
+    assert.equal(server.requests.map((r) => `${r.method} ${r.path} ${r.query.get('specificTag') ?? ''}`.trim()), [`DELETE /api/v1/repository/${REPO}/tag/gone`, `GET /api/v1/repository/${REPO}/tag/ gone`]);
+    const error = await rejection(driver.untag(REPO, 'still-there'));
+    assert.match(error.message, `"${server.host}/${REPO}:still-there"`);
+    assert.match(error.message, 'still there');
+    assert.not.ok(isNotFound(error), 'never read as "already gone"');
+    assert.not.ok(`${error.message}${error.hint ?? ''}`.includes(TOKEN));
+  } finally {
+    await server.close();
+  }
+});
+
+test('a tag name outside the grammar (`..` would address the repository) never reaches a URL', async () => {
+  await withEmulator(async (emulator) => {
+    emulator.store.seedImage(REPO, ['v1']);
+    const error = await rejection(driverFor(emulator, TOKEN).untag(REPO, '..'));
+    assert.match(error.message, 'is not a valid tag name');
+    assert.is(emulator.registry.requestsTo('/api/v1/').length, 0);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v1']);
+  });
+});
+
+test('paging stays on the API origin: a Link to another origin is not followed, and that origin receives nothing', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { tags: [], page: 2, has_additional: false } }));
+  const server = await startScriptedServer((request) => {
+    const page = Number(request.query.get('page') ?? '1');
+    return {
+      status: 200,
+      headers: { link: `<${elsewhere.url}/api/v1/repository/${REPO}/tag/?page=${page + 1}>; rel="next"` },
+      body: { tags: [{ name: `t${page}`, manifest_digest: `sha256:${String(page).repeat(64)}`, start_ts: 1_700_000_000 }], page, has_additional: page < 2, next_page: `${elsewhere.url}/api/v1/x` },
+    };
+  });
+  try {
+    const context: DriverContext = { host: server.host, type: 'quay', registry: { host: server.host, insecure: false, api: `${server.url}/api/v1` }, credentials: async () => undefined, nativeSecret: async () => TOKEN };
+    assert.equal((await createQuayDriver(context).listTagRecords(REPO)).map((r) => r.tag), ['t1', 't2']);
+    assert.equal(server.requests.map((r) => r.query.get('page')), ['1', '2']);
+    assert.ok(server.requests.every((r) => r.headers['authorization'] === `Bearer ${TOKEN}`));
+    assert.is(elsewhere.requests.length, 0);
+  } finally {
+    await server.close();
+    await elsewhere.close();
+  }
 });
 
 test('the factory is ready, untags, and its token is optional', () => {

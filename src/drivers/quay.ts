@@ -6,15 +6,20 @@
  * (`start_ts`) a page of 100 per request, and `DELETE .../tag/<tag>` untags (the tag stays restorable for the
  * namespace's time-machine window). Without a token, regplan lists through the Registry API (tags/list plus a
  * HEAD per tag; push times then come from image configs) and untags with `DELETE /v2/<name>/manifests/<tag>`,
- * which Quay also answers by removing just that tag. The API base is `registries.<host>.api`, else
- * `https://<host>/api/v1`. Quirk: Quay answers a dead (deleted or expired) tag with `TAG_EXPIRED`, which counts
- * as a missing tag.
+ * which Quay also answers by removing just that tag. The API base is `registries.<host>.api` (a bare origin gets
+ * `/api/v1`), else `https://<host>/api/v1` (http for loopback or `insecure`). A repo the Quay API cannot list
+ * (404) is an error naming the URL, never an empty repository; a 404 on a tag DELETE is "already gone" only when
+ * a lookup of that tag agrees. Quirk: Quay answers a dead (deleted or expired) tag with `TAG_EXPIRED`, which
+ * counts as a missing tag.
  */
-import { isNotFound, isRegistryError } from '../errors.ts';
+import pLimit from 'p-limit';
+import { isNotFound, isRegistryError, RegplanError } from '../errors.ts';
+import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
+import { isValidTag } from '../registry/reference.ts';
 import { createUntaggingRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
-import { NativeApi } from './native-api.ts';
+import { confirmGone, NativeApi, nativeApiBase, pageNumberNext } from './native-api.ts';
 
 const TOKEN_ENV = 'REGPLAN_REPO_QUAY_TOKEN';
 /** Tags per Quay API page (the API's maximum). */
@@ -56,6 +61,14 @@ interface QuayTagPage {
   has_additional?: boolean;
 }
 
+/**
+ * Where the Quay API lives: `registries.<host>.api` (a bare origin gets `/api/v1`), else `<host>/api/v1` over
+ * https (http for a loopback or `insecure` registry).
+ */
+export function quayApiBase(context: Pick<DriverContext, 'host' | 'registry'>): string {
+  return nativeApiBase({ host: context.host, configured: context.registry?.api, insecure: context.registry?.insecure, path: '/api/v1' });
+}
+
 /** True when Quay says the tag is not there: 404, MANIFEST_UNKNOWN, or its TAG_EXPIRED for a dead tag. */
 export const isQuayTagMissing = (error: unknown): boolean => isNotFound(error) || (isRegistryError(error) && error.errors.some((e) => e.code === 'TAG_EXPIRED'));
 
@@ -73,7 +86,7 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
         return undefined;
       }
       const client = new NativeApi({
-        base: context.registry?.api ?? `https://${context.host}/api/v1`,
+        base: quayApiBase(context),
         title: 'Quay API',
         authorization: async () => `Bearer ${token}`,
         authHint: `${TOKEN_ENV} must be an OAuth application token with the repo:read and repo:write scopes (Organization > Applications > Generate Token), or unset it to clean up through the Registry API`,
@@ -88,40 +101,60 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
   /** `repository/<ns>/<repo...>`, each segment encoded (Quay repositories may nest: `ns/charts/web`). */
   const repositoryPath = (name: string): string => `repository/${name.split('/').map(encodeURIComponent).join('/')}`;
 
+  /** Active tags through the Quay API, `page` after `page` while `has_additional`; a repo it cannot list is an error. */
   async function apiTagRecords(client: NativeApi, name: string): Promise<TagRecord[]> {
+    const tags = await client.listAll<QuayTagPage, QuayTag>(`${repositoryPath(name)}/tag/`, {
+      items: (data) => data.tags,
+      next: pageNumberNext<QuayTagPage>('page', (data) => data.has_additional === true),
+      subject: `${context.host}/${name}`,
+      query: { onlyActiveTags: 'true', limit: PAGE_LIMIT, page: 1 },
+      notFoundHint: `check the repository name and registries."${context.host}".api (the Quay API base, e.g. https://${context.host}/api/v1)`,
+    });
     const records = new Map<string, TagRecord>();
-    for (let page = 1; ; page++) {
-      const answer = await client.request<QuayTagPage>('GET', `${repositoryPath(name)}/tag/`, {
-        query: { onlyActiveTags: 'true', limit: PAGE_LIMIT, page },
-        expect: [200, 404],
-        subject: `${context.host}/${name}`,
-      });
-      if (answer.status === 404) return []; // no such repository: nothing to list
-      for (const tag of answer.data?.tags ?? []) {
-        if (typeof tag.name !== 'string' || typeof tag.manifest_digest !== 'string') continue;
-        if (records.has(tag.name)) continue; // a page shift between requests can repeat a tag
-        const pushedAt = typeof tag.start_ts === 'number' ? new Date(tag.start_ts * 1000).toISOString() : undefined;
-        records.set(tag.name, { tag: tag.name, digest: tag.manifest_digest, ...(pushedAt === undefined ? {} : { pushedAt }) });
-      }
-      if (answer.data?.has_additional !== true || (answer.data.tags ?? []).length === 0) break;
-    }
+    tags.forEach((tag) => {
+      if (typeof tag.name !== 'string' || typeof tag.manifest_digest !== 'string') return;
+      if (records.has(tag.name)) return; // a page shift between requests can repeat a tag
+      const pushedAt = typeof tag.start_ts === 'number' ? parseTime({ epochSeconds: tag.start_ts }) : undefined;
+      records.set(tag.name, { tag: tag.name, digest: tag.manifest_digest, ...(pushedAt === undefined ? {} : { pushedAt }) });
+    });
     return [...records.values()].sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
   }
 
   /** Without a token: tags/list, then a HEAD per tag (a few at a time); tags gone or dead meanwhile are dropped. */
   async function registryTagRecords(name: string): Promise<TagRecord[]> {
-    const names = await base.listTags(name);
-    const records: (TagRecord | undefined)[] = new Array(names.length);
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < names.length; i = next++) {
-        const tag = names[i] as string;
-        const descriptor = await resolveTag(name, tag);
-        records[i] = descriptor === undefined ? undefined : { tag, digest: descriptor.digest, mediaType: descriptor.mediaType };
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(RESOLVE_CONCURRENCY, names.length) }, worker));
+    const limit = pLimit(RESOLVE_CONCURRENCY);
+    const records = await Promise.all(
+      (await base.listTags(name)).map((tag) =>
+        limit(async (): Promise<TagRecord | undefined> => {
+          const descriptor = await resolveTag(name, tag);
+          return descriptor === undefined ? undefined : { tag, digest: descriptor.digest, mediaType: descriptor.mediaType };
+        }),
+      ),
+    );
     return records.filter((r): r is TagRecord => r !== undefined);
+  }
+
+  /**
+   * Untags through the Quay API. A 404 (Quay's answer for a dead or missing tag) is "already gone" only when a
+   * lookup of that one tag (`GET .../tag/?specificTag=<tag>&onlyActiveTags=true`, reference §3.7) lists nothing.
+   */
+  async function apiUntag(client: NativeApi, name: string, tag: string): Promise<void> {
+    const subject = `${context.host}/${name}:${tag}`;
+    // `..` would address the repository itself (DELETE removes it): a name outside the tag grammar never reaches a URL
+    if (!isValidTag(tag)) throw new RegplanError(`refusing to untag "${subject}": ${JSON.stringify(tag)} is not a valid tag name`, { context: { registry: context.host, repo: name } });
+    const answer = await client.request('DELETE', `${repositoryPath(name)}/tag/${encodeURIComponent(tag)}`, { expect: [200, 202, 204, 404], subject });
+    if (answer.status !== 404) return;
+    await confirmGone({
+      stillThere: async () => {
+        const found = await client.request<QuayTagPage>('GET', `${repositoryPath(name)}/tag/`, { query: { onlyActiveTags: 'true', specificTag: tag }, subject });
+        return (found.data?.tags ?? []).some((t) => t.name === tag);
+      },
+      refused: () =>
+        new RegplanError(`Quay answered 404 to DELETE "${subject}", yet the tag is still there`, {
+          hint: `Quay did not remove it; ${TOKEN_ENV} needs the repo:write scope on the repository`,
+          context: { registry: context.host, repo: name, ref: tag },
+        }),
+    });
   }
 
   async function resolveTag(name: string, tag: string) {
@@ -143,9 +176,9 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
     },
     async untag(name, tag) {
       const client = await quayApi();
+      if (client !== undefined) return apiUntag(client, name, tag);
       try {
-        if (client === undefined) await base.untag(name, tag);
-        else await client.request('DELETE', `${repositoryPath(name)}/tag/${encodeURIComponent(tag)}`, { expect: [200, 202, 204], subject: `${context.host}/${name}:${tag}` });
+        await base.untag(name, tag);
       } catch (error) {
         if (isQuayTagMissing(error)) return; // already gone (or expired) counts as done (design §6)
         throw error;

@@ -15,6 +15,7 @@ import { planSchemaProblems } from '../../src/plan/planfile.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { startDockerHubEmulator, type DockerHubEmulator } from '../emulators/dockerhub.ts';
 import { captureIo } from '../support/io.ts';
+import { CLEANUP_SCENARIO_KEPT, cleanupScenarioConfig, seedCleanupScenario, seedManyPrBuilds } from '../support/cleanup-scenario.ts';
 
 const PASSWORD = 'e2e-hub-password-SECRET';
 const REPO = 'acme/app';
@@ -143,6 +144,46 @@ test('official library/ images are refused at plan time with a clear reason', as
     assert.equal(w.hub.store.tags('library/nginx').map((t) => t.tag), ['pr-1']);
   } finally {
     await w.stop();
+  }
+});
+
+test('143+ tags over two pages, deleted 4 at a time: every planned tag is gone, every kept tag stays, and the counts say so', async () => {
+  const hub = await startDockerHubEmulator({ accounts: { acme: { password: PASSWORD } }, rateLimit: 2000, latencyMs: 3 });
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-hub-e2e-'));
+  try {
+    const { release } = seedCleanupScenario(hub.store, REPO);
+    const builds = seedManyPrBuilds(hub.store, REPO, 140);
+    const config = path.join(dir, 'registry.config.yaml');
+    await writeFile(config, cleanupScenarioConfig({ host: hub.host, type: 'dockerhub', api: hub.api, repo: REPO }));
+    await mkdir(path.join(dir, 'docker'));
+    await writeFile(path.join(dir, 'docker', 'config.json'), '{}');
+    const env = { HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache'), REGPLAN_REPO_DOCKER_HUB_USERNAME: 'acme', REGPLAN_REPO_DOCKER_HUB_PASSWORD: PASSWORD };
+    const run = async (...argv: string[]) => {
+      const io = captureIo(env, dir);
+      const code = await runCli(['-c', config, '--docker-config', path.join(dir, 'docker'), ...argv], io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    assert.ok(hub.store.tags(REPO).length > 143);
+    const planned = await run('plan', '--json', '--out', 'plan.json');
+    assert.is(planned.code, 0, planned.err);
+    const plan = JSON.parse(planned.out) as Plan;
+    const planned_ = plan.actions.filter((a) => a.type === 'delete' && a.tag !== undefined).map((a) => a.tag as string);
+    assert.is(planned_.length, 140 + 7, planned_.join(' '));
+    for (const tag of builds) assert.ok(planned_.includes(tag), `${tag} planned`);
+
+    const requestsBefore = hub.hubRequests().length;
+    const applied = await run('apply', 'plan.json');
+    assert.is(applied.code, 0, applied.out + applied.err);
+    assert.match(applied.out, `Apply: ${planned_.length} done, 0 stale, 0 failed.`);
+    const left = hub.store.tags(REPO).map((t) => t.tag);
+    assert.equal(left, [...CLEANUP_SCENARIO_KEPT]);
+    for (const tag of planned_) assert.not.ok(left.includes(tag), `${tag} is still there`);
+    assert.ok(hub.store.manifest(REPO, release), 'the manifest pr-shared shared with v1.1.0 stays');
+    const listings = hub.hubRequests().slice(requestsBefore).filter((r) => r.startsWith('GET /v2/namespaces/acme/repositories/app/tags?'));
+    assert.ok(listings.length <= 2, `apply listed the tags once (two pages), not per delete:\n${listings.join('\n')}`);
+  } finally {
+    await hub.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -15,7 +15,7 @@ import { runCli } from '../../src/cli/main.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { startHarborEmulator, type HarborEmulator, type HarborEmulatorOptions } from '../emulators/harbor.ts';
 import { captureIo } from '../support/io.ts';
-import { cleanupScenarioConfig, seedCleanupScenario } from '../support/cleanup-scenario.ts';
+import { CLEANUP_SCENARIO_KEPT, cleanupScenarioConfig, seedCleanupScenario, seedManyPrBuilds } from '../support/cleanup-scenario.ts';
 
 const REPO = 'acme/team/app';
 const ADMIN_PASSWORD = 'Adm1n-pass-e2e';
@@ -35,10 +35,11 @@ interface World {
   run: (argv: string[], env?: Record<string, string>) => Promise<{ code: number; out: string; err: string }>;
 }
 
-async function withWorld(options: { harbor?: HarborEmulatorOptions; dockerUser?: { username: string; password: string } | null }, body: (world: World) => Promise<void>): Promise<void> {
+async function withWorld(options: { harbor?: HarborEmulatorOptions; dockerUser?: { username: string; password: string } | null; prBuilds?: number }, body: (world: World) => Promise<void>): Promise<void> {
   const harbor = await startHarborEmulator({ users: { admin: ADMIN_PASSWORD, [ROBOT]: ROBOT_SECRET }, ...options.harbor });
   try {
     const { release, orphan } = seedCleanupScenario(harbor.store, REPO);
+    seedManyPrBuilds(harbor.store, REPO, options.prBuilds ?? 0);
 
     const dir = await mkdtemp(path.join(tmpdir(), 'regplan-harbor-e2e-'));
     dirs.push(dir);
@@ -136,6 +137,29 @@ test('a wrong Harbor password fails the plan with the auth hint and no secret', 
     assert.match(planned.err, 'robot account');
     assert.not.ok(planned.err.includes('not-the-secret-123'));
     noSecrets(planned.err);
+  });
+});
+
+test('143+ tags over two pages, deleted 4 at a time: every planned tag is gone, every kept tag stays, and the counts say so', async () => {
+  await withWorld({ prBuilds: 140 }, async ({ harbor, release, orphan, run }) => {
+    assert.ok(tagsLeft(harbor).length > 143);
+    const planned = await run(['plan', '--json', '--out', 'plan.json'], ROBOT_ENV);
+    assert.is(planned.code, 0, planned.err);
+    const plan = JSON.parse(planned.out) as Plan;
+    const deletes = plan.actions.filter((a) => a.type === 'delete');
+    const doomedTags = deletes.map((a) => a.tag).filter((t): t is string => t !== undefined);
+    assert.is(doomedTags.length, 140 + 7);
+    const listing = harbor.requestsTo('/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts', 'GET').filter((r) => new URLSearchParams(r.query).get('q') === null);
+    assert.ok(listing.some((r) => new URLSearchParams(r.query).get('page') === '2'), 'the listing spans two pages');
+
+    const applied = await run(['apply', 'plan.json'], ROBOT_ENV);
+    assert.is(applied.code, 0, applied.err + applied.out);
+    assert.match(applied.out, `Apply: ${deletes.length} done, 0 stale, 0 failed.`);
+    const left = tagsLeft(harbor);
+    assert.equal(left, [...CLEANUP_SCENARIO_KEPT]);
+    for (const tag of doomedTags) assert.not.ok(left.includes(tag), `${tag} is still there`);
+    assert.ok(harbor.store.manifest(REPO, release));
+    assert.is(harbor.store.manifest(REPO, orphan), undefined);
   });
 });
 

@@ -13,6 +13,7 @@ import { runCli } from '../../src/cli/main.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { startQuayEmulator, type QuayEmulator } from '../emulators/quay.ts';
 import { captureIo } from '../support/io.ts';
+import { CLEANUP_SCENARIO_KEPT, cleanupScenarioConfig, seedCleanupScenario, seedManyPrBuilds } from '../support/cleanup-scenario.ts';
 
 const TOKEN = 'quay-e2e-Oauth-Token-31337';
 const REPO = 'acme/charts/web';
@@ -110,6 +111,40 @@ test('without a token: the Registry API lists (push times from image configs) an
     assert.is(emulator.registry.requestsTo('/api/v1/').length, 0);
     assert.equal(emulator.registry.requestsTo(`/v2/${REPO}/manifests/pr-1`, 'DELETE').map((r) => r.status), [202]);
   });
+});
+
+test('143+ tags over two API pages, deleted 4 at a time: every planned tag is gone, every kept tag stays, and the counts say so', async () => {
+  const emulator = await startQuayEmulator({ token: TOKEN });
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-quay-e2e-'));
+  dirs.push(dir);
+  try {
+    const { release } = seedCleanupScenario(emulator.store, REPO);
+    seedManyPrBuilds(emulator.store, REPO, 140);
+    await mkdir(path.join(dir, 'docker'));
+    await writeFile(path.join(dir, 'registry.config.yaml'), cleanupScenarioConfig({ host: emulator.host, type: 'quay', api: emulator.api, repo: REPO }));
+    const run = async (argv: string[]) => {
+      const io = captureIo({ HOME: dir, DOCKER_CONFIG: path.join(dir, 'docker'), REGPLAN_CACHE_DIR: path.join(dir, 'cache'), REGPLAN_REPO_QUAY_TOKEN: TOKEN }, dir);
+      const code = await runCli(argv, io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    assert.ok(emulator.store.tags(REPO).length > 143);
+    const planned = await run(['plan', '--json', '--out', 'plan.json']);
+    assert.is(planned.code, 0, planned.err);
+    const deletes = (JSON.parse(planned.out) as Plan).actions.filter((a) => a.type === 'delete');
+    const doomedTags = deletes.map((a) => a.tag).filter((t): t is string => t !== undefined);
+    assert.is(doomedTags.length, 140 + 7);
+    assert.equal(emulator.registry.requestsTo(`/api/v1/repository/${REPO}/tag/`, 'GET').map((r) => new URLSearchParams(r.query).get('page')), ['1', '2']);
+
+    const applied = await run(['apply', 'plan.json']);
+    assert.is(applied.code, 0, applied.err + applied.out);
+    assert.match(applied.out, `Apply: ${deletes.length} done, 0 stale, 0 failed.`);
+    const left = emulator.store.tags(REPO).map((t) => t.tag);
+    assert.equal(left, [...CLEANUP_SCENARIO_KEPT]);
+    for (const tag of doomedTags) assert.not.ok(left.includes(tag), `${tag} is still there`);
+    assert.ok(emulator.store.manifest(REPO, release));
+  } finally {
+    await emulator.stop();
+  }
 });
 
 test.run();

@@ -2,13 +2,15 @@
  * A Docker Hub emulator (reference §3.3) on top of the memory registry: the Registry API with Hub's delete quirks
  * (DELETE by digest 403 DENIED while a tag points at the manifest, DELETE by tag 405 UNSUPPORTED) and, under
  * `/hub` on the same server, the Hub API regplan uses: login (`POST /v2/auth/token`, legacy `POST /v2/users/login`
- * with the 2FA answer), tag listing with digests, platform images and push times (`page`/`page_size` paging with
- * an absolute `next`, 404 past the last page), and tag deletion (`DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/`,
- * trailing slash required, 204/404). Personal access tokens may list but not delete; `library/` belongs to nobody.
+ * with the 2FA answer), tag listing with digests, platform images and push times (`page`/`page_size` offset paging
+ * with an absolute `next`, 404 past the last page, pages computed when served so they shift while tags are
+ * deleted: reference §3.3, §5), the one-tag lookup (`GET .../tags/<tag>`, 200/404, §3.3), and tag deletion
+ * (`DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/`, trailing slash required, 204/404). Personal access tokens may list but not delete; `library/` belongs to nobody.
  * Every Hub API answer carries `X-RateLimit-*` headers; a per-minute limit or `throttleNext` answers 429 with
  * `Retry-After` and `X-Retry-After`.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMemoryRegistry, type MemoryRegistry, type RegistryStore, type RouteHelpers, type StoredManifest } from './memory-registry.ts';
 
@@ -35,6 +37,11 @@ export interface DockerHubEmulatorOptions {
   legacyLoginOnly?: boolean;
   /** Stamps push times and rate-limit windows (default: the real time). */
   clock?: () => Date;
+  /**
+   * Each Hub API request is served after this many ms (default 0), as a remote API is: concurrent requests then
+   * interleave, so a listing reads its offset page after deletes that were sent before it finished (§5).
+   */
+  latencyMs?: number;
 }
 
 /** A running emulator. */
@@ -78,6 +85,7 @@ export async function startDockerHubEmulator(options: DockerHubEmulatorOptions =
     if (!url.pathname.startsWith(`${PREFIX}/`)) return false;
     const method = req.method ?? 'GET';
     const path = url.pathname.slice(PREFIX.length);
+    if ((options.latencyMs ?? 0) > 0) await sleep(options.latencyMs);
     res.on('finish', () => log.push(`${method} ${path}${url.search} ${res.statusCode}`));
     const now = clock().getTime();
     if (now - window.start >= 60_000) Object.assign(window, { start: now, used: 0 });

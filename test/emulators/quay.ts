@@ -2,8 +2,8 @@
  * Quay emulator (reference §3.7, werf-behaviour §2.8) on top of the memory registry. Registry API with Quay's
  * delete semantics (DELETE by tag untags, by digest removes every tag on it). Quay API v1 under `/api/v1` with
  * `Authorization: Bearer <OAuth token>`: `GET repository/<ns>/<repo>/tag/` paged by `page`/`limit` (default 50,
- * clamped to 1..100) with `has_additional`, tag fields `name, reversion, start_ts, end_ts, manifest_digest,
- * is_manifest_list, size, last_modified (RFC 2822)`, dead tags (tag history) unless `onlyActiveTags=true`;
+ * clamped to 1..100) with `has_additional`, `specificTag=<tag>` for the tags of one name, tag fields `name,
+ * reversion, start_ts, end_ts, manifest_digest, is_manifest_list, size, last_modified (RFC 2822)`, dead tags (tag history) unless `onlyActiveTags=true`;
  * `DELETE .../tag/<tag>` answering 204; errors as `application/problem+json` (401 invalid_token, 403
  * insufficient_scope, 404 not_found). Quirks: a tag whose `expiration` passed is dead, and fetching a dead tag
  * through the Registry API answers 404 `TAG_EXPIRED`; `throttle(n)` makes the next n API calls answer 429.
@@ -144,8 +144,11 @@ export async function startQuayEmulator(options: QuayEmulatorOptions): Promise<Q
           name: t.name, reversion: false, start_ts: Math.floor(t.start.getTime() / 1000), end_ts: Math.floor(t.end.getTime() / 1000),
           manifest_digest: t.digest, is_manifest_list: false, size: 0, last_modified: t.start.toUTCString().replace('GMT', '-0000'),
         }));
-    // Quay orders by lifetime start, newest first
-    const all = [...active, ...history].sort((a, b) => b.start_ts - a.start_ts || (a.name < b.name ? -1 : 1));
+    // `specificTag` lists only tags of that name (reference §3.7); Quay orders by lifetime start, newest first
+    const specific = url.searchParams.get('specificTag');
+    const all = [...active, ...history]
+      .filter((t) => specific === null || t.name === specific)
+      .sort((a, b) => b.start_ts - a.start_ts || (a.name < b.name ? -1 : 1));
     const tags = all.slice((page - 1) * limit, page * limit);
     helpers.sendJson(req, res, 200, { tags, page, has_additional: page * limit < all.length });
   }

@@ -46,3 +46,18 @@ export function cleanupScenarioConfig(options: { host: string; type: string; api
     '',
   ].join('\n');
 }
+
+/**
+ * Adds `count` old PR builds (`pr-build-000`, …), each its own manifest, pushed 45 days ago and older, so the
+ * listing spans more than one page of 100 and apply deletes many tags concurrently. All are planned for deletion.
+ */
+export function seedManyPrBuilds(store: RegistryStore, repo: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => {
+    const tag = `pr-build-${String(i).padStart(3, '0')}`;
+    store.seedImage(repo, [tag], { pushedAt: daysAgo(45 + i / 100), created: daysAgo(45 + i / 100), content: `${repo}:${tag}` });
+    return tag;
+  });
+}
+
+/** The tags `cleanupScenarioConfig` keeps of `seedCleanupScenario` (releases, pr-shared's manifest via v1.1.0, the 2 newest mains, pr-fresh). */
+export const CLEANUP_SCENARIO_KEPT = ['main-3', 'main-4', 'pr-fresh', 'v1.0.0', 'v1.1.0'] as const;
