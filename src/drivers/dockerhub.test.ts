@@ -133,7 +133,8 @@ test('the Registry API alone cannot delete a tagged manifest (403) nor a tag (40
     assert.equal(hub.store.tags(REPO).map((t) => t.tag), ['v1']);
     assert.is(hub.store.manifest(REPO, doomed.digest), undefined);
     assert.ok(hub.store.manifest(REPO, kept.digest));
-    await driver.deleteManifest(REPO, doomed.digest); // gone already: done
+    const again = await driver.deleteManifest(REPO, doomed.digest).then(() => undefined, (e: unknown) => e);
+    assert.ok(isNotFound(again), 'gone already: the 404 reaches apply, which confirms with a fresh lookup');
   });
 });
 

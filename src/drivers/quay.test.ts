@@ -97,14 +97,15 @@ test('without a token, listing falls back to the Registry API and untag to DELET
   });
 });
 
-test('deleting a digest removes the manifest and every tag on it; again counts as done', async () => {
+test('deleting a digest removes the manifest and every tag on it; again is a 404 left for apply to confirm', async () => {
   await withEmulator(async (emulator) => {
     const doomed = emulator.store.seedImage(REPO, ['pr-2', 'pr-2-alias'], { content: 'doomed' });
     emulator.store.seedImage(REPO, ['v2'], { content: 'kept' });
     const driver = driverFor(emulator, TOKEN);
     await driver.deleteManifest(REPO, doomed.digest);
     assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v2']);
-    await driver.deleteManifest(REPO, doomed.digest);
+    const again = await driver.deleteManifest(REPO, doomed.digest).then(() => undefined, (e: unknown) => e);
+    assert.ok(isNotFound(again), 'a 404 is not proof: apply looks again before calling it gone');
   });
 });
 
