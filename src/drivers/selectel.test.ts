@@ -49,7 +49,7 @@ function contextFor(emulator: SelectelEmulator, env: Record<string, string | und
 }
 
 const driverFor = (emulator: SelectelEmulator, env: Record<string, string | undefined> = {}) =>
-  createSelectelDriver(contextFor(emulator, env), { retry: { attempts: 1 }, gcRetry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } });
+  createSelectelDriver(contextFor(emulator, env), { retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 20 }, gcWaitMs: 5 });
 
 
 const assertNoSecret = (error: RegplanError, emulator: SelectelEmulator) => {
