@@ -15,6 +15,7 @@ import { AuthError, CredentialsError, RegplanError, RegistryError } from '../err
 import { acrApiBase, acrDriver, createAcrDriver } from './acr.ts';
 import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+import { ociError, startScriptedServer, type ScriptedServer } from '../../test/support/scripted-server.ts';
 
 const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
@@ -89,8 +90,99 @@ test('a service principal lists every tag across Link pages with its digest and 
     assert.is(acr.registry.requestsTo(`/acr/v1/${REPO}/_tags`, 'GET').length, 3);
     assert.equal(acr.auth.calls, ['POST aad client_credentials', 'POST /oauth2/exchange access_token', 'POST /oauth2/token refresh_token']);
     assert.equal(await driver.listTags(REPO), tags);
-    assert.equal(await driver.listTagRecords('team/missing'), []);
   });
+});
+
+test('a repo that cannot be listed (404) is an error naming the URL tried; a repo that exists and is empty lists nothing', async () => {
+  await withAcr({ pageSize: 2 }, async (acr) => {
+    const { digest } = acr.store.seedImage('team/emptied', ['only']);
+    acr.store.deleteManifest('team/emptied', digest);
+    const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
+    assert.equal(await driver.listTagRecords('team/emptied'), []);
+    assert.equal(await driver.listUntagged('team/emptied'), []);
+    for (const list of [() => driver.listTagRecords('team/missing'), () => driver.listUntagged('team/missing')]) {
+      const error = await rejection(list());
+      assert.instance(error, RegistryError);
+      assert.is((error as RegistryError).status, 404);
+      assert.match(error.message, new RegExp(`GET ${acr.url}/acr/v1/team/missing/_(tags|manifests)\\?n=100`));
+      assert.match(error.message, `${acr.host}/team/missing`);
+    }
+  });
+});
+
+test('push times are reported as ACR wrote them, zeroed ones included: judging them is inventory\'s job', async () => {
+  await withAcr({}, async (acr) => {
+    const zero = new Date('0001-01-01T00:00:00Z');
+    acr.store.seedImage(REPO, ['reproducible'], { pushedAt: zero });
+    acr.store.seedImage(REPO, ['epoch'], { pushedAt: new Date(0), content: 'epoch' });
+    const records = await createAcrDriver(context(acr, servicePrincipal(acr))).listTagRecords(REPO);
+    assert.equal(records.map((r) => [r.tag, r.pushedAt]), [['epoch', '1970-01-01T00:00:00.000Z'], ['reproducible', '0001-01-01T00:00:00.000Z']]);
+  });
+});
+
+/** A scripted ACR API on loopback reached with a registry token (no token exchange), answering with `handler`. */
+async function withScriptedAcr(handler: Parameters<typeof startScriptedServer>[0], body: (server: ScriptedServer, driver: ReturnType<typeof createAcrDriver>) => Promise<void>): Promise<void> {
+  const server = await startScriptedServer(handler);
+  try {
+    const driver = createAcrDriver({
+      host: server.host,
+      type: 'acr',
+      registry: { host: server.host, type: 'acr', insecure: false, api: server.url },
+      credentials: async () => ({ registryToken: 'acr-access-token-0042', source: 'test' }),
+      nativeSecret: async () => undefined,
+    });
+    await body(server, driver);
+  } finally {
+    await server.close();
+  }
+}
+
+test('a next page on another origin is refused before anything reaches it: no credential leaves the API origin', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { tags: [] } }));
+  try {
+    await withScriptedAcr(
+      (request) => ({
+        status: 200,
+        headers: { link: `<${elsewhere.url}/acr/v1/${REPO}/_tags?last=a&n=100>; rel="next"` },
+        body: { tags: [{ name: 'a', digest: `sha256:${'a'.repeat(64)}`, lastUpdateTime: '2025-01-01T00:00:00.0000000Z' }], request: request.path },
+      }),
+      async (server, driver) => {
+        const error = await rejection(driver.listTagRecords(REPO));
+        assert.instance(error, RegistryError);
+        assert.match(error.message, new RegExp(`another (origin|host) \\(${elsewhere.url}\\)`));
+        assert.is(server.requests.length, 1);
+        assert.is(server.requests[0]?.headers['authorization'], 'Bearer acr-access-token-0042');
+        assert.is(elsewhere.requests.length, 0, 'the other origin got no request, so no credential');
+      },
+    );
+  } finally {
+    await elsewhere.close();
+  }
+});
+
+test('a 404 on DELETE is "already gone" only when a lookup of that tag or manifest agrees; otherwise it fails', async () => {
+  const digest = `sha256:${'d'.repeat(64)}`;
+  let present = true;
+  await withScriptedAcr(
+    (request) => {
+      if (request.method === 'DELETE') return { status: 404, body: ociError('NAME_UNKNOWN', 'repository name not known to registry') };
+      if (!present) return { status: 404, body: ociError('TAG_UNKNOWN', 'the specified tag does not exist') };
+      if (request.path === `/acr/v1/${REPO}/_tags/pr-1`) return { status: 200, body: { tag: { name: 'pr-1', digest } } };
+      if (request.path === `/acr/v1/${REPO}/_manifests/${digest}`) return { status: 200, body: { manifest: { digest } } };
+      return { status: 500, body: 'unexpected' };
+    },
+    async (server, driver) => {
+      const untag = await rejection(driver.untag(REPO, 'pr-1'));
+      assert.match(untag.message, `"pr-1"`);
+      assert.match(untag.message, /404/);
+      const manifest = await rejection(driver.deleteManifest(REPO, digest));
+      assert.match(manifest.message, digest);
+      assert.equal(server.requests.filter((r) => r.method === 'GET').map((r) => r.path), [`/acr/v1/${REPO}/_tags/pr-1`, `/acr/v1/${REPO}/_manifests/${digest}`]);
+      present = false;
+      await driver.untag(REPO, 'pr-1');
+      await driver.deleteManifest(REPO, digest);
+    },
+  );
 });
 
 test('untag removes one tag and leaves the manifest for its other tag; untagging it again counts as done', async () => {
@@ -117,7 +209,7 @@ test('deleting a manifest removes it with every tag on it; a second delete count
   });
 });
 
-test('untagged manifests come from _manifests with their times; locked ones are left out; a missing repo has none', async () => {
+test('untagged manifests come from _manifests with their times; locked ones are left out', async () => {
   await withAcr({ pageSize: 1 }, async (acr) => {
     const { digest: orphan } = acr.store.seedImage(REPO, ['old'], { pushedAt: day(3) });
     const { digest: lockedOrphan } = acr.store.seedImage(REPO, ['locked-old'], { pushedAt: day(4) });
@@ -127,7 +219,6 @@ test('untagged manifests come from _manifests with their times; locked ones are 
     acr.lock(`${REPO}@${lockedOrphan}`, { deleteEnabled: false });
     const driver = createAcrDriver(context(acr, servicePrincipal(acr)));
     assert.equal(await driver.listUntagged(REPO), [{ digest: orphan, pushedAt: day(3).toISOString() }]);
-    assert.equal(await driver.listUntagged('team/missing'), []);
   });
 });
 

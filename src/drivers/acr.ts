@@ -8,14 +8,13 @@
  * `https://<host>` (plain http only for loopback or `insecure: true`).
  */
 import { AuthError, isNotFound, isRegistryError, RegistryError } from '../errors.ts';
-import { nextLink } from '../registry/client.ts';
-import { httpAllowed } from '../registry/http.ts';
+import { parseTime } from '../model/time.ts';
 import { ACR_AUTH_HINT, AcrTokens } from './acr/auth.ts';
 import { createRegistryApiDriver } from './default.ts';
 import type {
   Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, UntaggedLister, Untagger,
 } from './driver.ts';
-import { NativeApi, type NativeResponse } from './native-api.ts';
+import { confirmGone, linkNext, NativeApi, nativeApiBase, SingleFlight } from './native-api.ts';
 
 const capabilities: Capabilities = {
   push: true,
@@ -43,6 +42,9 @@ const capabilities: Capabilities = {
 /** Largest page ACR's metadata listings serve. */
 const PAGE_SIZE = 100;
 
+/** A page of `GET /acr/v1/<name>/_tags` or `_manifests`: the list under `field`, next to `imageName`. */
+type AcrPage = Record<string, unknown> | undefined;
+
 /** One tag in `GET /acr/v1/<name>/_tags`. */
 interface AcrTag {
   name: string;
@@ -63,10 +65,20 @@ interface AcrManifest {
 /** The base URL of the ACR API for a context: `registries.<host>.api`, else the login server itself. */
 export function acrApiBase(context: Pick<DriverContext, 'host' | 'registry'>): string {
   const configured = context.registry?.api;
-  if (configured !== undefined && configured !== '') return configured;
-  const scheme = httpAllowed(context.host.replace(/:\d+$/, ''), context.registry?.insecure ?? false) ? 'http' : 'https';
-  return `${scheme}://${context.host}`;
+  return nativeApiBase({ host: context.host, configured: configured === '' ? undefined : configured, insecure: context.registry?.insecure });
 }
+
+/**
+ * The items of one ACR listing page. ACR may leave an empty list out (or send null); a page that is not an ACR
+ * answer at all (no `imageName`) is undefined, which the native layer reports instead of reading it as empty.
+ */
+const acrItems =
+  <T>(field: 'tags' | 'manifests') =>
+  (page: AcrPage): T[] | undefined => {
+    const list = page?.[field];
+    if (Array.isArray(list)) return list as T[];
+    return list == null && typeof page?.['imageName'] === 'string' ? [] : undefined;
+  };
 
 /** Builds the ACR driver for one registry host. */
 export function createAcrDriver(context: DriverContext): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
@@ -116,47 +128,45 @@ export function createAcrDriver(context: DriverContext): Driver & Untagger & Det
   };
   const subject = (name: string, ref?: string) => `${context.host}/${name}${ref === undefined ? '' : ref.startsWith('sha256:') ? `@${ref}` : `:${ref}`}`;
 
-  /** Every item of a paged /acr/v1 listing; empty when the repository does not exist. */
+  /**
+   * Every item of an /acr/v1 listing, following its Link pages. A repository ACR does not know (404) is an error
+   * naming the URL: the config names it, so an empty answer would hide a typo or a wrong api URL.
+   */
   const listAll = <T>(name: string, kind: '_tags' | '_manifests', field: 'tags' | 'manifests'): Promise<T[]> =>
-    withApi(name, async (api) => {
-      const items: T[] = [];
-      let url: URL | undefined = api.url(`acr/v1/${name}/${kind}`, { n: PAGE_SIZE, orderby: '' });
-      while (url !== undefined) {
-        let answer: NativeResponse<Record<string, unknown> | undefined>;
-        try {
-          answer = await api.request<Record<string, unknown> | undefined>('GET', url, { subject: subject(name) });
-        } catch (error) {
-          if (isNotFound(error)) return [];
-          throw error;
-        }
-        const page = answer.data?.[field];
-        if (Array.isArray(page)) items.push(...(page as T[]));
-        const next = nextLink(answer.headers.get('link'), answer.url);
-        if (next !== undefined && next.origin !== api.base.origin) {
-          throw new RegistryError(`the ACR API pointed the next page of ${subject(name)} at another host (${next.origin})`, { status: answer.status, registry: context.host, hint: 'check registries.<host>.api' });
-        }
-        url = next === undefined || next.href === url.href || !Array.isArray(page) || page.length === 0 ? undefined : next;
-      }
-      return items;
-    });
+    withApi(name, (api) =>
+      api.listAll<AcrPage, T>(`acr/v1/${name}/${kind}`, {
+        query: { n: PAGE_SIZE, orderby: '' },
+        items: acrItems<T>(field),
+        next: linkNext,
+        subject: subject(name),
+        notFoundHint: `check the repository name (ACR answers 404 for a repository it does not hold) and registries["${context.host}"].api`,
+      }),
+    );
 
-  /** Sends a DELETE; 404 counts as done, 405 (ACR's REGISTRY_DISALLOWED_OPERATION) becomes the lock explanation. */
-  const deleteRequest = async (name: string, path: string, ref: string): Promise<void> => {
+  /**
+   * Sends a DELETE. 405 (ACR's REGISTRY_DISALLOWED_OPERATION) becomes the lock explanation; a 404 is "already
+   * gone" only when a fresh lookup of that one tag or manifest (`lookup`) finds nothing.
+   */
+  const deleteRequest = async (name: string, path: string, ref: string, lookup: string): Promise<void> => {
     try {
       await withApi(name, (api) => api.request('DELETE', path, { expect: [200, 202, 204], subject: subject(name, ref) }));
     } catch (error) {
-      if (isNotFound(error)) return; // already gone counts as done (design §6)
       if (isRegistryError(error) && error.status === 405) throw lockedError(context.host, name, ref, error);
-      throw error;
+      if (!isNotFound(error)) throw error;
+      await confirmGone({
+        stillThere: async () => (await withApi(name, (api) => api.request('GET', lookup, { expect: [200, 404], subject: subject(name, ref) }))).status === 200,
+        refused: () => stillThereError(context.host, name, ref, error as RegistryError),
+      });
     }
   };
+  const manifestDeletes = new SingleFlight<void>();
 
   const listTagRecords = async (name: string): Promise<TagRecord[]> => {
     const tags = await listAll<AcrTag>(name, '_tags', 'tags');
     return tags
       .filter((t) => typeof t.name === 'string' && typeof t.digest === 'string')
       .map((t) => {
-        const pushedAt = isoTime(t.lastUpdateTime) ?? isoTime(t.createdTime);
+        const pushedAt = parseTime(t.lastUpdateTime) ?? parseTime(t.createdTime);
         return { tag: t.name, digest: t.digest, ...(pushedAt === undefined ? {} : { pushedAt }) };
       });
   };
@@ -177,12 +187,16 @@ export function createAcrDriver(context: DriverContext): Driver & Untagger & Det
       return untagged
         .filter((m) => !locked.includes(m))
         .map((m) => {
-          const pushedAt = isoTime(m.lastUpdateTime) ?? isoTime(m.createdTime);
+          const pushedAt = parseTime(m.lastUpdateTime) ?? parseTime(m.createdTime);
           return { digest: m.digest, ...(pushedAt === undefined ? {} : { pushedAt }) };
         });
     },
-    untag: (name, tag) => deleteRequest(name, `acr/v1/${name}/_tags/${encodeURIComponent(tag)}`, tag),
-    deleteManifest: (name, digest) => deleteRequest(name, `v2/${name}/manifests/${digest}`, digest),
+    untag: (name, tag) => {
+      const path = `acr/v1/${name}/_tags/${encodeURIComponent(tag)}`;
+      return deleteRequest(name, path, tag, path);
+    },
+    deleteManifest: (name, digest) =>
+      manifestDeletes.run(`${name}@${digest}`, () => deleteRequest(name, `v2/${name}/manifests/${digest}`, digest, `acr/v1/${name}/_manifests/${digest}`)),
   };
 }
 
@@ -205,11 +219,17 @@ function lockedError(host: string, name: string, ref: string, cause: RegistryErr
   );
 }
 
-/** An ISO time from ACR's RFC 3339 timestamps (7 fractional digits), or undefined for anything else. */
-function isoTime(value: string | undefined): string | undefined {
-  if (typeof value !== 'string' || value === '') return undefined;
-  const time = Date.parse(value.replace(/(\.\d{3})\d+/, '$1'));
-  return Number.isNaN(time) || time <= 0 ? undefined : new Date(time).toISOString();
+/** The error for a DELETE answered 404 whose target a fresh lookup still finds: not done, and not reported as done. */
+function stillThereError(host: string, name: string, ref: string, cause: RegistryError): RegistryError {
+  const what = ref.startsWith('sha256:') ? `manifest "${ref}"` : `tag "${ref}"`;
+  return new RegistryError(`cannot delete ${what} in "${host}/${name}": ACR answered the DELETE with HTTP 404, but the ${what.split(' ')[0]} is still there`, {
+    status: cause.status,
+    registry: host,
+    repo: name,
+    ref,
+    cause,
+    hint: 'check that the identity has the AcrDelete role (or Contributor) on the registry and that registries.<host>.api points at the registry itself, then run the same apply again',
+  });
 }
 
 /** The ACR registry type. */

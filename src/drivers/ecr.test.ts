@@ -57,6 +57,32 @@ test('the factory is ready and its capabilities say untag and untagged listing, 
   });
 });
 
+test('the capabilities say ECR deletes an image with its last tag, so apply re-checks the tags before such an untag', () => {
+  assert.is(ecrDriver.capabilities.untagLastDeletesManifest, true);
+});
+
+test('ImageNotFound in BatchDeleteImage failures is done only when a fresh DescribeImages of that image agrees', async () => {
+  await withEmulator({}, async (emulator) => {
+    const image = emulator.store.seedImage(REPO, ['pr-1', 'keep']);
+    const other = emulator.store.seedImage(REPO, ['pr-2'], { content: 'other' });
+    const driver = createEcrDriver(contextFor(emulator));
+    emulator.failNextDelete({ imageDigest: other.digest }, 'ImageNotFound', 'Requested image not found');
+    const error = await rejection(driver.deleteManifest(REPO, other.digest));
+    assert.instance(error, RegistryError);
+    assert.match(error.message, other.digest);
+    assert.match(error.message, 'ImageNotFound');
+    assert.ok(emulator.store.manifest(REPO, other.digest), 'still there, and not reported as deleted');
+    emulator.failNextDelete({ imageTag: 'pr-1' }, 'ImageNotFound', 'Requested image not found');
+    const untag = await rejection(driver.untag(REPO, 'pr-1'));
+    assert.match(untag.message, 'tag "pr-1"');
+    assert.equal(emulator.store.tagsOf(REPO, image.digest), ['keep', 'pr-1']);
+    const lookups = emulator.callsTo('DescribeImages').map((c) => c.body['imageIds']);
+    assert.ok(lookups.some((ids) => JSON.stringify(ids) === JSON.stringify([{ imageDigest: other.digest }])), 'looked the digest up');
+    await driver.deleteManifest(REPO, other.digest);
+    assert.is(emulator.store.manifest(REPO, other.digest), undefined);
+  });
+});
+
 test('listTagRecords follows nextToken across pages and reports digests, media types and push times', async () => {
   await withEmulator({ pageLimit: 2 }, async (emulator) => {
     const seeded = ['v1', 'v2', 'v3', 'v4', 'v5'].map((tag, i) => ({ tag, ...emulator.store.seedImage(REPO, [tag], { pushedAt: new Date(day(i).getTime() + 123) }) }));

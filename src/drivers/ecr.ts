@@ -4,18 +4,21 @@
  * through the Registry API with the Docker login — or, when the Docker config has none for the host, with the
  * login GetAuthorizationToken hands out (`AWS:<password>`, what `aws ecr get-login-password` prints).
  *
- * - Listing: DescribeImages (tags, digests, manifest media types and push times in pages of up to 1000);
- *   untagged images with the UNTAGGED filter; tag names with ListImages.
+ * - Listing: DescribeImages (tags, digests, manifest media types and push times in pages of up to 1000, through
+ *   the SDK's paginator); untagged images with the UNTAGGED filter; tag names with ListImages.
  * - Delete by digest: BatchDeleteImage by imageDigest removes the image and every tag on it.
  * - Untag: BatchDeleteImage by imageTag removes only that tag — but ECR deletes the image together with its
  *   LAST tag. The plan untags only a tag whose manifest a kept tag shares, so the untag first checks that
  *   another tag still holds the image and refuses otherwise (the plan is then stale); untags of one repo run one
- *   after another, so two untags can never each count on the other to keep the image.
+ *   after another, so two untags can never each count on the other to keep the image. The capability
+ *   `untagLastDeletesManifest` tells apply the same, so it re-checks the tags before such an untag.
+ * - Done only when ECR says so: see ecr/batch-delete.ts.
  */
 import { Buffer } from 'node:buffer';
-import type { ImageDetail } from '@aws-sdk/client-ecr';
+import type { ImageDetail, ImageIdentifier } from '@aws-sdk/client-ecr';
 import type { Credential } from '../credentials/types.ts';
-import { isNotFound, StalePlanError } from '../errors.ts';
+import { isNotFound, RegistryError, StalePlanError } from '../errors.ts';
+import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
 import type {
   Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
@@ -29,6 +32,7 @@ const capabilities: Capabilities = {
   customArtifactType: true,
   cleanupPath: 'AWS API: DescribeImages (tags, digests, push times), BatchDeleteImage by tag (untag) or by digest; registry login via GetAuthorizationToken',
   untag: true,
+  untagLastDeletesManifest: true,
   listUntagged: true,
   nativeCredentials: [
     {
@@ -59,24 +63,17 @@ export function createEcrDriver(
   const registry = createRegistryApiDriver({ ...context, credentials: withEcrLogin(context, api) }, { type: 'ecr', capabilities });
   const untagQueues = new Map<string, Promise<unknown>>();
 
-  /** Every image of a repo with the given tag status, following nextToken; none when the repo does not exist. */
+  /** Every image of a repo with the given tag status, through the SDK's paginator; none when the repo does not exist. */
   const describeAll = async (name: string, tagStatus: 'TAGGED' | 'UNTAGGED'): Promise<ImageDetail[]> => {
-    const details: ImageDetail[] = [];
-    let nextToken: string | undefined;
     try {
-      do {
-        const token = nextToken;
-        const page = await api.run('DescribeImages', display(name), (sdk, client) =>
-          client.send(new sdk.DescribeImagesCommand({ ...api.registryId, repositoryName: name, filter: { tagStatus }, maxResults: PAGE_SIZE, ...(token === undefined ? {} : { nextToken: token }) })),
-        );
-        details.push(...(page.imageDetails ?? []));
-        nextToken = page.nextToken;
-      } while (nextToken !== undefined);
+      return await api.run('DescribeImages', display(name), async (sdk, client) => {
+        const pages = sdk.paginateDescribeImages({ client, pageSize: PAGE_SIZE }, { ...api.registryId, repositoryName: name, filter: { tagStatus } });
+        return (await allPages(pages, display(name), 'DescribeImages')).flatMap((page) => page.imageDetails ?? []);
+      });
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
     }
-    return details;
   };
 
   /** Runs the untags of one repo one after another (see the file comment). */
@@ -90,22 +87,17 @@ export function createEcrDriver(
     ...registry,
     capabilities,
     async listTags(name) {
-      const tags = new Set<string>();
-      let nextToken: string | undefined;
+      let ids: ImageIdentifier[];
       try {
-        do {
-          const token = nextToken;
-          const page = await api.run('ListImages', display(name), (sdk, client) =>
-            client.send(new sdk.ListImagesCommand({ ...api.registryId, repositoryName: name, filter: { tagStatus: 'TAGGED' }, maxResults: PAGE_SIZE, ...(token === undefined ? {} : { nextToken: token }) })),
-          );
-          for (const id of page.imageIds ?? []) if (id.imageTag !== undefined) tags.add(id.imageTag);
-          nextToken = page.nextToken;
-        } while (nextToken !== undefined);
+        ids = await api.run('ListImages', display(name), async (sdk, client) => {
+          const pages = sdk.paginateListImages({ client, pageSize: PAGE_SIZE }, { ...api.registryId, repositoryName: name, filter: { tagStatus: 'TAGGED' } });
+          return (await allPages(pages, display(name), 'ListImages')).flatMap((page) => page.imageIds ?? []);
+        });
       } catch (error) {
         if (isNotFound(error)) return [];
         throw error;
       }
-      return [...tags].sort();
+      return [...new Set(ids.flatMap((id) => (id.imageTag === undefined ? [] : [id.imageTag])))].sort();
     },
     async listTagRecords(name) {
       const records: TagRecord[] = [];
@@ -116,7 +108,7 @@ export function createEcrDriver(
             tag,
             digest: detail.imageDigest,
             ...(detail.imageManifestMediaType === undefined ? {} : { mediaType: detail.imageManifestMediaType }),
-            ...(detail.imagePushedAt === undefined ? {} : { pushedAt: detail.imagePushedAt.toISOString() }),
+            ...pushedAt(detail),
           });
         }
       }
@@ -125,7 +117,7 @@ export function createEcrDriver(
     async listUntagged(name) {
       return (await describeAll(name, 'UNTAGGED'))
         .filter((d) => d.imageDigest !== undefined && (d.imageTags ?? []).length === 0)
-        .map((d) => ({ digest: d.imageDigest as string, ...(d.imagePushedAt === undefined ? {} : { pushedAt: d.imagePushedAt.toISOString() }) }))
+        .map((d) => ({ digest: d.imageDigest as string, ...pushedAt(d) }))
         .sort((a, b) => (a.digest < b.digest ? -1 : 1));
     },
     async deleteManifest(name, digest) {
@@ -153,6 +145,35 @@ export function createEcrDriver(
         await deleter.delete(name, { imageTag: tag });
       }),
   };
+}
+
+/** The push time of an image as ECR reports it (the SDK's Date); judging it is inventory's job. */
+function pushedAt(detail: ImageDetail): { pushedAt?: string } {
+  const time = parseTime(detail.imagePushedAt);
+  return time === undefined ? {} : { pushedAt: time };
+}
+
+/**
+ * Every page of an SDK paginator (the SDK follows nextToken). A token ECR sends twice would make the paginator
+ * loop or, told to stop on it, end early with part of the listing; either way regplan stops with an error.
+ */
+async function allPages<P extends { nextToken?: string | undefined }>(pages: AsyncIterable<P>, subject: string, operation: string): Promise<P[]> {
+  const all: P[] = [];
+  const tokens = new Set<string>();
+  for await (const page of pages) {
+    all.push(page);
+    const token = page.nextToken;
+    if (token === undefined) continue;
+    if (tokens.has(token)) {
+      throw new RegistryError(`AWS ECR kept paging ${operation} of "${subject}" (nextToken seen twice)`, {
+        status: 0,
+        repo: subject,
+        hint: 'the listing would be incomplete, so regplan stops instead of planning from part of it; retry, and report it to AWS support if it persists',
+      });
+    }
+    tokens.add(token);
+  }
+  return all;
 }
 
 /**

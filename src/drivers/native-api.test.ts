@@ -125,6 +125,16 @@ test('listAll: a 404 on the first page names the URL; a 404 past the first page 
   }
 });
 
+test('listAll: 204 No Content is an empty page (CRaaS answers an empty list so)', async () => {
+  const server = await startScriptedServer(() => ({ status: 204 }));
+  try {
+    const api = new NativeApi({ base: server.url, title: 'X API', authHint: '-' });
+    assert.equal(await api.listAll('list', { items, next: linkNext, subject: 'x/app' }), []);
+  } finally {
+    await server.close();
+  }
+});
+
 test('listAll: a page that is not a list is an error, never an empty repository', async () => {
   const server = await startScriptedServer(() => ({ status: 200, body: '<html>login</html>', headers: { 'content-type': 'text/html' } }));
   try {

@@ -133,7 +133,7 @@ export class NativeApi {
 
   /**
    * Every item of a paged listing, in order. `next` says where the vendor puts the next page; the pages are
-   * followed only on the API's own origin (credentials go nowhere else), an empty page ends the list, and a 404
+   * followed only on the API's own origin (credentials go nowhere else), an empty page (or 204) ends the list, and a 404
    * after the first page ends it too (offset pages shift while deletes run: Docker Hub answers 404 past the end).
    * A 404 on the first page throws a RegistryError (status 404) naming the URL: the caller decides whether a
    * missing listing means "try elsewhere" or "error" — it never silently reads as an empty repository.
@@ -145,7 +145,8 @@ export class NativeApi {
     for (let page = 1; url !== undefined; page++) {
       if (seen.has(url.href) || page > (options.maxPages ?? MAX_PAGES)) throw this.#pagingLoop(url, options.subject, page);
       seen.add(url.href);
-      const answer: NativeResponse<P> = await this.request<P>('GET', url, { expect: [200, 404], subject: options.subject });
+      const answer: NativeResponse<P> = await this.request<P>('GET', url, { expect: [200, 204, 404], subject: options.subject });
+      if (answer.status === 204) break; // No Content: an empty page (CRaaS answers an empty list so)
       if (answer.status === 404) {
         if (page > 1) break;
         throw new RegistryError(`${this.title} has no listing for "${options.subject}": GET ${redactUrl(url)} answered HTTP 404`, {

@@ -11,6 +11,9 @@ import { AuthError, CredentialsError, RegistryError, RegplanError } from '../err
 import type { DriverContext } from './driver.ts';
 import { createSelectelDriver, selectelDriver } from './selectel.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+import { startScriptedServer, type ScriptHandler, type ScriptedServer } from '../../test/support/scripted-server.ts';
+import { captureIo } from '../../test/support/io.ts';
+import { runCli } from '../cli/main.ts';
 
 const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
@@ -46,7 +49,7 @@ function contextFor(emulator: SelectelEmulator, env: Record<string, string | und
 }
 
 const driverFor = (emulator: SelectelEmulator, env: Record<string, string | undefined> = {}) =>
-  createSelectelDriver(contextFor(emulator, env), { retry: { attempts: 1 }, gcRetry: { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 } });
+  createSelectelDriver(contextFor(emulator, env), { retry: { attempts: 4, baseDelayMs: 1, maxDelayMs: 20 }, gcWaitMs: 5 });
 
 
 const assertNoSecret = (error: RegplanError, emulator: SelectelEmulator) => {
@@ -131,9 +134,109 @@ test('untagged images are listed with their push times; a missing repository lis
     emulator.store.untag('acme/app', 'temp');
     const driver = driverFor(emulator);
     assert.equal(await driver.listUntagged('acme/app'), [{ digest: orphan.digest, pushedAt: day(3).toISOString() }]);
-    assert.equal(await driver.listTagRecords('acme/nothing-here'), []);
-    assert.equal(await driver.listUntagged('acme/nothing-here'), []);
   });
+});
+
+test('a repository that cannot be listed (404) is an error naming the URL tried; one that exists and is empty lists nothing', async () => {
+  await withEmulator({}, async (emulator) => {
+    const gone = emulator.store.seedImage('acme/emptied', ['only']);
+    emulator.store.deleteManifest('acme/emptied', gone.digest);
+    const driver = driverFor(emulator);
+    assert.equal(await driver.listTagRecords('acme/emptied'), []);
+    assert.equal(await driver.listUntagged('acme/emptied'), []);
+    const error = await rejection(driver.listTagRecords('acme/nothing-here'));
+    assert.instance(error, RegistryError);
+    assert.is((error as RegistryError).status, 404);
+    assert.match(error.message, `GET ${emulator.api}/registries/${emulator.registries['acme']}/repositories/nothing-here/images`);
+    assert.match(error.message, `${emulator.host}/acme/nothing-here`);
+    assertNoSecret(error, emulator);
+  });
+});
+
+test('without registries.<host>.api the CRaaS API is derived by the native layer\'s rule: http for a loopback registry', async () => {
+  await withEmulator({}, async (emulator) => {
+    const image = emulator.store.seedImage('acme/app', ['v1']);
+    const context = { ...contextFor(emulator), registry: { host: emulator.host, insecure: false } };
+    const driver = createSelectelDriver(context, { retry: { attempts: 1 } });
+    assert.equal((await driver.listTagRecords('acme/app')).map((r) => r.digest), [image.digest]);
+  });
+});
+
+test('regplan detect lists REGPLAN_REPO_SELECTEL_IDENTITY_URL, the Keystone endpoint setting the driver reads', async () => {
+  const io = captureIo({ HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent/docker', PATH: '', REGPLAN_REPO_SELECTEL_IDENTITY_URL: 'https://keystone.example/identity/v3' });
+  const code = await runCli(['detect', 'cr.selcloud.ru/acme/app', '-c', '/nonexistent/regplan.yaml'], io);
+  assert.is(code, 0, io.err());
+  assert.match(io.out(), /--repo-selectel-identity-url \/ \$REGPLAN_REPO_SELECTEL_IDENTITY_URL: set \(\$REGPLAN_REPO_SELECTEL_IDENTITY_URL\)/);
+  assert.ok(selectelDriver.capabilities.nativeCredentials.find((c) => c.env === 'REGPLAN_REPO_SELECTEL_IDENTITY_URL')?.optional, 'optional: the public endpoint is the default');
+});
+
+const REGISTRY_ID = '7c1e0b6a-2f4d-4e8a-9b3c-5d6e7f8a9b0c';
+const TOKEN = 'gAAAAscripted-keystone-token';
+
+/** A scripted Keystone + CRaaS on one loopback origin: `craas` answers every /api/v1 request but the registry list. */
+async function withScriptedCraas(craas: ScriptHandler, body: (server: ScriptedServer, driver: ReturnType<typeof createSelectelDriver>) => Promise<void>): Promise<void> {
+  const server = await startScriptedServer((request, self) => {
+    if (request.path === '/identity/v3/auth/tokens') return { status: 201, headers: { 'x-subject-token': TOKEN }, body: { token: {} } };
+    if (request.path === '/api/v1/registries') return { status: 200, body: [{ id: REGISTRY_ID, name: 'acme' }] };
+    return craas(request, self);
+  });
+  try {
+    const values: Record<string, string> = {
+      REGPLAN_REPO_SELECTEL_ACCOUNT: USER.account,
+      REGPLAN_REPO_SELECTEL_USERNAME: USER.username,
+      REGPLAN_REPO_SELECTEL_PASSWORD: USER.password,
+      REGPLAN_REPO_SELECTEL_IDENTITY_URL: `${server.url}/identity/v3`,
+    };
+    const context: DriverContext = {
+      host: server.host,
+      type: 'selectel',
+      registry: { host: server.host, insecure: false, api: `${server.url}/api/v1` },
+      credentials: async () => undefined,
+      nativeSecret: async (name) => values[name],
+    };
+    await body(server, createSelectelDriver(context, { retry: { attempts: 1 } }));
+  } finally {
+    await server.close();
+  }
+}
+
+test('a next-page pointer to another origin is never followed: CRaaS lists images in one answer, and no credential leaves its origin', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: [] }));
+  try {
+    const digest = `sha256:${'e'.repeat(64)}`;
+    await withScriptedCraas(
+      () => ({ status: 200, headers: { link: `<${elsewhere.url}/api/v1/registries/${REGISTRY_ID}/repositories/app/images?page=2>; rel="next"` }, body: [{ digest, tags: ['v1'], createdAt: '2025-01-01T00:00:00.123456789Z' }] }),
+      async (server, driver) => {
+        assert.equal(await driver.listTagRecords('acme/app'), [{ tag: 'v1', digest, pushedAt: '2025-01-01T00:00:00.123Z' }]);
+        assert.ok(server.requests.some((r) => r.headers['x-auth-token'] === TOKEN));
+        assert.is(elsewhere.requests.length, 0, 'the other origin got no request, so no token');
+      },
+    );
+  } finally {
+    await elsewhere.close();
+  }
+});
+
+test('a 404 on DELETE is "already gone" only when a lookup of that digest agrees; otherwise the delete fails', async () => {
+  const digest = `sha256:${'f'.repeat(64)}`;
+  let present = true;
+  await withScriptedCraas(
+    (request) => {
+      if (request.method === 'DELETE') return { status: 404, body: { error: { id: digest, message: 'manifest not found' } } };
+      if (request.path === `/api/v1/registries/${REGISTRY_ID}/repositories/app/${digest}`) {
+        return present ? { status: 200, body: [{ digest: `sha256:${'1'.repeat(64)}`, size: 10 }] } : { status: 404, body: { error: { id: digest, message: 'manifest not found' } } };
+      }
+      return { status: 500, body: 'unexpected' };
+    },
+    async (server, driver) => {
+      const error = await rejection(driver.deleteManifest('acme/app', digest));
+      assert.match(error.message, digest);
+      assert.match(error.message, /404/);
+      assert.is(server.requests.filter((r) => r.method === 'GET' && r.path.endsWith(digest)).length, 1, 'looked the digest up once');
+      present = false;
+      await driver.deleteManifest('acme/app', digest);
+    },
+  );
 });
 
 test('an unknown registry name or an address without a repository is a clear error', async () => {

@@ -9,16 +9,18 @@
  * (user name in the account's domain), scoped to the project when REGPLAN_REPO_SELECTEL_PROJECT is set (name
  * or 32-hex id), else to the account; the token comes back in `X-Subject-Token` and is sent as `X-Auth-Token`.
  * The identity endpoint is `https://cloud.api.selcloud.ru/identity/v3` (REGPLAN_REPO_SELECTEL_IDENTITY_URL
- * overrides it); the CRaaS API base is `registries.<host>.api`, else `https://<host>/api/v1`.
- * Quirk: DELETE answers 409 while the registry's garbage collection runs; regplan waits and retries (bounded),
- * then fails that action with a clear error (a re-run of the same plan finishes it).
+ * overrides it); the CRaaS API base is `registries.<host>.api` (`/api/v1` added to a bare origin), else
+ * `<host>/api/v1` by the native layer's rule (https; http only for loopback or `insecure: true`).
+ * Quirks, as data: DELETE answers 409 while the registry's garbage collection runs, which the native layer
+ * retries (`retryWhen`, bounded) before the action fails with a clear error (a re-run of the same plan finishes
+ * it); images come in one answer, never paged (reference §3.12); an empty list may come as 204.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CredentialsError, RegistryError, RegplanError } from '../errors.ts';
+import { CredentialsError, isRegistryError, RegistryError, RegplanError } from '../errors.ts';
+import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
 import { createRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, UntaggedLister } from './driver.ts';
-import { NativeApi } from './native-api.ts';
+import { confirmGone, NativeApi, nativeApiBase } from './native-api.ts';
 
 /** Where Selectel issues Keystone tokens unless REGPLAN_REPO_SELECTEL_IDENTITY_URL says otherwise. */
 export const SELECTEL_IDENTITY_URL = 'https://cloud.api.selcloud.ru/identity/v3';
@@ -43,26 +45,23 @@ const capabilities: Capabilities = {
     { description: 'Selectel service user name', flag: '--repo-selectel-username', env: ENV.username, configKey: 'username' },
     { description: 'Selectel service user password', flag: '--repo-selectel-password', env: ENV.password, configKey: 'password' },
     { description: 'Selectel project (name or id) holding the registry, for a project-scoped token (else account-scoped)', flag: '--repo-selectel-project', env: ENV.project, optional: true },
+    { description: `Keystone identity endpoint (default ${SELECTEL_IDENTITY_URL})`, flag: '--repo-selectel-identity-url', env: ENV.identity, optional: true },
   ],
   notes:
     'DELETE answers 409 while the registry\'s garbage collection runs (regplan retries, then fails the action: re-run apply later); ' +
-    'an empty list may come as 204 No Content; Keystone endpoint overridable with REGPLAN_REPO_SELECTEL_IDENTITY_URL',
+    'an empty list may come as 204 No Content',
 };
 
-/** Waiting out a running garbage collection: attempts per DELETE and the backoff between them. */
-export interface GcRetryOptions {
-  /** Total attempts per DELETE, the first included (default 6). */
-  attempts?: number;
-  /** First wait, doubled per attempt (default 2 s). */
-  baseDelayMs?: number;
-  /** Cap on one wait, also on a Retry-After the API sends (default 30 s). */
-  maxDelayMs?: number;
-}
+/**
+ * Waiting out a running garbage collection (a 409 on DELETE): 6 attempts, the first included, 10 s apart; one
+ * wait never exceeds 30 s (also the cap of the transport's other retries on this API).
+ */
+const GC_RETRY = { attempts: 6, waitMs: 10_000, maxDelayMs: 30_000 } as const;
 
-/** Tuning for tests: retries of the HTTP transport and of 409 answers. */
+/** Tuning for tests: retries of the HTTP transport (409s included) and the wait between 409 retries. */
 export interface SelectelDriverOptions {
   retry?: RetryOptions;
-  gcRetry?: GcRetryOptions;
+  gcWaitMs?: number;
 }
 
 interface CraasImage {
@@ -74,11 +73,14 @@ interface CraasImage {
 /** Builds the CRaaS driver for one host (the factory's create, with tuning for tests). */
 export function createSelectelDriver(context: DriverContext, options: SelectelDriverOptions = {}): Driver & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
   const base = createRegistryApiDriver(context, { type: 'selectel', capabilities });
+  const retry: RetryOptions = { attempts: GC_RETRY.attempts, maxDelayMs: GC_RETRY.maxDelayMs, ...options.retry };
   const common = {
     insecure: context.registry?.insecure ?? false,
     ...(context.debug === undefined ? {} : { debug: context.debug }),
-    ...(options.retry === undefined ? {} : { retry: options.retry }),
+    retry,
   };
+  const gcWaitMs = options.gcWaitMs ?? GC_RETRY.waitMs;
+  const craasBase = nativeApiBase({ host: context.host, configured: context.registry?.api, insecure: context.registry?.insecure, path: '/api/v1' });
   const authHint = `the CRaaS API refused the token: the service user needs access to the registry's project; set ${ENV.project} to that project for a project-scoped token`;
   let api: Promise<NativeApi> | undefined;
   const registryIds = new Map<string, Promise<string>>();
@@ -111,7 +113,14 @@ export function createSelectelDriver(context: DriverContext, options: SelectelDr
     if (token === null || token === '') {
       throw new RegplanError(`the Selectel identity API answered HTTP ${answer.status} without an X-Subject-Token header`, { hint: `check ${ENV.identity}: it must be a Keystone v3 endpoint`, context: { registry: context.host } });
     }
-    const craas = new NativeApi({ ...common, base: context.registry?.api ?? `https://${context.host}/api/v1`, title: 'CRaaS API', headers: { 'x-auth-token': token }, authHint });
+    const craas = new NativeApi({
+      ...common,
+      base: craasBase,
+      title: 'CRaaS API',
+      headers: { 'x-auth-token': token },
+      authHint,
+      retryWhen: (response) => (response.status === 409 ? gcWaitMs : undefined), // garbage collection running
+    });
     craas.addSecret(token);
     craas.addSecret(password);
     return craas;
@@ -155,14 +164,20 @@ export function createSelectelDriver(context: DriverContext, options: SelectelDr
     return { craas, registry, repoPath: `registries/${encodeURIComponent(await id)}/repositories/${encodeURIComponent(name.slice(slash + 1))}` };
   }
 
-  /** Every image of a repo; a missing repo (404) or an empty answer (204) is none. */
+  /**
+   * Every image of a repo, from one answer (CRaaS does not page it); an empty answer (204) is none. A repository
+   * CRaaS does not know (404) is an error naming the URL: the config names it, so "none" would hide a typo.
+   */
   async function images(name: string): Promise<CraasImage[]> {
     const { craas, repoPath } = await locate(name);
-    const answer = await craas.request<CraasImage[]>('GET', `${repoPath}/images`, { expect: [200, 204, 404], subject: `${context.host}/${name}` });
-    return answer.status === 200 && Array.isArray(answer.data) ? answer.data.filter((i) => typeof i.digest === 'string') : [];
+    const all = await craas.listAll<CraasImage[], CraasImage>(`${repoPath}/images`, {
+      items: (data) => (Array.isArray(data) ? data : undefined),
+      next: () => undefined,
+      subject: `${context.host}/${name}`,
+      notFoundHint: `check the repository name: CRaaS registry "${name.slice(0, name.indexOf('/'))}" has no repository "${name.slice(name.indexOf('/') + 1)}"`,
+    });
+    return all.filter((i) => typeof i.digest === 'string');
   }
-
-  const gc = { attempts: Math.max(1, options.gcRetry?.attempts ?? 6), base: options.gcRetry?.baseDelayMs ?? 2000, max: options.gcRetry?.maxDelayMs ?? 30_000 };
 
   return {
     ...base,
@@ -170,7 +185,7 @@ export function createSelectelDriver(context: DriverContext, options: SelectelDr
     async listTagRecords(name) {
       const records: TagRecord[] = [];
       for (const image of await images(name)) {
-        const pushedAt = isoTime(image.createdAt);
+        const pushedAt = parseTime(image.createdAt);
         for (const tag of image.tags ?? []) records.push({ tag, digest: image.digest, ...(pushedAt === undefined ? {} : { pushedAt }) });
       }
       return records.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
@@ -179,45 +194,45 @@ export function createSelectelDriver(context: DriverContext, options: SelectelDr
       return (await images(name))
         .filter((image) => (image.tags ?? []).length === 0)
         .map((image) => {
-          const pushedAt = isoTime(image.createdAt);
+          const pushedAt = parseTime(image.createdAt);
           return { digest: image.digest, ...(pushedAt === undefined ? {} : { pushedAt }) };
         });
     },
     async deleteManifest(name, digest) {
       const { craas, repoPath, registry } = await locate(name);
       const subject = `${context.host}/${name}@${digest}`;
-      let waited = 0;
-      for (let attempt = 1; ; attempt++) {
-        const answer = await craas.request('DELETE', `${repoPath}/${digest}`, { expect: [200, 202, 204, 404, 409], subject });
-        if (answer.status !== 409) return; // 404: already gone counts as done (design §6)
-        if (attempt >= gc.attempts) {
-          throw new RegistryError(`cannot delete "${subject}": the garbage collection of CRaaS registry "${registry}" is still running (HTTP 409 on ${attempt} attempts over ${Math.round(waited / 1000)} s)`, {
+      const path = `${repoPath}/${digest}`;
+      try {
+        await craas.request('DELETE', path, { expect: [200, 202, 204], subject });
+      } catch (error) {
+        if (!isRegistryError(error)) throw error;
+        if (error.status === 409) {
+          throw new RegistryError(`cannot delete "${subject}": the garbage collection of CRaaS registry "${registry}" is still running (HTTP 409 on ${Math.max(1, retry.attempts ?? 1)} attempts)`, {
             status: 409,
             registry: context.host,
             repo: name,
+            ref: digest,
+            cause: error,
             hint: 'wait until the garbage collection finishes (Selectel control panel: Container Registry) and run the same apply again; deletions already done count as done',
           });
         }
-        const delay = Math.min(gc.max, retryAfterMs(answer.headers.get('retry-after')) ?? gc.base * 2 ** (attempt - 1));
-        context.debug?.(`CRaaS: garbage collection running in "${registry}"; retrying DELETE ${digest} in ${delay} ms`);
-        waited += delay;
-        await sleep(delay);
+        if (error.status !== 404) throw error;
+        // 404 is "already gone" only when a fresh lookup of that one digest agrees.
+        await confirmGone({
+          stillThere: async () => (await craas.request('GET', path, { expect: [200, 404], subject })).status === 200,
+          refused: () =>
+            new RegistryError(`cannot delete "${subject}": CRaaS answered the DELETE with HTTP 404, but the image is still there`, {
+              status: 404,
+              registry: context.host,
+              repo: name,
+              ref: digest,
+              cause: error,
+              hint: `check that the service user may delete in CRaaS registry "${registry}" (its project role) and that registries.<host>.api points at the CRaaS API, then run the same apply again`,
+            }),
+        });
       }
     },
   };
-}
-
-/** An RFC 3339 time with any number of fraction digits as ISO 8601 (milliseconds), or undefined. */
-function isoTime(text: string | undefined): string | undefined {
-  if (typeof text !== 'string') return undefined;
-  const ms = Date.parse(text.replace(/(\.\d{3})\d+/, '$1'));
-  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
-}
-
-/** `Retry-After` in delta-seconds as milliseconds; undefined when absent or not a number. */
-function retryAfterMs(value: string | null): number | undefined {
-  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value.trim()) * 1000;
 }
 
 /** The Selectel registry type. */

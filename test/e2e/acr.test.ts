@@ -16,6 +16,7 @@ import type { Plan } from '../../src/plan/types.ts';
 import { NULL_GUID, startAcrEmulator, type AcrEmulator } from '../emulators/acr.ts';
 import { captureIo } from '../support/io.ts';
 import { cleanupScenarioConfig, seedCleanupScenario } from '../support/cleanup-scenario.ts';
+import { PAGED_DOOMED, pagedScenarioConfig, pagedScenarioLeft, seedPagedScenario } from '../support/paged-cleanup-scenario.ts';
 
 const REPO = 'team/services/app';
 const TENANT = 'e2e-tenant';
@@ -145,6 +146,46 @@ test('a wrong client secret fails the plan with Entra ID\'s message, the hint, a
     assert.not.ok(planned.err.includes(wrong));
     noSecrets(acr, planned.err);
   });
+});
+
+test('160+ tags over many /acr/v1 pages: apply deletes every planned one concurrently and the registry holds exactly what was kept', async () => {
+  const acr = await startAcrEmulator({ identities: { principals: [{ tenant: TENANT, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }] }, pageSize: 20 });
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-acr-paged-'));
+  dirs.push(dir);
+  try {
+    const scenario = seedPagedScenario(acr.store, REPO);
+    await writeFile(path.join(dir, 'registry.config.yaml'), pagedScenarioConfig({ host: acr.host, type: 'acr', api: acr.url, repo: REPO }));
+    await mkdir(path.join(dir, 'docker'));
+    await writeFile(path.join(dir, 'docker', 'config.json'), '{"auths":{}}');
+    const env = { HOME: dir, DOCKER_CONFIG: path.join(dir, 'docker'), REGPLAN_CACHE_DIR: path.join(dir, 'cache'), PATH: '/nonexistent', AZURE_CLIENT_ID: CLIENT_ID, AZURE_TENANT_ID: TENANT, AZURE_CLIENT_SECRET: CLIENT_SECRET, AZURE_AUTHORITY_HOST: acr.authorityHost };
+    const run = async (argv: string[]) => {
+      const io = captureIo(env, dir);
+      const code = await runCli(argv, io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    const planned = await run(['plan', '--json', '--out', 'plan.json']);
+    assert.is(planned.code, 0, planned.err);
+    const plan = JSON.parse(planned.out) as Plan;
+    const deletes = plan.actions.filter((a) => a.type === 'delete') as unknown as { tag?: string; digest: string; mode: string }[];
+    assert.is(deletes.filter((a) => a.tag !== undefined && a.mode === 'manifest').length, PAGED_DOOMED);
+    assert.equal(deletes.filter((a) => a.mode === 'untag').map((a) => a.tag).sort(), scenario.shared);
+    assert.equal(deletes.filter((a) => a.tag === undefined).map((a) => a.digest).sort(), [...scenario.orphans].sort());
+    const pages = acr.registry.requestsTo(`/acr/v1/${REPO}/_tags`, 'GET').length;
+    assert.ok(pages >= 9, `the tag listing spans pages (${pages} requests)`);
+
+    const applied = await run(['apply', 'plan.json']);
+    assert.is(applied.code, 0, applied.err + applied.out);
+    assert.match(applied.out, `Apply: ${PAGED_DOOMED + scenario.shared.length + scenario.orphans.length} done, 0 stale, 0 failed.`);
+    const left = pagedScenarioLeft(acr.store, REPO, scenario, { untag: true });
+    assert.equal(left.tags, left.expectedTags);
+    assert.equal(left.doomedLeft, [], 'every planned manifest is gone');
+    assert.equal(left.releasesMissing, [], 'every kept release is there, on its manifest');
+    assert.ok(acr.store.manifest(REPO, scenario.fresh));
+    assert.is(acr.store.manifests(REPO).length, scenario.releases.size + 1, 'releases and the fresh build, nothing else');
+    noSecrets(acr, planned.out + planned.err + applied.out + applied.err);
+  } finally {
+    await acr.stop();
+  }
 });
 
 test.run();

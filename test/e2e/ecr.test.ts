@@ -17,6 +17,7 @@ import { planSchemaProblems } from '../../src/plan/planfile.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { startEcrEmulator, type EcrEmulatorOptions } from '../emulators/ecr.ts';
 import { captureIo } from '../support/io.ts';
+import { PAGED_DOOMED, pagedScenarioConfig, pagedScenarioLeft, seedPagedScenario } from '../support/paged-cleanup-scenario.ts';
 
 // The SDK's default credential chain reads this process's environment and files: keep it hermetic (and away
 // from the instance metadata service, which is not on loopback).
@@ -171,6 +172,50 @@ test('without ecr:BatchDeleteImage apply reports each failed delete with the IAM
     assert.equal(w.tags(), before);
   } finally {
     await w.stop();
+  }
+});
+
+test('160+ tags over several DescribeImages pages: apply deletes every planned image in batches and ECR holds exactly what was kept', async () => {
+  const ecr = await startEcrEmulator({ pageLimit: 40 }); // ECR may answer fewer than maxResults per page
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-ecr-paged-'));
+  try {
+    const scenario = seedPagedScenario(ecr.store, REPO);
+    const config = path.join(dir, 'registry.config.yaml');
+    await writeFile(config, pagedScenarioConfig({ host: ecr.host, type: 'ecr', api: ecr.api, repo: REPO }));
+    await mkdir(path.join(dir, 'docker'));
+    await writeFile(path.join(dir, 'docker', 'config.json'), '{}');
+    const env = { HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache'), AWS_REGION: ecr.region, AWS_ACCESS_KEY_ID: ecr.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: ecr.credentials.secretAccessKey };
+    const run = async (...argv: string[]) => {
+      const io = captureIo(env, dir);
+      const code = await runCli(['-c', config, '--docker-config', path.join(dir, 'docker'), ...argv], io);
+      assert.not.ok(`${io.out()}${io.err()}`.includes(ecr.credentials.secretAccessKey));
+      return { code, out: io.out(), err: io.err() };
+    };
+    const planned = await run('plan', '--json', '--out', 'plan.json');
+    assert.is(planned.code, 0, planned.err);
+    const plan = JSON.parse(planned.out) as Plan;
+    const deletes = plan.actions.filter((a) => a.type === 'delete');
+    assert.is(deletes.filter((a) => a.tag !== undefined && a.mode === 'manifest').length, PAGED_DOOMED);
+    assert.equal(deletes.filter((a) => a.mode === 'untag').map((a) => a.tag).sort(), scenario.shared);
+    assert.equal(deletes.filter((a) => a.tag === undefined).map((a) => a.digest).sort(), [...scenario.orphans].sort());
+    const tagged = ecr.callsTo('DescribeImages').filter((c) => (c.body['filter'] as { tagStatus?: string } | undefined)?.tagStatus === 'TAGGED');
+    assert.ok(tagged.length >= 5, `DescribeImages TAGGED spans pages (${tagged.length} calls)`);
+    assert.ok(tagged.some((c) => typeof c.body['nextToken'] === 'string'), 'later pages asked with nextToken');
+
+    const applied = await run('apply', 'plan.json');
+    assert.is(applied.code, 0, applied.out + applied.err);
+    assert.match(applied.out, `Apply: ${PAGED_DOOMED + scenario.shared.length + scenario.orphans.length} done, 0 stale, 0 failed.`);
+    const left = pagedScenarioLeft(ecr.store, REPO, scenario, { untag: true });
+    assert.equal(left.tags, left.expectedTags);
+    assert.equal(left.doomedLeft, [], 'every planned image is gone');
+    assert.equal(left.releasesMissing, [], 'every kept release is there, on its image');
+    assert.is(ecr.store.manifests(REPO).length, scenario.releases.size + 1, 'releases and the fresh build, nothing else');
+    const batches = ecr.callsTo('BatchDeleteImage');
+    assert.ok(batches.every((c) => c.status === 200 && (c.body['imageIds'] as unknown[]).length <= 100));
+    assert.ok(batches.some((c) => (c.body['imageIds'] as unknown[]).length > 1), 'concurrent deletes went out together');
+  } finally {
+    await ecr.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -14,6 +14,7 @@ import { runCli } from '../../src/cli/main.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { startSelectelEmulator, type SelectelEmulator } from '../emulators/selectel.ts';
 import { captureIo } from '../support/io.ts';
+import { PAGED_DOOMED, pagedScenarioConfig, pagedScenarioLeft, seedPagedScenario } from '../support/paged-cleanup-scenario.ts';
 
 const USER = { account: '204060', username: 'ci-cleaner', password: 'Selectel-Pass-e2e-77', project: { name: 'web', id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0' } };
 const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
@@ -118,6 +119,54 @@ test('plan without the service user stops with an error naming the env vars, bef
     assert.is(result.out, '');
     assert.is(emulator.registry.requestsTo('/api/v1/').length, 0);
   });
+});
+
+test('160+ images in one CRaaS answer: apply deletes every planned digest concurrently and CRaaS holds exactly what was kept', async () => {
+  const emulator = await startSelectelEmulator({ user: USER, requireProjectScope: true });
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-selectel-paged-'));
+  dirs.push(dir);
+  try {
+    const repo = 'acme/app';
+    const scenario = seedPagedScenario(emulator.store, repo);
+    await writeFile(path.join(dir, 'registry.config.yaml'), pagedScenarioConfig({ host: emulator.host, type: 'selectel', api: emulator.api, repo }));
+    await mkdir(path.join(dir, 'docker'));
+    const env = {
+      HOME: dir,
+      DOCKER_CONFIG: path.join(dir, 'docker'),
+      REGPLAN_CACHE_DIR: path.join(dir, 'cache'),
+      REGPLAN_REPO_SELECTEL_ACCOUNT: USER.account,
+      REGPLAN_REPO_SELECTEL_USERNAME: USER.username,
+      REGPLAN_REPO_SELECTEL_PASSWORD: USER.password,
+      REGPLAN_REPO_SELECTEL_PROJECT: USER.project.id,
+      REGPLAN_REPO_SELECTEL_IDENTITY_URL: emulator.identity,
+    };
+    const run = async (argv: string[]) => {
+      const io = captureIo(env, dir);
+      const code = await runCli(argv, io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    const planned = await run(['plan', '--json', '--out', 'plan.json']);
+    assert.is(planned.code, 0, planned.err);
+    const plan = JSON.parse(planned.out) as Plan;
+    const deletes = plan.actions.filter((a) => a.type === 'delete');
+    assert.is(deletes.filter((a) => a.tag !== undefined).length, PAGED_DOOMED);
+    assert.equal(deletes.filter((a) => a.tag === undefined).map((a) => a.digest).sort(), [...scenario.orphans].sort());
+    assert.equal(plan.skipped.map((s) => s.tag).sort(), scenario.shared, 'CRaaS cannot untag: the shared tags are skipped');
+    assert.is(emulator.registry.requestsTo('/api/v1/registries/', 'GET').filter((r) => r.path.endsWith('/images')).length, 2, 'one images answer per listing, tagged and untagged (CRaaS does not page it)');
+
+    const applied = await run(['apply', 'plan.json']);
+    assert.is(applied.code, 0, applied.err + applied.out);
+    assert.match(applied.out, `Apply: ${PAGED_DOOMED + scenario.orphans.length} done, 0 stale, 0 failed.`);
+    assert.is(emulator.registry.requestsTo('/api/v1/registries/', 'DELETE').filter((r) => r.status === 204).length, PAGED_DOOMED + scenario.orphans.length);
+    const left = pagedScenarioLeft(emulator.store, repo, scenario, { untag: false });
+    assert.equal(left.tags, left.expectedTags);
+    assert.equal(left.doomedLeft, [], 'every planned digest is gone');
+    assert.equal(left.releasesMissing, [], 'every kept release is there, on its manifest');
+    assert.is(emulator.store.manifests(repo).length, scenario.releases.size + 1, 'releases and the fresh build, nothing else');
+    assert.not.ok(`${planned.out}${planned.err}${applied.out}${applied.err}`.includes(USER.password));
+  } finally {
+    await emulator.stop();
+  }
 });
 
 test.run();

@@ -1,7 +1,7 @@
 /**
  * An Azure Container Registry emulator (reference §3.2) on the memory registry: the ACR metadata API under
  * `/acr/v1` (`_tags` and `_manifests` with `n`/`last`/`orderby` paging and relative `Link` headers, one tag
- * GET/DELETE, RFC 3339 times with 7 fractional digits, `changeableAttributes`), ACR's token endpoints and an AAD
+ * GET/DELETE, one manifest GET, RFC 3339 times with 7 fractional digits, `changeableAttributes`), ACR's token endpoints and an AAD
  * authority (./acr-auth.ts), and ACR's quirks: a DELETE on a locked tag, manifest or repository (deleteEnabled or
  * writeEnabled false) answers 405 REGISTRY_DISALLOWED_OPERATION, and 429 TOOMANYREQUESTS with Retry-After on demand.
  * Deleting a tag leaves its manifest; `DELETE /v2/<name>/manifests/<digest>` removes the manifest and its tags.
@@ -87,7 +87,8 @@ export async function startAcrEmulator(options: AcrEmulatorOptions): Promise<Acr
     const method = req.method ?? 'GET';
     const scope = `repository:${name}:${method === 'DELETE' ? 'delete' : 'metadata_read'}`;
     if (!helpers.auth.authorize(req, res, scope).ok) return true;
-    if (store.repo(name) === undefined || store.manifests(name).length === 0) {
+    if (store.repo(name) === undefined) {
+      // A repository that was never pushed to; one whose manifests were all deleted lists empty pages.
       helpers.sendOciError(req, res, 404, 'NAME_UNKNOWN', 'repository name not known to registry', { detail: { name } });
       return true;
     }
@@ -107,6 +108,29 @@ export async function startAcrEmulator(options: AcrEmulatorOptions): Promise<Acr
       store.untag(name, tag);
       helpers.sendEmpty(res, 202);
       return true;
+    }
+    const manifestJson = (m: ReturnType<RegistryStore['manifests']>[number]) => {
+      const size = m.blobs.reduce((sum, d) => sum + (store.blob(d)?.byteLength ?? 0), m.bytes.byteLength);
+      const tags = store.tagsOf(name, m.digest);
+      const lastTagged = store.tags(name).filter((t) => t.digest === m.digest).map((t) => t.pushedAt.getTime());
+      const updated = new Date(Math.max(m.pushedAt.getTime(), ...lastTagged));
+      return {
+        digest: m.digest,
+        imageSize: size,
+        createdTime: acrTime(m.pushedAt),
+        lastUpdateTime: acrTime(updated),
+        mediaType: m.mediaType,
+        ...(m.children.length > 0 ? { references: m.children.map((digest) => ({ digest })) } : {}),
+        ...(tags.length > 0 ? { tags } : {}),
+        changeableAttributes: attrs(`${name}@${m.digest}`),
+      };
+    };
+    if (kind === '_manifests' && item !== undefined && method === 'GET') {
+      // GET /acr/v1/{name}/_manifests/{digest} -> {registry, imageName, manifest} (reference §3.2).
+      const digest = decodeURIComponent(item);
+      const found = store.manifest(name, digest);
+      if (found === undefined) return helpers.sendOciError(req, res, 404, 'MANIFEST_UNKNOWN', 'manifest unknown', { detail: { digest } }), true;
+      return helpers.sendJson(req, res, 200, { registry: host, imageName: name, manifest: manifestJson(found) }), true;
     }
     if (method !== 'GET' || item !== undefined) return helpers.sendOciError(req, res, 405, 'UNSUPPORTED', `${method} is not supported`), true;
     const nText = url.searchParams.get('n');
@@ -133,22 +157,7 @@ export async function startAcrEmulator(options: AcrEmulatorOptions): Promise<Acr
     }
     const all = order(store.manifests(name), (m) => m.digest, (m) => m.pushedAt.getTime());
     const result = page(all, (m) => m.digest);
-    const manifests = result.items.map((m) => {
-      const size = m.blobs.reduce((sum, d) => sum + (store.blob(d)?.byteLength ?? 0), m.bytes.byteLength);
-      const tags = store.tagsOf(name, m.digest);
-      const lastTagged = store.tags(name).filter((t) => t.digest === m.digest).map((t) => t.pushedAt.getTime());
-      const updated = new Date(Math.max(m.pushedAt.getTime(), ...lastTagged));
-      return {
-        digest: m.digest,
-        imageSize: size,
-        createdTime: acrTime(m.pushedAt),
-        lastUpdateTime: acrTime(updated),
-        mediaType: m.mediaType,
-        ...(m.children.length > 0 ? { references: m.children.map((digest) => ({ digest })) } : {}),
-        ...(tags.length > 0 ? { tags } : {}),
-        changeableAttributes: attrs(`${name}@${m.digest}`),
-      };
-    });
+    const manifests = result.items.map(manifestJson);
     helpers.sendJson(req, res, 200, { registry: host, imageName: name, manifests }, link(result.next));
     return true;
   };

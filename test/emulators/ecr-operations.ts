@@ -35,7 +35,13 @@ export interface OperationContext {
   registryPassword: string;
   pageLimit: number | undefined;
   now: () => Date;
+  /** Faults a test injected: image id key (`tag:<t>` / `digest:<d>`) -> the failure its next BatchDeleteImage item gets. */
+  injectedFailures: Map<string, { failureCode: string; failureReason: string }>;
 }
+
+/** The key of an image id in `injectedFailures`. */
+export const imageIdKey = (id: { imageDigest?: string; imageTag?: string }): string =>
+  id.imageTag !== undefined ? `tag:${id.imageTag}` : `digest:${id.imageDigest ?? ''}`;
 
 /** Every operation the emulator answers, by name. */
 export const OPERATIONS: Record<string, (body: Body, context: OperationContext) => unknown> = {
@@ -198,6 +204,12 @@ function batchDeleteImage(body: Body, context: OperationContext): unknown {
     const imageId: ImageId = { ...(id.imageDigest === undefined ? {} : { imageDigest: id.imageDigest }), ...(id.imageTag === undefined ? {} : { imageTag: id.imageTag }) };
     if (id.imageDigest === undefined && id.imageTag === undefined) {
       fail(imageId, 'MissingDigestAndTag', 'Missing digest and tag');
+      continue;
+    }
+    const injected = context.injectedFailures.get(imageIdKey(id));
+    if (injected !== undefined) {
+      context.injectedFailures.delete(imageIdKey(id));
+      fail(imageId, injected.failureCode, injected.failureReason);
       continue;
     }
     if (id.imageDigest !== undefined && !SHA256_DIGEST.test(id.imageDigest)) {

@@ -106,6 +106,29 @@ test('BatchDeleteImage answers 200 with per-item failures; by tag removes the ta
   });
 });
 
+test('DescribeImages honours filter.tagStatus (TAGGED, UNTAGGED, ANY) and imageIds; ListImages pages with nextToken', async () => {
+  await withEmulator(async (emulator, client) => {
+    const tagged = emulator.store.seedImage(REPO, ['a', 'b'], { pushedAt: new Date(Date.UTC(2025, 0, 1)) });
+    const loose = emulator.store.seedImage(REPO, [], { content: 'loose', pushedAt: new Date(Date.UTC(2025, 0, 2)) });
+    const digests = async (tagStatus?: 'TAGGED' | 'UNTAGGED' | 'ANY') =>
+      (await client.send(new DescribeImagesCommand({ repositoryName: REPO, ...(tagStatus === undefined ? {} : { filter: { tagStatus } }) }))).imageDetails?.map((d) => d.imageDigest);
+    assert.equal(await digests('TAGGED'), [tagged.digest]);
+    assert.equal(await digests('UNTAGGED'), [loose.digest]);
+    assert.equal(await digests('ANY'), [tagged.digest, loose.digest]);
+    assert.equal(await digests(), [tagged.digest, loose.digest]);
+    const byDigest = await client.send(new DescribeImagesCommand({ repositoryName: REPO, imageIds: [{ imageDigest: loose.digest }, { imageTag: 'b' }] }));
+    assert.equal(byDigest.imageDetails?.map((d) => [d.imageDigest, d.imageTags]), [[loose.digest, undefined], [tagged.digest, ['a', 'b']]]);
+    const pages: string[][] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await client.send(new ListImagesCommand({ repositoryName: REPO, maxResults: 1, ...(nextToken === undefined ? {} : { nextToken }) }));
+      pages.push((page.imageIds ?? []).map((id) => id.imageTag ?? id.imageDigest ?? ''));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    assert.equal(pages, [['a'], ['b'], [loose.digest]]);
+  });
+});
+
 test('GetAuthorizationToken hands out AWS:<password> that the Registry API accepts as Basic auth', async () => {
   await withEmulator(async (emulator, client) => {
     emulator.store.seedImage(REPO, ['v1']);

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RegistryStore } from './memory-registry/store.ts';
-import { type Body, EcrFault, OPERATIONS } from './ecr-operations.ts';
+import { type Body, EcrFault, imageIdKey, OPERATIONS } from './ecr-operations.ts';
 import { startMemoryRegistry, type MemoryRegistry, type MemoryRegistryOptions } from './memory-registry.ts';
 import { verifySigV4 } from './ecr-sigv4.ts';
 
@@ -69,6 +69,12 @@ export interface EcrEmulator extends MemoryRegistry {
   apiCalls: EcrApiCall[];
   /** API calls of one operation. */
   callsTo(operation: string): EcrApiCall[];
+  /**
+   * A fault for tests: the next BatchDeleteImage item naming `id` (same tag, or same digest without a tag) answers
+   * `failureCode` in `failures` and deletes nothing — e.g. an ImageNotFound for an image that is still there, as
+   * an eventually consistent read can answer. The codes and reasons themselves are AWS's (reference §3.1).
+   */
+  failNextDelete(id: { imageDigest?: string; imageTag?: string }, failureCode: string, failureReason: string): void;
 }
 
 /** Starts an ECR emulator on a free loopback port. Always stop it. */
@@ -80,6 +86,7 @@ export async function startEcrEmulator(options: EcrEmulatorOptions = {}): Promis
   const apiCalls: EcrApiCall[] = [];
   const denied = new Set(options.deny ?? []);
   let throttleLeft = options.throttle ?? 0;
+  const injectedFailures = new Map<string, { failureCode: string; failureReason: string }>();
   let origin = '';
 
   const api = async (req: IncomingMessage, res: ServerResponse, store: RegistryStore): Promise<void> => {
@@ -114,7 +121,7 @@ export async function startEcrEmulator(options: EcrEmulatorOptions = {}): Promis
       }
       const handler = OPERATIONS[operation];
       if (handler === undefined) throw new EcrFault('UnknownOperationException', `Unknown operation ${operation}`);
-      answer(200, handler(call.body, { store, account, region, origin, registryPassword, pageLimit: options.pageLimit, now: options.clock ?? (() => new Date()) }));
+      answer(200, handler(call.body, { store, account, region, origin, registryPassword, pageLimit: options.pageLimit, now: options.clock ?? (() => new Date()), injectedFailures }));
     } catch (error) {
       if (error instanceof EcrFault) answer(error.status, { __type: error.code, message: error.message });
       else answer(500, { __type: 'ServerException', message: String(error) });
@@ -143,6 +150,7 @@ export async function startEcrEmulator(options: EcrEmulatorOptions = {}): Promis
     registryPassword,
     apiCalls,
     callsTo: (operation) => apiCalls.filter((c) => c.operation === operation),
+    failNextDelete: (id, failureCode, failureReason) => void injectedFailures.set(imageIdKey(id), { failureCode, failureReason }),
   };
 }
 

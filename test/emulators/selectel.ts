@@ -137,7 +137,7 @@ export async function startSelectelEmulator(options: SelectelEmulatorOptions): P
     const repoName = segments[3] ?? '';
     const repo = `${prefix}${repoName}`;
     if (segments.length > 5) return notFound(url.pathname, 'not found'); // an unencoded "/" in the repository name lands here
-    if (store.manifests(repo).length === 0) return notFound(repoName, 'repository not found');
+    if (store.repo(repo) === undefined) return notFound(repoName, 'repository not found'); // never pushed to; an emptied one lists []
     const tail = segments[4];
     if (tail === 'images' && method === 'GET') return helpers.sendJson(req, res, 200, images(store, repo));
     if (tail === 'tags' && method === 'GET') return helpers.sendJson(req, res, 200, store.tags(repo).map((t) => t.tag));

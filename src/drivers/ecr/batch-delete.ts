@@ -1,12 +1,15 @@
 /**
  * BatchDeleteImage with its real semantics (reference §3.1): deletes asked for within a few milliseconds for one repo go
  * out together, at most 100 image ids per call (ECR's limit), and each caller learns its own item's outcome —
- * ECR answers HTTP 200 and lists per-item `failures`. ImageNotFound counts as done (already gone, design §6);
+ * ECR answers HTTP 200 and lists per-item `failures`. An item is done when ECR lists it among the deleted
+ * `imageIds`. ImageNotFound (or an item ECR neither deleted nor failed) is done only when a fresh DescribeImages
+ * of that one image id agrees (`confirmGone`): a "not found" is not proof of deletion.
  * ImageReferencedByManifestList and every other failure code reject that item only. A repository that does
  * not exist means everything in it is already gone.
  */
 import type { ImageFailure, ImageIdentifier } from '@aws-sdk/client-ecr';
 import { isNotFound, RegistryError } from '../../errors.ts';
+import { confirmGone } from '../native-api.ts';
 import type { EcrApi } from './api.ts';
 
 /** One image id as BatchDeleteImage takes it: by tag (removes that tag) or by digest (removes the image). */
@@ -77,23 +80,41 @@ export class BatchDeleter {
       for (const waiter of pending.waiters) if (error === undefined) waiter.resolve(); else waiter.reject(error);
     };
     let failures: ImageFailure[];
+    let deleted: ImageIdentifier[];
     try {
       const answer = await this.#api.run('BatchDeleteImage', subject, (sdk, client) =>
         client.send(new sdk.BatchDeleteImageCommand({ ...this.#api.registryId, repositoryName: name, imageIds: chunk.map((p) => p.id) })),
       );
       failures = answer.failures ?? [];
+      deleted = answer.imageIds ?? [];
     } catch (error) {
       for (const pending of chunk) settle(pending, isNotFound(error) ? undefined : error); // no repository: all gone
       return;
     }
+    const confirmations: Promise<void>[] = [];
     for (const pending of chunk) {
       const failure = failures.find((f) => sameId(f.imageId, pending.id));
-      if (failure === undefined || failure.failureCode === 'ImageNotFound') {
+      const what = 'imageTag' in pending.id ? `tag "${pending.id.imageTag}"` : pending.id.imageDigest;
+      if (failure === undefined && deleted.some((d) => wasDeleted(d, pending.id))) {
         settle(pending);
         continue;
       }
+      if (failure === undefined || failure.failureCode === 'ImageNotFound') {
+        const answered = failure === undefined ? 'did not list it as deleted or failed' : `answered ImageNotFound ${JSON.stringify(failure.failureReason ?? '')}`;
+        const confirmed = confirmGone({
+          stillThere: () => this.#stillThere(name, pending.id),
+          refused: () =>
+            new RegistryError(`AWS ECR could not delete ${what} in "${subject}": BatchDeleteImage ${answered}, but DescribeImages still finds it`, {
+              status: 200,
+              errors: [{ code: failure?.failureCode ?? 'UNCONFIRMED', message: failure?.failureReason ?? '' }],
+              repo: subject,
+              hint: 'nothing was counted as done; run the same apply again, and check the IAM policy and repository policy allow ecr:BatchDeleteImage if it persists',
+            }),
+        });
+        confirmations.push(confirmed.then(() => settle(pending), (error: unknown) => settle(pending, error)));
+        continue;
+      }
       const code = failure.failureCode ?? 'UNKNOWN';
-      const what = 'imageTag' in pending.id ? `tag "${pending.id.imageTag}"` : pending.id.imageDigest;
       settle(
         pending,
         new RegistryError(`AWS ECR could not delete ${what} in "${subject}": ${code} ${JSON.stringify(failure.failureReason ?? '')}`, {
@@ -104,7 +125,22 @@ export class BatchDeleter {
         }),
       );
     }
+    await Promise.all(confirmations);
   }
+
+  /** True when a fresh DescribeImages of that one image id finds it (ImageNotFoundException: it is gone). */
+  async #stillThere(name: string, id: EcrImageId): Promise<boolean> {
+    const answer = await this.#api.run('DescribeImages', this.#display(name), (sdk, client) =>
+      client.send(new sdk.DescribeImagesCommand({ ...this.#api.registryId, repositoryName: name, imageIds: [id] })),
+    );
+    const details = answer.imageDetails ?? [];
+    return 'imageTag' in id ? details.some((d) => (d.imageTags ?? []).includes(id.imageTag)) : details.some((d) => d.imageDigest === id.imageDigest);
+  }
+}
+
+/** True when an entry of the deleted `imageIds` is (or carries) the id we sent. */
+function wasDeleted(entry: ImageIdentifier, sent: EcrImageId): boolean {
+  return 'imageTag' in sent ? entry.imageTag === sent.imageTag : entry.imageDigest === sent.imageDigest;
 }
 
 /** True when a failure's image id is the one we sent (ECR echoes it as sent). */
