@@ -34,7 +34,7 @@ function driverFor(gh: GithubEmulator, token: string | null = TOKEN, options: Gi
     credentials: async () => undefined,
     nativeSecret: async (env) => (env === 'REGPLAN_REPO_GITHUB_TOKEN' ? (token ?? undefined) : undefined),
   };
-  return createGithubDriver(context, { retry: { attempts: 1 }, maxRateLimitWaitMs: 2_000, ...options });
+  return createGithubDriver(context, { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 3_000 }, maxRateLimitWaitMs: 2_000, ...options });
 }
 
 
@@ -264,6 +264,16 @@ test('a secondary rate limit (403 + Retry-After) is waited out and the listing c
     assert.equal((await driverFor(gh).listTagRecords('acme/api')).map((r) => r.tag), ['v1']);
     assert.ok(Date.now() - started >= 1900, 'waited the Retry-After twice');
     assert.equal(gh.apiCalls.map((c) => c.status), [403, 403, 200]);
+  });
+});
+
+test('an exhausted primary rate limit (403, x-ratelimit-remaining 0) is waited out until x-ratelimit-reset, through retryWhen', async () => {
+  await withGithub({ rateLimit: 1, rateLimitResetSeconds: 1 }, async (gh) => {
+    gh.store.seedImage('acme/api', ['v1']);
+    const driver = driverFor(gh);
+    await driver.listTagRecords('acme/api');
+    assert.equal((await driver.listTagRecords('acme/api')).map((r) => r.tag), ['v1']);
+    assert.equal(gh.apiCalls.map((c) => c.status), [200, 403, 200]);
   });
 });
 
