@@ -12,7 +12,8 @@
  * `JOB-TOKEN`, it lists and deletes tags of its own project's registry; another project answers 403; a job token
  * sent as PRIVATE-TOKEN is no access token (401).
  * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check) and `collectUntagged`
- * (a manifest goes with its last tag, as GitLab's garbage collection removes untagged manifests).
+ * (a manifest goes with its last tag at once, as GitLab's garbage collection later removes untagged content,
+ * reference §3.5 "Blobs stay until GC runs"; the driver relies on it: `untagLastDeletesManifest`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMemoryRegistry, type MemoryRegistry, type MemoryRegistryOptions, type MemoryRequest, type RegistryStore, type RouteHelpers } from './memory-registry.ts';
