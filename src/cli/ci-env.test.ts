@@ -67,7 +67,7 @@ test('gitlab: prints the exports, and the job config holds the CI login next to 
   assert.is(
     r.out,
     `export DOCKER_CONFIG="${dir}"\nexport REGPLAN_DOCKER_CONFIG="${dir}"\n` +
-      '# CI_JOB_TOKEN can push and pull but cannot delete tags: for cleanup set REGPLAN_REPO_GITLAB_TOKEN to a token with api scope\n',
+      '# cleanup uses CI_JOB_TOKEN (as JOB-TOKEN, GitLab 13.12+) in this project only; for other projects set REGPLAN_REPO_GITLAB_TOKEN to a token with api scope\n',
   );
   assert.equal(loginIn(dir, 'registry.gitlab.com'), { username: 'gitlab-ci-token', password: 'job-token-1' });
   assert.equal(loginIn(dir, 'other.example.com'), { username: 'me', password: 'pw' });

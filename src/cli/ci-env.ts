@@ -39,8 +39,9 @@ helper's store is the machine's, not the job's: use --use-docker-auth-config to 
   gitlab   $CI_REGISTRY (or the host of $CI_REGISTRY_IMAGE) as gitlab-ci-token with $CI_JOB_TOKEN
   github   ghcr.io as $GITHUB_ACTOR with $GITHUB_TOKEN
 Output: DOCKER_CONFIG and REGPLAN_DOCKER_CONFIG; for github REGPLAN_REPO_GITHUB_TOKEN="\${GITHUB_TOKEN}"
-(a reference: no secret is ever printed). CI_JOB_TOKEN cannot delete tags: GitLab cleanup needs
-REGPLAN_REPO_GITLAB_TOKEN with api scope. On failure the shell output is "exit 1", so an eval stops the job.
+(a reference: no secret is ever printed). GitLab cleanup uses REGPLAN_REPO_GITLAB_TOKEN (api scope) when set,
+else CI_JOB_TOKEN (sent as JOB-TOKEN; GitLab 13.12+, the job's own project only). On failure the shell output
+is "exit 1", so an eval stops the job.
 
 Flags:
       --no-login                 only make the private config

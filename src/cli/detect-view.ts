@@ -9,7 +9,12 @@ function field(label: string, value: string, width = 16): string {
 
 function credentialLines(credential: NativeCredentialStatus): string[] {
   const optional = credential.optional ? ' (optional)' : '';
-  const where = credential.source === 'chain' ? 'standard credential chain' : `${credential.flag} / $${credential.env}`;
+  const where =
+    credential.source === 'chain'
+      ? 'standard credential chain'
+      : credential.source === 'ci'
+        ? `$${credential.env} inside the CI job (${(credential.chainEnv ?? []).map((e) => `$${e}`).join(', ')} set)`
+        : `${credential.flag} / $${credential.env}`;
   const state = credential.set ? `set (${credential.via})` : 'not set';
   return [`  ${credential.description}${optional}`, `    ${where}: ${state}`];
 }

@@ -46,6 +46,16 @@ test('names the registry type, the rule that chose it, and what the registry can
   assert.is(r.err, '');
 });
 
+test('GitLab: the job token shows as set inside GitLab CI (used when no GitLab token is set), never its value', async (ctx) => {
+  const outside = await run(['detect', 'registry.gitlab.com/acme/api', '-c', ctx.missingConfig], ctx.env);
+  assert.is(outside.code, 0, outside.err);
+  assert.match(outside.out, '--repo-gitlab-token / $REGPLAN_REPO_GITLAB_TOKEN: not set');
+  assert.match(outside.out, '$CI_JOB_TOKEN inside the CI job ($GITLAB_CI set): not set');
+  const inCi = await run(['detect', 'registry.gitlab.com/acme/api', '-c', ctx.missingConfig], { ...ctx.env, GITLAB_CI: 'true', CI_JOB_TOKEN: 'job-secret-123' });
+  assert.match(inCi.out, /GitLab CI job token, used when no GitLab token is set .*\n\s+\$CI_JOB_TOKEN inside the CI job \(\$GITLAB_CI set\): set \(\$CI_JOB_TOKEN\)/);
+  assert.not.match(inCi.out, 'job-secret-123');
+});
+
 test('the legacy GitHub host refuses bundles with a reason', async (ctx) => {
   const r = await run(['detect', 'docker.pkg.github.com/acme/repo/api', '-c', ctx.missingConfig], ctx.env);
   assert.is(r.code, 0, r.err);

@@ -104,6 +104,7 @@ async function credentialStatus(
     const hit = (spec.chainEnv ?? [spec.env]).find(present);
     return hit === undefined ? { ...spec, set: false } : found(`$${hit}`);
   }
+  if (spec.source === 'ci') return [...(spec.chainEnv ?? []), spec.env].every(present) ? found(`$${spec.env}`) : { ...spec, set: false };
   if (present(spec.env)) return found(`$${spec.env}`);
   const ref = spec.configKey === undefined ? undefined : options.configured?.[spec.configKey];
   if (ref !== undefined && 'env' in ref && present(ref.env)) return found(`config: $${ref.env}`);

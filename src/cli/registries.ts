@@ -23,7 +23,7 @@ function credentialsText(credentials: readonly NativeCredentialSpec[]): string {
   if (credentials.length === 0) return '-';
   return credentials
     .map((c) => {
-      const text = c.source === 'chain' ? c.description.replace(/ \(.*$/, '') : c.flag;
+      const text = c.source === 'chain' ? c.description.replace(/ \(.*$/, '') : c.source === 'ci' ? `$${c.env}` : c.flag;
       return c.optional ? `[${text}]` : text;
     })
     .join(', ');

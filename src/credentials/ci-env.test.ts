@@ -79,7 +79,10 @@ test('github leaves an already set REGPLAN_REPO_GITHUB_TOKEN alone, and says not
 test('gitlab explains what cleanup needs, and how a self-hosted registry gets the gitlab driver', () => {
   const hosted = ciEnvLines('gitlab', { configDir: '/d', env: GITLAB, registryHost: 'registry.gitlab.com', gitlabDetected: true });
   assert.equal(hosted.map((l) => l.kind), ['export', 'export', 'comment']);
-  assert.match(renderCiEnv(hosted, 'sh').text, '# CI_JOB_TOKEN can push and pull but cannot delete tags: for cleanup set REGPLAN_REPO_GITLAB_TOKEN to a token with api scope\n');
+  assert.match(renderCiEnv(hosted, 'sh').text, '# cleanup uses CI_JOB_TOKEN (as JOB-TOKEN, GitLab 13.12+) in this project only; for other projects set REGPLAN_REPO_GITLAB_TOKEN to a token with api scope\n');
+  const withToken = ciEnvLines('gitlab', { configDir: '/d', env: { ...GITLAB, REGPLAN_REPO_GITLAB_TOKEN: 'glpat-x' } });
+  assert.match(renderCiEnv(withToken, 'sh').text, '# cleanup uses REGPLAN_REPO_GITLAB_TOKEN (already set)\n');
+  assert.not.match(renderCiEnv(withToken, 'sh').text, 'glpat-x');
   const self = ciEnvLines('gitlab', { configDir: '/d', env: GITLAB, registryHost: 'gitlab.example.com:5050', gitlabDetected: false });
   assert.match(renderCiEnv(self, 'sh').text, '# gitlab.example.com:5050 is not detected as GitLab: add "registries: {gitlab.example.com:5050: {type: gitlab}}" to the config\n');
 });

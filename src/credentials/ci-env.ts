@@ -78,7 +78,8 @@ export type CiEnvLine =
 /**
  * What `ci-env` exports: DOCKER_CONFIG and REGPLAN_DOCKER_CONFIG (the private dir); for GitHub the cleanup token
  * as a reference to $GITHUB_TOKEN (never its value), unless REGPLAN_REPO_GITHUB_TOKEN is already set; for GitLab
- * comments on what cleanup needs beyond CI_JOB_TOKEN. `gitlabDetected` says whether the host is auto-detected.
+ * a comment on which token cleanup uses (the job token reaches only the job's own project). `gitlabDetected` says
+ * whether the host is auto-detected.
  */
 export function ciEnvLines(system: CiSystem, options: { configDir: string; env: Env; registryHost?: string; gitlabDetected?: boolean }): CiEnvLine[] {
   const lines: CiEnvLine[] = [
@@ -93,7 +94,13 @@ export function ciEnvLines(system: CiSystem, options: { configDir: string; env: 
     }
     return lines;
   }
-  lines.push({ kind: 'comment', text: 'CI_JOB_TOKEN can push and pull but cannot delete tags: for cleanup set REGPLAN_REPO_GITLAB_TOKEN to a token with api scope' });
+  lines.push({
+    kind: 'comment',
+    text:
+      value(options.env, 'REGPLAN_REPO_GITLAB_TOKEN') !== undefined
+        ? 'cleanup uses REGPLAN_REPO_GITLAB_TOKEN (already set)'
+        : 'cleanup uses CI_JOB_TOKEN (as JOB-TOKEN, GitLab 13.12+) in this project only; for other projects set REGPLAN_REPO_GITLAB_TOKEN to a token with api scope',
+  });
   if (options.registryHost !== undefined && options.gitlabDetected === false) {
     lines.push({ kind: 'comment', text: `${options.registryHost} is not detected as GitLab: add "registries: {${options.registryHost}: {type: gitlab}}" to the config` });
   }

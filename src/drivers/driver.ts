@@ -15,9 +15,15 @@ export interface NativeCredentialSpec {
   /** CLI flag and env var that supply it, e.g. `--repo-github-token` / `REGPLAN_REPO_GITHUB_TOKEN`. */
   flag: string;
   env: string;
-  /** Where the value comes from: a regplan flag/env (default) or a vendor's standard credential chain (then `flag` is empty). */
-  source?: 'flag' | 'chain';
-  /** For a chain: env vars whose presence shows the chain is configured (e.g. AWS_ACCESS_KEY_ID, AWS_PROFILE). */
+  /**
+   * Where the value comes from: a regplan flag/env (default), a vendor's standard credential chain, or a CI job's own
+   * predefined variable `env` (GitLab's CI_JOB_TOKEN), used when the flag credential is not set (for both, `flag` is empty).
+   */
+  source?: 'flag' | 'chain' | 'ci';
+  /**
+   * For a chain: env vars whose presence shows the chain is configured (e.g. AWS_ACCESS_KEY_ID, AWS_PROFILE); for a CI
+   * variable: the env vars that show the job runs in that CI (e.g. GITLAB_CI), all of them.
+   */
   chainEnv?: readonly string[];
   /** The `registries.<host>.credentials` key that can supply it from the config. */
   configKey?: 'username' | 'password' | 'token';

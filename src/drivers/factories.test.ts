@@ -90,9 +90,13 @@ test('every registry type has a factory of that type, with a title and a cleanup
     assert.ok(factory.title.length > 0);
     assert.ok(factory.capabilities.cleanupPath.length > 0);
     for (const credential of factory.capabilities.nativeCredentials) {
-      if (credential.source === 'chain') assert.ok((credential.chainEnv ?? []).length > 0, `${type}: a chain names its env vars`);
-      else assert.match(credential.flag, /^--repo-/, `${type}: ${credential.flag}`);
-      if (credential.source !== 'chain') assert.is(credential.env, `REGPLAN_${credential.flag.slice(2).toUpperCase().replaceAll('-', '_')}`);
+      if (credential.source === 'chain' || credential.source === 'ci') {
+        assert.ok((credential.chainEnv ?? []).length > 0, `${type}: a chain or CI variable names the env vars that enable it`);
+        assert.is(credential.flag, '', `${type}: no regplan flag for a ${credential.source} credential`);
+        continue;
+      }
+      assert.match(credential.flag, /^--repo-/, `${type}: ${credential.flag}`);
+      assert.is(credential.env, `REGPLAN_${credential.flag.slice(2).toUpperCase().replaceAll('-', '_')}`);
     }
   }
 });

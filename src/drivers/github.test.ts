@@ -5,11 +5,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AuthError, RegistryError, RegplanError } from '../errors.ts';
+import { AuthError, isNotFound, RegistryError, RegplanError } from '../errors.ts';
 import { startGithubEmulator, type GithubEmulator, type GithubEmulatorOptions } from '../../test/emulators/github.ts';
 import type { DriverContext } from './driver.ts';
 import { createGithubDriver, githubApiBase, githubDriver, githubPackage, type GithubDriverOptions } from './github.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+import { startScriptedServer } from '../../test/support/scripted-server.ts';
 
 const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
@@ -33,7 +34,7 @@ function driverFor(gh: GithubEmulator, token: string | null = TOKEN, options: Gi
     credentials: async () => undefined,
     nativeSecret: async (env) => (env === 'REGPLAN_REPO_GITHUB_TOKEN' ? (token ?? undefined) : undefined),
   };
-  return createGithubDriver(context, { retry: { attempts: 1 }, maxRateLimitWaitMs: 2_000, ...options });
+  return createGithubDriver(context, { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 3_000 }, maxRateLimitWaitMs: 2_000, ...options });
 }
 
 
@@ -89,10 +90,83 @@ test('a user-owned package is found through /users/<owner> after the org route a
   });
 });
 
-test('a package that does not exist lists as empty', async () => {
+test('a package that does not exist (404 as an org and as a user) is an error naming the package and the URLs tried', async () => {
   await withGithub({}, async (gh) => {
-    assert.equal(await driverFor(gh).listTagRecords('acme/missing'), []);
+    gh.store.seedImage('acme/api', ['v1']);
+    const error = await rejection(driverFor(gh).listTagRecords('acme/missing'));
+    assert.instance(error, RegistryError);
+    assert.match(error.message, `"${gh.host}/acme/missing"`);
+    assert.match(error.message, '/orgs/acme/packages/container/missing/versions');
+    assert.match(error.message, '/users/acme/packages/container/missing/versions');
+    assert.match(error.hint ?? '', /owner and package name/);
+    assert.is(gh.apiCalls.filter((c) => c.method === 'DELETE').length, 0);
   });
+});
+
+test('a 404 on version DELETE where the token lacks admin access is a failure with the admin hint, not "already gone"', async () => {
+  await withGithub({ noAdmin: ['acme/api'] }, async (gh) => {
+    gh.store.seedImage('acme/api', ['v1']);
+    const pr = gh.store.seedImage('acme/api', ['pr-1'], { content: 'pr' });
+    const driver = driverFor(gh);
+    await driver.listTagRecords('acme/api');
+    const error = await rejection(driver.deleteManifest('acme/api', pr.digest));
+    assert.match(error.message, 'HTTP 404');
+    assert.match(error.message, 'Package not found.');
+    assert.match(error.hint ?? '', /admin access to the package/);
+    assert.match(error.hint ?? '', /delete:packages/);
+    assert.not.ok(isNotFound(error), 'apply must not read the refusal as "already gone"');
+    assert.ok(gh.store.resolve('acme/api', 'pr-1'), 'the version is still there');
+    assert.ok(gh.apiCalls.some((c) => c.method === 'GET' && c.path.endsWith(`/versions/${gh.versionId('acme/api', pr.digest)}`)), 'looked the version up');
+  });
+});
+
+test('a 404 on version DELETE counts as done when a fresh lookup of that version finds nothing', async () => {
+  await withGithub({}, async (gh) => {
+    gh.store.seedImage('acme/api', ['v1']);
+    const pr = gh.store.seedImage('acme/api', ['pr-1'], { content: 'pr' });
+    const driver = driverFor(gh);
+    await driver.listTagRecords('acme/api');
+    gh.store.deleteManifest('acme/api', pr.digest); // deleted by someone else since the listing
+    await driver.deleteManifest('acme/api', pr.digest);
+    assert.equal(gh.apiCalls.filter((c) => c.path.endsWith(`/versions/${gh.versionId('acme/api', pr.digest)}`)).map((c) => `${c.method} ${c.status}`), ['DELETE 404', 'GET 404']);
+  });
+});
+
+test('a digest missed by a listing that shifted under another writer is not reported gone: it is found and deleted', async () => {
+  let shifted = false;
+  const options: GithubEmulatorOptions = {
+    beforePage: ({ repo, page }) => {
+      if (page !== 2 || shifted) return;
+      shifted = true; // another writer deletes a version of page 1 while regplan reads page 2: page 2's first item moves to page 1
+      const first = gh?.store.tags(repo).find((t) => t.tag === 'b-000');
+      if (first !== undefined) gh?.store.deleteManifest(repo, first.digest);
+    },
+  };
+  let gh: GithubEmulator | undefined;
+  await withGithub(options, async (emulator) => {
+    gh = emulator;
+    const at = (i: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, 200 - i));
+    for (let i = 0; i < 150; i++) emulator.store.seedImage('acme/api', [`b-${String(i).padStart(3, '0')}`], { pushedAt: at(i) });
+    const target = emulator.store.resolve('acme/api', 'b-100')?.digest ?? '';
+    await driverFor(emulator).deleteManifest('acme/api', target);
+    assert.is(emulator.store.resolve('acme/api', 'b-100'), undefined, 'the planned version is really deleted');
+    assert.is(emulator.apiCalls.filter((c) => c.method === 'DELETE').length, 1);
+  });
+});
+
+test('pagination pointed at another origin is an error, and the token never reaches that origin', async () => {
+  const foreign = await startScriptedServer(() => ({ status: 200, body: [] }));
+  try {
+    await withGithub({ nextOrigin: foreign.url }, async (gh) => {
+      for (let i = 0; i < 120; i++) gh.store.seedImage('acme/api', [`t-${i}`]);
+      const error = await rejection(driverFor(gh).listTagRecords('acme/api'));
+      assert.match(error.message, `another origin (${foreign.url})`);
+      assert.is(foreign.requests.length, 0, 'the second server received nothing');
+      assert.is(foreign.requests.filter((r) => r.headers['authorization'] !== undefined).length, 0);
+    });
+  } finally {
+    await foreign.close();
+  }
 });
 
 test('deleting a version removes every tag on it; a digest already gone counts as done', async () => {
@@ -190,6 +264,16 @@ test('a secondary rate limit (403 + Retry-After) is waited out and the listing c
     assert.equal((await driverFor(gh).listTagRecords('acme/api')).map((r) => r.tag), ['v1']);
     assert.ok(Date.now() - started >= 1900, 'waited the Retry-After twice');
     assert.equal(gh.apiCalls.map((c) => c.status), [403, 403, 200]);
+  });
+});
+
+test('an exhausted primary rate limit (403, x-ratelimit-remaining 0) is waited out until x-ratelimit-reset, through retryWhen', async () => {
+  await withGithub({ rateLimit: 1, rateLimitResetSeconds: 1 }, async (gh) => {
+    gh.store.seedImage('acme/api', ['v1']);
+    const driver = driverFor(gh);
+    await driver.listTagRecords('acme/api');
+    assert.equal((await driver.listTagRecords('acme/api')).map((r) => r.tag), ['v1']);
+    assert.equal(gh.apiCalls.map((c) => c.status), [200, 403, 200]);
   });
 });
 

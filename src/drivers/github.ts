@@ -13,16 +13,24 @@
  * existing digest, so never older than the truth); an untagged version's is `created_at`.
  * API base: `registries.<host>.api` when set; else `https://api.github.com` for ghcr.io and docker.pkg.github.com,
  * `https://<host>/api/v3` for GitHub Enterprise registries at `containers.<host>` / `docker.<host>`.
+ * Quirks (reference §3.4, §5; https://docs.github.com/rest/using-the-rest-api/troubleshooting-the-rest-api):
+ * - GitHub answers 404, not 403, where a token may not see or administer a package: a 404 on a version DELETE is
+ *   "already gone" only when a fresh GET of that version agrees, and a package 404 as an org's and as a user's is an
+ *   error naming both URLs, never an empty package;
+ * - rate limits are 403 with `retry-after` (secondary) or `x-ratelimit-remaining: 0` until `x-ratelimit-reset`
+ *   (primary): waited out through the native layer's `retryWhen` when the wait is short enough, else an error;
+ * - pages are `page` + `per_page` (≤ 100) with absolute `Link` URLs, followed by `NativeApi.listAll` on the API's
+ *   own origin only. Pages shift while versions are deleted, so a digest missing from one listing counts as gone
+ *   only when two complete listings in a row agree.
  */
-import { AuthError, RegistryError, RegplanError } from '../errors.ts';
+import { isNotFound, isRegistryError, RegistryError, RegplanError } from '../errors.ts';
+import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
-import { nextLink } from '../registry/client.ts';
-import { oneLine, SecretSet } from '../registry/redact.ts';
 import { createRegistryApiDriver } from './default.ts';
 import type {
   Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, NativeCredentialSpec, TagRecord, UntaggedLister,
 } from './driver.ts';
-import { NativeApi, type NativeResponse, vendorMessage } from './native-api.ts';
+import { confirmGone, linkNext, NativeApi, SingleFlight } from './native-api.ts';
 
 /** The REST API version regplan speaks (sent as `X-GitHub-Api-Version`). */
 export const GITHUB_API_VERSION = '2022-11-28';
@@ -32,8 +40,27 @@ const LEGACY_HOST = /^docker\.pkg\.github\.com(?::\d+)?$/;
 const TOKEN_HINT =
   'create a classic personal access token with read:packages and delete:packages and pass it as --repo-github-token or ' +
   `${GITHUB_TOKEN_ENV}; the Actions GITHUB_TOKEN works only when the repository has Admin access to the package`;
+/** Why a version DELETE answered 404 while the version is still there (reference §5). */
+const NO_ADMIN_HINT =
+  'GitHub answers 404 instead of 403 when the token lacks admin access to the package: give the token\'s account the Admin ' +
+  'role in the package settings (Manage access), or for the Actions GITHUB_TOKEN give the repository Admin access to the ' +
+  'package; the token needs read:packages and delete:packages';
 /** How long a listing is reused by listUntagged right after listTagRecords (inventory asks for both in a row). */
 const LISTING_REUSE_MS = 60_000;
+/** Versions per page (GitHub's maximum). */
+const PER_PAGE = 100;
+/** Listings tried while looking for a digest before giving up on pages that keep shifting. */
+const FIND_ATTEMPTS = 3;
+
+/** GitHub's refusals of a version DELETE and what to do about each, matched on GitHub's message (quirks as data). */
+const DELETE_REFUSALS: readonly { message: RegExp; hint: (packagePath: string) => string }[] = [
+  {
+    message: /last tagged version|last version/i,
+    hint: (packagePath) =>
+      `GitHub keeps the last tagged version of a package: keep at least one tag of it, or delete the whole package in the GitHub UI or with "gh api -X DELETE ${packagePath}"`,
+  },
+  { message: /5000 downloads/, hint: () => 'GitHub refuses to delete public versions with more than 5000 downloads; keep this tag or ask GitHub support' },
+];
 
 const token = (scopes: string): NativeCredentialSpec => ({
   description: `GitHub token with ${scopes}`,
@@ -99,13 +126,49 @@ interface PackageVersion {
   metadata?: { container?: { tags?: string[] } };
 }
 
+type OwnerScope = 'orgs' | 'users';
+
 /** Knobs tests turn down (the factory uses the defaults). */
 export interface GithubDriverOptions {
   retry?: RetryOptions;
-  /** Longest wait for a rate limit to lift before giving up (default 60 s). */
+  /** Longest rate-limit wait regplan sits out before failing with the reset time (default 60 s). */
   maxRateLimitWaitMs?: number;
-  /** Attempts per request while GitHub answers "rate limited" (default 5). */
-  rateLimitAttempts?: number;
+}
+
+/**
+ * How long GitHub asks to wait before retrying a 403 rate-limit answer, in ms; undefined for any other answer.
+ * Secondary limits send `retry-after` (seconds); an exhausted primary limit sends `x-ratelimit-remaining: 0` and
+ * `x-ratelimit-reset` (epoch seconds) (reference §3.4; GitHub REST "Troubleshooting": rate limit errors).
+ */
+export function githubRateLimitWait(response: Response, now: number): number | undefined {
+  if (response.status !== 403) return undefined;
+  const retryAfter = response.headers.get('retry-after')?.trim();
+  if (retryAfter !== undefined && /^\d+$/.test(retryAfter)) return Number(retryAfter) * 1000;
+  if (response.headers.get('x-ratelimit-remaining')?.trim() !== '0') return undefined;
+  const reset = resetSeconds(response);
+  return reset === undefined ? 60_000 : Math.max(0, reset * 1000 - now); // GitHub: "otherwise wait at least one minute"
+}
+
+/** `x-ratelimit-reset` (UTC epoch seconds), or undefined. */
+const resetSeconds = (response: Response): number | undefined => {
+  const reset = response.headers.get('x-ratelimit-reset')?.trim();
+  return reset === undefined || !/^\d+$/.test(reset) ? undefined : Number(reset);
+};
+
+/** `x-ratelimit-reset` as ISO 8601, for messages. */
+const resetTime = (response: Response): string | undefined => {
+  const reset = resetSeconds(response);
+  return reset === undefined ? undefined : parseTime({ epochSeconds: reset });
+};
+
+/** The hint of a 401/403: the rate limit with its reset time, else the token advice with the scopes GitHub asks for. */
+function refusalHint(response: Response): string {
+  if (response.headers.has('retry-after') || response.headers.get('x-ratelimit-remaining')?.trim() === '0') {
+    const reset = resetTime(response);
+    return `GitHub is rate limiting this token${reset === undefined ? '' : ` until ${reset}`}; retry later or lower settings.concurrency`;
+  }
+  const accepted = response.headers.get('x-accepted-oauth-scopes');
+  return `${TOKEN_HINT}${accepted ? `; this call needs the scopes ${accepted}` : ''}`;
 }
 
 /** Builds the GitHub driver for one host: Registry API reads and pushes, REST listing and deletes. */
@@ -117,9 +180,9 @@ export function createGithubDriver(
   const hostCapabilities = legacy ? legacyCapabilities : capabilities;
   const packageType = legacy ? 'docker' : 'container';
   const base = createRegistryApiDriver(context, { type: 'github', capabilities: hostCapabilities });
-  const secrets = new SecretSet();
   let tokenValue: Promise<string | undefined> | undefined;
-  const readToken = () => (tokenValue ??= context.nativeSecret(GITHUB_TOKEN_ENV).then((t) => (secrets.add(t), t)));
+  const readToken = () => (tokenValue ??= context.nativeSecret(GITHUB_TOKEN_ENV));
+  const maxWait = options.maxRateLimitWaitMs ?? 60_000;
   let api: NativeApi | undefined;
   const client = (): NativeApi =>
     (api ??= new NativeApi({
@@ -130,14 +193,20 @@ export function createGithubDriver(
         return value === undefined ? undefined : `Bearer ${value}`;
       },
       headers: { accept: 'application/vnd.github+json', 'x-github-api-version': GITHUB_API_VERSION },
-      authHint: TOKEN_HINT,
+      authHint: refusalHint,
+      retryWhen: (response) => {
+        const wait = githubRateLimitWait(response, Date.now());
+        if (wait !== undefined) context.debug?.(`GitHub API rate limit: ${wait <= maxWait ? `waiting ${wait} ms` : `the wait of ${wait} ms is too long`}`);
+        return wait !== undefined && wait <= maxWait ? wait : undefined;
+      },
       insecure: context.registry?.insecure ?? false,
       ...(context.debug === undefined ? {} : { debug: context.debug }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
     }));
-  const ownerScopes = new Map<string, 'orgs' | 'users'>();
+  const ownerScopes = new Map<string, OwnerScope>();
   const versionIds = new Map<string, Map<string, number>>();
   const listings = new Map<string, { at: number; versions: Promise<PackageVersion[]> }>();
+  const deletes = new SingleFlight<void>();
 
   /** Fails (before any request) when no token is configured: nothing may be planned that apply cannot do. */
   const requireToken = async (name: string): Promise<void> => {
@@ -148,61 +217,74 @@ export function createGithubDriver(
     });
   };
 
-  /** Sends one request, waiting out GitHub's 403 rate limits (the transport already waits out 429); other 403s become AuthError with the scope hint. */
-  const send = async <T>(method: 'GET' | 'DELETE', target: string | URL, subject: string): Promise<NativeResponse<T>> => {
-    const attempts = Math.max(1, options.rateLimitAttempts ?? 5);
-    for (let attempt = 1; ; attempt++) {
-      const answer = await client().request<T>(method, target, { expect: [200, 204, 400, 403, 404, 422], subject });
-      if (answer.status !== 403) return answer;
-      const message = secrets.scrub(oneLine(vendorMessage(typeof answer.data === 'string' ? answer.data : JSON.stringify(answer.data ?? '')), 300));
-      const wait = rateLimitWait(answer.headers);
-      const what = `GitHub API refused ${method} "${subject}": HTTP ${answer.status}${message ? ` ${JSON.stringify(message)}` : ''}`;
-      const context_ = { status: answer.status, registry: client().base.host, repo: subject };
-      if (wait === undefined) {
-        const accepted = answer.headers.get('x-accepted-oauth-scopes');
-        const needs = accepted ? `; this call needs the scopes ${accepted}` : '';
-        throw new AuthError(what, { ...context_, hint: `${TOKEN_HINT}${needs}` });
-      }
-      const cap = options.maxRateLimitWaitMs ?? 60_000;
-      if (attempt >= attempts || wait > cap) {
-        const reset = answer.headers.get('x-ratelimit-reset');
-        const until = reset !== null && /^\d+$/.test(reset) ? ` until ${new Date(Number(reset) * 1000).toISOString()}` : '';
-        throw new RegistryError(what, { ...context_, hint: `GitHub is rate limiting this token${until}; retry later or lower settings.concurrency` });
-      }
-      context.debug?.(`GitHub API rate limited ${method} "${subject}"; waiting ${wait} ms`);
-      await new Promise((resolve) => setTimeout(resolve, wait));
-    }
-  };
-
-  /** Every version of a package, following `Link: rel="next"`; empty when the package does not exist. */
-  const fetchVersions = async (name: string): Promise<PackageVersion[]> => {
-    await requireToken(name);
+  /** The REST path of a package (`orgs/acme/packages/container/api`) under the owner's scope. */
+  const packagePath = (name: string, scope: OwnerScope): string => {
     const { owner, packageName } = githubPackage(context.host, name);
-    const known = ownerScopes.get(owner);
-    for (const scope of known === undefined ? (['orgs', 'users'] as const) : [known]) {
-      const versions = await pagedVersions(`${scope}/${encodeURIComponent(owner)}/packages/${packageType}/${packageName}/versions`, `${context.host}/${name}`);
-      if (versions === undefined) continue; // 404: not an organization's package (or no such package)
-      ownerScopes.set(owner, scope);
-      versionIds.set(name, new Map(versions.map((v) => [v.name, v.id])));
-      return versions;
-    }
-    versionIds.set(name, new Map());
-    return [];
+    return `${scope}/${encodeURIComponent(owner)}/packages/${packageType}/${packageName}`;
+  };
+  const scopesOf = (name: string): readonly OwnerScope[] => {
+    const known = ownerScopes.get(githubPackage(context.host, name).owner);
+    return known === undefined ? ['orgs', 'users'] : [known];
   };
 
-  /** The pages of one versions listing; undefined when its first page is a 404. */
-  const pagedVersions = async (path: string, subject: string): Promise<PackageVersion[] | undefined> => {
-    const versions: PackageVersion[] = [];
-    let url: URL | undefined = client().url(path, { per_page: 100, page: 1 });
-    for (let page = 1; url !== undefined; page++) {
-      const answer: NativeResponse<PackageVersion[]> = await send<PackageVersion[]>('GET', url, subject);
-      if (answer.status === 404 && page === 1) return undefined;
-      if (answer.status !== 200 || !Array.isArray(answer.data)) throw unexpected('GET', subject, answer);
-      versions.push(...answer.data);
-      url = answer.data.length === 0 ? undefined : nextLink(answer.headers.get('link'), answer.url);
+  /**
+   * Every version of a package under one owner scope, from all pages; a listing that stops before GitHub's last
+   * page (a later page 404 or empty after a `rel="next"`) is an error, never a shorter package.
+   */
+  const listAt = async (name: string, scope: OwnerScope): Promise<PackageVersion[]> => {
+    const subject = `${context.host}/${name}`;
+    let pages = 0;
+    let lastPage = false;
+    const versions = await client().listAll<PackageVersion[], PackageVersion>(`${packagePath(name, scope)}/versions`, {
+      subject,
+      query: { per_page: PER_PAGE, page: 1 },
+      items: (data) => (Array.isArray(data) ? (pages++, data) : undefined),
+      next: (page, asked) => {
+        const next = linkNext(page, asked);
+        lastPage = next === undefined;
+        return next;
+      },
+    });
+    if (!lastPage && !(pages === 1 && versions.length === 0)) {
+      throw new RegistryError(`GitHub API ended the versions of "${subject}" early (page ${pages + 1} was missing or empty after a Link rel="next")`, {
+        status: 0,
+        registry: client().base.host,
+        repo: subject,
+        hint: 'versions were deleted while regplan listed them; run the command again',
+      });
     }
     return versions;
   };
+
+  /** Every version of a package: as an organization's, else (on 404) as a user's; 404 on both is an error naming both. */
+  const fetchVersions = async (name: string): Promise<PackageVersion[]> => {
+    await requireToken(name);
+    const { owner } = githubPackage(context.host, name);
+    const tried: string[] = [];
+    const attempt = async ([scope, ...rest]: readonly OwnerScope[]): Promise<PackageVersion[]> => {
+      if (scope === undefined) throw packageNotFound(name, tried);
+      try {
+        const versions = await listAt(name, scope);
+        ownerScopes.set(owner, scope);
+        return versions;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        tried.push(client().url(`${packagePath(name, scope)}/versions`).href);
+        return attempt(rest);
+      }
+    };
+    const versions = await attempt(scopesOf(name));
+    versionIds.set(name, new Map(versions.map((v) => [v.name, v.id])));
+    return versions;
+  };
+
+  const packageNotFound = (name: string, tried: readonly string[]): RegistryError =>
+    new RegistryError(`GitHub has no package "${context.host}/${name}": ${tried.map((url) => `GET ${url}`).join(' and ')} answered HTTP 404`, {
+      status: 404,
+      registry: client().base.host,
+      repo: `${context.host}/${name}`,
+      hint: `check the owner and package name in the repo address; GitHub also answers 404 for a package the token cannot see, so ${TOKEN_HINT}`,
+    });
 
   const listVersions = (name: string, reuse: boolean): Promise<PackageVersion[]> => {
     const recent = listings.get(name);
@@ -213,39 +295,57 @@ export function createGithubDriver(
     return versions;
   };
 
-  /** Deletes the version carrying `digest` (with every tag on it); a version already gone counts as done. */
+  /**
+   * The version id carrying `digest`, from fresh listings; undefined only when two complete listings in a row agree
+   * that no version carries it (pages shift while versions are deleted, so one listing can miss a version).
+   */
+  const findVersion = async (name: string, digest: string, previous?: string, attempts = FIND_ATTEMPTS): Promise<number | undefined> => {
+    let versions: PackageVersion[];
+    try {
+      versions = await listVersions(name, false);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw new RegplanError(`cannot confirm that "${context.host}/${name}@${digest}" is gone: the package answers 404`, {
+        hint: `GitHub answers 404 both for a deleted package and for one the token cannot see; ${TOKEN_HINT}`,
+        context: { registry: context.host, repo: `${context.host}/${name}`, ref: digest, status: 404 },
+      });
+    }
+    const id = versions.find((v) => v.name === digest)?.id;
+    if (id !== undefined) return id;
+    const seen = versions.map((v) => v.id).join(',');
+    if (seen === previous) return undefined;
+    if (attempts <= 1) {
+      throw new RegplanError(`cannot confirm that "${context.host}/${name}@${digest}" is gone: the versions of the package kept changing while regplan listed them`, {
+        hint: 'run apply again once other cleanups of this package have finished',
+        context: { registry: context.host, repo: `${context.host}/${name}`, ref: digest },
+      });
+    }
+    return findVersion(name, digest, seen, attempts - 1);
+  };
+
+  /** Deletes the version carrying `digest` (with every tag on it); resolves only when it is confirmed gone. */
   const deleteVersion = async (name: string, digest: string): Promise<void> => {
     await requireToken(name);
-    let id = versionIds.get(name)?.get(digest);
-    if (id === undefined) {
-      await listVersions(name, false);
-      id = versionIds.get(name)?.get(digest);
-    }
-    if (id === undefined) return; // no version carries this digest any more: already gone (design §6)
-    const { owner, packageName } = githubPackage(context.host, name);
-    const scope = ownerScopes.get(owner) ?? 'orgs';
+    const id = versionIds.get(name)?.get(digest) ?? (await findVersion(name, digest));
+    if (id === undefined) return; // two fresh, complete listings agree: no version carries this digest any more
+    const [scope = 'orgs'] = scopesOf(name);
+    const versionPath = `${packagePath(name, scope)}/versions/${id}`;
     const subject = `${context.host}/${name}@${digest}`;
-    const answer = await send('DELETE', `${scope}/${encodeURIComponent(owner)}/packages/${packageType}/${packageName}/versions/${id}`, subject);
-    if (answer.status === 204 || answer.status === 200 || answer.status === 404) {
-      versionIds.get(name)?.delete(digest);
-      return;
+    try {
+      await client().request('DELETE', versionPath, { subject });
+    } catch (error) {
+      if (!isNotFound(error)) throw withDeleteHint(error, `/${packagePath(name, scope)}`);
+      await confirmGone({
+        stillThere: async () => (await client().get(versionPath), true),
+        refused: () =>
+          new RegplanError(`GitHub API refused DELETE "${subject}" (version ${id}): HTTP 404 "Package not found.", yet the version is still there`, {
+            hint: NO_ADMIN_HINT,
+            context: { registry: client().base.host, repo: `${context.host}/${name}`, ref: digest, status: 404 },
+          }),
+      });
     }
-    const message = oneLine(vendorMessage(JSON.stringify(answer.data ?? '')), 300);
-    const packagePath = `/${scope}/${owner}/packages/${packageType}/${packageName}`;
-    const hint = /last tagged version|last version/i.test(message)
-      ? `GitHub keeps the last tagged version of a package: keep at least one tag of it, or delete the whole package in the GitHub UI or with "gh api -X DELETE ${packagePath}"`
-      : /5000 downloads/.test(message)
-        ? 'GitHub refuses to delete public versions with more than 5000 downloads; keep this tag or ask GitHub support'
-        : "see GitHub's message above";
-    throw new RegistryError(`GitHub API refused DELETE "${subject}" (version ${id}): HTTP ${answer.status}${message ? ` ${JSON.stringify(secrets.scrub(message))}` : ''}`, {
-      status: answer.status,
-      registry: client().base.host,
-      repo: `${context.host}/${name}`,
-      ref: digest,
-      hint,
-    });
+    versionIds.get(name)?.delete(digest);
   };
-  const deleting = new Map<string, Promise<void>>();
 
   return {
     ...base,
@@ -254,7 +354,7 @@ export function createGithubDriver(
       const versions = await listVersions(name, false);
       return versions.flatMap((v) =>
         (v.metadata?.container?.tags ?? []).map((tag): TagRecord => {
-          const when = isoTime(v.updated_at) ?? isoTime(v.created_at);
+          const when = parseTime(v.updated_at) ?? parseTime(v.created_at);
           return { tag, digest: v.name, ...(when === undefined ? {} : { pushedAt: when }) };
         }),
       );
@@ -264,49 +364,28 @@ export function createGithubDriver(
       return versions
         .filter((v) => (v.metadata?.container?.tags ?? []).length === 0)
         .map((v) => {
-          const when = isoTime(v.created_at);
+          const when = parseTime(v.created_at);
           return { digest: v.name, ...(when === undefined ? {} : { pushedAt: when }) };
         });
     },
-    deleteManifest(name, digest) {
-      // Tags of one version are deleted concurrently by apply: they share one DELETE.
-      const key = `${name}@${digest}`;
-      let pending = deleting.get(key);
-      if (pending === undefined) {
-        pending = deleteVersion(name, digest).finally(() => deleting.delete(key));
-        deleting.set(key, pending);
-      }
-      return pending;
-    },
+    // Tags of one version are deleted concurrently by apply: they share one DELETE.
+    deleteManifest: (name, digest) => deletes.run(`${name}@${digest}`, () => deleteVersion(name, digest)),
   };
 }
 
-/** How long to wait before retrying a rate-limited answer (Retry-After, or the reset of an exhausted limit); undefined when it is not a rate limit. */
-function rateLimitWait(headers: Headers): number | undefined {
-  const retryAfter = headers.get('retry-after');
-  if (retryAfter !== null) {
-    if (/^\d+$/.test(retryAfter.trim())) return Number(retryAfter.trim()) * 1000;
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
-  }
-  if (headers.get('x-ratelimit-remaining') === '0') {
-    const reset = Number(headers.get('x-ratelimit-reset'));
-    return Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - Date.now()) : 60_000;
-  }
-  return undefined;
-}
-
-function unexpected(method: string, subject: string, answer: NativeResponse<unknown>): RegistryError {
-  const message = oneLine(vendorMessage(JSON.stringify(answer.data ?? '')), 300);
-  return new RegistryError(`GitHub API answered ${method} "${subject}" with HTTP ${answer.status}${message ? ` ${JSON.stringify(message)}` : ''}`, {
-    status: answer.status,
-    repo: subject,
-    hint: answer.status === 404 ? 'check the owner and package name' : "see GitHub's message above",
+/** A refused DELETE with GitHub's own reason turned into advice (last tagged version, popular public version). */
+function withDeleteHint(error: unknown, packagePath: string): unknown {
+  if (!isRegistryError(error) || error.status === 401 || error.status === 403) return error;
+  const known = DELETE_REFUSALS.find((r) => r.message.test(error.message));
+  if (known === undefined) return error;
+  return new RegistryError(error.message, {
+    status: error.status,
+    ...(error.context.registry === undefined ? {} : { registry: error.context.registry }),
+    ...(error.context.repo === undefined ? {} : { repo: error.context.repo }),
+    hint: known.hint(packagePath),
+    cause: error,
   });
 }
-
-const isoTime = (text: string | undefined): string | undefined =>
-  text === undefined || Number.isNaN(Date.parse(text)) ? undefined : new Date(text).toISOString();
 
 /** The GitHub Packages registry type. */
 export const githubDriver = {

@@ -3,8 +3,9 @@ import * as assert from 'uvu/assert';
 import { startGitlabEmulator, type GitlabEmulator, type GitlabEmulatorOptions } from '../../test/emulators/gitlab.ts';
 import { AuthError, RegplanError } from '../errors.ts';
 import { canUntag, hasDetailedListing, refusesCleanup, type DetailedLister, type Driver, type DriverContext, type Untagger } from './driver.ts';
-import { gitlabApiBase, gitlabDriver, nextPage } from './gitlab.ts';
+import { gitlabApiBase, gitlabDriver } from './gitlab.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+import { startScriptedServer } from '../../test/support/scripted-server.ts';
 
 const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectionOf(promise, RegplanError);
 
@@ -16,16 +17,19 @@ const PROJECTS = [
 ];
 const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
 
-/** A driver context for the emulator; `null` leaves the token or the API base unset. */
-function contextFor(gitlab: GitlabEmulator, token: string | null, api: string | null = gitlab.apiUrl): DriverContext {
+/** A driver context for the emulator; `null` leaves the token or the API base unset; `env` is the rest of the environment. */
+function contextFor(gitlab: GitlabEmulator, token: string | null, api: string | null = gitlab.apiUrl, env: Record<string, string> = {}): DriverContext {
   return {
     host: gitlab.host,
     type: 'gitlab',
     registry: { host: gitlab.host, insecure: false, ...(api === null ? {} : { api }) },
     credentials: async () => undefined,
-    nativeSecret: async (env) => (env === 'REGPLAN_REPO_GITLAB_TOKEN' && token !== null ? token : undefined),
+    nativeSecret: async (name) => (name === 'REGPLAN_REPO_GITLAB_TOKEN' && token !== null ? token : env[name]),
   };
 }
+
+const JOB_TOKEN = 'glcbt-job-token-for-project-7';
+const IN_CI = { GITLAB_CI: 'true', CI_JOB_TOKEN: JOB_TOKEN };
 
 type GitlabDriver = Driver & DetailedLister & Untagger;
 
@@ -146,13 +150,13 @@ test('concurrent manifest deletes of one digest (its tags applied in parallel) s
   });
 });
 
-test('no token: listing stops with an error naming the flag and env and saying CI_JOB_TOKEN cannot delete', async () => {
+test('no token: listing stops with an error naming the flag and env and how CI_JOB_TOKEN is used in GitLab CI', async () => {
   await withGitlab({}, async (gitlab) => {
     gitlab.store.seedImage('acme/platform', ['v1']);
     const error = await rejection(driverFor(gitlab, null).listTagRecords('acme/platform'));
     assert.match(error.message, 'no GitLab token is set');
     assert.match(error.hint ?? '', '--repo-gitlab-token / REGPLAN_REPO_GITLAB_TOKEN');
-    assert.match(error.hint ?? '', 'CI_JOB_TOKEN cannot delete');
+    assert.match(error.hint ?? '', "in GitLab CI without one, the job's CI_JOB_TOKEN is used");
     assert.is(gitlab.apiRequests().length, 0);
   });
 });
@@ -165,7 +169,6 @@ test('a refused token gives an AuthError with the token hint and never the token
     assert.instance(error, AuthError);
     assert.match(error.message, 'HTTP 401 "401 Unauthorized"');
     assert.match(error.hint ?? '', 'api scope');
-    assert.match(error.hint ?? '', 'CI_JOB_TOKEN cannot delete');
     assert.not.match(`${error.message} ${error.hint} ${JSON.stringify(error.context)}`, wrong);
   });
 });
@@ -212,15 +215,58 @@ test('a self-hosted registry without registries.<host>.api refuses cleanup at pl
   });
 });
 
-test('next page: Link rel="next" on the same origin, else X-Next-Page; a Link to another origin is not followed', () => {
-  const base = new URL('https://gitlab.example.com/api/v4/');
-  const url = new URL('https://gitlab.example.com/api/v4/projects/1/registry/repositories/2/tags?per_page=100&page=1');
-  const page = (headers: Record<string, string>) => ({ headers: new Headers(headers), url });
-  assert.is(nextPage(page({ link: '<https://gitlab.example.com/api/v4/x?page=2>; rel="next", <https://gitlab.example.com/api/v4/x?page=9>; rel="last"' }), base)?.href, 'https://gitlab.example.com/api/v4/x?page=2');
-  assert.is(nextPage(page({ 'x-next-page': '3' }), base)?.searchParams.get('page'), '3');
-  assert.is(nextPage(page({ 'x-next-page': '' }), base), undefined);
-  assert.is(nextPage(page({ link: '<https://evil.example/steal?page=2>; rel="next"' }), base), undefined);
-  assert.is(nextPage(page({ link: '<https://gitlab.example.com/api/v4/x?page=1>; rel="first"' }), base), undefined);
+test('in GitLab CI without a GitLab token, CI_JOB_TOKEN goes as JOB-TOKEN and lists and deletes in its own project', async () => {
+  await withGitlab({ jobTokens: { [JOB_TOKEN]: 7 } }, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['v1', 'pr-1'], { content: 'x' });
+    const driver = gitlabDriver.create(contextFor(gitlab, null, gitlab.apiUrl, IN_CI));
+    if (!hasDetailedListing(driver) || !canUntag(driver)) throw new Error('the GitLab driver lists natively and untags');
+    assert.equal((await driver.listTagRecords('acme/platform')).map((r) => r.tag), ['pr-1', 'v1']);
+    await driver.untag('acme/platform', 'pr-1');
+    assert.equal(gitlab.store.tags('acme/platform').map((t) => t.tag), ['v1']);
+  });
+});
+
+test('a GitLab token wins over the job token; outside GitLab CI a job token alone is not used', async () => {
+  await withGitlab({ jobTokens: { [JOB_TOKEN]: 7 } }, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['v1']);
+    const withToken = gitlabDriver.create(contextFor(gitlab, TOKEN, gitlab.apiUrl, IN_CI)) as GitlabDriver;
+    assert.equal((await withToken.listTagRecords('acme/platform')).map((t) => t.tag), ['v1']);
+    assert.ok(gitlab.apiRequests().length > 0);
+    const outside = await rejection((gitlabDriver.create(contextFor(gitlab, null, gitlab.apiUrl, { CI_JOB_TOKEN: JOB_TOKEN })) as GitlabDriver).listTagRecords('acme/platform'));
+    assert.match(outside.message, 'no GitLab token is set');
+  });
+});
+
+test('a job token refused (another project) explains both ways: an access token with api scope, or the job token allowlist', async () => {
+  await withGitlab({ jobTokens: { [JOB_TOKEN]: 8 } }, async (gitlab) => {
+    gitlab.store.seedImage('acme/platform', ['v1']);
+    const error = await rejection((gitlabDriver.create(contextFor(gitlab, null, gitlab.apiUrl, IN_CI)) as GitlabDriver).listTagRecords('acme/platform'));
+    assert.instance(error, AuthError);
+    assert.match(error.message, 'HTTP 403');
+    assert.match(error.hint ?? '', /CI_JOB_TOKEN/);
+    assert.match(error.hint ?? '', /api scope/);
+    assert.match(error.hint ?? '', /allowlist|job token scope/);
+    assert.not.match(`${error.message} ${error.hint ?? ''}`, JOB_TOKEN);
+  });
+});
+
+test('untagging the last tag deletes the manifest on GitLab: the capability says so, for apply to guard it', () => {
+  assert.is(gitlabDriver.capabilities.untagLastDeletesManifest, true);
+});
+
+test('pagination pointed at another origin is an error, and no token reaches that origin', async () => {
+  const foreign = await startScriptedServer(() => ({ status: 200, body: [] }));
+  try {
+    await withGitlab({ maxPerPage: 2, nextOrigin: foreign.url }, async (gitlab) => {
+      gitlab.store.seedImage('acme/platform', ['a', 'b', 'c', 'd', 'e']);
+      const error = await rejection(driverFor(gitlab).listTagRecords('acme/platform'));
+      assert.match(error.message, `another origin (${foreign.url})`);
+      assert.is(foreign.requests.length, 0, 'the second server received nothing');
+      assert.is(foreign.requests.filter((r) => ['private-token', 'job-token', 'authorization'].some((h) => r.headers[h] !== undefined)).length, 0);
+    });
+  } finally {
+    await foreign.close();
+  }
 });
 
 test.run();

@@ -5,17 +5,26 @@
  * tags come from `.../registry/repositories/<rid>/tags` (paged) with one detail request per tag for digest and
  * created_at (the list carries neither); `DELETE .../tags/<tag>` removes one tag and GitLab drops the manifest
  * once no tag is left, so deleting a manifest means deleting every tag on it. Never the regex bulk delete: regplan
- * deletes exactly the planned tags. Auth: a token with the `api` scope as PRIVATE-TOKEN (CI_JOB_TOKEN cannot delete).
+ * deletes exactly the planned tags.
+ * Auth: an access token with the `api` scope as PRIVATE-TOKEN; else, in GitLab CI (GITLAB_CI=true), the job's
+ * CI_JOB_TOKEN as JOB-TOKEN, which GitLab accepts for the container registry API of the job's own project since
+ * 13.12 (reference §5; https://docs.gitlab.com/ci/jobs/ci_job_token/), never sent as PRIVATE-TOKEN.
+ * Paging: offset pages (`X-Next-Page`) or GitLab.com keyset pages (`Link rel="next"`), through `NativeApi.listAll`
+ * on the API's own origin only (reference §3.5).
  */
 import pLimit from 'p-limit';
 import { isNotFound, RegplanError } from '../errors.ts';
+import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
 import { hostWithoutPort } from './detect.ts';
 import type { Capabilities, CleanupRefuser, DetailedLister, Driver, DriverContext, DriverFactory, TagRecord, Untagger } from './driver.ts';
-import { NativeApi, type NativeResponse } from './native-api.ts';
+import { confirmGone, headerPageNext, NativeApi, SingleFlight } from './native-api.ts';
 
 const TOKEN_FLAG = '--repo-gitlab-token';
 const TOKEN_ENV = 'REGPLAN_REPO_GITLAB_TOKEN';
+/** GitLab CI's predefined variables: the job token, and the marker that a job runs in GitLab CI. */
+const JOB_TOKEN_ENV = 'CI_JOB_TOKEN';
+const GITLAB_CI_ENV = 'GITLAB_CI';
 /** The API of gitlab.com, which serves `registry.gitlab.com`. */
 const GITLAB_COM_API = 'https://gitlab.com/api/v4';
 const PER_PAGE = 100;
@@ -24,7 +33,13 @@ const DETAIL_CONCURRENCY = 8;
 
 const TOKEN_ADVICE =
   `pass a personal, group or project access token with the api scope and a role that may delete container images ` +
-  `as ${TOKEN_FLAG} / ${TOKEN_ENV} (or registries.<host>.credentials.token); CI_JOB_TOKEN cannot delete registry tags`;
+  `as ${TOKEN_FLAG} / ${TOKEN_ENV} (or registries.<host>.credentials.token); in GitLab CI without one, the job's ` +
+  `CI_JOB_TOKEN is used (it reaches only the job's own project)`;
+const JOB_TOKEN_ADVICE =
+  `GitLab refused CI_JOB_TOKEN (sent as JOB-TOKEN): a job token reaches only the container registry of the job's own ` +
+  `project, with the role of the user who started the pipeline. Either pass a project or group access token with the api ` +
+  `scope as ${TOKEN_FLAG} / ${TOKEN_ENV}, or allow this job's project in the target project's job token allowlist ` +
+  `(Settings > CI/CD > Job token permissions; the job token scope, GitLab 13.12+)`;
 
 const capabilities: Capabilities = {
   push: true,
@@ -34,13 +49,23 @@ const capabilities: Capabilities = {
     'GitLab Container Registry API: tags from /api/v4/projects/<id>/registry/repositories/<rid>/tags, digest and created_at ' +
     'from .../tags/<tag>, DELETE .../tags/<tag> (untag; GitLab drops a manifest once no tag is left)',
   untag: true,
+  untagLastDeletesManifest: true,
   listUntagged: false,
   nativeCredentials: [
-    { description: 'GitLab token with api scope (CI_JOB_TOKEN is not enough)', flag: TOKEN_FLAG, env: TOKEN_ENV, configKey: 'token' },
+    { description: 'GitLab access token with api scope', flag: TOKEN_FLAG, env: TOKEN_ENV, configKey: 'token' },
+    {
+      description: 'GitLab CI job token, used when no GitLab token is set (JOB-TOKEN; the job\'s own project only)',
+      flag: '',
+      env: JOB_TOKEN_ENV,
+      source: 'ci',
+      chainEnv: [GITLAB_CI_ENV],
+      optional: true,
+    },
   ],
   notes:
     'API base: https://gitlab.com/api/v4 for gitlab.com and registry.gitlab.com, else registries.<host>.api (in GitLab CI: ' +
-    '$CI_API_V4_URL); CI_JOB_TOKEN cannot delete; protected tags answer 403; one API request per tag for digests and times',
+    '$CI_API_V4_URL); in GitLab CI without a GitLab token, CI_JOB_TOKEN (GitLab 13.12+) cleans the job\'s own project; ' +
+    'protected tags answer 403; one API request per tag for digests and times',
 };
 
 /**
@@ -102,22 +127,19 @@ function createGitlabDriver(context: DriverContext): Driver {
   let api: Promise<NativeApi> | undefined;
   const client = (): Promise<NativeApi> =>
     (api ??= (async () => {
-      const token = await context.nativeSecret(TOKEN_ENV);
-      if (token === undefined || token === '') {
-        throw new RegplanError(`cannot list or delete tags on "${context.host}" through the GitLab API: no GitLab token is set`, {
-          hint: TOKEN_ADVICE,
-          context: { registry: context.host, flag: TOKEN_FLAG },
-        });
-      }
+      const credential = await gitlabCredential(context);
       const native = new NativeApi({
         base: apiBase,
         title: 'GitLab API',
-        headers: { 'private-token': token },
-        authHint: `GitLab refused the token: ${TOKEN_ADVICE}; a 403 on a delete can also mean a protected container tag rule covers the tag`,
+        headers: { [credential.header]: credential.value },
+        authHint:
+          credential.header === 'job-token'
+            ? JOB_TOKEN_ADVICE
+            : `GitLab refused the token: ${TOKEN_ADVICE}; a 403 on a delete can also mean a protected container tag rule covers the tag`,
         insecure: context.registry?.insecure ?? false,
         ...(context.debug === undefined ? {} : { debug: context.debug }),
       });
-      native.addSecret(token);
+      native.addSecret(credential.value);
       return native;
     })());
 
@@ -140,24 +162,37 @@ function createGitlabDriver(context: DriverContext): Driver {
       throw error;
     }
   };
+  /** Deletes one tag; a 404 counts as done only when a fresh lookup of that tag finds nothing (design §6). */
   const deleteTag = async (name: string, at: RegistryLocation, tag: string): Promise<void> => {
+    const subject = `${context.host}/${name}:${tag}`;
     try {
-      await (await client()).request('DELETE', tagPath(at, tag), { subject: `${context.host}/${name}:${tag}` });
+      await (await client()).request('DELETE', tagPath(at, tag), { subject });
     } catch (error) {
-      if (!isNotFound(error)) throw error; // already gone counts as done (design §6)
+      if (!isNotFound(error)) throw error;
+      await confirmGone({
+        stillThere: async () => (await details(at, tag)) !== undefined,
+        refused: () =>
+          new RegplanError(`GitLab API answered 404 to DELETE "${subject}", yet the tag is still there`, {
+            hint: `check that the token may delete in this project; ${TOKEN_ADVICE}`,
+            context: { registry: context.host, repo: `${context.host}/${name}`, ref: tag, status: 404 },
+          }),
+      });
     }
   };
 
-  const manifestDeletes = new Map<string, Promise<void>>();
+  /** Deletes, one after another, each listed tag that still points at `digest` (a tag moved since is left alone). */
+  const deleteTagsStillOn = async (name: string, at: RegistryLocation, digest: string, [tag, ...rest]: readonly string[]): Promise<void> => {
+    if (tag === undefined) return;
+    if ((await details(at, tag))?.digest === digest) await deleteTag(name, at, tag);
+    await deleteTagsStillOn(name, at, digest, rest);
+  };
+
+  const manifestDeletes = new SingleFlight<void>();
   const deleteEveryTagOn = async (name: string, digest: string): Promise<void> => {
     const at = await locate(name);
     if (at === undefined) return;
     const listing = lastListing.get(name) ?? (await driver.listTagRecords(name));
-    for (const record of listing.filter((r) => r.digest === digest)) {
-      const now = await details(at, record.tag);
-      if (now?.digest !== digest) continue; // gone, or moved to other content: not this manifest's tag any more
-      await deleteTag(name, at, record.tag);
-    }
+    await deleteTagsStillOn(name, at, digest, listing.filter((r) => r.digest === digest).map((r) => r.tag));
   };
 
   const driver: Driver & DetailedLister & Untagger = {
@@ -166,8 +201,7 @@ function createGitlabDriver(context: DriverContext): Driver {
     async listTagRecords(name) {
       const at = await locate(name);
       if (at === undefined) return [];
-      const api = await client();
-      const entries = await listAllPages<TagJson>(api, tagsPath(at));
+      const entries = await listAll<TagJson>(await client(), tagsPath(at), `${context.host}/${name}`);
       const limit = pLimit(DETAIL_CONCURRENCY);
       const found = await Promise.all(
         entries.map((entry) => limit(async () => (typeof entry.digest === 'string' ? entry : await details(at, entry.name)))),
@@ -185,27 +219,36 @@ function createGitlabDriver(context: DriverContext): Driver {
      * GitLab's API has no manifest delete: every tag on the digest goes (each re-checked first), then GitLab drops
      * the manifest. Concurrent calls for one digest (tags sharing it, applied in parallel) share one run.
      */
-    deleteManifest(name, digest) {
-      const key = `${name}@${digest}`;
-      let running = manifestDeletes.get(key);
-      if (running === undefined) {
-        running = deleteEveryTagOn(name, digest).finally(() => manifestDeletes.delete(key));
-        manifestDeletes.set(key, running);
-      }
-      return running;
-    },
+    deleteManifest: (name, digest) => manifestDeletes.run(`${name}@${digest}`, () => deleteEveryTagOn(name, digest)),
   };
   return driver;
 }
 
+/**
+ * The credential the GitLab API gets: an access token (flag, env or config) as PRIVATE-TOKEN; else, inside GitLab CI,
+ * the job token as JOB-TOKEN (a job token must never go as PRIVATE-TOKEN, reference §5); else an error saying both.
+ */
+async function gitlabCredential(context: DriverContext): Promise<{ header: 'private-token' | 'job-token'; value: string }> {
+  const token = await context.nativeSecret(TOKEN_ENV);
+  if (token !== undefined && token !== '') return { header: 'private-token', value: token };
+  if ((await context.nativeSecret(GITLAB_CI_ENV)) === 'true') {
+    const job = await context.nativeSecret(JOB_TOKEN_ENV);
+    if (job !== undefined && job !== '') return { header: 'job-token', value: job };
+  }
+  throw new RegplanError(`cannot list or delete tags on "${context.host}" through the GitLab API: no GitLab token is set`, {
+    hint: TOKEN_ADVICE,
+    context: { registry: context.host, flag: TOKEN_FLAG },
+  });
+}
+
 function toRecord(tag: TagJson): TagRecord | undefined {
   if (typeof tag.digest !== 'string' || tag.digest === '') return undefined;
-  const time = typeof tag.created_at === 'string' ? new Date(tag.created_at) : undefined;
+  const pushedAt = parseTime(tag.created_at);
   return {
     tag: tag.name,
     digest: tag.digest,
     ...(typeof tag.media_type === 'string' && tag.media_type !== '' ? { mediaType: tag.media_type } : {}),
-    ...(time === undefined || Number.isNaN(time.getTime()) ? {} : { pushedAt: time.toISOString() }),
+    ...(pushedAt === undefined ? {} : { pushedAt }),
   };
 }
 
@@ -223,59 +266,36 @@ async function locateRepository(client: () => Promise<NativeApi>, host: string, 
       context: { registry: host, repo: name },
     });
   }
+  const projectPaths = segments.slice(1).map((_, i) => segments.slice(0, segments.length - i).join('/'));
   const tried: string[] = [];
   let projectFound = false;
-  for (let length = segments.length; length >= 2; length--) {
-    const projectPath = segments.slice(0, length).join('/');
+  const attempt = async ([projectPath, ...shorter]: readonly string[]): Promise<RegistryLocation | undefined> => {
+    if (projectPath === undefined) return undefined;
     const project = encodeURIComponent(projectPath);
     let repositories: RepositoryJson[];
     try {
-      repositories = await listAllPages<RepositoryJson>(api, `projects/${project}/registry/repositories`);
+      repositories = await listAll<RepositoryJson>(api, `projects/${project}/registry/repositories`, `${host}/${name}`);
     } catch (error) {
       if (!isNotFound(error)) throw error;
       tried.push(projectPath);
-      continue;
+      return attempt(shorter);
     }
     projectFound = true;
     const wanted = name.toLowerCase();
     const match = repositories.find((r) => (r.path ?? [projectPath, r.name].filter(Boolean).join('/')).toLowerCase() === wanted);
-    if (match !== undefined) return { project, repositoryId: match.id };
-  }
-  if (projectFound) return undefined;
+    return match === undefined ? attempt(shorter) : { project, repositoryId: match.id };
+  };
+  const found = await attempt(projectPaths);
+  if (found !== undefined || projectFound) return found;
   throw new RegplanError(`no GitLab project holds "${host}/${name}": ${api.title} at ${api.base.href} answered 404 for ${tried.map((t) => `"${t}"`).join(', ')}`, {
     hint: `check the repo path; GitLab also answers 404 for private projects the token cannot read, so ${TOKEN_ADVICE}`,
     context: { registry: host, repo: name, status: 404 },
   });
 }
 
-/** Every item of a paged GitLab list: follows `Link rel="next"` (same origin only), else `X-Next-Page`. */
-async function listAllPages<T>(api: NativeApi, path: string): Promise<T[]> {
-  const items: T[] = [];
-  const seen = new Set<string>();
-  let next: URL | undefined = api.url(path, { per_page: PER_PAGE });
-  while (next !== undefined && !seen.has(next.href)) {
-    seen.add(next.href);
-    const page: NativeResponse<T[]> = await api.get<T[]>(next);
-    if (Array.isArray(page.data)) items.push(...page.data);
-    next = nextPage(page, api.base);
-  }
-  return items;
-}
-
-/** The next page's URL, or undefined on the last page; a Link to another origin is never followed (it would get the token). */
-export function nextPage(page: { headers: Headers; url: URL }, base: URL): URL | undefined {
-  for (const match of (page.headers.get('link') ?? '').matchAll(/<([^>]*)>\s*((?:;\s*[^;,]+)*)/g)) {
-    const rel = /rel\s*=\s*"?([^";,]+)"?/i.exec(match[2] ?? '')?.[1] ?? '';
-    if (!rel.split(/\s+/).includes('next')) continue;
-    const url = new URL(match[1] ?? '', page.url);
-    if (url.origin === base.origin) return url;
-  }
-  const number = page.headers.get('x-next-page')?.trim();
-  if (number === undefined || !/^\d+$/.test(number)) return undefined;
-  const url = new URL(page.url);
-  url.searchParams.set('page', number);
-  return url;
-}
+/** Every item of a paged GitLab list: `Link rel="next"` (keyset) or `X-Next-Page` (offset), on the API's origin only. */
+const listAll = <T>(api: NativeApi, path: string, subject: string): Promise<T[]> =>
+  api.listAll<T[], T>(path, { items: (page) => page, next: headerPageNext('x-next-page'), subject, query: { per_page: PER_PAGE } });
 
 /** The GitLab registry type. */
 export const gitlabDriver = {

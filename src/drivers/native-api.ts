@@ -31,8 +31,11 @@ export interface NativeApiOptions {
   authorization?: () => Promise<string | undefined>;
   /** Extra headers sent with every request (e.g. `X-GitHub-Api-Version`). */
   headers?: Record<string, string>;
-  /** What to tell the user on 401/403, e.g. "set REGPLAN_REPO_HARBOR_USERNAME/PASSWORD to a project admin". */
-  authHint: string;
+  /**
+   * What to tell the user on 401/403, e.g. "set REGPLAN_REPO_HARBOR_USERNAME/PASSWORD to a project admin"; a function
+   * reads the refusal's headers (GitHub's `x-accepted-oauth-scopes`, an exhausted rate limit).
+   */
+  authHint: string | ((response: Response) => string);
   insecure?: boolean;
   debug?: (line: string) => void;
   retry?: RetryOptions;
@@ -205,7 +208,10 @@ export class NativeApi {
     const vendor = this.#secrets.scrub(oneLine(vendorMessage(text), 300));
     const what = `${this.title} refused ${method} ${subject === undefined ? redactUrl(url) : `"${subject}"`}: HTTP ${response.status}${vendor ? ` ${JSON.stringify(vendor)}` : ''}`;
     const options = { status: response.status, registry: url.host, ...(subject === undefined ? {} : { repo: subject }) };
-    if (response.status === 401 || response.status === 403) return new AuthError(what, { ...options, hint: this.#options.authHint });
+    if (response.status === 401 || response.status === 403) {
+      const authHint = this.#options.authHint;
+      return new AuthError(what, { ...options, hint: typeof authHint === 'function' ? authHint(response) : authHint });
+    }
     const retryAfter = response.headers.get('retry-after');
     const hint =
       response.status === 404

@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../src/cli/main.ts';
 import type { Plan } from '../../src/plan/types.ts';
-import { startGithubEmulator, type GithubEmulator } from '../emulators/github.ts';
+import { startGithubEmulator, type GithubEmulator, type GithubEmulatorOptions } from '../emulators/github.ts';
 import { captureIo } from '../support/io.ts';
+import { cleanupScenarioConfig, seedCleanupScenario } from '../support/cleanup-scenario.ts';
 
 const TOKEN = 'ghp_e2eSecretTokenValue42';
 const daysAgo = (n: number): Date => new Date(Date.now() - n * 86_400_000);
@@ -52,8 +53,8 @@ async function workspace(gh: GithubEmulator, repos: readonly string[], token: st
   return { dir, run };
 }
 
-async function withGithub(body: (gh: GithubEmulator) => Promise<void>): Promise<void> {
-  const gh = await startGithubEmulator({ tokens: { [TOKEN]: { login: 'octo', scopes: ['read:packages', 'delete:packages'] } } });
+async function withGithub(body: (gh: GithubEmulator) => Promise<void>, options: GithubEmulatorOptions = {}): Promise<void> {
+  const gh = await startGithubEmulator({ tokens: { [TOKEN]: { login: 'octo', scopes: ['read:packages', 'delete:packages'] } }, ...options });
   try {
     await body(gh);
   } finally {
@@ -121,6 +122,65 @@ test('plan without a token fails before any GitHub API call, naming the flag and
     assert.match(planned.err, 'no GitHub token is set');
     assert.match(planned.err, '--repo-github-token or REGPLAN_REPO_GITHUB_TOKEN');
     assert.is(gh.apiCalls.length, 0);
+  });
+});
+
+test('the shared cleanup scenario with 143 more builds: listed across pages of 100 while deletes run, everything planned deleted', async () => {
+  await withGithub(async (gh) => {
+    const repo = 'acme/team/app';
+    const { release, orphan } = seedCleanupScenario(gh.store, repo);
+    const bulk = Array.from({ length: 143 }, (_, i) => `pr-bulk-${String(i).padStart(3, '0')}`);
+    bulk.forEach((tag, i) => gh.store.seedImage(repo, [tag], { pushedAt: daysAgo(45 + i / 100), content: tag }));
+    const { dir, run } = await workspace(gh, []);
+    await writeFile(path.join(dir, 'registry.config.yaml'), cleanupScenarioConfig({ host: gh.host, type: 'github', api: gh.apiUrl, repo }));
+
+    const planned = await run('plan', '--json', '--out', 'plan.json');
+    assert.is(planned.code, 0, planned.err);
+    const plan = JSON.parse(planned.out) as Plan;
+    const deletes = plan.actions.filter((a) => a.type === 'delete');
+    assert.is(deletes.length, 143 + 6 + 1, 'the bulk builds, pr-1..3, pr-locked, main-1, main-2 and the untagged manifest');
+    assert.equal(plan.skipped.map((s) => s.tag), ['pr-shared'], 'GitHub cannot untag: the tag sharing v1.1.0 is skipped');
+
+    const applied = await run('apply', 'plan.json');
+    assert.is(applied.code, 0, applied.err + applied.out);
+    assert.match(applied.out, /Apply: 150 done, 0 stale, 0 failed\./);
+    assert.equal(gh.store.tags(repo).map((t) => t.tag), ['main-3', 'main-4', 'pr-fresh', 'pr-shared', 'v1.0.0', 'v1.1.0']);
+    assert.ok(gh.store.manifest(repo, release));
+    assert.is(gh.store.manifest(repo, orphan), undefined);
+    const pages = gh.apiCalls.filter((c) => c.method === 'GET' && c.path.endsWith('/versions')).map((c) => new URLSearchParams(c.query).get('page'));
+    assert.ok(pages.includes('2'), `more than one page was served (${pages.join(',')})`);
+    assert.is(gh.apiCalls.filter((c) => c.method === 'DELETE' && c.status === 204).length, 150);
+  });
+});
+
+test('a token without admin access to the package: GitHub answers 404 on DELETE; apply reports failures, not "done"', async () => {
+  await withGithub(
+    async (gh) => {
+      const repo = 'acme/api';
+      gh.store.seedImage(repo, ['v1.0.0'], { pushedAt: daysAgo(30) });
+      gh.store.seedImage(repo, ['pr-1'], { pushedAt: daysAgo(10), content: 'pr-1' });
+      gh.store.seedImage(repo, ['pr-2'], { pushedAt: daysAgo(10), content: 'pr-2' });
+      const { run } = await workspace(gh, [repo]);
+      const applied = await run('apply', '--auto-approve');
+      assert.is(applied.code, 1, applied.out + applied.err);
+      assert.match(applied.out, /Apply: 0 done, 0 stale, 2 failed\./);
+      assert.match(applied.out + applied.err, 'Package not found.');
+      assert.match(applied.out + applied.err, /admin access to the package/);
+      assert.equal(gh.store.tags(repo).map((t) => t.tag), ['pr-1', 'pr-2', 'v1.0.0']);
+    },
+    { noAdmin: ['acme/api'] },
+  );
+});
+
+test('a package that does not exist fails the plan with the URLs tried, never "No changes."', async () => {
+  await withGithub(async (gh) => {
+    gh.store.seedImage('acme/api', ['v1']);
+    const { run } = await workspace(gh, ['acme/typo']);
+    const planned = await run('plan');
+    assert.is(planned.code, 1, planned.out);
+    assert.not.match(planned.out, 'No changes');
+    assert.match(planned.err, `"${gh.host}/acme/typo"`);
+    assert.match(planned.err, '/users/acme/packages/container/typo/versions');
   });
 });
 

@@ -5,7 +5,17 @@
  * first, prev), one version per manifest digest with `metadata.container.tags`, DELETE of a version (every tag
  * on it goes), the refusals of the last tagged version and of public versions with more than 5000 downloads,
  * classic-token scopes (401 / 403 with GitHub's texts), `X-GitHub-Api-Version`, the `x-ratelimit-*` family, and
- * primary (remaining 0) and secondary (403 + Retry-After) rate limits.
+ * primary (remaining 0, until `x-ratelimit-reset`) and secondary (403 + Retry-After) rate limits.
+ * Departures from the happy path that GitHub documents and the emulator reproduces:
+ * - a token without admin access to a package gets `404 {"message":"Package not found."}` on DELETE of a version,
+ *   not 403 (reference §5; https://docs.github.com/rest/using-the-rest-api/troubleshooting-the-rest-api: "404
+ *   instead of 403 to avoid confirming private resources"; actions/delete-package-versions#237) — `noAdmin`;
+ * - user-owned packages live under `/users/{username}/packages/…`, org-owned under `/orgs/{org}/packages/…`, and the
+ *   other route answers 404 (reference §3.4, §5); a version's `url` names its own route;
+ * - pages are `page` + `per_page` (≤ 100, default 30) with absolute `Link` URLs (reference §3.4, §5), computed
+ *   on every request from the store, so deletes running between two page requests shift the pages as on GitHub.
+ * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check), `beforePage` (another writer
+ * changing the package while a listing runs).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMemoryRegistry, type MemoryAuth, type MemoryRegistry, type RegistryStore, type RouteHelpers } from './memory-registry.ts';
@@ -36,6 +46,14 @@ export interface GithubEmulatorOptions {
   clock?: () => Date;
   /** Requests a token may make per window before the primary limit answers 403 with remaining 0 (default 5000). */
   rateLimit?: number;
+  /** Seconds until the primary rate-limit window resets (default 3600); counts start over after it. */
+  rateLimitResetSeconds?: number;
+  /** Packages (`owner/name`) the tokens may read but not administer: DELETE of a version answers 404 "Package not found." */
+  noAdmin?: readonly string[];
+  /** Writes `Link` URLs on this origin instead of the emulator's own (a hostile or misconfigured API). */
+  nextOrigin?: string;
+  /** Called before a versions page is answered (another writer changing the package mid-listing). */
+  beforePage?: (info: { repo: string; page: number }) => void;
 }
 
 /** One REST call as the emulator saw it (headers a test may want to check). */
@@ -79,7 +97,8 @@ export async function startGithubEmulator(options: GithubEmulatorOptions = {}): 
   const publicRepos = new Set<string>();
   const apiCalls: GithubApiCall[] = [];
   const used = new Map<string, number>();
-  const resetAt = Math.floor(Date.now() / 1000) + 3600;
+  const windowSeconds = options.rateLimitResetSeconds ?? 3600;
+  let resetAt = Math.floor(Date.now() / 1000) + windowSeconds;
   let throttled = { count: 0, seconds: 0 };
   let nextId = 1000;
   const idOf = (repo: string, digest: string): number => {
@@ -112,6 +131,10 @@ export async function startGithubEmulator(options: GithubEmulatorOptions = {}): 
     const path = url.pathname.slice(GITHUB_API_PREFIX.length);
     const token = bearer(req);
     const grant = token === undefined ? undefined : options.tokens?.[token];
+    if (Date.now() / 1000 >= resetAt) {
+      used.clear();
+      resetAt = Math.ceil(Date.now() / 1000) + windowSeconds;
+    }
     const count = (used.get(token ?? '') ?? 0) + 1;
     used.set(token ?? '', count);
     const limit = options.rateLimit ?? RATE_LIMIT;
@@ -164,19 +187,22 @@ export async function startGithubEmulator(options: GithubEmulatorOptions = {}): 
       const state = url.searchParams.get('state') ?? 'active';
       const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
       const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
-      const listed = state === 'active' ? versions : [];
+      options.beforePage?.({ repo, page });
+      const current = versionsOf(store, repo);
+      const listed = state === 'active' ? current : [];
       const pages = Math.max(1, Math.ceil(listed.length / perPage));
-      const items = listed.slice((page - 1) * perPage, page * perPage).map((v) => versionJson(v, helpers.url, repo, owner));
-      helpers.sendJson(req, res, 200, items, { ...rate, ...withScopes, ...pageLinks(helpers.url, url, page, pages, perPage) });
+      const items = listed.slice((page - 1) * perPage, page * perPage).map((v) => versionJson(v, { origin: helpers.url, repo, owner, scope: isUser ? 'users' : 'orgs', packageType: packageType ?? 'container' }));
+      helpers.sendJson(req, res, 200, items, { ...rate, ...withScopes, ...pageLinks(options.nextOrigin ?? helpers.url, url, page, pages, perPage) });
       return true;
     }
     const version = versions.find((v) => v.id === Number(idText));
     if (version === undefined) return fail(404, 'Package version not found.');
     if (method === 'GET') {
-      helpers.sendJson(req, res, 200, versionJson(version, helpers.url, repo, owner), rate);
+      helpers.sendJson(req, res, 200, versionJson(version, { origin: helpers.url, repo, owner, scope: isUser ? 'users' : 'orgs', packageType: packageType ?? 'container' }), rate);
       return true;
     }
     if (method !== 'DELETE') return fail(404, 'Not Found');
+    if (options.noAdmin?.includes(repo) === true) return fail(404, 'Package not found.'); // reference §5: 404, not 403
     if (version.tags.length > 0 && versions.filter((v) => v.tags.length > 0).length === 1) {
       return fail(400, 'You cannot delete the last tagged version of a package. You must delete the package instead.');
     }
@@ -217,17 +243,19 @@ function bearer(req: IncomingMessage): string | undefined {
   return match?.[1];
 }
 
-function versionJson(v: Version, origin: string, repo: string, owner: string): Record<string, unknown> {
-  const pkg = repo.slice(owner.length + 1);
+/** A version as GitHub lists it; `url` names the route of its owner kind (`/orgs/…` or `/users/…`). */
+function versionJson(v: Version, at: { origin: string; repo: string; owner: string; scope: 'orgs' | 'users'; packageType: string }): Record<string, unknown> {
+  const pkg = encodeURIComponent(at.repo.slice(at.owner.length + 1));
+  const web = at.scope === 'users' ? `https://github.com/users/${at.owner}` : `https://github.com/orgs/${at.owner}`;
   return {
     id: v.id,
     name: v.digest,
-    url: `${origin}${GITHUB_API_PREFIX}/orgs/${owner}/packages/container/${encodeURIComponent(pkg)}/versions/${v.id}`,
-    package_html_url: `https://github.com/orgs/${owner}/packages/container/package/${encodeURIComponent(pkg)}`,
+    url: `${at.origin}${GITHUB_API_PREFIX}/${at.scope}/${at.owner}/packages/${at.packageType}/${pkg}/versions/${v.id}`,
+    package_html_url: `${web}/packages/${at.packageType}/package/${pkg}`,
     created_at: v.created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     updated_at: v.updated.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    html_url: `https://github.com/orgs/${owner}/packages/container/${encodeURIComponent(pkg)}/${v.id}`,
-    metadata: { package_type: 'container', container: { tags: v.tags } },
+    html_url: `${web}/packages/${at.packageType}/${pkg}/${v.id}`,
+    metadata: { package_type: at.packageType, container: { tags: v.tags } },
   };
 }
 

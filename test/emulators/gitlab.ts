@@ -4,9 +4,16 @@
  * repositories (the project path plus an optional sub-path), tag lists with offset pagination (GitLab's x-*
  * headers and Link, no totals past 10,000) or GitLab.com's keyset style (Link only), tag details with digest and
  * created_at, single tag deletes (untag: the manifest stays), the once-an-hour bulk delete, PRIVATE-TOKEN /
- * Bearer / JOB-TOKEN auth (a job token or a read_api token cannot delete), protected tags (403), GitLab's error
- * bodies and the RateLimit-* header family with 429 + Retry-After. The Registry API untags on DELETE by tag
- * (GitLab 16.4+) and deletes by digest.
+ * Bearer / JOB-TOKEN auth (a read_api token cannot delete), protected tags (403), GitLab's error bodies and the
+ * RateLimit-* header family with 429 + Retry-After. The Registry API untags on DELETE by tag (GitLab 16.4+) and
+ * deletes by digest.
+ * The job token follows GitLab 13.12+ (reference §5, MR 49750; https://docs.gitlab.com/ci/jobs/ci_job_token/:
+ * "Container registry API: the token is scoped to the container registry of the job's project only"): sent as
+ * `JOB-TOKEN`, it lists and deletes tags of its own project's registry; another project answers 403; a job token
+ * sent as PRIVATE-TOKEN is no access token (401).
+ * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check) and `collectUntagged`
+ * (a manifest goes with its last tag at once, as GitLab's garbage collection later removes untagged content,
+ * reference §3.5 "Blobs stay until GC runs"; the driver relies on it: `untagLastDeletesManifest`).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMemoryRegistry, type MemoryRegistry, type MemoryRegistryOptions, type MemoryRequest, type RegistryStore, type RouteHelpers } from './memory-registry.ts';
@@ -26,8 +33,8 @@ export interface GitlabEmulatorOptions extends Omit<MemoryRegistryOptions, 'rout
   projects: readonly GitlabProject[];
   /** Personal/project access tokens (PRIVATE-TOKEN or `Authorization: Bearer`) and their scope. */
   tokens?: Record<string, GitlabTokenScope>;
-  /** CI_JOB_TOKEN values (JOB-TOKEN header): they read but cannot delete tags. */
-  jobTokens?: readonly string[];
+  /** CI_JOB_TOKEN values (JOB-TOKEN header) -> the id of the job's project, whose registry they may list and delete. */
+  jobTokens?: Record<string, number>;
   /** Tags a protection rule covers: deleting one answers 403. */
   protectedTags?: RegExp;
   /** `offset` (self-managed, default) or `keyset` (GitLab.com: Link rel="next" only) for tag lists. */
@@ -38,6 +45,10 @@ export interface GitlabEmulatorOptions extends Omit<MemoryRegistryOptions, 'rout
   maxPerPage?: number;
   /** What tag details report as created_at: the tag's push time (default) or null (an artifact without one). */
   createdAt?: 'pushed' | 'null';
+  /** Writes `Link` URLs on this origin instead of the emulator's own (a hostile or misconfigured API). */
+  nextOrigin?: string;
+  /** Removes a manifest together with its last tag (GitLab's garbage collection of untagged manifests, at once). */
+  collectUntagged?: boolean;
 }
 
 /** A running GitLab emulator. */
@@ -94,7 +105,7 @@ interface Call {
   state: EmulatorState;
 }
 
-type Caller = { kind: 'token'; scope: GitlabTokenScope } | { kind: 'job' } | { kind: 'anonymous' } | { kind: 'invalid' };
+type Caller = { kind: 'token'; scope: GitlabTokenScope } | { kind: 'job'; project: number } | { kind: 'anonymous' } | { kind: 'invalid' };
 
 function callerOf(req: IncomingMessage, state: EmulatorState): Caller {
   const header = (name: string) => {
@@ -108,7 +119,10 @@ function callerOf(req: IncomingMessage, state: EmulatorState): Caller {
     return scope === undefined ? { kind: 'invalid' } : { kind: 'token', scope };
   }
   const job = header('job-token');
-  if (job !== undefined) return state.options.jobTokens?.includes(job) === true ? { kind: 'job' } : { kind: 'invalid' };
+  if (job !== undefined) {
+    const project = state.options.jobTokens?.[job];
+    return project === undefined ? { kind: 'invalid' } : { kind: 'job', project };
+  }
   return { kind: 'anonymous' };
 }
 
@@ -148,12 +162,13 @@ async function serveApi(req: IncomingMessage, res: ServerResponse, requestUrl: U
   }
   const project = findProject(state.options.projects, decodeURIComponent(parts[1]));
   if (project === undefined || caller.kind === 'anonymous') return send(404, { message: '404 Project Not Found' });
+  if (caller.kind === 'job' && caller.project !== project.id) return send(403, { message: '403 Forbidden' }); // reference §5
   const method = req.method ?? 'GET';
   const repositories = repositoriesOf(project, call);
 
   if (parts.length === 4) {
     if (method !== 'GET') return send(405, { message: '405 Method Not Allowed' });
-    const page = offsetPage(repositories, url, maxPerPage);
+    const page = offsetPage(repositories, url, maxPerPage, state.options.nextOrigin);
     return send(200, page.items.map((r) => repositoryJson(r, project, call, url)), page.headers);
   }
   const repository = repositories.find((r) => String(state.repositoryId(r)) === parts[4]);
@@ -164,7 +179,7 @@ async function serveApi(req: IncomingMessage, res: ServerResponse, requestUrl: U
   if (parts.length === 6) {
     if (method === 'GET') {
       const names = tags.map((t) => t.tag);
-      const page = state.options.pagination === 'keyset' ? keysetPage(names, url, maxPerPage) : offsetPage(names, url, maxPerPage);
+      const page = state.options.pagination === 'keyset' ? keysetPage(names, url, maxPerPage, state.options.nextOrigin) : offsetPage(names, url, maxPerPage, state.options.nextOrigin);
       return send(200, page.items.map((name) => ({ name, path: `${repository}:${name}`, location: location(name) })), page.headers);
     }
     if (method === 'DELETE') return bulkDelete(url, repository, call, send);
@@ -192,13 +207,13 @@ async function serveApi(req: IncomingMessage, res: ServerResponse, requestUrl: U
   const refusal = deleteRefusal(caller, tag.tag, state);
   if (refusal !== undefined) return send(403, refusal);
   call.store.untag(repository, tag.tag); // the manifest stays until GitLab's garbage collection
+  if (state.options.collectUntagged === true && call.store.tagsOf(repository, tag.digest).length === 0) call.store.deleteManifest(repository, tag.digest);
   res.writeHead(200, { ...headers, 'content-length': '0' });
   res.end();
 }
 
 /** Why GitLab would refuse this caller deleting `tag`, as its 403 body; undefined when it may. */
 function deleteRefusal(caller: Caller, tag: string, state: EmulatorState): unknown {
-  if (caller.kind === 'job') return { message: '403 Forbidden' };
   if (caller.kind === 'token' && caller.scope !== 'api') {
     return { error: 'insufficient_scope', error_description: 'The request requires higher privileges than provided by the access token.', scope: 'api' };
   }
@@ -262,13 +277,13 @@ function perPage(url: URL, max: number): number {
 }
 
 /** Offset pagination: page/per_page, x-* headers and Link (prev/next/first/last); no totals past 10,000. */
-function offsetPage<T>(all: readonly T[], url: URL, max: number): { items: T[]; headers: Record<string, string> } {
+function offsetPage<T>(all: readonly T[], url: URL, max: number, origin?: string): { items: T[]; headers: Record<string, string> } {
   const size = perPage(url, max);
   const page = Math.max(1, Number(url.searchParams.get('page') ?? '1') || 1);
   const items = all.slice((page - 1) * size, page * size);
   const pages = Math.max(1, Math.ceil(all.length / size));
   const withPage = (n: number) => {
-    const next = new URL(url.href);
+    const next = new URL(`${url.pathname}${url.search}`, origin ?? url.origin);
     next.searchParams.set('page', String(n));
     next.searchParams.set('per_page', String(size));
     return next;
@@ -294,7 +309,7 @@ function offsetPage<T>(all: readonly T[], url: URL, max: number): { items: T[]; 
 }
 
 /** GitLab.com keyset pagination of tag names: sorted by name, `last` is exclusive, Link rel="next" only. */
-function keysetPage(all: readonly string[], url: URL, max: number): { items: string[]; headers: Record<string, string> } {
+function keysetPage(all: readonly string[], url: URL, max: number, origin?: string): { items: string[]; headers: Record<string, string> } {
   const size = perPage(url, max);
   const sorted = [...all].sort();
   if (url.searchParams.get('sort') === 'desc') sorted.reverse();
@@ -304,7 +319,7 @@ function keysetPage(all: readonly string[], url: URL, max: number): { items: str
   const items = rest.slice(0, size);
   const lastItem = items.at(-1);
   if (rest.length <= items.length || lastItem === undefined) return { items, headers: {} };
-  const next = new URL(url.href);
+  const next = new URL(`${url.pathname}${url.search}`, origin ?? url.origin);
   for (const [key, value] of [['pagination', 'keyset'], ['order_by', 'name'], ['sort', url.searchParams.get('sort') ?? 'asc'], ['per_page', String(size)], ['last', lastItem]] as const) next.searchParams.set(key, value);
   next.searchParams.delete('page');
   return { items, headers: { link: `<${next.href}>; rel="next"` } };
