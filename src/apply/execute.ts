@@ -3,11 +3,14 @@
  * then deletions, a few at a time per repo. Before each delete the tag is re-resolved (compare-and-delete): gone = done, moved = stale and left alone. Before deleting a
  * manifest, every other tag of the repo is checked too, so a tag moved onto that manifest since the plan
  * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
+ * Names are hostile until checked (model/names.ts): an action whose tag or digest fails the grammar fails without a
+ * request, and a listed tag that fails it is neither resolved nor counted as a guard (the plan skipped it too).
  */
 import pLimit from 'p-limit';
 import { canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { isNotFound, isRegplanError } from '../errors.ts';
+import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import type { Config } from '../config/types.ts';
 import type { Action, DeleteAction, Plan } from '../plan/types.ts';
 import { type Journal, type Outcome } from './journal.ts';
@@ -117,9 +120,9 @@ async function tagsGuardingManifests(
   if (doomed.size === 0) return guards;
   const leaving = new Set(deletes.filter((a) => a.mode === 'manifest' && a.tag !== undefined).map((a) => `${a.tag}@${a.digest}`));
   const current = hasDetailedListing(driver)
-    ? (await driver.listTagRecords(name)).map((r) => ({ tag: r.tag, digest: r.digest }))
+    ? (await driver.listTagRecords(name)).filter((r) => isValidTag(r.tag) && isValidDigest(r.digest)).map((r) => ({ tag: r.tag, digest: r.digest }))
     : await Promise.all(
-        (await driver.listTags(name)).map((tag) => limit(async () => ({ tag, digest: (await driver.resolveTag(name, tag))?.digest }))),
+        (await driver.listTags(name)).filter(isValidTag).map((tag) => limit(async () => ({ tag, digest: (await driver.resolveTag(name, tag))?.digest }))),
       );
   for (const { tag, digest } of current) {
     if (digest === undefined || !doomed.has(digest) || leaving.has(`${tag}@${digest}`)) continue;
@@ -129,6 +132,10 @@ async function tagsGuardingManifests(
 }
 
 async function applyDelete(driver: Driver, name: string, action: DeleteAction, guards: Map<string, string>): Promise<{ outcome: Outcome; message?: string }> {
+  if ((action.tag !== undefined && !isValidTag(action.tag)) || !isValidDigest(action.digest)) {
+    const what = action.tag !== undefined && !isValidTag(action.tag) ? `tag ${quoteName(action.tag)}` : `digest ${quoteName(action.digest)}`;
+    return { outcome: 'failed', message: `refusing to act on invalid ${what}: it fails the distribution grammar (make a fresh plan)` };
+  }
   if (action.tag !== undefined) {
     const now = await driver.resolveTag(name, action.tag);
     if (!now) return { outcome: 'already-gone' };
