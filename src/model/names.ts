@@ -40,15 +40,18 @@ export function isValidDigest(digest: string): boolean {
 /** True when `reference` is a valid tag or digest (what may follow `/manifests/`). */
 export const isValidReference = (reference: string): boolean => isValidTag(reference) || isValidDigest(reference);
 
-/** A name that fails the distribution grammar; it never reaches a URL. `shown` is the name quoted and escaped. */
+/**
+ * A name that fails the distribution grammar; it never reaches a URL. `shown` is the name quoted and escaped;
+ * `where` (in the options) says what it was meant for, e.g. `a request to registry ghcr.io`.
+ */
 export class InvalidNameError extends RegplanError {
   override name = 'InvalidNameError';
   readonly kind: NameKind;
   /** The name as `quoteName` shows it: safe to print, never to use. */
   readonly shown: string;
-  constructor(kind: NameKind, value: string, options: { source?: string } = {}) {
+  constructor(kind: NameKind, value: string, options: { where?: string } = {}) {
     const shown = quoteName(value);
-    super(`invalid ${kind} ${shown}${options.source === undefined ? '' : ` from ${options.source}`}`, {
+    super(`invalid ${kind} ${shown}${options.where === undefined ? '' : ` in ${options.where}`}`, {
       hint: HINTS[kind],
       context: kind === 'repository name' ? {} : { ref: shown },
     });
@@ -65,22 +68,22 @@ const HINTS: Record<NameKind, string> = {
 };
 
 /** Throws InvalidNameError unless `name` is a repository name. */
-export function assertValidRepoName(name: string, options: { source?: string } = {}): void {
+export function assertValidRepoName(name: string, options: { where?: string } = {}): void {
   if (!isValidRepoName(name)) throw new InvalidNameError('repository name', name, options);
 }
 
 /** Throws InvalidNameError unless `tag` is a tag. */
-export function assertValidTag(tag: string, options: { source?: string } = {}): void {
+export function assertValidTag(tag: string, options: { where?: string } = {}): void {
   if (!isValidTag(tag)) throw new InvalidNameError('tag', tag, options);
 }
 
 /** Throws InvalidNameError unless `digest` is a digest. */
-export function assertValidDigest(digest: string, options: { source?: string } = {}): void {
+export function assertValidDigest(digest: string, options: { where?: string } = {}): void {
   if (!isValidDigest(digest)) throw new InvalidNameError('digest', digest, options);
 }
 
 /** Throws InvalidNameError unless `reference` is a tag or a digest. */
-export function assertValidReference(reference: string, options: { source?: string } = {}): void {
+export function assertValidReference(reference: string, options: { where?: string } = {}): void {
   if (!isValidReference(reference)) throw new InvalidNameError('reference', reference, options);
 }
 

@@ -310,7 +310,7 @@ export class RegistryClient {
 
   /** Every Registry API URL comes from here: names are checked and each path segment encoded (url.ts). */
   #url(route: RegistryRoute): URL {
-    return registryUrl(this.baseUrl, route, { source: `registry ${this.host}` });
+    return registryUrl(this.baseUrl, route, { where: `a request to registry ${this.host}` });
   }
 
   #manifestUrl(name: string, reference: string): URL {

@@ -19,15 +19,15 @@ export type RegistryRoute =
 
 /**
  * The absolute URL of `route` on the registry at `base` (only its origin is used). Throws InvalidNameError when a
- * repository name, tag or digest fails the grammar; `source` says where the name came from, for the message.
+ * repository name, tag or digest fails the grammar; `where` names the request in its message.
  */
-export function registryUrl(base: URL, route: RegistryRoute, options: { source?: string } = {}): URL {
+export function registryUrl(base: URL, route: RegistryRoute, options: { where?: string } = {}): URL {
   const url = new URL(base.origin);
   url.pathname = `/${['v2', ...routeSegments(route, options)].map(encodeSegment).join('/')}${route.endpoint === 'ping' || route.endpoint === 'uploads' ? '/' : ''}`;
   return url;
 }
 
-function routeSegments(route: RegistryRoute, options: { source?: string }): string[] {
+function routeSegments(route: RegistryRoute, options: { where?: string }): string[] {
   switch (route.endpoint) {
     case 'ping':
       return [];
@@ -49,7 +49,7 @@ function routeSegments(route: RegistryRoute, options: { source?: string }): stri
   }
 }
 
-function repoSegments(name: string, options: { source?: string }): string[] {
+function repoSegments(name: string, options: { where?: string }): string[] {
   assertValidRepoName(name, options);
   return name.split('/');
 }
