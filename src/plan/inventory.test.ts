@@ -9,6 +9,10 @@ const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 const capabilities: Capabilities = { push: false, bundles: false, customArtifactType: false, cleanupPath: 'test', untag: false, listUntagged: true, nativeCredentials: [] };
 const HOSTILE = ['pr-1/../v1.0.0', '../../../v2/other/manifests/latest', 'pr-2%2f..%2fv1', 'pr-3\u001b[2J', `pr-${'x'.repeat(197)}`];
 
+/** A driver method inventory must not call. */
+const forbidden = (why: string) => async (): Promise<never> => {
+  throw new Error(why);
+};
 const options = () => ({ cache: new ManifestCache(undefined), limit: pLimit(2) });
 
 test('a plain listing: only valid tag names are resolved; the others are rejected, quoted, with the reason', async () => {
@@ -21,7 +25,7 @@ test('a plain listing: only valid tag names are resolved; the others are rejecte
       resolved.push(tag);
       return { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: tag === 'pr-9' ? 'sha256:nope' : digest('a'), size: 1 };
     },
-    deleteManifest: async () => assert.unreachable('inventory never deletes'),
+    deleteManifest: forbidden('inventory never deletes'),
   };
   const inventory = await takeInventory({ repo: 'r.example/app', name: 'app', driver }, options());
   assert.equal(resolved.sort(), ['pr-9', 'v1.0.0'], 'no request for an invalid name');
@@ -45,9 +49,9 @@ test('a native listing: records with an invalid tag or digest, and untagged mani
   const driver: Driver & DetailedLister & UntaggedLister = {
     type: 'harbor',
     capabilities,
-    listTags: async () => assert.unreachable('the native listing is used'),
-    resolveTag: async () => assert.unreachable('the native listing has digests'),
-    deleteManifest: async () => assert.unreachable('inventory never deletes'),
+    listTags: forbidden('the native listing is used'),
+    resolveTag: forbidden('the native listing has digests'),
+    deleteManifest: forbidden('inventory never deletes'),
     listTagRecords: async () => records,
     listUntagged: async () => [{ digest: digest('b') }, { digest: 'md5:\u001b]0;x' }],
   };
