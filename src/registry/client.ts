@@ -13,7 +13,7 @@ import { errorFromResponse } from './error-response.ts';
 import { HttpTransport, httpAllowed, type HttpResponse, type RetryOptions } from './http.ts';
 import { MANIFEST_ACCEPT, MediaType, isIndex, type Descriptor, type ImageConfig, type Manifest } from './oci.ts';
 import { SecretSet } from './redact.ts';
-import { isValidDigest as isDigest, isValidRepoName } from '../model/names.ts';
+import { isValidDigest, isValidRepoName } from '../model/names.ts';
 import { apiHost } from './reference.ts';
 import { repositoryScope } from './scope.ts';
 import { TokenCache } from './token.ts';
@@ -126,7 +126,7 @@ export class RegistryClient {
     const digest = headers.get('docker-content-digest');
     const size = Number(headers.get('content-length') ?? Number.NaN);
     const mediaType = headers.get('content-type')?.split(';')[0]?.trim();
-    if (digest === null || !Number.isFinite(size) || !mediaType || (isDigest(ref) && digest !== ref)) {
+    if (digest === null || !Number.isFinite(size) || !mediaType || (isValidDigest(ref) && digest !== ref)) {
       return (await this.getManifest(name, ref)).descriptor; // registries may omit headers on HEAD; GET verifies the body
     }
     return { mediaType, digest, size };
@@ -138,7 +138,7 @@ export class RegistryClient {
     const bytes = new Uint8Array(await answer.response.arrayBuffer());
     const stated = answer.response.headers.get('docker-content-digest');
     const subject = refSubject(name, ref);
-    if (isDigest(ref)) this.#verify(bytes, ref, subject, 'manifest');
+    if (isValidDigest(ref)) this.#verify(bytes, ref, subject, 'manifest');
     if (stated !== null) this.#verify(bytes, stated, subject, 'manifest');
     let manifest: Manifest;
     try {
@@ -149,7 +149,7 @@ export class RegistryClient {
     }
     const contentType = answer.response.headers.get('content-type')?.split(';')[0]?.trim();
     const mediaType = manifest.mediaType ?? (contentType && contentType !== 'application/json' ? contentType : isIndex(manifest) ? MediaType.ociIndex : MediaType.ociManifest);
-    const digest = isDigest(ref) ? ref : (stated ?? sha256Digest(bytes));
+    const digest = isValidDigest(ref) ? ref : (stated ?? sha256Digest(bytes));
     const descriptor: Descriptor = { mediaType, digest, size: bytes.byteLength, ...(manifest.artifactType === undefined ? {} : { artifactType: manifest.artifactType }) };
     return { descriptor, bytes, manifest };
   }
@@ -191,8 +191,8 @@ export class RegistryClient {
 
   /** Stores a manifest under a tag or digest and returns its digest, checked against what the registry says it stored. */
   async putManifest(name: string, ref: string, bytes: Uint8Array, mediaType: string): Promise<string> {
-    const digest = isDigest(ref) ? (digestLike(ref, bytes) ?? ref) : sha256Digest(bytes);
-    if (isDigest(ref) && digest !== ref) {
+    const digest = isValidDigest(ref) ? (digestLike(ref, bytes) ?? ref) : sha256Digest(bytes);
+    if (isValidDigest(ref) && digest !== ref) {
       throw new RegistryError(`cannot push a manifest to "${name}@${ref}": its bytes hash to ${digest}`, { status: 0, registry: this.host, repo: name, ref, hint: 'push it by tag, or by the digest of its exact bytes' });
     }
     const answer = await this.#exchange({ method: 'PUT', url: this.#manifestUrl(name, ref), headers: { 'content-type': mediaType }, body: bytes, scopes: [repositoryScope(name, 'push')], subject: refSubject(name, ref), ref, expect: [201, 200, 202, 204] });
@@ -227,7 +227,7 @@ export class RegistryClient {
       if (page === undefined) return pageCount === 0 ? undefined : found;
       pageCount++;
       const manifests = (page as { manifests?: unknown }).manifests;
-      if (Array.isArray(manifests)) found.push(...(manifests as Descriptor[]).filter((m) => typeof m?.digest === 'string' && isDigest(m.digest)));
+      if (Array.isArray(manifests)) found.push(...(manifests as Descriptor[]).filter((m) => typeof m?.digest === 'string' && isValidDigest(m.digest)));
     }
     return found;
   }
@@ -319,7 +319,7 @@ export class RegistryClient {
 }
 
 /** `name@digest` or `name:tag`, as messages show a reference. */
-const refSubject = (name: string, ref: string): string => (isDigest(ref) ? `${name}@${ref}` : `${name}:${ref}`);
+const refSubject = (name: string, ref: string): string => (isValidDigest(ref) ? `${name}@${ref}` : `${name}:${ref}`);
 
 /** The `rel="next"` target of a Link header, resolved against the URL the page came from. */
 export function nextLink(header: string | null, base: URL): URL | undefined {
