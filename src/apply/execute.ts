@@ -4,11 +4,14 @@
  * moved = stale and left alone. Before an action that removes content (a digest delete; an untag where the last tag
  * takes the manifest) the repo's other tags are checked too, so a tag moved onto that manifest since the plan
  * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
+ * Names are hostile until checked (model/names.ts): an action whose tag or digest fails the grammar fails without a
+ * request, and a listed tag that fails it is neither resolved nor counted as a guard (the plan skipped it too).
  */
 import pLimit from 'p-limit';
 import { canReadManifests, canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { isNotFound, isRegplanError, StalePlanError } from '../errors.ts';
+import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import type { Config } from '../config/types.ts';
 import type { Action, DeleteAction, Plan } from '../plan/types.ts';
 import { type Journal, type Outcome } from './journal.ts';
@@ -129,10 +132,10 @@ async function readGuards(driver: Driver, name: string, deletes: readonly Delete
   const add = (tag: string, digest: string) => byDigest.set(digest, [...(byDigest.get(digest) ?? []), tag]);
   try {
     if (hasDetailedListing(driver)) {
-      for (const record of await driver.listTagRecords(name)) add(record.tag, record.digest);
+      for (const record of await driver.listTagRecords(name)) if (isValidTag(record.tag) && isValidDigest(record.digest)) add(record.tag, record.digest);
     } else {
       await Promise.all(
-        (await driver.listTags(name)).map((tag) =>
+        (await driver.listTags(name)).filter(isValidTag).map((tag) =>
           limit(async () => {
             try {
               const digest = (await driver.resolveTag(name, tag))?.digest;
@@ -171,6 +174,10 @@ function guardVerdict(driver: Driver, action: DeleteAction, guards: Guards): { o
 }
 
 async function applyDelete(driver: Driver, name: string, action: DeleteAction, guards: Guards): Promise<{ outcome: Outcome; message?: string }> {
+  if ((action.tag !== undefined && !isValidTag(action.tag)) || !isValidDigest(action.digest)) {
+    const what = action.tag !== undefined && !isValidTag(action.tag) ? `tag ${quoteName(action.tag)}` : `digest ${quoteName(action.digest)}`;
+    return { outcome: 'failed', message: `refusing to act on invalid ${what}: it fails the distribution grammar (make a fresh plan)` };
+  }
   if (action.tag !== undefined) {
     const now = await driver.resolveTag(name, action.tag);
     if (!now) return { outcome: 'already-gone' };

@@ -5,7 +5,8 @@
  * about shapes the schema step already complained about.
  */
 import type { ConfigProblem } from '../errors.ts';
-import { isValidTag, parseRepo } from '../registry/reference.ts';
+import { isValidTag } from '../model/names.ts';
+import { parseRepo } from '../model/repo-address.ts';
 import { closestName } from './did-you-mean.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
 import { literalSecretMessage, SECRET_KEY } from './secrets.ts';

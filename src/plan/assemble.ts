@@ -3,10 +3,10 @@
  * apply re-checks: format version, regplan version, config digest. Pure: the creation time comes in as data.
  */
 import { REGPLAN_VERSION } from '../version.ts';
-import type { Action, Kept, Plan, PlanNote, PlanSummary, SkippedEntry } from './types.ts';
+import type { Action, Kept, Plan, PlanNote, PlanSkippedEntry, PlanSummary } from './types.ts';
 
 /** Counts for the closing `Plan: …` line. */
-export function summarizePlan(parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly SkippedEntry[] }): PlanSummary {
+export function summarizePlan(parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly PlanSkippedEntry[] }): PlanSummary {
   return {
     push: parts.actions.filter((action) => action.type === 'push').length,
     delete: parts.actions.filter((action) => action.type === 'delete').length,
@@ -17,7 +17,7 @@ export function summarizePlan(parts: { actions: readonly Action[]; kept: readonl
 
 /** Builds the Plan; pushes are ordered before deletions (apply runs them first), each group keeping its order. */
 export function assemblePlan(
-  parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly SkippedEntry[]; notes?: readonly PlanNote[] },
+  parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly PlanSkippedEntry[]; notes?: readonly PlanNote[] },
   meta: { createdAt: Date; configDigest: string; regplanVersion?: string },
 ): Plan {
   const actions = [...parts.actions.filter((a) => a.type === 'push'), ...parts.actions.filter((a) => a.type === 'delete')];

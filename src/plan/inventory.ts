@@ -5,15 +5,18 @@
  * Requests to one host run at most `concurrency` at a time. Every push time, whatever its source (a native
  * listing, a config's `created`, an annotation), passes `plausiblePushTime` here and nowhere else: a zeroed or
  * future time becomes unknown, which keeps the tag.
+ * Names from the registry are hostile until checked: a tag or digest that fails the distribution grammar
+ * (model/names.ts) is never resolved, read or deleted; it goes to `rejected` and the plan shows it as skipped.
  */
 import pLimit from 'p-limit';
 import {
   canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing, type TagRecord,
 } from '../drivers/driver.ts';
 import { parseTime, plausiblePushTime } from '../model/time.ts';
+import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import { isIndex, type Manifest } from '../registry/oci.ts';
 import type { CachedManifest, ManifestCache } from './manifest-cache.ts';
-import type { ManifestFacts, RepoInventory, UntaggedRecord } from './types.ts';
+import { INVALID_DIGEST_REASON, INVALID_TAG_REASON, type ManifestFacts, type RepoInventory, type SkippedName, type UntaggedRecord } from './types.ts';
 
 /** Counts inventory reports while it works (for a progress line). */
 export type InventoryProgress = (event: { repo: string; done: number; total: number }) => void;
@@ -35,10 +38,16 @@ export async function takeInventory(
 ): Promise<RepoInventory> {
   const { repo, name, driver } = target;
   const { limit, cache } = options;
-  const tags = hasDetailedListing(driver)
+  const rejected: SkippedName[] = [];
+  const listed = hasDetailedListing(driver)
     ? await driver.listTagRecords(name)
-    : await resolveTags(target, options);
-  const untagged: UntaggedRecord[] = canListUntagged(driver) ? await driver.listUntagged(name) : [];
+    : await resolveTags(target, { ...options, rejected });
+  const tags = listed.filter((record) => acceptTagRecord(repo, record, rejected));
+  const untagged: UntaggedRecord[] = (canListUntagged(driver) ? await driver.listUntagged(name) : []).filter((record) => {
+    if (isValidDigest(record.digest)) return true;
+    rejected.push({ repo, kind: 'digest', name: quoteName(record.digest), reason: INVALID_DIGEST_REASON });
+    return false;
+  });
 
   const manifests: Record<string, ManifestFacts> = {};
   const created = new Map<string, string>();
@@ -73,13 +82,40 @@ export async function takeInventory(
     tags: withTimes,
     untagged: untaggedWithTimes,
     manifests,
+    ...(rejected.length === 0 ? {} : { rejected: uniqueRejections(rejected) }),
   };
 }
 
-/** Lists tag names, then resolves each to its digest (one HEAD per tag); tags gone meanwhile are dropped. */
-async function resolveTags(target: { repo: string; name: string; driver: Driver }, options: InventoryOptions): Promise<TagRecord[]> {
+/** Each rejected name once (a listing may repeat a name across pages), in a stable order. */
+function uniqueRejections(rejected: readonly SkippedName[]): SkippedName[] {
+  const byKey = new Map(rejected.map((entry) => [`${entry.kind} ${entry.tag ?? ''} ${entry.name}`, entry]));
+  return [...byKey].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, entry]) => entry);
+}
+
+/** True when a listed tag record's tag and digest both follow the grammar; otherwise it is recorded as rejected. */
+function acceptTagRecord(repo: string, record: TagRecord, rejected: SkippedName[]): boolean {
+  if (!isValidTag(record.tag)) {
+    rejected.push({ repo, kind: 'tag', name: quoteName(record.tag), reason: INVALID_TAG_REASON });
+    return false;
+  }
+  if (!isValidDigest(record.digest)) {
+    rejected.push({ repo, kind: 'digest', name: quoteName(record.digest), tag: record.tag, reason: INVALID_DIGEST_REASON });
+    return false;
+  }
+  return true;
+}
+
+/**
+ * Lists tag names, then resolves each valid one to its digest (one HEAD per tag); tags gone meanwhile are dropped,
+ * and names that fail the tag grammar go to `rejected` without a request.
+ */
+async function resolveTags(target: { repo: string; name: string; driver: Driver }, options: InventoryOptions & { rejected: SkippedName[] }): Promise<TagRecord[]> {
   const { repo, name, driver } = target;
-  const names = await options.limit(() => driver.listTags(name));
+  const names = (await options.limit(() => driver.listTags(name))).filter((tag) => {
+    if (isValidTag(tag)) return true;
+    options.rejected.push({ repo, kind: 'tag', name: quoteName(tag), reason: INVALID_TAG_REASON });
+    return false;
+  });
   let done = 0;
   const records = await Promise.all(
     names.map((tag) =>
@@ -118,7 +154,7 @@ async function manifestFacts(driver: Driver & ManifestReader, name: string, dige
     entry.created = createdAnnotation;
   } else if (isIndex(manifest)) {
     // An index has no config: it was built when its newest child was.
-    const children = await Promise.all(entry.children.map((child) => manifestFacts(driver, name, child, cache)));
+    const children = await Promise.all(entry.children.filter(isValidDigest).map((child) => manifestFacts(driver, name, child, cache)));
     const times = children.map((c) => c?.created).filter((t): t is string => t !== undefined).sort();
     if (times.length) entry.created = times[times.length - 1] as string;
   } else if (isImageConfig(manifest.config.mediaType)) {

@@ -78,5 +78,9 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
     }),
   );
   const decision = evaluateCleanup(targets, { facts, now: request.now, graceMs: config.settings.graceMs });
-  return assemblePlan(mergeBundleDecision(decision, bundles), { createdAt: request.now, configDigest: request.configDigest });
+  const merged = mergeBundleDecision(decision, bundles);
+  // Names the registries listed that fail the grammar were never evaluated; the plan shows them as skipped.
+  const rejected = targets.flatMap((target) => target.inventory.rejected ?? []);
+  const skipped = [...merged.skipped, ...rejected].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0));
+  return assemblePlan({ ...merged, skipped }, { createdAt: request.now, configDigest: request.configDigest });
 }

@@ -40,6 +40,11 @@ export interface RepoInventory {
   untagged: UntaggedRecord[];
   /** Facts per digest for the manifests the inventory read (tag targets, untagged ones, referrers). */
   manifests: Record<string, ManifestFacts>;
+  /**
+   * Names the registry listed that fail the distribution grammar (a tag like `pr-1/../v1.0.0`, a digest that is no
+   * digest): left out of `tags`/`untagged`, never resolved or deleted, shown in the plan as skipped.
+   */
+  rejected?: SkippedName[];
 }
 
 /** What a git repository said at plan time: live branch and tag names, and the newest commits. */
@@ -134,8 +139,33 @@ export interface SkippedPush {
   reason: string;
 }
 
-/** One `skipped[]` entry of a plan. */
+/** A skipped entry an evaluator decides (cleanup or bundles). */
 export type SkippedEntry = Skipped | SkippedPush;
+
+/** Why a listed name is skipped: it fails the distribution grammar, so regplan never puts it in a URL. */
+export const INVALID_TAG_REASON = 'invalid tag name from registry';
+/** Why a listed digest is skipped (a tag's target or an untagged manifest). */
+export const INVALID_DIGEST_REASON = 'invalid digest from registry';
+
+/**
+ * A name from a registry listing that fails the distribution grammar. `name` is never the raw name: it is the
+ * quoted, escaped form of model/names.ts `quoteName` (printable ASCII, cut after 100 characters), for people.
+ */
+export interface SkippedName {
+  repo: string;
+  /** What the invalid name was: a tag, or a digest (of the valid `tag`, or of an untagged manifest). */
+  kind: 'tag' | 'digest';
+  /** The invalid name, quoted and escaped, e.g. `"pr-1/../v1.0.0"`. */
+  name: string;
+  /** For an invalid digest: the (valid) tag that pointed at it. */
+  tag?: string;
+  /** Never set: there is no usable digest (readers of `skipped[].digest` see none, as for a refused push). */
+  digest?: never;
+  reason: string;
+}
+
+/** One `skipped[]` entry of a plan. */
+export type PlanSkippedEntry = SkippedEntry | SkippedName;
 
 /** Counts for the closing `Plan: N to push, N to delete, N kept, N skipped.` line. */
 export interface PlanSummary {
@@ -161,7 +191,7 @@ export interface Plan {
   configDigest: string;
   actions: Action[];
   kept: Kept[];
-  skipped: SkippedEntry[];
+  skipped: PlanSkippedEntry[];
   /** What the config asks for that this plan cannot do; absent when there is nothing to say. */
   notes?: PlanNote[];
   summary: PlanSummary;

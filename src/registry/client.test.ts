@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isNotFound, RegistryError } from '../errors.ts';
+import { InvalidNameError } from '../model/names.ts';
 import { startScriptedServer, ociError, type ScriptHandler, type ScriptedServer } from '../../test/support/scripted-server.ts';
 import { RegistryClient, nextLink } from './client.ts';
 import { sha256Digest } from './digest.ts';
@@ -197,7 +198,7 @@ test('putManifest sends the media type and returns the digest, refusing a regist
 });
 
 test('referrers are listed when the API exists and undefined when it answers 404', async () => {
-  const referrer = { mediaType: MediaType.ociManifest, digest: 'sha256:dd', size: 10, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' };
+  const referrer = { mediaType: MediaType.ociManifest, digest: `sha256:${'d'.repeat(64)}`, size: 10, artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' };
   await withServer((req) => (req.path.startsWith('/v2/app/') ? { status: 200, headers: { 'content-type': MediaType.ociIndex }, body: { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [referrer] } } : { status: 404, body: '404 page not found' }), async (_server, client) => {
     assert.equal(await client.listReferrers('app', manifestDigest), [referrer]);
     assert.is(await client.listReferrers('old', manifestDigest), undefined);
@@ -206,8 +207,48 @@ test('referrers are listed when the API exists and undefined when it answers 404
 
 test('hasBlob is true on 200 and false on 404', async () => {
   await withServer((req) => ({ status: req.path.endsWith('aa') ? 200 : 404 }), async (_server, client) => {
-    assert.ok(await client.hasBlob('app', 'sha256:aa'));
-    assert.not.ok(await client.hasBlob('app', 'sha256:bb'));
+    assert.ok(await client.hasBlob('app', `sha256:${'a'.repeat(64)}`));
+    assert.not.ok(await client.hasBlob('app', `sha256:${'b'.repeat(64)}`));
+  });
+});
+
+test('a hostile tag never reaches the wire: HEAD, GET, PUT and DELETE throw InvalidNameError before any request', async () => {
+  await withServer(() => ({ status: 202 }), async (server, client) => {
+    for (const tag of ['pr-1/../v1.0.0', '../../../v2/other/manifests/latest', 'pr-2%2f..%2fv1', '%2e%2e', 'pr-3\u001b[2J', `pr-${'x'.repeat(197)}`]) {
+      for (const call of [() => client.headManifest('app', tag), () => client.getManifest('app', tag), () => client.deleteTag('app', tag), () => client.putManifest('app', tag, manifestBytes, MediaType.ociManifest)]) {
+        try {
+          await call();
+          assert.unreachable(`expected ${JSON.stringify(tag)} to be refused`);
+        } catch (error) {
+          assert.instance(error, InvalidNameError, String(error));
+        }
+      }
+    }
+    for (const call of [() => client.deleteManifest('app', 'sha256:../../other'), () => client.getBlob('app', 'sha256:aa'), () => client.listTags('app/../other')]) {
+      await call().then(() => assert.unreachable('expected a refusal'), (error: unknown) => assert.instance(error, InvalidNameError));
+    }
+    assert.equal(server.requests, [], 'not one request was sent');
+  });
+});
+
+test('a next-page link to another repository or another host is refused, not followed', async () => {
+  for (const link of ['</v2/other/tags/list?last=b>; rel="next"', '</v2/app/tags/list/../../other/tags/list>; rel="next"', '<http://198.51.100.1/v2/app/tags/list?last=b>; rel="next"', '</v2/app/manifests/latest>; rel="next"']) {
+    await withServer(() => ({ status: 200, headers: { link }, body: { name: 'app', tags: ['a', 'b'] } }), async (server, client) => {
+      const error = await failure(client.listTags('app'));
+      assert.match(error.message, /sent a next-page link for "app" that leaves \/v2\/app\/tags\/list/);
+      assert.equal(server.requests.map((r) => r.path), ['/v2/app/tags/list'], link);
+    });
+  }
+});
+
+test('catalog names and referrer digests that fail the grammar are left out', async () => {
+  const good = { mediaType: MediaType.ociManifest, digest: `sha256:${'e'.repeat(64)}`, size: 1 };
+  await withServer((req) => {
+    if (req.path === '/v2/_catalog') return { status: 200, body: { repositories: ['acme/api', '../etc', 'Acme', 'a/../b', 'ok'] } };
+    return { status: 200, headers: { 'content-type': MediaType.ociIndex }, body: { schemaVersion: 2, manifests: [good, { ...good, digest: 'sha256:../x' }, { ...good, digest: 7 }] } };
+  }, async (_server, client) => {
+    assert.equal(await client.listRepositories(), ['acme/api', 'ok']);
+    assert.equal(await client.listReferrers('app', manifestDigest), [good]);
   });
 });
 

@@ -13,10 +13,12 @@ import { errorFromResponse } from './error-response.ts';
 import { HttpTransport, httpAllowed, type HttpResponse, type RetryOptions } from './http.ts';
 import { MANIFEST_ACCEPT, MediaType, isIndex, type Descriptor, type ImageConfig, type Manifest } from './oci.ts';
 import { SecretSet } from './redact.ts';
-import { apiHost, isDigest } from './reference.ts';
+import { isValidDigest, isValidRepoName } from '../model/names.ts';
+import { apiHost } from './reference.ts';
 import { repositoryScope } from './scope.ts';
 import { TokenCache } from './token.ts';
 import { mountBlob, uploadBlob, type BlobSource, type ExchangeRequest, type UploadTarget } from './upload.ts';
+import { registryUrl, staysOnEndpoint, type RegistryRoute } from './url.ts';
 
 export type { BlobSource } from './upload.ts';
 export type { AuthChallenge } from './challenge.ts';
@@ -74,16 +76,20 @@ export class RegistryClient {
 
   /** `GET /v2/`: whether the registry speaks the API (200) or wants auth (401 + challenge); remembers the challenge. */
   async ping(): Promise<{ status: number; challenge?: AuthChallenge }> {
-    const { response } = await this.#transport.send({ method: 'GET', url: this.#url('/v2/') });
+    const { response } = await this.#transport.send({ method: 'GET', url: this.#url({ endpoint: 'ping' }) });
     await response.body?.cancel().catch(() => undefined);
     const challenge = response.status === 401 ? pickChallenge(response.headers.get('www-authenticate')) : undefined;
     this.#auth.observe(challenge);
     return { status: response.status, ...(challenge === undefined ? {} : { challenge }) };
   }
 
-  /** Every tag of a repository, following `Link` pages (relative or absolute); a repository that does not exist has none. */
+  /**
+   * Every tag of a repository, following `Link` pages (relative or absolute, on the same endpoint); a repository
+   * that does not exist has none. The names are returned as the registry sent them: callers check them
+   * (isValidTag) before use, and every URL built from one checks it again.
+   */
   async listTags(name: string, options: { pageSize?: number } = {}): Promise<string[]> {
-    const first = this.#url(`/v2/${name}/tags/list`);
+    const first = this.#url({ endpoint: 'tags', name });
     if (options.pageSize !== undefined) first.searchParams.set('n', String(options.pageSize));
     const tags: string[] = [];
     for await (const page of this.#pages(first, { name, subject: name, accept: 'application/json' })) {
@@ -96,16 +102,17 @@ export class RegistryClient {
 
   /**
    * Repository names from the catalog (`GET /v2/_catalog`), following Link pages; optional in the spec and often
-   * limited to what the caller may see, so it proves nothing about repos it does not list. 404 -> [].
+   * limited to what the caller may see, so it proves nothing about repos it does not list. 404 -> []. Names that
+   * fail the repository grammar are left out.
    */
   async listRepositories(options: { pageSize?: number } = {}): Promise<string[]> {
-    const first = this.#url('/v2/_catalog');
+    const first = this.#url({ endpoint: 'catalog' });
     if (options.pageSize !== undefined) first.searchParams.set('n', String(options.pageSize));
     const names: string[] = [];
     for await (const page of this.#pages(first, { name: '', subject: '_catalog', accept: 'application/json', scopes: ['registry:catalog:*'] })) {
       if (page === undefined) return names;
       const list = (page as { repositories?: unknown }).repositories;
-      if (Array.isArray(list)) names.push(...list.filter((r): r is string => typeof r === 'string'));
+      if (Array.isArray(list)) names.push(...list.filter((r): r is string => typeof r === 'string' && isValidRepoName(r)));
     }
     return names;
   }
@@ -119,7 +126,7 @@ export class RegistryClient {
     const digest = headers.get('docker-content-digest');
     const size = Number(headers.get('content-length') ?? Number.NaN);
     const mediaType = headers.get('content-type')?.split(';')[0]?.trim();
-    if (digest === null || !Number.isFinite(size) || !mediaType || (isDigest(ref) && digest !== ref)) {
+    if (digest === null || !Number.isFinite(size) || !mediaType || (isValidDigest(ref) && digest !== ref)) {
       return (await this.getManifest(name, ref)).descriptor; // registries may omit headers on HEAD; GET verifies the body
     }
     return { mediaType, digest, size };
@@ -131,7 +138,7 @@ export class RegistryClient {
     const bytes = new Uint8Array(await answer.response.arrayBuffer());
     const stated = answer.response.headers.get('docker-content-digest');
     const subject = refSubject(name, ref);
-    if (isDigest(ref)) this.#verify(bytes, ref, subject, 'manifest');
+    if (isValidDigest(ref)) this.#verify(bytes, ref, subject, 'manifest');
     if (stated !== null) this.#verify(bytes, stated, subject, 'manifest');
     let manifest: Manifest;
     try {
@@ -142,14 +149,14 @@ export class RegistryClient {
     }
     const contentType = answer.response.headers.get('content-type')?.split(';')[0]?.trim();
     const mediaType = manifest.mediaType ?? (contentType && contentType !== 'application/json' ? contentType : isIndex(manifest) ? MediaType.ociIndex : MediaType.ociManifest);
-    const digest = isDigest(ref) ? ref : (stated ?? sha256Digest(bytes));
+    const digest = isValidDigest(ref) ? ref : (stated ?? sha256Digest(bytes));
     const descriptor: Descriptor = { mediaType, digest, size: bytes.byteLength, ...(manifest.artifactType === undefined ? {} : { artifactType: manifest.artifactType }) };
     return { descriptor, bytes, manifest };
   }
 
   /** A blob's bytes (redirects to storage followed without credentials), verified against its digest. */
   async getBlob(name: string, digest: string): Promise<Uint8Array> {
-    const answer = await this.#exchange({ method: 'GET', url: this.#url(`/v2/${name}/blobs/${digest}`), ...this.#read(name, digest), expect: [200] });
+    const answer = await this.#exchange({ method: 'GET', url: this.#url({ endpoint: 'blob', name, digest }), ...this.#read(name, digest), expect: [200] });
     const bytes = new Uint8Array(await answer.response.arrayBuffer());
     this.#verify(bytes, digest, refSubject(name, digest), 'blob');
     return bytes;
@@ -167,7 +174,7 @@ export class RegistryClient {
 
   /** True when the repository already has the blob (HEAD); lets a push skip an upload. */
   async hasBlob(name: string, digest: string): Promise<boolean> {
-    const answer = await this.#exchange({ method: 'HEAD', url: this.#url(`/v2/${name}/blobs/${digest}`), ...this.#read(name, digest), expect: [200, 404] });
+    const answer = await this.#exchange({ method: 'HEAD', url: this.#url({ endpoint: 'blob', name, digest }), ...this.#read(name, digest), expect: [200, 404] });
     await answer.response.body?.cancel().catch(() => undefined);
     return answer.response.status === 200;
   }
@@ -184,8 +191,8 @@ export class RegistryClient {
 
   /** Stores a manifest under a tag or digest and returns its digest, checked against what the registry says it stored. */
   async putManifest(name: string, ref: string, bytes: Uint8Array, mediaType: string): Promise<string> {
-    const digest = isDigest(ref) ? (digestLike(ref, bytes) ?? ref) : sha256Digest(bytes);
-    if (isDigest(ref) && digest !== ref) {
+    const digest = isValidDigest(ref) ? (digestLike(ref, bytes) ?? ref) : sha256Digest(bytes);
+    if (isValidDigest(ref) && digest !== ref) {
       throw new RegistryError(`cannot push a manifest to "${name}@${ref}": its bytes hash to ${digest}`, { status: 0, registry: this.host, repo: name, ref, hint: 'push it by tag, or by the digest of its exact bytes' });
     }
     const answer = await this.#exchange({ method: 'PUT', url: this.#manifestUrl(name, ref), headers: { 'content-type': mediaType }, body: bytes, scopes: [repositoryScope(name, 'push')], subject: refSubject(name, ref), ref, expect: [201, 200, 202, 204] });
@@ -207,9 +214,12 @@ export class RegistryClient {
     await this.#delete(name, tag);
   }
 
-  /** Manifests whose `subject` is `digest` (Referrers API, all pages); undefined when the registry lacks the API (404). */
+  /**
+   * Manifests whose `subject` is `digest` (Referrers API, all pages); undefined when the registry lacks the API
+   * (404). Descriptors whose digest fails the grammar are left out.
+   */
   async listReferrers(name: string, digest: string, options: { artifactType?: string } = {}): Promise<Descriptor[] | undefined> {
-    const first = this.#url(`/v2/${name}/referrers/${digest}`);
+    const first = this.#url({ endpoint: 'referrers', name, digest });
     if (options.artifactType !== undefined) first.searchParams.set('artifactType', options.artifactType);
     const found: Descriptor[] = [];
     let pageCount = 0;
@@ -217,7 +227,7 @@ export class RegistryClient {
       if (page === undefined) return pageCount === 0 ? undefined : found;
       pageCount++;
       const manifests = (page as { manifests?: unknown }).manifests;
-      if (Array.isArray(manifests)) found.push(...(manifests as Descriptor[]));
+      if (Array.isArray(manifests)) found.push(...(manifests as Descriptor[]).filter((m) => typeof m?.digest === 'string' && isValidDigest(m.digest)));
     }
     return found;
   }
@@ -227,7 +237,11 @@ export class RegistryClient {
     await answer.response.body?.cancel().catch(() => undefined);
   }
 
-  /** JSON pages from `first` on, following `Link: <...>; rel="next"`; yields undefined (and stops) on a 404. */
+  /**
+   * JSON pages from `first` on, following `Link: <...>; rel="next"`; yields undefined (and stops) on a 404. A next
+   * link to another origin or another endpoint (another repository, say) is refused with a RegistryError: the
+   * listing would be incomplete, and a plan made from half a listing could delete what the other half keeps.
+   */
   async *#pages(first: URL, options: { name: string; subject: string; accept: string; scopes?: string[] }): AsyncIterable<unknown> {
     const seen = new Set<string>();
     let url: URL | undefined = first;
@@ -246,6 +260,14 @@ export class RegistryClient {
         throw new RegistryError(`registry ${this.host} answered GET of "${options.subject}" with a body that is not JSON`, { status: answer.response.status, registry: this.host, repo: options.name, cause: error, hint: 'run with --debug to see the requests' });
       }
       url = nextLink(answer.response.headers.get('link'), answer.url);
+      if (url !== undefined && !staysOnEndpoint(url, first)) {
+        throw new RegistryError(`registry ${this.host} sent a next-page link for "${options.subject}" that leaves ${first.pathname} (${JSON.stringify(url.origin + url.pathname)}); refusing to follow it`, {
+          status: answer.response.status,
+          registry: this.host,
+          ...(options.name === '' ? {} : { repo: options.name }),
+          hint: 'a Link rel="next" must point at the same endpoint on the same host; report it to the registry operator',
+        });
+      }
     }
   }
 
@@ -267,7 +289,7 @@ export class RegistryClient {
   }
 
   #uploadTarget(name: string, scopes: string[]): UploadTarget {
-    return { exchange: (request) => this.#exchange(request), url: (path) => this.#url(path), registry: this.host, name, scopes };
+    return { exchange: (request) => this.#exchange(request), uploadsUrl: () => this.#url({ endpoint: 'uploads', name }), registry: this.host, name, scopes };
   }
 
   #read(name: string, ref: string): { scopes: string[]; subject: string; ref: string } {
@@ -286,17 +308,18 @@ export class RegistryClient {
     });
   }
 
-  #url(path: string): URL {
-    return new URL(path, this.baseUrl);
+  /** Every Registry API URL comes from here: names are checked and each path segment encoded (url.ts). */
+  #url(route: RegistryRoute): URL {
+    return registryUrl(this.baseUrl, route, { where: `a request to registry ${this.host}` });
   }
 
-  #manifestUrl(name: string, ref: string): URL {
-    return this.#url(`/v2/${name}/manifests/${ref}`);
+  #manifestUrl(name: string, reference: string): URL {
+    return this.#url({ endpoint: 'manifest', name, reference });
   }
 }
 
 /** `name@digest` or `name:tag`, as messages show a reference. */
-const refSubject = (name: string, ref: string): string => (isDigest(ref) ? `${name}@${ref}` : `${name}:${ref}`);
+const refSubject = (name: string, ref: string): string => (isValidDigest(ref) ? `${name}@${ref}` : `${name}:${ref}`);
 
 /** The `rel="next"` target of a Link header, resolved against the URL the page came from. */
 export function nextLink(header: string | null, base: URL): URL | undefined {

@@ -20,8 +20,8 @@ export type ExchangeRequest = HttpRequest & { scopes: readonly string[]; subject
 /** What uploads need from the client: authenticated, error-mapped requests and the repository's URLs. */
 export interface UploadTarget {
   exchange: (request: ExchangeRequest) => Promise<HttpResponse>;
-  /** The absolute URL of a path under the registry's base (`/v2/...`). */
-  url: (path: string) => URL;
+  /** A fresh `/v2/<name>/blobs/uploads/` URL, built by url.ts (names checked, segments encoded). */
+  uploadsUrl: () => URL;
   registry: string;
   name: string;
   scopes: readonly string[];
@@ -34,7 +34,7 @@ export async function uploadBlob(target: UploadTarget, blob: BlobSource, options
   const subject = `${target.name}@${digest}`;
   const opened = await target.exchange({
     method: 'POST',
-    url: target.url(`/v2/${target.name}/blobs/uploads/`),
+    url: target.uploadsUrl(),
     body: new Uint8Array(0),
     scopes: target.scopes,
     subject,
@@ -93,7 +93,7 @@ export async function uploadBlob(target: UploadTarget, blob: BlobSource, options
  * declined (202 opens a plain upload session, which is cancelled here; the caller then uploads the blob).
  */
 export async function mountBlob(target: UploadTarget, digest: string, from: string): Promise<boolean> {
-  const url = target.url(`/v2/${target.name}/blobs/uploads/`);
+  const url = target.uploadsUrl();
   url.search = `mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`;
   const answer = await target.exchange({ method: 'POST', url, body: new Uint8Array(0), scopes: target.scopes, subject: `${target.name}@${digest}`, expect: [201, 202] });
   await answer.response.body?.cancel().catch(() => undefined);

@@ -3,7 +3,7 @@
  * `~` skip, `=` kept with the rules that kept it (an unchanged bundle is kept by "bundle unchanged"), and a
  * closing `Plan: N to push, N to delete, N kept, N skipped.` line.
  */
-import type { Action, Kept, Plan, PushAction, SkippedEntry } from '../../plan/types.ts';
+import type { Action, Kept, Plan, PlanSkippedEntry, PushAction } from '../../plan/types.ts';
 
 /** Shortens a digest for display: `sha256:0123456789ab`. */
 export const shortDigest = (digest: string): string => digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
@@ -20,7 +20,7 @@ const paint = (on: boolean, code: number, text: string): string => (on ? `\u001b
 /** Renders the plan for a terminal or a log. */
 export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   const showKept = options.showKept ?? true;
-  const repos = new Map<string, { actions: Action[]; kept: Kept[]; skipped: SkippedEntry[] }>();
+  const repos = new Map<string, { actions: Action[]; kept: Kept[]; skipped: PlanSkippedEntry[] }>();
   const group = (repo: string) => {
     let entry = repos.get(repo);
     if (!entry) repos.set(repo, (entry = { actions: [], kept: [], skipped: [] }));
@@ -46,6 +46,12 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
       lines.push(`  ${paint(options.color, 31, `- ${what}`)}  ${action.tag ? shortDigest(action.digest) : ''}${mode}  ${action.reason}`.replace(/ {3,}/, '  '));
     }
     for (const skipped of entry.skipped) {
+      if ('kind' in skipped) {
+        // An invalid name from the registry: shown only in its quoted, escaped form (never raw on a terminal).
+        const what = skipped.tag === undefined ? skipped.name : `${skipped.tag}  ${skipped.name}`;
+        lines.push(`  ${paint(options.color, 33, `~ ${what}`)}  skipped: ${skipped.reason}`);
+        continue;
+      }
       const digest = skipped.digest === undefined ? '' : `  ${shortDigest(skipped.digest)}`;
       lines.push(`  ${paint(options.color, 33, `~ ${skipped.tag}`)}${digest}  skipped: ${skipped.reason}`);
     }

@@ -14,7 +14,11 @@ export function renderPlanMarkdown(plan: Plan): string {
       digest: a.digest,
       why: a.type === 'push' && pushDetails(a) ? `${a.reason} (${pushDetails(a)})` : a.reason,
     })),
-    ...plan.skipped.map((s) => ({ repo: s.repo, op: '⏭ skip', tag: s.tag, digest: s.digest, why: s.reason })),
+    ...plan.skipped.map((s) =>
+      'kind' in s
+        ? { repo: s.repo, op: '⏭ skip', tag: s.kind === 'tag' ? s.name : (s.tag ?? '(untagged)'), digest: s.kind === 'digest' ? s.name : undefined, why: s.reason }
+        : { repo: s.repo, op: '⏭ skip', tag: s.tag, digest: s.digest, why: s.reason },
+    ),
     ...plan.kept.map((k) => ({ repo: k.repo, op: '✔ keep', tag: k.tag, digest: k.digest, why: k.rules.join('; ') })),
   ];
   const lines = [`### regplan: ${planSummaryLine(plan)}`, ''];
