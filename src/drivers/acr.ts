@@ -14,7 +14,7 @@ import { createRegistryApiDriver } from './default.ts';
 import type {
   Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, UntaggedLister, Untagger,
 } from './driver.ts';
-import { confirmGone, linkNext, NativeApi, nativeApiBase, SingleFlight } from './native-api.ts';
+import { confirmGone, linkNext, NativeApi, nativeApiBase, SingleFlight, digestSegment, tagSegment } from './native-api.ts';
 
 const capabilities: Capabilities = {
   push: true,
@@ -192,11 +192,11 @@ export function createAcrDriver(context: DriverContext): Driver & Untagger & Det
         });
     },
     untag: (name, tag) => {
-      const path = `acr/v1/${name}/_tags/${encodeURIComponent(tag)}`;
+      const path = `acr/v1/${name}/_tags/${tagSegment(tag, `ACR API call for "${name}:${tag}"`)}`;
       return deleteRequest(name, path, tag, path);
     },
     deleteManifest: (name, digest) =>
-      manifestDeletes.run(`${name}@${digest}`, () => deleteRequest(name, `v2/${name}/manifests/${digest}`, digest, `acr/v1/${name}/_manifests/${digest}`)),
+      manifestDeletes.run(`${name}@${digest}`, () => deleteRequest(name, `v2/${name}/manifests/${digestSegment(digest, subject(name))}`, digest, `acr/v1/${name}/_manifests/${digestSegment(digest, subject(name))}`)),
   };
 }
 

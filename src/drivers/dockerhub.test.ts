@@ -319,7 +319,7 @@ test('a tag name outside the grammar (`..` would address the repository) never r
   const server = await startScriptedServer(() => ({ status: 204 }));
   try {
     const error = await rejection(createDockerHubDriver(scriptedContext(server)).untag(REPO, '..'));
-    assert.match(error.message, 'is not a valid tag name');
+    assert.match(error.message, 'invalid tag ".." in ');
     assert.is(server.requests.length, 0);
   } finally {
     await server.close();

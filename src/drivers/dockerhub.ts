@@ -17,10 +17,10 @@
 import pLimit from 'p-limit';
 import { AuthError, isNotFound, isRegistryError, RegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
-import { DOCKER_HUB_HOST, isValidTag } from '../registry/reference.ts';
+import { DOCKER_HUB_HOST } from '../registry/reference.ts';
 import { createRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
-import { bodyNext, confirmGone, NativeApi, nativeApiBase, SingleFlight } from './native-api.ts';
+import { bodyNext, confirmGone, NativeApi, nativeApiBase, SingleFlight, tagSegment } from './native-api.ts';
 
 /** The Hub API base for Docker Hub's own hosts. */
 export const HUB_API_BASE = 'https://hub.docker.com';
@@ -176,7 +176,7 @@ export function createDockerHubDriver(context: DriverContext): Driver & Untagger
   const untag = async (name: string, tag: string): Promise<void> => {
     const { namespace, repository } = hubRepository(context.host, name);
     const ref = subject(name, tag);
-    const segment = tagSegment(ref, tag);
+    const segment = tagSegment(tag, `Hub API call for "${ref}"`);
     // The trailing slash is part of the endpoint.
     const answer = await api.request('DELETE', `v2/repositories/${namespace}/${repository}/tags/${segment}/`, { expect: [200, 202, 204, 404], subject: ref });
     if (answer.status !== 404) return;
@@ -229,14 +229,6 @@ function tagsByDigest(records: readonly TagRecord[]): Map<string, string[]> {
   const byDigest = new Map<string, string[]>();
   records.forEach((record) => byDigest.set(record.digest, [...(byDigest.get(record.digest) ?? []), record.tag]));
   return byDigest;
-}
-
-/** A tag as a URL path segment; a name outside the tag grammar (`..`, `a/b`) never reaches a URL. */
-function tagSegment(ref: string, tag: string): string {
-  if (isValidTag(tag)) return tag;
-  throw new RegplanError(`refusing to send "${ref}" to the Hub API: ${JSON.stringify(tag)} is not a valid tag name`, {
-    hint: 'tags match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}; remove this tag by hand if it really exists',
-  });
 }
 
 /** The `Authorization` for Hub API calls: the given token, or a login with username + password. */

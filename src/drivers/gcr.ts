@@ -5,6 +5,7 @@
  * referenced by tag: X". So deleting a manifest untags the tags the error names (or, when it names none, every
  * tag that resolves to the digest) and tries again.
  */
+import { isValidTag } from '../model/names.ts';
 import { isRegistryError, type RegistryError } from '../errors.ts';
 import { createUntaggingRegistryApiDriver } from './default.ts';
 import type { Capabilities, Driver, DriverFactory, Untagger } from './driver.ts';
@@ -39,7 +40,7 @@ export function danglingTags(error: RegistryError): string[] {
 /** Wraps a Registry-API driver so deleteManifest untags first, as GCR requires. */
 export function withUntagBeforeDelete<D extends Driver & Untagger>(base: D): D {
   const tagsPointingAt = async (name: string, digest: string): Promise<string[]> => {
-    const tags = await base.listTags(name);
+    const tags = (await base.listTags(name)).filter(isValidTag);
     const resolved = await Promise.all(tags.map(async (tag) => ((await base.resolveTag(name, tag))?.digest === digest ? tag : undefined)));
     return resolved.filter((t): t is string => t !== undefined);
   };

@@ -18,7 +18,7 @@ import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
 import { hostWithoutPort } from './detect.ts';
 import type { Capabilities, CleanupRefuser, DetailedLister, Driver, DriverContext, DriverFactory, TagRecord, Untagger } from './driver.ts';
-import { confirmGone, headerPageNext, NativeApi, SingleFlight } from './native-api.ts';
+import { confirmGone, headerPageNext, NativeApi, SingleFlight, tagSegment } from './native-api.ts';
 
 const TOKEN_FLAG = '--repo-gitlab-token';
 const TOKEN_ENV = 'REGPLAN_REPO_GITLAB_TOKEN';
@@ -152,7 +152,7 @@ function createGitlabDriver(context: DriverContext): Driver {
   /** The last listing per repo: deleteManifest finds the tags on a digest here (apply lists right before deleting). */
   const lastListing = new Map<string, TagRecord[]>();
   const tagsPath = (at: RegistryLocation) => `projects/${at.project}/registry/repositories/${at.repositoryId}/tags`;
-  const tagPath = (at: RegistryLocation, tag: string) => `${tagsPath(at)}/${encodeURIComponent(tag)}`;
+  const tagPath = (at: RegistryLocation, tag: string) => `${tagsPath(at)}/${tagSegment(tag, `GitLab API call for repository ${at.repositoryId}`)}`;
 
   const details = async (at: RegistryLocation, tag: string): Promise<TagJson | undefined> => {
     try {

@@ -159,7 +159,7 @@ test('untag removes one tag through the Harbor API and the manifest stays for it
     await driver.untag('acme/team/app', 'drop-me');
     await driver.untag('acme/team/app', 'never-was');
     const deletes = h.requestsTo('/api/v2.0/', 'DELETE');
-    assert.equal(deletes.map((r) => [r.path, r.status]), [[`/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts/${image.digest.replace(':', '%3A')}/tags/drop-me`, 200]]);
+    assert.equal(deletes.map((r) => [r.path, r.status]), [[`/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts/${image.digest}/tags/drop-me`, 200]]);
   });
 });
 
@@ -167,7 +167,7 @@ test('a tag name outside the grammar (`..` would address the repository) never r
   await withHarbor({}, async (h) => {
     h.store.seedImage('acme/app', ['v1']);
     const error = await rejection(createHarborDriver(contextFor(h)).untag('acme/app', '..'));
-    assert.match((error as RegplanError).message, 'is not a valid tag name');
+    assert.match((error as RegplanError).message, 'invalid tag ".." in ');
     assert.is(h.requestsTo('/api/v2.0/').length, 0);
   });
 });

@@ -14,12 +14,11 @@
 import { RegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { oneLine } from '../registry/redact.ts';
-import { isValidTag } from '../registry/reference.ts';
 import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
 import type {
   Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
 } from './driver.ts';
-import { basicAuthorization, confirmGone, linkNext, NativeApi, nativeApiBase, type NativeResponse } from './native-api.ts';
+import { basicAuthorization, confirmGone, linkNext, NativeApi, nativeApiBase, type NativeResponse, digestSegment, tagSegment } from './native-api.ts';
 
 const USERNAME_ENV = 'REGPLAN_REPO_HARBOR_USERNAME';
 const PASSWORD_ENV = 'REGPLAN_REPO_HARBOR_PASSWORD';
@@ -197,19 +196,17 @@ export function createHarborDriver(
     async untag(name, tag) {
       const subject = `${host}/${name}:${tag}`;
       const artifacts = `${harborRepositoryPath(host, name)}/artifacts`;
-      // `..` would address the repository itself: a name outside the tag grammar never reaches a URL
-      if (!isValidTag(tag)) throw new RegplanError(`refusing to untag "${subject}": ${JSON.stringify(tag)} is not a valid tag name`, { context: { registry: host, repo: name } });
-      const byTag = `${artifacts}/${encodeURIComponent(tag)}`;
+      const byTag = `${artifacts}/${tagSegment(tag, `untag of "${subject}"`)}`;
       const found = await api.request<HarborArtifact>('GET', byTag, { query: { with_tag: 'false' }, expect: [200, 404], subject });
       if (isHarborNotFound(found, subject)) return; // this lookup of the one tag finds nothing: gone already, done
       const digest = found.data.digest;
-      const response = await api.request('DELETE', `${artifacts}/${encodeURIComponent(digest)}/tags/${encodeURIComponent(tag)}`, { expect: [200, 404, 412], subject });
+      const response = await api.request('DELETE', `${artifacts}/${digestSegment(digest, subject)}/tags/${tagSegment(tag, subject)}`, { expect: [200, 404, 412], subject });
       if (response.status === 412) throw refused(response, 'remove tag', subject, tag);
       if (isHarborNotFound(response, subject)) await confirmDeleted(byTag, subject, 'removing tag');
     },
     async deleteManifest(name, digest) {
       const subject = `${host}/${name}@${digest}`;
-      const artifact = `${harborRepositoryPath(host, name)}/artifacts/${encodeURIComponent(digest)}`;
+      const artifact = `${harborRepositoryPath(host, name)}/artifacts/${digestSegment(digest, subject)}`;
       const response = await api.request('DELETE', artifact, { expect: [200, 404, 412], subject });
       if (response.status === 412) throw refused(response, 'delete artifact', subject);
       if (isHarborNotFound(response, subject)) await confirmDeleted(artifact, subject, 'deleting artifact'); // already gone counts as done (design §6)

@@ -18,6 +18,7 @@ import { Buffer } from 'node:buffer';
 import { AuthError, isNotFound, RegistryError, type RegplanError } from '../errors.ts';
 import { nextLink } from '../registry/client.ts';
 import { HttpTransport, httpAllowed, type RetryOptions } from '../registry/http.ts';
+import { assertValidDigest, assertValidTag } from '../model/names.ts';
 import { isLoopbackHost } from '../registry/reference.ts';
 import { oneLine, redactUrl, SecretSet } from '../registry/redact.ts';
 
@@ -345,4 +346,23 @@ export async function confirmGone(lookup: { stillThere: () => Promise<boolean>; 
     throw error;
   }
   if (there) throw lookup.refused();
+}
+
+/**
+ * A tag as one URL path segment of a vendor API. Names from registries are hostile: one outside the tag grammar
+ * (`..`, `a/b`, `%2e%2e`) would address another resource (on Hub and Quay a DELETE of the repository itself), so
+ * it is refused before any request; `where` names the call for the message.
+ */
+export function tagSegment(tag: string, where: string): string {
+  assertValidTag(tag, { where });
+  return encodeURIComponent(tag);
+}
+
+/**
+ * A digest as one URL path segment of a vendor API. Checked against `algorithm:hex`, whose characters are all
+ * safe in a path, so it goes as it is (`sha256:…`, as the vendors document it; some route on the literal colon).
+ */
+export function digestSegment(digest: string, where: string): string {
+  assertValidDigest(digest, { where });
+  return digest;
 }

@@ -12,14 +12,14 @@
  * a lookup of that tag agrees. Quirk: Quay answers a dead (deleted or expired) tag with `TAG_EXPIRED`, which
  * counts as a missing tag.
  */
+import { isValidTag } from '../model/names.ts';
 import pLimit from 'p-limit';
 import { isNotFound, isRegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
-import { isValidTag } from '../registry/reference.ts';
 import { createUntaggingRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
-import { confirmGone, NativeApi, nativeApiBase, pageNumberNext } from './native-api.ts';
+import { confirmGone, NativeApi, nativeApiBase, pageNumberNext, tagSegment } from './native-api.ts';
 
 const TOKEN_ENV = 'REGPLAN_REPO_QUAY_TOKEN';
 /** Tags per Quay API page (the API's maximum). */
@@ -124,7 +124,8 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
   async function registryTagRecords(name: string): Promise<TagRecord[]> {
     const limit = pLimit(RESOLVE_CONCURRENCY);
     const records = await Promise.all(
-      (await base.listTags(name)).map((tag) =>
+      // A name outside the tag grammar is never resolved (it would address another resource).
+      (await base.listTags(name)).filter(isValidTag).map((tag) =>
         limit(async (): Promise<TagRecord | undefined> => {
           const descriptor = await resolveTag(name, tag);
           return descriptor === undefined ? undefined : { tag, digest: descriptor.digest, mediaType: descriptor.mediaType };
@@ -140,9 +141,7 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
    */
   async function apiUntag(client: NativeApi, name: string, tag: string): Promise<void> {
     const subject = `${context.host}/${name}:${tag}`;
-    // `..` would address the repository itself (DELETE removes it): a name outside the tag grammar never reaches a URL
-    if (!isValidTag(tag)) throw new RegplanError(`refusing to untag "${subject}": ${JSON.stringify(tag)} is not a valid tag name`, { context: { registry: context.host, repo: name } });
-    const answer = await client.request('DELETE', `${repositoryPath(name)}/tag/${encodeURIComponent(tag)}`, { expect: [200, 202, 204, 404], subject });
+    const answer = await client.request('DELETE', `${repositoryPath(name)}/tag/${tagSegment(tag, `untag of "${subject}"`)}`, { expect: [200, 202, 204, 404], subject });
     if (answer.status !== 404) return;
     await confirmGone({
       stillThere: async () => {
