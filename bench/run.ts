@@ -14,12 +14,12 @@ import { parseArgs } from 'node:util';
 import { runCli } from '../src/cli/main.ts';
 import type { Policy } from '../src/config/types.ts';
 import { evaluateCleanup } from '../src/plan/evaluate.ts';
-import type { RepoInventory } from '../src/plan/types.ts';
 import { RegistryClient } from '../src/registry/client.ts';
 import { MediaType } from '../src/registry/oci.ts';
 import { startRegistry } from '../test/harness/registry.ts';
 import { startCountingProxy } from '../test/support/counting-proxy.ts';
 import { captureIo } from '../test/support/io.ts';
+import type { RepoInventory } from '../src/model/inventory.ts';
 
 const { values } = parseArgs({ options: { tags: { type: 'string', default: '1000' }, synthetic: { type: 'string', default: '50000' } } });
 const registryTags = Number(values.tags);

@@ -11,10 +11,9 @@ import { AuthError, isNotFound, isRegistryError, RegistryError } from '../errors
 import { parseTime } from '../model/time.ts';
 import { ACR_AUTH_HINT, AcrTokens } from './acr/auth.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type {
-  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, UntaggedLister, Untagger,
-} from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, UntaggedLister, Untagger } from './driver.ts';
 import { confirmGone, linkNext, NativeApi, nativeApiBase, SingleFlight, digestSegment, tagSegment } from './native-api.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
   push: true,

@@ -19,8 +19,9 @@ import { AuthError, isNotFound, isRegistryError, RegistryError, RegplanError } f
 import { parseTime } from '../model/time.ts';
 import { DOCKER_HUB_HOST } from '../registry/reference.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
 import { bodyNext, confirmGone, NativeApi, nativeApiBase, SingleFlight, tagSegment } from './native-api.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 /** The Hub API base for Docker Hub's own hosts. */
 export const HUB_API_BASE = 'https://hub.docker.com';

@@ -6,6 +6,7 @@
 import type { RegistryConfig, RegistryType } from '../config/types.ts';
 import type { Credential } from '../credentials/types.ts';
 import type { RegplanError } from '../errors.ts';
+import type { TagRecord } from '../model/inventory.ts';
 import type { Descriptor, ImageConfig, Manifest } from '../registry/oci.ts';
 
 /** One native credential a driver needs (for deletion through the registry's own API). */
@@ -65,14 +66,6 @@ export interface Capabilities {
   nativeCredentials: NativeCredentialSpec[];
   /** Free-form notes shown by `regplan registries` (quirks, limits). */
   notes?: string;
-}
-
-/** A tag as inventory sees it. `pushedAt` is ISO 8601, absent when unknown (treated as new). */
-export interface TagRecord {
-  tag: string;
-  digest: string;
-  mediaType?: string;
-  pushedAt?: string;
 }
 
 /** Everything a driver needs to be built for one registry host. */

@@ -20,11 +20,10 @@ import type { Credential } from '../credentials/types.ts';
 import { isNotFound, RegistryError, StalePlanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type {
-  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
-} from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger, UntaggedLister } from './driver.ts';
 import { EcrApi } from './ecr/api.ts';
 import { BatchDeleter } from './ecr/batch-delete.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
   push: true,

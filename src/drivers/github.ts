@@ -27,10 +27,9 @@ import { isNotFound, isRegistryError, RegistryError, RegplanError } from '../err
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type {
-  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, NativeCredentialSpec, TagRecord, UntaggedLister,
-} from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, NativeCredentialSpec, UntaggedLister } from './driver.ts';
 import { confirmGone, linkNext, NativeApi, SingleFlight } from './native-api.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 /** The REST API version regplan speaks (sent as `X-GitHub-Api-Version`). */
 export const GITHUB_API_VERSION = '2022-11-28';

@@ -17,8 +17,9 @@ import { isNotFound, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
 import { hostWithoutPort } from './detect.ts';
-import type { Capabilities, CleanupRefuser, DetailedLister, Driver, DriverContext, DriverFactory, TagRecord, Untagger } from './driver.ts';
+import type { Capabilities, CleanupRefuser, DetailedLister, Driver, DriverContext, DriverFactory, Untagger } from './driver.ts';
 import { confirmGone, headerPageNext, NativeApi, SingleFlight, tagSegment } from './native-api.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const TOKEN_FLAG = '--repo-gitlab-token';
 const TOKEN_ENV = 'REGPLAN_REPO_GITLAB_TOKEN';

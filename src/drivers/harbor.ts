@@ -15,10 +15,9 @@ import { RegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { oneLine } from '../registry/redact.ts';
 import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
-import type {
-  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger, UntaggedLister,
-} from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger, UntaggedLister } from './driver.ts';
 import { basicAuthorization, confirmGone, linkNext, NativeApi, nativeApiBase, type NativeResponse, digestSegment, tagSegment } from './native-api.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const USERNAME_ENV = 'REGPLAN_REPO_HARBOR_USERNAME';
 const PASSWORD_ENV = 'REGPLAN_REPO_HARBOR_PASSWORD';

@@ -14,9 +14,8 @@
 import { RegplanError } from '../errors.ts';
 import { OciLayout } from '../layout/store.ts';
 import type { ImageConfig } from '../registry/oci.ts';
-import type {
-  Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, TagRecord, UntaggedLister, Untagger,
-} from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, UntaggedLister, Untagger } from './driver.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
   push: true,

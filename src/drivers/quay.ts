@@ -18,8 +18,9 @@ import { isNotFound, isRegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
 import { createUntaggingRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, Untagger } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
 import { confirmGone, NativeApi, nativeApiBase, pageNumberNext, tagSegment } from './native-api.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const TOKEN_ENV = 'REGPLAN_REPO_QUAY_TOKEN';
 /** Tags per Quay API page (the API's maximum). */

@@ -19,8 +19,9 @@ import { CredentialsError, isRegistryError, RegistryError, RegplanError } from '
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, TagRecord, UntaggedLister } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, UntaggedLister } from './driver.ts';
 import { confirmGone, NativeApi, nativeApiBase } from './native-api.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 /** Where Selectel issues Keystone tokens unless REGPLAN_REPO_SELECTEL_IDENTITY_URL says otherwise. */
 export const SELECTEL_IDENTITY_URL = 'https://cloud.api.selcloud.ru/identity/v3';

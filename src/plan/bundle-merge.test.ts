@@ -7,9 +7,10 @@ import * as assert from 'uvu/assert';
 import type { Policy } from '../config/types.ts';
 import { assemblePlan } from './assemble.ts';
 import { evaluateCleanup } from './evaluate.ts';
-import type { PushAction, RepoInventory } from './types.ts';
+import type { PushAction } from './types.ts';
 import { mergeBundleDecision, withPlannedTags } from './bundle-merge.ts';
 import type { BundleDecision, PlannedTag } from './bundles.ts';
+import type { RepoInventory } from '../model/inventory.ts';
 
 const REPO = 'r.example.com/docs';
 const NOW = new Date('2024-06-01T00:00:00Z');

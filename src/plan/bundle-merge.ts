@@ -5,8 +5,9 @@
  * manifest is untagged or skipped, never deleted with it. In the merged plan a pushed tag appears once, as its
  * push; an unchanged bundle tag is kept by "bundle unchanged" instead of whatever cleanup said.
  */
-import type { Action, CleanupDecision, Kept, ManifestFacts, PlanNote, RepoInventory, SkippedEntry } from './types.ts';
+import type { Action, CleanupDecision, Kept, PlanNote, SkippedEntry } from './types.ts';
 import { BUNDLE_UNCHANGED, type BundleDecision, type PlannedTag } from './bundles.ts';
+import type { ManifestFacts, RepoInventory } from '../model/inventory.ts';
 
 /** The inventory as it will be after the plan's pushes: bundle tags on their planned digests, push time unknown. */
 export function withPlannedTags(inventory: RepoInventory, planned: ReadonlyMap<string, PlannedTag> | undefined): RepoInventory {

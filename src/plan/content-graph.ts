@@ -3,10 +3,9 @@
  * a manifest, which manifests are index children, and which tags and manifests are referrers that follow a
  * subject (design §5.3–§5.4). Pure; evaluate.ts and protection.ts read it.
  */
-import type { TagRecord } from '../drivers/driver.ts';
 import { RegplanError } from '../errors.ts';
 import { referrerKind, referrerTagSubject } from './referrers.ts';
-import type { RepoInventory } from './types.ts';
+import type { RepoInventory, TagRecord } from '../model/inventory.ts';
 
 /**
  * What a referrer follows: its subject digest and the kind of artifact, in words. `all` lists every present

@@ -2,10 +2,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import { evaluateRepo } from './evaluate.ts';
-import type { DeleteAction, RepoInventory } from './types.ts';
+import type { DeleteAction } from './types.ts';
 import { NOW } from '../../test/plan/fixtures.ts';
 import { factsArb, graceArb, inventoryArb, policyArb } from '../../test/plan/arbitraries.ts';
 import { referenceCleanup } from '../../test/plan/reference-model.ts';
+import type { RepoInventory } from '../model/inventory.ts';
 
 const RUNS = Number(process.env['REGPLAN_PROPERTY_RUNS'] ?? 500);
 const scenario = fc.record({ inventory: inventoryArb, policy: policyArb, facts: factsArb, graceMs: graceArb });

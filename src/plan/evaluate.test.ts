@@ -3,10 +3,11 @@ import * as assert from 'uvu/assert';
 import { evaluateCleanup, evaluateRepo } from './evaluate.ts';
 import type { KeepRule } from '../config/types.ts';
 import { RegplanError } from '../errors.ts';
-import type { CleanupDecision, DeleteAction, RepoInventory } from './types.ts';
+import type { CleanupDecision, DeleteAction } from './types.ts';
 import {
   GRACE_MS, NOW, daysAgo, digestOf, hexOf, hoursAgo, image, index, inventory, noFacts, policy, tag,
 } from '../../test/plan/fixtures.ts';
+import type { RepoInventory } from '../model/inventory.ts';
 
 const options = { facts: noFacts, now: NOW, graceMs: GRACE_MS };
 const run = (inv: RepoInventory, keep: KeepRule[], extra: { deleteTags?: string; untagged?: 'delete' | 'keep' } = {}) =>

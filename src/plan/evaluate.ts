@@ -23,14 +23,14 @@
  * Output is sorted by repo, then tag (untagged manifests last, by digest); the same input gives the same decision.
  */
 import type { Policy } from '../config/types.ts';
-import type { TagRecord } from '../drivers/driver.ts';
 import { RegplanError } from '../errors.ts';
 import { buildContentGraph, type ContentGraph, type Subject } from './content-graph.ts';
 import { ageMs, formatAge, formatDuration } from './durations.ts';
 import { keepRuleLabels } from './policies/keep.ts';
 import { compileTagPattern } from './policies/tags.ts';
 import { protectContent, type Protection } from './protection.ts';
-import type { CleanupDecision, DeleteAction, Kept, PolicyFacts, RepoInventory, Skipped } from './types.ts';
+import type { CleanupDecision, DeleteAction, Kept, PolicyFacts, Skipped } from './types.ts';
+import type { RepoInventory, TagRecord } from '../model/inventory.ts';
 
 /** One repo to evaluate: its inventory and the cleanup policy that applies to it. */
 export interface CleanupTarget {

@@ -1,9 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import pLimit from 'p-limit';
-import type { Capabilities, DetailedLister, Driver, TagRecord, UntaggedLister } from '../drivers/driver.ts';
+import type { Capabilities, DetailedLister, Driver, UntaggedLister } from '../drivers/driver.ts';
 import { takeInventory } from './inventory.ts';
 import { ManifestCache } from './manifest-cache.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const digest = (c: string): string => `sha256:${c.repeat(64)}`;
 const capabilities: Capabilities = { push: false, bundles: false, customArtifactType: false, cleanupPath: 'test', untag: false, listUntagged: true, nativeCredentials: [] };

@@ -1,11 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import pLimit from 'p-limit';
-import type { Capabilities, DetailedLister, Driver, ManifestReader, TagRecord } from '../drivers/driver.ts';
+import type { Capabilities, DetailedLister, Driver, ManifestReader } from '../drivers/driver.ts';
 import type { Descriptor, ImageConfig, Manifest } from '../registry/oci.ts';
 import { evaluateCleanup } from './evaluate.ts';
 import { takeInventory } from './inventory.ts';
 import { ManifestCache } from './manifest-cache.ts';
+import type { TagRecord } from '../model/inventory.ts';
 
 const NOW = new Date('2026-12-01T00:00:00Z');
 const capabilities: Capabilities = { push: true, bundles: true, customArtifactType: true, cleanupPath: '-', untag: false, listUntagged: false, nativeCredentials: [] };

@@ -9,14 +9,13 @@
  * (model/names.ts) is never resolved, read or deleted; it goes to `rejected` and the plan shows it as skipped.
  */
 import pLimit from 'p-limit';
-import {
-  canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing, type TagRecord,
-} from '../drivers/driver.ts';
+import { canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing } from '../drivers/driver.ts';
 import { parseTime, plausiblePushTime } from '../model/time.ts';
 import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import { isIndex, type Manifest } from '../registry/oci.ts';
 import type { CachedManifest, ManifestCache } from './manifest-cache.ts';
-import { INVALID_DIGEST_REASON, INVALID_TAG_REASON, type ManifestFacts, type RepoInventory, type SkippedName, type UntaggedRecord } from './types.ts';
+import { INVALID_DIGEST_REASON, INVALID_TAG_REASON } from './types.ts';
+import type { ManifestFacts, RepoInventory, SkippedName, TagRecord, UntaggedRecord } from '../model/inventory.ts';
 
 /** Counts inventory reports while it works (for a progress line). */
 export type InventoryProgress = (event: { repo: string; done: number; total: number }) => void;

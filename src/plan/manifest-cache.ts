@@ -4,7 +4,7 @@
  * the tag's current digest) instead of three.
  */
 import { path, pathExists, readTextFile, writeFileAtomic } from '../runtime.ts';
-import type { ManifestFacts } from './types.ts';
+import type { ManifestFacts } from '../model/inventory.ts';
 
 /** What inventory caches per digest: the facts plus the image's creation time when the config gave one. */
 export interface CachedManifest extends ManifestFacts {

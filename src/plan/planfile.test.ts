@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { quoteName } from '../model/names.ts';
 import { assemblePlan } from './assemble.ts';
 import { planSchemaProblems } from './planfile.ts';
-import type { SkippedName } from './types.ts';
+import type { SkippedName } from '../model/inventory.ts';
 
 const planWith = (skipped: SkippedName[]) => assemblePlan({ actions: [], kept: [], skipped }, { createdAt: new Date(0), configDigest: 'sha256:test' });
 

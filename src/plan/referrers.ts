@@ -1,9 +1,9 @@
+import type { ManifestFacts } from '../model/inventory.ts';
 /**
  * Related artifacts: signatures, attestations and SBOMs follow their subject (design §5.4). They are recognised
  * two ways: cosign-style tags named after the subject digest (`sha256-<hex>.sig/.att/.sbom`, and the plain
  * `sha256-<hex>` tag of the OCI referrers tag-schema fallback), and OCI referrers whose manifest has `subject`.
  */
-import type { ManifestFacts } from './types.ts';
 
 const REFERRER_TAG = /^sha256-([0-9a-f]{64})(?:\.(sig|att|sbom))?$/;
 

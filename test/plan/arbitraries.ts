@@ -5,8 +5,9 @@
  */
 import fc from 'fast-check';
 import type { KeepRule, Policy } from '../../src/config/types.ts';
-import type { ManifestFacts, PolicyFacts, RepoInventory, UntaggedRecord } from '../../src/plan/types.ts';
+import type { PolicyFacts } from '../../src/plan/types.ts';
 import { NOW, digestOf, hexOf } from './fixtures.ts';
+import type { ManifestFacts, RepoInventory, UntaggedRecord } from '../../src/model/inventory.ts';
 
 /** The repo every generated inventory is for. */
 export const REPO = 'registry.example.com/acme/app';

@@ -3,8 +3,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { KeepRule, Policy } from '../../src/config/types.ts';
-import type { TagRecord } from '../../src/drivers/driver.ts';
-import type { ManifestFacts, PolicyFacts, RepoInventory, UntaggedRecord } from '../../src/plan/types.ts';
+import type { PolicyFacts } from '../../src/plan/types.ts';
+import type { ManifestFacts, RepoInventory, TagRecord, UntaggedRecord } from '../../src/model/inventory.ts';
 
 /** The fixed "now" of every evaluation test. */
 export const NOW = new Date('2026-06-01T12:00:00.000Z');

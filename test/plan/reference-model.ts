@@ -6,7 +6,8 @@
  */
 import * as semver from 'semver';
 import type { KeepRule, Policy } from '../../src/config/types.ts';
-import type { PolicyFacts, RepoInventory } from '../../src/plan/types.ts';
+import type { PolicyFacts } from '../../src/plan/types.ts';
+import type { RepoInventory } from '../../src/model/inventory.ts';
 
 /** What the model decides for one repo, as sorted sets. */
 export interface ModelOutcome {

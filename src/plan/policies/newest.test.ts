@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { keepNewestTags } from './newest.ts';
 import { NOW, daysAgo, digestOf, hexOf, noFacts, tag } from '../../../test/plan/fixtures.ts';
-import type { TagRecord } from '../../drivers/driver.ts';
+import type { TagRecord } from '../../model/inventory.ts';
 
 const input = (tags: TagRecord[]) => ({ repo: 'r.example.com/app', tags, now: NOW, facts: noFacts });
 

@@ -2,8 +2,8 @@
  * The shape every keep rule shares: a pure function from a repo's tags (and gathered facts) to the tags it
  * keeps, each with the label the plan shows (`newest 10 (^main-)`, `gitRefs branch main`, …).
  */
-import type { TagRecord } from '../../drivers/driver.ts';
 import type { PolicyFacts } from '../types.ts';
+import type { TagRecord } from '../../model/inventory.ts';
 
 /** What a keep rule looks at. `tags` are the repo's tags that rules judge (referrers follow their subject instead). */
 export interface RuleInput {
