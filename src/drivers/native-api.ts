@@ -6,7 +6,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { AuthError, RegistryError } from '../errors.ts';
-import { HttpTransport, httpAllowed, type RetryOptions } from '../registry/http.ts';
+import { BODY_LIMITS, HttpTransport, httpAllowed, readBody, type RetryOptions } from '../registry/http.ts';
 import { oneLine, redactUrl, SecretSet } from '../registry/redact.ts';
 
 /** How a native API is reached and authenticated. */
@@ -97,7 +97,7 @@ export class NativeApi {
       body = JSON.stringify(options.body);
     }
     const { response, url: finalUrl } = await this.#transport.send({ method, url, headers, ...(body === undefined ? {} : { body }) });
-    const text = method === 'DELETE' && response.status === 204 ? '' : await response.text();
+    const text = method === 'DELETE' && response.status === 204 ? '' : await readBody(response, { limit: BODY_LIMITS.json, url: finalUrl, what: `${this.title} answer`, method, as: 'text' });
     const ok = options.expect ? options.expect.includes(response.status) : response.status >= 200 && response.status < 300;
     if (!ok) throw this.#error(method, url, response, text, options.subject);
     let data: unknown;
