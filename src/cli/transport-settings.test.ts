@@ -1,4 +1,4 @@
-/** Long retry waits are not silent: `plan` says on stderr what it is waiting for (issue 9 #12). */
+/** The run's transport settings reach every registry request: settings.timeout, and long retry waits said on stderr (issue 9 #12). */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -35,6 +35,33 @@ test('plan prints what it is waiting for when the registry asks it to wait 2 s o
     assert.is(await runCli(['plan'], io), 0, io.err());
     assert.match(io.err(), `waiting 2s before retrying GET http://${server.host}/v2/app/tags/list (HTTP 429, Retry-After; attempt 2 of 5)`);
     assert.is(server.requestsTo('/v2/app/tags/list').length, 2);
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('settings.timeout bounds each registry request of a plan', async () => {
+  const server = await startScriptedServer((req) => (req.path === '/v2/app/tags/list' ? new Promise(() => {}) : { status: 200, body: {} }));
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-timeout-'));
+  try {
+    await writeFile(path.join(dir, 'registry.config.yaml'), [
+      'version: 1',
+      'settings: { timeout: 1s }',
+      'policies:',
+      '  ci:',
+      "    keep: [{ tags: '^v' }]",
+      'repos:',
+      `  - repo: ${server.host}/app`,
+      '    cleanup: ci',
+      '',
+    ].join('\n'));
+    const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache') }, dir);
+    const started = Date.now();
+    assert.is(await runCli(['plan'], io), 1);
+    assert.match(io.err(), `cannot reach ${server.host} (GET http://${server.host}/v2/app/tags/list): timed out after 1s`);
+    assert.match(io.err(), 'Hint: the registry did not answer within settings.timeout');
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
   } finally {
     await server.close();
     await rm(dir, { recursive: true, force: true });
