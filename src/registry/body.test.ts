@@ -92,6 +92,18 @@ test('a manifest over 4 MiB is refused with its URL and the limit, and not fetch
   }
 });
 
+test('a tag list page of 500k tags, within the cap, is read whole (no call-stack overflow on a big page)', async () => {
+  const tags = Array.from({ length: 500_000 }, (_, i) => `build-${i}`);
+  const server = await startScriptedServer(() => ({ status: 200, body: { name: 'app', tags } }));
+  try {
+    const listed = await new RegistryClient({ host: server.host, retry: FAST }).listTags('app');
+    assert.is(listed.length, tags.length);
+    assert.is(listed.at(-1), 'build-499999');
+  } finally {
+    await server.close();
+  }
+});
+
 test('a tag list that never ends is cut off at its 16 MiB limit instead of filling memory', async () => {
   let written = 0;
   let stop = false;

@@ -94,7 +94,7 @@ export class RegistryClient {
     for await (const page of this.#pages(first, { name, subject: name, accept: 'application/json', what: 'tag list page' })) {
       if (page === undefined) return tags;
       const list = (page as { tags?: unknown }).tags;
-      if (Array.isArray(list)) tags.push(...list.filter((t): t is string => typeof t === 'string'));
+      if (Array.isArray(list)) for (const tag of list) if (typeof tag === 'string') tags.push(tag); // no push(...list): a 700k-tag page overflows the stack
     }
     return tags;
   }
@@ -110,7 +110,7 @@ export class RegistryClient {
     for await (const page of this.#pages(first, { name: '', subject: '_catalog', accept: 'application/json', scopes: ['registry:catalog:*'], what: 'catalog page' })) {
       if (page === undefined) return names;
       const list = (page as { repositories?: unknown }).repositories;
-      if (Array.isArray(list)) names.push(...list.filter((r): r is string => typeof r === 'string'));
+      if (Array.isArray(list)) for (const repo of list) if (typeof repo === 'string') names.push(repo);
     }
     return names;
   }
@@ -227,7 +227,7 @@ export class RegistryClient {
       if (page === undefined) return pageCount === 0 ? undefined : found;
       pageCount++;
       const manifests = (page as { manifests?: unknown }).manifests;
-      if (Array.isArray(manifests)) found.push(...(manifests as Descriptor[]));
+      if (Array.isArray(manifests)) for (const manifest of manifests as Descriptor[]) found.push(manifest);
     }
     return found;
   }

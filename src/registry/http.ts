@@ -104,6 +104,15 @@ function viewStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
     },
   });
 }
+/** `bytes` as a one-chunk stream: a Response built from a Uint8Array would copy it, and a tee of this shares the chunk. */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
 const MAX_REDIRECTS = 10;
 /** Statuses whose answers carry no body (a Response built with one throws). */
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
@@ -236,7 +245,7 @@ export class HttpTransport {
     if (hop.read === undefined || response.status < 200 || response.status > 299 || NULL_BODY_STATUSES.has(response.status) || response.body === null) return response;
     const url = input instanceof Request ? input.url : hop.url;
     const bytes = await readBody(response, { limit: hop.read.limit, url, what: hop.read.what, method: hop.method });
-    return new Response(bytes as Uint8Array<ArrayBuffer>, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(streamOf(bytes), { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
   /** The wait before retry number `retry` of `hop`; logs it and, from 2 s on, tells onWait first. */
