@@ -13,6 +13,8 @@ export interface ErrorContext {
   code?: string;
   file?: string;
   flag?: string;
+  /** The request's URL with query secrets redacted (redactUrl), for failures tied to one request. */
+  url?: string;
 }
 
 /** Base of every error regplan raises deliberately; `hint` tells the user what to do next. */
@@ -107,9 +109,66 @@ export class AuthError extends RegistryError {
   override name = 'AuthError';
 }
 
-/** The registry could not be reached at all (DNS, refused, TLS, timeout). */
+/** The registry could not be reached at all (DNS, refused, TLS, timeout), or the connection broke mid-answer. */
 export class NetworkError extends RegplanError {
   override name = 'NetworkError';
+}
+
+/**
+ * The connection broke while a response body was being read (undici's bare "terminated"). The transport resends
+ * idempotent requests that hit it, so seeing one means the retries ran out or the request could not be resent.
+ */
+export class TruncatedBodyError extends NetworkError {
+  override name = 'TruncatedBodyError';
+}
+
+/** What kind of protocol failure a ProtocolError is. */
+export type ProtocolErrorCode =
+  | 'DIGEST_INVALID'
+  | 'INVALID_JSON'
+  | 'INSECURE_SCHEME'
+  | 'TOO_MANY_REDIRECTS'
+  | 'BODY_TOO_LARGE'
+  /** A next-page URL on another origin or endpoint: never followed, it would receive credentials. */
+  | 'UNSAFE_NEXT_PAGE'
+  /** A listing that repeats a page or never ends: incomplete, so nothing is planned from it. */
+  | 'PAGING_LOOP'
+  /** A vendor answer without the shape its API documents (a page that is not a list). */
+  | 'UNEXPECTED_ANSWER';
+
+/**
+ * An exchange that failed without an HTTP error status to blame: content that does not hash to its digest, a body
+ * that is not JSON or is over its size limit, a redirect loop, plain http where only https may go. (These used to
+ * be RegistryErrors with made-up statuses 0 and 200.)
+ */
+export class ProtocolError extends RegplanError {
+  override name = 'ProtocolError';
+  readonly code: ProtocolErrorCode;
+  constructor(message: string, options: { code: ProtocolErrorCode; registry?: string; repo?: string; ref?: string; url?: string; hint?: string; cause?: unknown }) {
+    super(message, {
+      ...(options.hint === undefined ? {} : { hint: options.hint }),
+      ...(options.cause === undefined ? {} : { cause: options.cause }),
+      context: {
+        code: options.code,
+        ...(options.registry === undefined ? {} : { registry: options.registry }),
+        ...(options.repo === undefined ? {} : { repo: options.repo }),
+        ...(options.ref === undefined ? {} : { ref: options.ref }),
+        ...(options.url === undefined ? {} : { url: options.url }),
+      },
+    });
+    this.code = options.code;
+  }
+}
+
+/** A response body over the size regplan holds in memory for its kind; nothing past `limit` bytes was buffered. */
+export class BodyTooLargeError extends ProtocolError {
+  override name = 'BodyTooLargeError';
+  /** The limit in bytes. */
+  readonly limit: number;
+  constructor(message: string, options: { limit: number; url: string; registry?: string; hint?: string }) {
+    super(message, { code: 'BODY_TOO_LARGE', ...options });
+    this.limit = options.limit;
+  }
 }
 
 /** Credentials could not be read: a broken Docker config, a failing credential helper. */
@@ -128,6 +187,10 @@ export const isRegplanError = (e: unknown): e is RegplanError => e instanceof Re
 export const isRegistryError = (e: unknown): e is RegistryError => e instanceof RegistryError;
 /** True when `e` is an authentication failure. */
 export const isAuthError = (e: unknown): e is AuthError => e instanceof AuthError;
+/** True when `e` is a protocol failure without an HTTP status (bad digest, bad JSON, body too large, http refused, redirect loop). */
+export const isProtocolError = (e: unknown): e is ProtocolError => e instanceof ProtocolError;
+/** True when `e` is a transport failure: unreachable host, timeout, dropped connection, truncated body. */
+export const isNetworkError = (e: unknown): e is NetworkError => e instanceof NetworkError;
 /** True when `e` is a config problem set. */
 export const isConfigError = (e: unknown): e is ConfigError => e instanceof ConfigError;
 /** True when `e` means "not found" at the registry (404, MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UNKNOWN). */

@@ -122,7 +122,7 @@ export const command: Command = {
 
     const byDisplay = new Map(context.config.repos.map((repo) => [displayAddress(repo), repo.repo]));
     const journal = await Journal.open(path.resolve(io.cwd, journalFile));
-    const reports = await applyPlan(plan, {
+    const reports = await context.withRegistries(() => applyPlan(plan, {
       journal,
       concurrency: context.config.settings.concurrency,
       config: context.config,
@@ -134,7 +134,7 @@ export const command: Command = {
         return context.open(address);
       },
       ...(args.json ? {} : { onOutcome: (report: ActionReport) => io.stdout(describeReport(report) + '\n') }),
-    });
+    }));
     const count = (outcome: ActionReport['outcome']) => reports.filter((r) => r.outcome === outcome).length;
     const failed = count('failed');
     const stale = count('stale');

@@ -85,7 +85,7 @@ export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanAr
   for (const w of context.warnings) io.stderr(`Warning: ${w.file}:${w.line}:${w.col} ${w.path}: ${w.message}\n`);
   const line = progressLine(io, !args.quiet);
   try {
-    return await planCleanup({
+    return await context.withRegistries(() => planCleanup({
       config: context.config,
       configDigest: context.configDigest,
       open: context.open,
@@ -94,7 +94,7 @@ export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanAr
       repoGlobs: args.repoGlobs,
       capabilitiesOf: registryCapabilities(context.config, { env: io.env, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) }),
       ...(line.progress ? { progress: line.progress } : {}),
-    });
+    }));
   } finally {
     line.done();
   }

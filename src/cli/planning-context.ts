@@ -1,6 +1,7 @@
 /**
  * What `plan` and `apply` share before they act: the validated config, its digest (a saved plan is refused once
- * the config changes), the repo opener, the manifest cache and a progress line on stderr when it is a terminal.
+ * the config changes), the repo opener, the manifest cache, the transport settings every registry request of the
+ * run shares (settings.timeout, retry-wait notices on stderr) and a progress line on stderr when it is a terminal.
  */
 import { createHash } from 'node:crypto';
 import { requireConfig } from '../config/load.ts';
@@ -8,6 +9,7 @@ import type { Config } from '../config/types.ts';
 import type { ConfigProblem } from '../errors.ts';
 import { repoOpener, type OpenedRepo } from '../drivers/open.ts';
 import { ManifestCache, manifestCacheDir } from '../plan/manifest-cache.ts';
+import { withTransportDefaults } from '../registry/http.ts';
 import type { InventoryProgress } from '../plan/inventory.ts';
 import { homeDir, type Io, readTextFile } from '../runtime.ts';
 import type { GlobalOptions } from './command.ts';
@@ -19,6 +21,8 @@ export interface PlanningContext {
   warnings: ConfigProblem[];
   open: (address: string) => OpenedRepo;
   cache: ManifestCache;
+  /** Runs `body` so every registry client and native API it builds uses settings.timeout and prints long retry waits. */
+  withRegistries: <T>(body: () => Promise<T>) => Promise<T>;
 }
 
 /** sha256 of the config file's bytes: any edit, even a comment, makes a saved plan stale (the safe reading). */
@@ -36,7 +40,13 @@ export async function loadPlanningContext(io: Io, globals: GlobalOptions, option
     ...(globals.debug ? { debug: (line: string) => io.stderr(`debug: ${line}\n`) } : {}),
   });
   const cache = new ManifestCache(io.env['REGPLAN_NO_CACHE'] ? undefined : manifestCacheDir(io.env, io.env['HOME'] || homeDir()));
-  return { config, configDigest, warnings, open, cache };
+  const transport = { ...(config.settings.timeoutMs === undefined ? {} : { timeoutMs: config.settings.timeoutMs }), onWait: waitNotices(io) };
+  return { config, configDigest, warnings, open, cache, withRegistries: (body) => withTransportDefaults(transport, body) };
+}
+
+/** Prints what a retry is waiting for (a rate limit can hold a run for minutes), clearing a progress line first. */
+export function waitNotices(io: Io): (message: string) => void {
+  return (message) => io.stderr(`${io.stderrIsTTY ? '\r\u001b[2K' : ''}Note: ${message}\n`);
 }
 
 /** A one-line progress counter on stderr, only when stderr is a terminal and output is not JSON. */

@@ -11,7 +11,7 @@ function valid(lines: string[], file = '/work/app/registry.config.yaml'): Config
   return result.config;
 }
 
-test('defaults: concurrency 8, grace 2h, untagged keep, insecure false, no registry type', () => {
+test('defaults: concurrency 8, grace 2h, timeout 120s, untagged keep, insecure false, no registry type', () => {
   const config = valid([
     'version: 1',
     'registries:',
@@ -22,7 +22,7 @@ test('defaults: concurrency 8, grace 2h, untagged keep, insecure false, no regis
     '  - repo: registry.example.com/a',
     '    cleanup: ci',
   ]);
-  assert.equal(config.settings, { concurrency: 8, graceMs: 2 * 3600_000 });
+  assert.equal(config.settings, { concurrency: 8, graceMs: 2 * 3600_000, timeoutMs: 120_000 });
   assert.is(config.policies['ci']?.untagged, 'keep');
   assert.equal(config.registries['registry.example.com'], { host: 'registry.example.com', insecure: false });
   assert.is(config.file, '/work/app/registry.config.yaml');
@@ -32,7 +32,7 @@ test('defaults: concurrency 8, grace 2h, untagged keep, insecure false, no regis
 test('values as written win over defaults; durations are milliseconds', () => {
   const config = valid([
     'version: 1',
-    'settings: { concurrency: 2, grace: 1d12h }',
+    'settings: { concurrency: 2, grace: 1d12h, timeout: 5m }',
     'registries:',
     '  harbor.example.com: { type: harbor, insecure: true, api: "https://harbor.example.com/" }',
     'policies:',
@@ -44,7 +44,7 @@ test('values as written win over defaults; durations are milliseconds', () => {
     '  - repo: harbor.example.com/team/api',
     '    cleanup: ci',
   ]);
-  assert.equal(config.settings, { concurrency: 2, graceMs: 36 * 3600_000 });
+  assert.equal(config.settings, { concurrency: 2, graceMs: 36 * 3600_000, timeoutMs: 300_000 });
   assert.equal(config.registries['harbor.example.com'], { host: 'harbor.example.com', type: 'harbor', insecure: true, api: 'https://harbor.example.com' });
   assert.equal(config.policies['ci'], {
     name: 'ci',

@@ -10,7 +10,7 @@ import type {
 } from './types.ts';
 
 /** Defaults the config language promises (design §4), in one place. */
-export const CONFIG_DEFAULTS = { concurrency: 8, grace: '2h', untagged: 'keep', insecure: false } as const;
+export const CONFIG_DEFAULTS = { concurrency: 8, grace: '2h', timeout: '120s', untagged: 'keep', insecure: false } as const;
 
 /** The config as written, after the schema accepted it (shapes only; defaults still missing). */
 interface RawPolicy {
@@ -27,7 +27,7 @@ interface RawBundle {
   annotations?: Record<string, string>;
 }
 interface RawConfig {
-  settings?: { concurrency?: number; grace?: string };
+  settings?: { concurrency?: number; grace?: string; timeout?: string };
   registries?: Record<string, { type?: string; insecure?: boolean; api?: string; credentials?: Record<string, SecretRef> }>;
   policies?: Record<string, RawPolicy>;
   repos?: { repo: string; cleanup?: string | RawPolicy; bundles?: RawBundle[] }[];
@@ -70,6 +70,7 @@ export function normalizeConfig(data: unknown, options: { file: string; dir: str
     settings: {
       concurrency: raw.settings?.concurrency ?? CONFIG_DEFAULTS.concurrency,
       graceMs: parseDuration(raw.settings?.grace ?? CONFIG_DEFAULTS.grace) as number,
+      timeoutMs: parseDuration(raw.settings?.timeout ?? CONFIG_DEFAULTS.timeout) as number,
     },
     registries,
     policies,

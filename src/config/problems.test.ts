@@ -84,6 +84,19 @@ test('a duration that does not parse shows the valid forms', () => {
   });
 });
 
+test('settings.timeout must be a duration of at least 1s and at most 1h', () => {
+  expectAt(onlyError(['version: 1', 'settings:', '  timeout: 0s', ...POLICY, ...REPO]), {
+    line: 3, col: 12, path: '/settings/timeout', message: 'settings.timeout must be at least 1s, not "0s"',
+    hint: 'the timeout is per request (one attempt); 120s is the default',
+  });
+  expectAt(onlyError(['version: 1', 'settings:', '  timeout: 2h', ...POLICY, ...REPO]), {
+    line: 3, col: 12, path: '/settings/timeout', message: 'settings.timeout must be at most 1h, not "2h"',
+  });
+  expectAt(onlyError(['version: 1', 'settings:', '  timeout: 2 minutes', ...POLICY, ...REPO]), {
+    line: 3, col: 12, path: '/settings/timeout', message: 'duration "2 minutes" does not parse',
+  });
+});
+
 test('an unknown registry type lists the valid names and suggests the close one', () => {
   expectAt(onlyError(['version: 1', 'registries:', '  ghcr.io:', '    type: githb', ...POLICY, ...REPO]), {
     line: 4, col: 11, path: '/registries/ghcr.io/type', message: 'unknown registry type "githb"',

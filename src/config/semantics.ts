@@ -37,7 +37,10 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
   const data = source.data;
 
   checkLiteralSecrets(source, error);
-  if (isObject(data['settings'])) checkDurationRange(data['settings']['grace'], ['settings', 'grace'], error);
+  if (isObject(data['settings'])) {
+    checkDurationRange(data['settings']['grace'], ['settings', 'grace'], error);
+    checkTimeout(data['settings']['timeout'], error);
+  }
 
   const policyNames = entries(data['policies']).map(([name]) => name);
   const usedPolicies = new Set<string>();
@@ -121,6 +124,16 @@ function checkDurationRange(value: unknown, p: Segment[], error: Report): void {
   if (typeof value === 'string' && /^(?:\d+[smhdw])+$/.test(value) && parseDuration(value) === undefined) {
     error(p, `duration "${value}" is too large`, DURATION_HINT);
   }
+}
+
+/** settings.timeout: a per-request timeout of 0 would fail every request, and past an hour a hung registry hangs the run. */
+function checkTimeout(value: unknown, error: Report): void {
+  if (typeof value !== 'string') return;
+  const ms = parseDuration(value);
+  if (ms === undefined) return checkDurationRange(value, ['settings', 'timeout'], error);
+  const hint = 'the timeout is per request (one attempt); 120s is the default';
+  if (ms < 1000) error(['settings', 'timeout'], `settings.timeout must be at least 1s, not "${value}"`, hint);
+  else if (ms > 3_600_000) error(['settings', 'timeout'], `settings.timeout must be at most 1h, not "${value}"`, hint);
 }
 
 function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; warn: Report }): void {

@@ -70,6 +70,11 @@ export interface RepoConfig {
 export interface Settings {
   concurrency: number;
   graceMs: number;
+  /**
+   * settings.timeout: per-request (per-attempt) HTTP timeout for every registry and native-API call. Always set by
+   * normalize; optional so hand-built configs (tests) may leave it to the transport's 120 s default.
+   */
+  timeoutMs?: number;
 }
 
 /** The whole normalized config. */

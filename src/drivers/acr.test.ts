@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startAcrEmulator, NULL_GUID, type AcrEmulator, type AcrEmulatorOptions } from '../../test/emulators/acr.ts';
 import type { Credential } from '../credentials/types.ts';
-import { AuthError, CredentialsError, RegplanError, RegistryError } from '../errors.ts';
+import { AuthError, CredentialsError, ProtocolError, RegplanError, RegistryError } from '../errors.ts';
 import { acrApiBase, acrDriver, createAcrDriver } from './acr.ts';
 import { canListUntagged, canUntag, hasDetailedListing, refusesCleanup, type DriverContext } from './driver.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
@@ -148,7 +148,7 @@ test('a next page on another origin is refused before anything reaches it: no cr
       }),
       async (server, driver) => {
         const error = await rejection(driver.listTagRecords(REPO));
-        assert.instance(error, RegistryError);
+        assert.instance(error, ProtocolError);
         assert.match(error.message, new RegExp(`another (origin|host) \\(${elsewhere.url}\\)`));
         assert.is(server.requests.length, 1);
         assert.is(server.requests[0]?.headers['authorization'], 'Bearer acr-access-token-0042');

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AuthError, RegistryError } from '../errors.ts';
+import { AuthError, ProtocolError, RegistryError } from '../errors.ts';
 import { startScriptedServer } from '../../test/support/scripted-server.ts';
 import {
   basicAuthorization, bodyNext, confirmGone, headerPageNext, linkNext, NativeApi, nativeApiBase, pageNumberNext, SingleFlight, vendorMessage,
@@ -95,7 +95,7 @@ test('listAll refuses a next page on another origin and sends it nothing', async
     const api = new NativeApi({ base: server.url, title: 'X API', authorization: async () => `Bearer ${SECRET}`, authHint: '-' });
     for (const next of [linkNext, bodyNext<{ next?: string }>('next')]) {
       const error = await api.listAll('list', { items, next, subject: 'x/app' }).then(() => undefined, (e: unknown) => e);
-      assert.instance(error, RegistryError);
+      assert.instance(error, ProtocolError);
       assert.match((error as Error).message, `next page of "x/app" at another origin (${foreign.url})`);
     }
     assert.is(foreign.requests.length, 0);

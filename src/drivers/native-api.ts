@@ -15,10 +15,10 @@
  * A vendor driver then holds only URLs, JSON shapes and its quirks as data.
  */
 import { Buffer } from 'node:buffer';
-import { AuthError, isNotFound, RegistryError, type RegplanError } from '../errors.ts';
-import { nextLink } from '../registry/client.ts';
-import { HttpTransport, httpAllowed, type RetryOptions } from '../registry/http.ts';
+import { AuthError, isNotFound, ProtocolError, RegistryError, type RegplanError } from '../errors.ts';
 import { assertValidDigest, assertValidTag } from '../model/names.ts';
+import { nextLink } from '../registry/client.ts';
+import { BODY_LIMITS, HttpTransport, readBody, type RetryOptions } from '../registry/http.ts';
 import { isLoopbackHost } from '../registry/reference.ts';
 import { oneLine, redactUrl, SecretSet } from '../registry/redact.ts';
 
@@ -69,7 +69,9 @@ export class NativeApi {
     this.title = options.title;
     this.base = new URL(options.base.endsWith('/') ? options.base : `${options.base}/`);
     this.#transport = new HttpTransport({
-      allowHttp: (host) => httpAllowed(host, options.insecure === true),
+      // Plain http: loopback always; with `insecure`, the API's own host only (never a realm or redirect elsewhere).
+      allowHttp: isLoopbackHost,
+      ...(options.insecure === true ? { insecureHost: this.base.host } : {}),
       secrets: this.#secrets,
       userAgent: 'regplan',
       ...(options.debug === undefined ? {} : { debug: options.debug }),
@@ -116,7 +118,7 @@ export class NativeApi {
       body = JSON.stringify(options.body);
     }
     const { response, url: finalUrl } = await this.#transport.send({ method, url, headers, ...(body === undefined ? {} : { body }) });
-    const text = method === 'DELETE' && response.status === 204 ? '' : await response.text();
+    const text = method === 'DELETE' && response.status === 204 ? '' : await readBody(response, { limit: BODY_LIMITS.json, url: finalUrl, what: `${this.title} answer`, method, as: 'text' });
     const ok = options.expect ? options.expect.includes(response.status) : response.status >= 200 && response.status < 300;
     if (!ok) throw this.#error(method, url, response, text, options.subject);
     let data: unknown;
@@ -162,8 +164,8 @@ export class NativeApi {
       }
       const found = answer.data === undefined ? undefined : options.items(answer.data);
       if (!Array.isArray(found)) {
-        throw new RegistryError(`${this.title} answered page ${page} of "${options.subject}" without the expected list (GET ${redactUrl(url)})`, {
-          status: answer.status,
+        throw new ProtocolError(`${this.title} answered page ${page} of "${options.subject}" without the expected list (GET ${redactUrl(url)})`, {
+          code: 'UNEXPECTED_ANSWER',
           registry: url.host,
           repo: options.subject,
           hint: `check registries.<host>.api points at ${this.title}`,
@@ -183,11 +185,11 @@ export class NativeApi {
     try {
       url = new URL(next, from);
     } catch {
-      throw new RegistryError(`${this.title} sent an unreadable next-page URL for "${subject}"`, { status: 0, registry: from.host, repo: subject, hint: `check registries.<host>.api points at ${this.title}` });
+      throw new ProtocolError(`${this.title} sent an unreadable next-page URL for "${subject}"`, { code: 'UNSAFE_NEXT_PAGE', registry: from.host, repo: subject, hint: `check registries.<host>.api points at ${this.title}` });
     }
     if (url.origin !== this.base.origin) {
-      throw new RegistryError(`${this.title} pointed the next page of "${subject}" at another origin (${url.origin}); regplan sends credentials only to ${this.base.origin}`, {
-        status: 0,
+      throw new ProtocolError(`${this.title} pointed the next page of "${subject}" at another origin (${url.origin}); regplan sends credentials only to ${this.base.origin}`, {
+        code: 'UNSAFE_NEXT_PAGE',
         registry: this.base.host,
         repo: subject,
         hint: `check registries.<host>.api; if ${this.title} really lives at ${url.origin}, set that as the api URL`,
@@ -196,9 +198,9 @@ export class NativeApi {
     return url;
   }
 
-  #pagingLoop(url: URL, subject: string, page: number): RegistryError {
-    return new RegistryError(`${this.title} kept paging "${subject}" (page ${page}, ${redactUrl(url)} again or past ${MAX_PAGES} pages)`, {
-      status: 0,
+  #pagingLoop(url: URL, subject: string, page: number): ProtocolError {
+    return new ProtocolError(`${this.title} kept paging "${subject}" (page ${page}, ${redactUrl(url)} again or past ${MAX_PAGES} pages)`, {
+      code: 'PAGING_LOOP',
       registry: url.host,
       repo: subject,
       hint: 'the listing would be incomplete, so regplan stops instead of planning from part of it; report this to the registry operator',

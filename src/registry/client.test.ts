@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isNotFound, RegistryError } from '../errors.ts';
+import { isNotFound, ProtocolError, RegistryError } from '../errors.ts';
 import { InvalidNameError } from '../model/names.ts';
 import { startScriptedServer, ociError, type ScriptHandler, type ScriptedServer } from '../../test/support/scripted-server.ts';
 import { RegistryClient, nextLink } from './client.ts';
@@ -26,6 +26,16 @@ const failure = (promise: Promise<unknown>): Promise<RegistryError> =>
     (e: unknown) => {
       assert.instance(e, RegistryError);
       return e as RegistryError;
+    },
+  );
+
+/** The failure must be a ProtocolError (no HTTP status to blame); returns it. */
+const protocolFailure = (promise: Promise<unknown>): Promise<ProtocolError> =>
+  promise.then(
+    () => assert.unreachable('expected a failure') as never,
+    (e: unknown) => {
+      assert.instance(e, ProtocolError);
+      return e as ProtocolError;
     },
   );
 
@@ -80,7 +90,7 @@ test('GET manifest returns bytes, parsed manifest and a descriptor verified agai
 test('a manifest whose bytes do not match the requested digest is refused', async () => {
   const other = sha256Digest(new TextEncoder().encode('something else'));
   await withServer(() => ({ status: 200, headers: { 'content-type': MediaType.ociManifest }, body: manifestBytes }), async (_server, client) => {
-    const error = await failure(client.getManifest('app', other));
+    const error = await protocolFailure(client.getManifest('app', other));
     assert.is(error.code, 'DIGEST_INVALID');
     assert.match(error.message, `hashes to ${manifestDigest}, not ${other}`);
   });
@@ -89,7 +99,7 @@ test('a manifest whose bytes do not match the requested digest is refused', asyn
 test('a Docker-Content-Digest that disagrees with the body is refused when fetching by tag', async () => {
   const wrong = sha256Digest(new TextEncoder().encode('x'));
   await withServer(() => ({ status: 200, headers: { 'docker-content-digest': wrong, 'content-type': MediaType.ociManifest }, body: manifestBytes }), async (_server, client) => {
-    assert.is((await failure(client.getManifest('app', 'v1'))).code, 'DIGEST_INVALID');
+    assert.is((await protocolFailure(client.getManifest('app', 'v1'))).code, 'DIGEST_INVALID');
   });
 });
 
@@ -118,7 +128,7 @@ test('a blob redirected to another origin is fetched there without the Authoriza
 
 test('a blob whose content does not match its digest is refused', async () => {
   await withServer(() => ({ status: 200, body: 'tampered' }), async (_server, client) => {
-    assert.is((await failure(client.getBlob('app', sha256Digest(new TextEncoder().encode('original'))))).code, 'DIGEST_INVALID');
+    assert.is((await protocolFailure(client.getBlob('app', sha256Digest(new TextEncoder().encode('original'))))).code, 'DIGEST_INVALID');
   });
 });
 
@@ -128,7 +138,7 @@ test('plain http to a non-loopback host is refused before any request is sent', 
     calls++;
     return fetch(...args);
   };
-  assert.throws(() => new RegistryClient({ host: 'http://registry.example.com', fetch: counting }), (e: unknown) => e instanceof RegistryError && /only https is allowed/.test(e.message) && /insecure: true/.test(e.hint ?? ''));
+  assert.throws(() => new RegistryClient({ host: 'http://registry.example.com', fetch: counting }), (e: unknown) => e instanceof ProtocolError && e.code === 'INSECURE_SCHEME' && /only https is allowed/.test(e.message) && /insecure: true/.test(e.hint ?? ''));
   assert.is(calls, 0);
   assert.is(new RegistryClient({ host: 'registry.example.com' }).baseUrl.href, 'https://registry.example.com/');
   assert.is(new RegistryClient({ host: 'registry.example.com', insecure: true }).baseUrl.href, 'http://registry.example.com/');
@@ -138,19 +148,19 @@ test('plain http to a non-loopback host is refused before any request is sent', 
 
 test('a redirect to plain http on a non-loopback host is not followed', async () => {
   await withServer(() => ({ status: 302, headers: { location: 'http://storage.example.invalid/blob' } }), async (server, client) => {
-    const error = await failure(client.getBlob('app', manifestDigest));
+    const error = await protocolFailure(client.getBlob('app', manifestDigest));
     assert.match(error.message, 'refusing to contact http://storage.example.invalid/blob');
     assert.is(server.requests.length, 1);
   });
 });
 
-test('a 500 with a non-JSON body is a RegistryError with code UNKNOWN quoting the body', async () => {
+test('a 500 with a non-JSON body is a RegistryError with code UNKNOWN quoting the body, after the retries', async () => {
   await withServer(() => ({ status: 500, headers: { 'content-type': 'text/html' }, body: '<h1>Internal error</h1>' }), async (server, client) => {
     const error = await failure(client.listTags('app'));
     assert.is(error.status, 500);
     assert.is(error.code, 'UNKNOWN');
     assert.is(error.message, `registry ${server.host} refused GET of "app": HTTP 500 "<h1>Internal error</h1>"`);
-    assert.is(server.requests.length, 1, '500 is not retried');
+    assert.is(server.requests.length, FAST.attempts, 'a GET answered 500 is retried');
   });
 });
 
@@ -193,7 +203,7 @@ test('putManifest sends the media type and returns the digest, refusing a regist
     assert.is(await client.putManifest('app', 'v1', manifestBytes, MediaType.ociManifest), manifestDigest);
     assert.is(server.requests[0]?.headers['content-type'], MediaType.ociManifest);
     assert.equal(server.requests[0]?.body, manifestBytes);
-    await failure(client.putManifest('app', 'bad', manifestBytes, MediaType.ociManifest));
+    assert.is((await protocolFailure(client.putManifest('app', 'bad', manifestBytes, MediaType.ociManifest))).code, 'DIGEST_INVALID');
   });
 });
 

@@ -1,20 +1,21 @@
 /**
  * The OCI distribution client: every standard Registry API call regplan makes (tags, manifests, blobs,
  * uploads, deletes, referrers) lives here once, for all drivers. It verifies what it reads against digests,
- * authenticates through auth.ts, retries and redirects through http.ts, and turns error answers into
- * RegistryError/AuthError with the registry's own words quoted.
+ * authenticates through auth.ts, retries and redirects through http.ts, reads every body through readBody
+ * within its cap (BODY_LIMITS), and turns error answers into RegistryError/AuthError with the registry's own
+ * words quoted; content that breaks the protocol (bad digest, not JSON) is a ProtocolError.
  */
 import type { CredentialProvider } from '../credentials/types.ts';
-import { RegistryError } from '../errors.ts';
+import { ProtocolError } from '../errors.ts';
 import { AuthSession } from './auth.ts';
 import { pickChallenge, type AuthChallenge } from './challenge.ts';
 import { matchesDigest, sha256Digest, digestLike, shortDigest } from './digest.ts';
 import { errorFromResponse } from './error-response.ts';
-import { HttpTransport, httpAllowed, type HttpResponse, type RetryOptions } from './http.ts';
+import { BODY_LIMITS, HttpTransport, readBody, type BodyRead, type HttpResponse, type RetryOptions } from './http.ts';
 import { MANIFEST_ACCEPT, MediaType, isIndex, type Descriptor, type ImageConfig, type Manifest } from './oci.ts';
 import { SecretSet } from './redact.ts';
 import { isValidDigest, isValidRepoName } from '../model/names.ts';
-import { apiHost } from './reference.ts';
+import { apiHost, isLoopbackHost } from './reference.ts';
 import { repositoryScope } from './scope.ts';
 import { TokenCache } from './token.ts';
 import { mountBlob, uploadBlob, type BlobSource, type ExchangeRequest, type UploadTarget } from './upload.ts';
@@ -27,7 +28,7 @@ export type { AuthChallenge } from './challenge.ts';
 export interface RegistryClientOptions {
   /** host[:port] as in the repo address (docker.io is mapped to registry-1.docker.io); an `http://`/`https://` prefix forces the scheme. */
   host: string;
-  /** Allow plain http for a non-loopback host (loopback hosts always use http). */
+  /** Allow plain http for this non-loopback host (loopback hosts always use http); never for a token realm or redirect elsewhere. */
   insecure?: boolean;
   /** Called lazily, at most once, the first time the registry asks for credentials. */
   credentials?: CredentialProvider;
@@ -35,8 +36,10 @@ export interface RegistryClientOptions {
   /** One line per request: method, URL without query secrets, status. Never headers or tokens. */
   debug?: (line: string) => void;
   retry?: RetryOptions;
-  /** Per-attempt timeout for getting a response (default 120 s). */
+  /** Per-attempt timeout (settings.timeout; default 120 s, or what withTransportDefaults set). */
   timeoutMs?: number;
+  /** Told about every retry wait of 2 s or more before it starts (default: what withTransportDefaults set). */
+  onWait?: (message: string) => void;
   /** For Deno/tests only; default global fetch. */
   fetch?: typeof fetch;
   /** Clock for token expiry (tests advance it); default Date.now. */
@@ -58,16 +61,18 @@ export class RegistryClient {
     const schemed = /^(https?):\/\/(.+?)\/*$/i.exec(options.host);
     this.host = (schemed?.[2] ?? options.host).toLowerCase();
     const insecure = options.insecure === true;
-    const scheme = schemed?.[1]?.toLowerCase() ?? (httpAllowed(this.host, insecure) ? 'http' : 'https');
+    const scheme = schemed?.[1]?.toLowerCase() ?? (insecure || isLoopbackHost(this.host) ? 'http' : 'https');
     this.baseUrl = new URL(`${scheme}://${apiHost(this.host)}/`);
     this.#transport = new HttpTransport({
-      allowHttp: (host) => httpAllowed(host, insecure),
+      allowHttp: isLoopbackHost,
+      ...(insecure ? { insecureHost: this.baseUrl.host } : {}),
       secrets: this.#secrets,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
       ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
       ...(options.debug === undefined ? {} : { debug: options.debug }),
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.onWait === undefined ? {} : { onWait: options.onWait }),
     });
     this.#transport.assertSchemeAllowed(this.baseUrl);
     const tokens = new TokenCache({ transport: this.#transport, secrets: this.#secrets, now: options.now ?? Date.now, registry: this.host });
@@ -92,10 +97,10 @@ export class RegistryClient {
     const first = this.#url({ endpoint: 'tags', name });
     if (options.pageSize !== undefined) first.searchParams.set('n', String(options.pageSize));
     const tags: string[] = [];
-    for await (const page of this.#pages(first, { name, subject: name, accept: 'application/json' })) {
+    for await (const page of this.#pages(first, { name, subject: name, accept: 'application/json', what: 'tag list page' })) {
       if (page === undefined) return tags;
       const list = (page as { tags?: unknown }).tags;
-      if (Array.isArray(list)) tags.push(...list.filter((t): t is string => typeof t === 'string'));
+      if (Array.isArray(list)) for (const tag of list) if (typeof tag === 'string') tags.push(tag); // no push(...list): a 700k-tag page overflows the stack
     }
     return tags;
   }
@@ -109,10 +114,10 @@ export class RegistryClient {
     const first = this.#url({ endpoint: 'catalog' });
     if (options.pageSize !== undefined) first.searchParams.set('n', String(options.pageSize));
     const names: string[] = [];
-    for await (const page of this.#pages(first, { name: '', subject: '_catalog', accept: 'application/json', scopes: ['registry:catalog:*'] })) {
+    for await (const page of this.#pages(first, { name: '', subject: '_catalog', accept: 'application/json', scopes: ['registry:catalog:*'], what: 'catalog page' })) {
       if (page === undefined) return names;
       const list = (page as { repositories?: unknown }).repositories;
-      if (Array.isArray(list)) names.push(...list.filter((r): r is string => typeof r === 'string' && isValidRepoName(r)));
+      if (Array.isArray(list)) for (const repo of list) if (typeof repo === 'string' && isValidRepoName(repo)) names.push(repo); // no push(...list): large pages overflow the stack
     }
     return names;
   }
@@ -134,8 +139,9 @@ export class RegistryClient {
 
   /** A manifest's bytes, parsed form and descriptor; the body is checked against the digest asked for and the one the registry states. */
   async getManifest(name: string, ref: string): Promise<{ descriptor: Descriptor; bytes: Uint8Array; manifest: Manifest }> {
-    const answer = await this.#exchange({ method: 'GET', url: this.#manifestUrl(name, ref), headers: { accept: MANIFEST_ACCEPT.join(', ') }, ...this.#read(name, ref), expect: [200] });
-    const bytes = new Uint8Array(await answer.response.arrayBuffer());
+    const read = { limit: BODY_LIMITS.manifest, what: 'manifest' };
+    const answer = await this.#exchange({ method: 'GET', url: this.#manifestUrl(name, ref), headers: { accept: MANIFEST_ACCEPT.join(', ') }, ...this.#read(name, ref), read, expect: [200] });
+    const bytes = await this.#body(answer, read);
     const stated = answer.response.headers.get('docker-content-digest');
     const subject = refSubject(name, ref);
     if (isValidDigest(ref)) this.#verify(bytes, ref, subject, 'manifest');
@@ -145,7 +151,7 @@ export class RegistryClient {
       manifest = JSON.parse(new TextDecoder().decode(bytes)) as Manifest;
       if (typeof manifest !== 'object' || manifest === null) throw new Error('not an object');
     } catch (error) {
-      throw new RegistryError(`registry ${this.host} returned manifest "${subject}" that is not JSON`, { status: 200, registry: this.host, repo: name, ref, cause: error, hint: 'the reference may point at a schema1 or non-OCI manifest; inspect it with skopeo inspect --raw' });
+      throw new ProtocolError(`registry ${this.host} returned manifest "${subject}" that is not JSON`, { code: 'INVALID_JSON', registry: this.host, repo: name, ref, cause: error, hint: 'the reference may point at a schema1 or non-OCI manifest; inspect it with skopeo inspect --raw' });
     }
     const contentType = answer.response.headers.get('content-type')?.split(';')[0]?.trim();
     const mediaType = manifest.mediaType ?? (contentType && contentType !== 'application/json' ? contentType : isIndex(manifest) ? MediaType.ociIndex : MediaType.ociManifest);
@@ -154,21 +160,25 @@ export class RegistryClient {
     return { descriptor, bytes, manifest };
   }
 
-  /** A blob's bytes (redirects to storage followed without credentials), verified against its digest. */
-  async getBlob(name: string, digest: string): Promise<Uint8Array> {
-    const answer = await this.#exchange({ method: 'GET', url: this.#url({ endpoint: 'blob', name, digest }), ...this.#read(name, digest), expect: [200] });
-    const bytes = new Uint8Array(await answer.response.arrayBuffer());
+  /**
+   * A blob's bytes (redirects to storage followed without credentials), verified against its digest. Read whole
+   * into memory, so at most `limit` bytes (default BODY_LIMITS.blob, 64 MiB): for configs and small artifacts.
+   */
+  async getBlob(name: string, digest: string, options: { limit?: number; what?: string } = {}): Promise<Uint8Array> {
+    const read = { limit: options.limit ?? BODY_LIMITS.blob, what: options.what ?? 'blob' };
+    const answer = await this.#exchange({ method: 'GET', url: this.#url({ endpoint: 'blob', name, digest }), ...this.#read(name, digest), read, expect: [200] });
+    const bytes = await this.#body(answer, read);
     this.#verify(bytes, digest, refSubject(name, digest), 'blob');
     return bytes;
   }
 
-  /** An image config (the blob a manifest's `config` descriptor names), parsed. */
+  /** An image config (the blob a manifest's `config` descriptor names, at most BODY_LIMITS.config), parsed. */
   async getConfig(name: string, descriptor: Descriptor): Promise<ImageConfig> {
-    const bytes = await this.getBlob(name, descriptor.digest);
+    const bytes = await this.getBlob(name, descriptor.digest, { limit: BODY_LIMITS.config, what: 'image config' });
     try {
       return JSON.parse(new TextDecoder().decode(bytes)) as ImageConfig;
     } catch (error) {
-      throw new RegistryError(`config blob "${name}@${shortDigest(descriptor.digest)}" at ${this.host} is not JSON`, { status: 200, registry: this.host, repo: name, ref: descriptor.digest, cause: error, hint: `its media type is ${descriptor.mediaType}; only JSON configs can be read` });
+      throw new ProtocolError(`config blob "${name}@${shortDigest(descriptor.digest)}" at ${this.host} is not JSON`, { code: 'INVALID_JSON', registry: this.host, repo: name, ref: descriptor.digest, cause: error, hint: `its media type is ${descriptor.mediaType}; only JSON configs can be read` });
     }
   }
 
@@ -193,13 +203,13 @@ export class RegistryClient {
   async putManifest(name: string, ref: string, bytes: Uint8Array, mediaType: string): Promise<string> {
     const digest = isValidDigest(ref) ? (digestLike(ref, bytes) ?? ref) : sha256Digest(bytes);
     if (isValidDigest(ref) && digest !== ref) {
-      throw new RegistryError(`cannot push a manifest to "${name}@${ref}": its bytes hash to ${digest}`, { status: 0, registry: this.host, repo: name, ref, hint: 'push it by tag, or by the digest of its exact bytes' });
+      throw new ProtocolError(`cannot push a manifest to "${name}@${ref}": its bytes hash to ${digest}`, { code: 'DIGEST_INVALID', registry: this.host, repo: name, ref, hint: 'push it by tag, or by the digest of its exact bytes' });
     }
     const answer = await this.#exchange({ method: 'PUT', url: this.#manifestUrl(name, ref), headers: { 'content-type': mediaType }, body: bytes, scopes: [repositoryScope(name, 'push')], subject: refSubject(name, ref), ref, expect: [201, 200, 202, 204] });
     await answer.response.body?.cancel().catch(() => undefined);
     const stated = answer.response.headers.get('docker-content-digest');
     if (stated !== null && stated.startsWith(digest.slice(0, digest.indexOf(':') + 1)) && stated !== digest) {
-      throw new RegistryError(`registry ${this.host} stored manifest "${refSubject(name, ref)}" as ${stated}, but its bytes hash to ${digest}`, { status: answer.response.status, registry: this.host, repo: name, ref, hint: 'the registry rewrote the manifest; regplan cannot track content it does not control' });
+      throw new ProtocolError(`registry ${this.host} stored manifest "${refSubject(name, ref)}" as ${stated}, but its bytes hash to ${digest}`, { code: 'DIGEST_INVALID', registry: this.host, repo: name, ref, hint: 'the registry rewrote the manifest; regplan cannot track content it does not control' });
     }
     return digest;
   }
@@ -223,11 +233,11 @@ export class RegistryClient {
     if (options.artifactType !== undefined) first.searchParams.set('artifactType', options.artifactType);
     const found: Descriptor[] = [];
     let pageCount = 0;
-    for await (const page of this.#pages(first, { name, subject: `${name}@${digest}`, accept: MediaType.ociIndex })) {
+    for await (const page of this.#pages(first, { name, subject: `${name}@${digest}`, accept: MediaType.ociIndex, what: 'referrers page' })) {
       if (page === undefined) return pageCount === 0 ? undefined : found;
       pageCount++;
       const manifests = (page as { manifests?: unknown }).manifests;
-      if (Array.isArray(manifests)) found.push(...(manifests as Descriptor[]).filter((m) => typeof m?.digest === 'string' && isValidDigest(m.digest)));
+      if (Array.isArray(manifests)) for (const manifest of manifests as Descriptor[]) if (typeof manifest?.digest === 'string' && isValidDigest(manifest.digest)) found.push(manifest);
     }
     return found;
   }
@@ -242,27 +252,30 @@ export class RegistryClient {
    * link to another origin or another endpoint (another repository, say) is refused with a RegistryError: the
    * listing would be incomplete, and a plan made from half a listing could delete what the other half keeps.
    */
-  async *#pages(first: URL, options: { name: string; subject: string; accept: string; scopes?: string[] }): AsyncIterable<unknown> {
+  async *#pages(first: URL, options: { name: string; subject: string; accept: string; what: string; scopes?: string[] }): AsyncIterable<unknown> {
+    const read = { limit: BODY_LIMITS.json, what: options.what };
     const seen = new Set<string>();
     let url: URL | undefined = first;
     while (url !== undefined && !seen.has(url.href)) {
       seen.add(url.href);
-      const answer: HttpResponse = await this.#exchange({ method: 'GET', url, headers: { accept: options.accept }, scopes: options.scopes ?? [repositoryScope(options.name, 'pull')], subject: options.subject, expect: [200, 404] });
+      const answer: HttpResponse = await this.#exchange({ method: 'GET', url, headers: { accept: options.accept }, scopes: options.scopes ?? [repositoryScope(options.name, 'pull')], subject: options.subject, read, expect: [200, 404] });
       if (answer.response.status === 404) {
         await answer.response.body?.cancel().catch(() => undefined);
         yield undefined;
         return;
       }
-      const text = await answer.response.text();
+      const text = new TextDecoder().decode(await this.#body(answer, read));
+      let page: unknown;
       try {
-        yield JSON.parse(text) as unknown;
+        page = JSON.parse(text) as unknown;
       } catch (error) {
-        throw new RegistryError(`registry ${this.host} answered GET of "${options.subject}" with a body that is not JSON`, { status: answer.response.status, registry: this.host, repo: options.name, cause: error, hint: 'run with --debug to see the requests' });
+        throw new ProtocolError(`registry ${this.host} answered GET of "${options.subject}" with a body that is not JSON`, { code: 'INVALID_JSON', registry: this.host, repo: options.name, cause: error, hint: 'run with --debug to see the requests' });
       }
+      yield page;
       url = nextLink(answer.response.headers.get('link'), answer.url);
       if (url !== undefined && !staysOnEndpoint(url, first)) {
-        throw new RegistryError(`registry ${this.host} sent a next-page link for "${options.subject}" that leaves ${first.pathname} (${JSON.stringify(url.origin + url.pathname)}); refusing to follow it`, {
-          status: answer.response.status,
+        throw new ProtocolError(`registry ${this.host} sent a next-page link for "${options.subject}" that leaves ${first.pathname} (${JSON.stringify(url.origin + url.pathname)}); refusing to follow it`, {
+          code: 'UNSAFE_NEXT_PAGE',
           registry: this.host,
           ...(options.name === '' ? {} : { repo: options.name }),
           hint: 'a Link rel="next" must point at the same endpoint on the same host; report it to the registry operator',
@@ -299,13 +312,17 @@ export class RegistryClient {
   #verify(bytes: Uint8Array, expected: string, subject: string, what: string): void {
     if (matchesDigest(bytes, expected)) return;
     const actual = digestLike(expected, bytes) ?? 'another digest';
-    throw new RegistryError(`registry ${this.host} returned ${what} "${subject}" whose content hashes to ${actual}, not ${expected}`, {
-      status: 200,
-      errors: [{ code: 'DIGEST_INVALID', message: `content does not match ${expected}` }],
+    throw new ProtocolError(`registry ${this.host} returned ${what} "${subject}" whose content hashes to ${actual}, not ${expected}`, {
+      code: 'DIGEST_INVALID',
       registry: this.host,
       ref: expected,
       hint: 'the registry or a proxy altered the content; retry, and report it to the registry operator if it persists',
     });
+  }
+
+  /** The body of an answer the transport already read within `read.limit` (see HttpRequest.read). */
+  async #body(answer: HttpResponse, read: BodyRead): Promise<Uint8Array> {
+    return readBody(answer.response, { ...read, url: answer.url });
   }
 
   /** Every Registry API URL comes from here: names are checked and each path segment encoded (url.ts). */

@@ -4,6 +4,7 @@
  * do (log in, enable deletes, slow down). Non-JSON bodies become code UNKNOWN with the body's first line quoted.
  */
 import { AuthError, RegistryError, type OciErrorEntry } from '../errors.ts';
+import { BODY_LIMITS, readBody } from './body.ts';
 import { oneLine, type SecretSet } from './redact.ts';
 
 /** What was being attempted, for the message: `registry <host> refused <method> of "<subject>"`. */
@@ -40,9 +41,12 @@ export function parseErrorBody(text: string): OciErrorEntry[] {
     }));
 }
 
-/** Reads the response body (bounded) and builds the RegistryError (AuthError for 401/403) describing it. */
+/**
+ * Reads the first 64 KiB of the response body (a broken body still yields the status) and builds the
+ * RegistryError (AuthError for 401/403) describing it.
+ */
 export async function errorFromResponse(response: Response, operation: FailedOperation, secrets: SecretSet): Promise<RegistryError> {
-  const text = await readBounded(response);
+  const text = await readBody(response, { limit: BODY_LIMITS.error, url: response.url || 'about:blank', what: 'error body', truncate: true, as: 'text' });
   return buildError(response.status, text, operation, secrets, response.headers);
 }
 
@@ -110,24 +114,4 @@ function hintFor(status: number, code: string, operation: FailedOperation, heade
   if (code === 'MANIFEST_BLOB_UNKNOWN') return 'push every blob and child manifest the manifest references before the manifest itself';
   if (status >= 500) return `the registry failed (HTTP ${status}); retry later, and check the registry's logs if it persists`;
   return `the registry answered HTTP ${status}; run with --debug to see the requests`;
-}
-
-/** Reads at most 64 KiB of an error body as text (error bodies are small; a huge one is not worth holding). */
-async function readBounded(response: Response): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  try {
-    while (text.length < 65_536) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value, { stream: true });
-    }
-  } catch {
-    // a broken body still yields the status
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return text;
 }

@@ -7,7 +7,7 @@
 import { AuthError } from '../errors.ts';
 import type { Credential } from '../credentials/types.ts';
 import { buildError } from './error-response.ts';
-import type { HttpTransport } from './http.ts';
+import { BODY_LIMITS, readBody, type HttpTransport } from './http.ts';
 import { redactUrl, type SecretSet } from './redact.ts';
 import { mergeScopes } from './scope.ts';
 
@@ -115,7 +115,9 @@ export class TokenCache {
   }
 
   async #readToken(response: Response, request: TokenRequest, method: string): Promise<{ token: string; refreshAt: number }> {
-    const text = await response.text().catch(() => '');
+    const text = response.ok
+      ? await readBody(response, { limit: BODY_LIMITS.json, url: request.realm, what: 'token answer', method, as: 'text' })
+      : await readBody(response, { limit: BODY_LIMITS.error, url: request.realm, what: 'token server error', method, truncate: true, as: 'text' });
     const subject = request.scopes.join(' ') || '(no scope)';
     if (!response.ok) {
       throw buildError(response.status, text, {

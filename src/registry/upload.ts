@@ -4,7 +4,7 @@
  * previous answer gave, closed by a PUT `?digest=`. A file is read chunk by chunk, so only one chunk is ever in
  * memory, and every request body is a bounded byte array that can be retried. Cross-repo mounts live here too.
  */
-import { RegistryError } from '../errors.ts';
+import { RegistryError, RegplanError } from '../errors.ts';
 import { readFileReusingBuffer } from '../runtime.ts';
 import { sha256Digest } from './digest.ts';
 import type { HttpRequest, HttpResponse } from './http.ts';
@@ -167,11 +167,11 @@ async function readWhole(blob: { path: string; size: number; digest: string }): 
   return whole;
 }
 
-function sizeChanged(target: UploadTarget | undefined, blob: BlobSource, actual: number, expected: number): RegistryError {
+/** A local file that no longer matches its descriptor: not the registry's doing, so no RegistryError (and no made-up status). */
+function sizeChanged(target: UploadTarget | undefined, blob: BlobSource, actual: number, expected: number): RegplanError {
   const where = 'path' in blob ? `file ${blob.path}` : 'the blob';
-  return new RegistryError(`${where} has ${actual} bytes, not the ${expected} its descriptor says`, {
-    status: 0,
-    ...(target === undefined ? {} : { registry: target.registry, repo: target.name }),
+  return new RegplanError(`${where} has ${actual} bytes, not the ${expected} its descriptor says`, {
+    context: target === undefined ? {} : { registry: target.registry, repo: target.name },
     hint: 'the file changed after it was packaged; package it again',
   });
 }

@@ -24,6 +24,8 @@ export interface ScriptedResponse {
   status: number;
   headers?: Record<string, string | string[]>;
   body?: string | Uint8Array | object;
+  /** Sends the full Content-Length but only this many body bytes, then drops the connection (a truncated body). */
+  truncateAfter?: number;
 }
 
 /** The handler answers a request, or returns 'drop' to destroy the connection without an answer. */
@@ -111,6 +113,10 @@ export async function startScriptedServer(handler: ScriptHandler): Promise<Scrip
     const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload);
     if (!Object.keys(outHeaders).some((k) => k.toLowerCase() === 'content-length')) outHeaders['content-length'] = String(bytes.byteLength);
     res.writeHead(answer.status, outHeaders);
+    if (answer.truncateAfter !== undefined && recorded.method !== 'HEAD') {
+      res.write(bytes.subarray(0, answer.truncateAfter), () => req.socket.destroy());
+      return;
+    }
     res.end(recorded.method === 'HEAD' ? undefined : bytes);
   }
 
