@@ -196,6 +196,25 @@ test('confirmGone: gone only when the fresh lookup finds nothing; still there is
   assert.match((error as Error).message, 'still there');
 });
 
+test('a redirect to another origin carries no credential header of any vendor (Authorization, X-Auth-Token, PRIVATE-TOKEN, JOB-TOKEN)', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { ok: true } }));
+  const server = await startScriptedServer(() => ({ status: 307, headers: { location: `${elsewhere.url}/moved` } }));
+  try {
+    const api = new NativeApi({
+      base: server.url, title: 'X API', authHint: '-', authorization: async () => `Bearer ${SECRET}`,
+      headers: { 'x-auth-token': SECRET, 'private-token': SECRET, 'job-token': SECRET, 'x-jfrog-art-api': SECRET },
+    });
+    assert.equal((await api.get('thing')).data, { ok: true });
+    assert.is(server.requests[0]?.headers['x-auth-token'], SECRET, 'the API origin got its credential');
+    const forwarded = elsewhere.requests[0];
+    assert.ok(forwarded, 'the redirect was followed');
+    assert.not.match(JSON.stringify(forwarded.headers), SECRET);
+  } finally {
+    await server.close();
+    await elsewhere.close();
+  }
+});
+
 test('SingleFlight: concurrent runs of one key share one call; a later run calls again', async () => {
   const flight = new SingleFlight<number>();
   let calls = 0;

@@ -161,7 +161,7 @@ export class HttpTransport {
       }
       await response.body?.cancel().catch(() => undefined);
       url = new URL(location, url);
-      if (url.origin !== origin) headers = withoutAuthorization(headers);
+      if (url.origin !== origin) headers = headersForAnotherOrigin(headers);
       if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
         method = method === 'HEAD' ? 'HEAD' : 'GET';
         body = undefined;
@@ -276,9 +276,16 @@ export class HttpTransport {
   }
 }
 
-/** The headers without `Authorization` (any case): what follows a redirect to another origin. */
-export function withoutAuthorization(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter(([key]) => key.toLowerCase() !== 'authorization'));
+/** Headers that carry no credential, whatever the vendor: the only ones a redirect to another origin keeps. */
+const HEADERS_SAFE_ACROSS_ORIGINS = new Set(['accept', 'accept-encoding', 'user-agent', 'content-type', 'content-length', 'range']);
+
+/**
+ * What follows a redirect to another origin: only headers known to carry no credential. An allowlist, not a
+ * denylist: vendors invent credential headers (`X-Auth-Token`, `PRIVATE-TOKEN`, `JOB-TOKEN`, `X-JFrog-Art-Api`)
+ * and every one of them must stay with the origin it was meant for.
+ */
+export function headersForAnotherOrigin(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([key]) => HEADERS_SAFE_ACROSS_ORIGINS.has(key.toLowerCase())));
 }
 
 /**
