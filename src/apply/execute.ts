@@ -138,7 +138,7 @@ async function readGuards(driver: Driver, name: string, deletes: readonly Delete
         (await driver.listTags(name)).filter(isValidTag).map((tag) =>
           limit(async () => {
             try {
-              const digest = (await driver.resolveTag(name, tag))?.digest;
+              const digest = await verifiedDigest(driver, name, tag);
               if (digest !== undefined) add(tag, digest);
             } catch {
               unreadable.push(tag);
@@ -151,6 +151,22 @@ async function readGuards(driver: Driver, name: string, deletes: readonly Delete
     return { byDigest, leaving, unreadable, failure: messageOf(error) };
   }
   return { byDigest, leaving, unreadable: unreadable.sort() };
+}
+
+/**
+ * The digest a tag points at now, from content where the driver can read it: a GET whose body is hashed and
+ * checked against the registry's stated digest. A HEAD's Docker-Content-Digest has no body to check it by, and a
+ * registry or proxy that misstates it for a kept tag would hide that tag from the guard and let a digest delete
+ * take it (the fault suite's "lying HEAD"). Undefined when the tag is gone.
+ */
+async function verifiedDigest(driver: Driver, name: string, tag: string): Promise<string | undefined> {
+  if (!canReadManifests(driver)) return (await driver.resolveTag(name, tag))?.digest;
+  try {
+    return (await driver.readManifest(name, tag)).descriptor.digest;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
 }
 
 /** Why an action that needs the guards must not go ahead now; undefined when it may. */
