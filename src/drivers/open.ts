@@ -67,6 +67,7 @@ export function repoOpener(options: OpenOptions): (address: string) => OpenedRep
         credentials: ref.kind === 'registry' ? credentialProvider({ host: ref.host, name: ref.name }, { configDir, env: io.env, helperCache }) : async () => undefined,
         nativeSecret: nativeSecretReader({ env: io.env, configDir: config.dir, ...(registry?.credentials ? { configured: registry.credentials } : {}) }),
         ...(options.debug === undefined ? {} : { debug: options.debug }),
+        notice: (line) => io.stderr(`Note: ${line}\n`),
       });
       drivers.set(key, driver);
     }

@@ -21,14 +21,14 @@ function counts(result: RunResult): { done: number; earlier: number } | undefine
 }
 
 test(`two applies of one plan at once: one outcome per action, truthful counts, a clear refusal (${ROUNDS} rounds)`, async () => {
-  const seed = path.join(await worldDir(), 'layout');
-  await seedLayout(seed, 60);
+  const template = await worldDir();
+  await seedLayout(path.join(template, 'layout'), 60);
+  await put(path.join(template, 'registry.config.yaml'), CLEANUP_CONFIG);
+  assert.is((await runInProcess(template, ['plan', '--out', 'plan.json'])).code, 0);
+  const plan = JSON.parse(await readFile(path.join(template, 'plan.json'), 'utf8')) as Plan;
   for (let round = 0; round < ROUNDS; round++) {
     const dir = await worldDir();
-    await copyLayout(seed, path.join(dir, 'layout'));
-    await put(path.join(dir, 'registry.config.yaml'), CLEANUP_CONFIG);
-    assert.is((await runInProcess(dir, ['plan', '--out', 'plan.json'])).code, 0);
-    const plan = JSON.parse(await readFile(path.join(dir, 'plan.json'), 'utf8')) as Plan;
+    await copyLayout(template, dir);
     const journal = path.join(dir, 'plan.json.journal.jsonl');
 
     const runs = await Promise.all([runProcess(dir, ['apply', 'plan.json']), runProcess(dir, ['apply', 'plan.json'])]);

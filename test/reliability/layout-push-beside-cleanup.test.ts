@@ -21,24 +21,24 @@ const PR_TAGS = 80;
 test.after(removeWorlds);
 
 test(`a bundle push beside a cleanup apply on one layout keeps the pushed tag and its blobs (${ROUNDS} rounds)`, async () => {
-  const seed = path.join(await worldDir(), 'layout');
-  const { pr } = await seedLayout(seed, PR_TAGS);
+  // One world planned once; each round applies both plans to a fresh copy of it.
+  const template = await worldDir();
+  const { pr } = await seedLayout(path.join(template, 'layout'), PR_TAGS);
+  await put(path.join(template, 'cleanup.yaml'), CLEANUP_CONFIG);
+  await put(path.join(template, 'push.yaml'), PUSH_CONFIG);
+  await put(path.join(template, 'notes.md'), 'release notes\n');
+  for (const which of ['cleanup', 'push']) {
+    const planned = await runInProcess(template, ['-c', `${which}.yaml`, 'plan', '--out', `${which}.json`]);
+    assert.is(planned.code, 0, planned.err);
+  }
+  const pushPlan = JSON.parse(await readFile(path.join(template, 'push.json'), 'utf8')) as Plan;
+  const pushed = pushPlan.actions.find((a) => a.type === 'push');
+  assert.ok(pushed, 'the push plan pushes the bundle');
   const problems: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const dir = await worldDir();
+    await copyLayout(template, dir);
     const layoutDir = path.join(dir, 'layout');
-    await copyLayout(seed, layoutDir);
-    await put(path.join(dir, 'cleanup.yaml'), CLEANUP_CONFIG);
-    await put(path.join(dir, 'push.yaml'), PUSH_CONFIG);
-    await put(path.join(dir, 'notes.md'), `release notes of round ${round}\n`);
-    const planned = await Promise.all([
-      runInProcess(dir, ['-c', 'cleanup.yaml', 'plan', '--out', 'cleanup.json']),
-      runInProcess(dir, ['-c', 'push.yaml', 'plan', '--out', 'push.json']),
-    ]);
-    for (const p of planned) assert.is(p.code, 0, p.err);
-    const pushPlan = JSON.parse(await readFile(path.join(dir, 'push.json'), 'utf8')) as Plan;
-    const pushed = pushPlan.actions.find((a) => a.type === 'push');
-    assert.ok(pushed, 'the push plan pushes the bundle');
 
     const [cleanup, push] = await Promise.all([
       runProcess(dir, ['-c', 'cleanup.yaml', 'apply', 'cleanup.json']),
