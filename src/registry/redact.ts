@@ -35,10 +35,10 @@ const registry = new Set<string>();
 /** The registry, longest first (a secret inside another secret's encoding must not break that one's mask). */
 let ordered: string[] = [];
 
-/** The forms a secret travels in: as is, URL-encoded, JSON-escaped, and base64 (without padding). */
+/** The forms a secret travels in: as is, URL-encoded, JSON-escaped, and base64 (padded, and without padding). */
 function forms(secret: string): string[] {
-  const base64 = Buffer.from(secret, 'utf8').toString('base64').replace(/=+$/, '');
-  return [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), base64];
+  const base64 = Buffer.from(secret, 'utf8').toString('base64');
+  return [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), base64, base64.replace(/=+$/, '')];
 }
 
 /** Registers one secret value process-wide (short values are ignored). */
