@@ -12,29 +12,24 @@
  * pointing at missing content.
  *
  * A push's blobs are reachable from index.json only once its tagged manifest lands, so until then they are
- * leased: before relying on a blob (found present, or about to be written) the pusher records its digest in a
- * lease file (`.regplan-lease-<pid>-<id>`) under the layout lock, and garbage collection keeps every blob a live
- * lease names. A lease goes when the push's tagged manifest is stored; one left by a dead process is ignored
- * and removed by the next collection.
+ * leased (lease.ts): before relying on a blob, found present or about to be written, the pusher names it in its
+ * lease, and garbage collection keeps every blob a live lease names.
  */
 import { RegistryError, RegplanError } from '../errors.ts';
 import { type Descriptor, type ImageIndex, type Manifest, isIndex, MediaType, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION } from '../registry/oci.ts';
 import { isValidTag } from '../registry/reference.ts';
 import { describeOwner, waitForLock } from '../lock/file-lock.ts';
 import {
-  appendTextFile, hostName, listDir, makeDir, path, processId, processIsAlive, readBytes, readFileChunks, readTextFile, readTextFileWithTime,
-  removeFile, renameFile, statPath, tempSiblingName, writeFileAtomic, writeFileFromChunks,
+  listDir, makeDir, path, readBytes, readFileChunks, readTextFile, removeFile, renameFile, statPath, tempSiblingName, writeFileAtomic,
+  writeFileFromChunks,
 } from '../runtime.ts';
 import { digestLike, hashingStream, parseDigest, sha256Digest } from './digest.ts';
 import { type GarbageReport, collectGarbage } from './gc.ts';
+import { leasedDigests, PushLease } from './lease.ts';
 import { pushTime } from './push-time.ts';
 
 /** The layout lock file, inside the layout directory. */
 export const LAYOUT_LOCK_FILE = '.regplan-lock';
-/** Lease files start with this, inside the layout directory. */
-const LEASE_PREFIX = '.regplan-lease-';
-/** A lease not written to for this long is ignored even if its pid runs (a reused pid, a lease copied along). */
-const LEASE_MAX_IDLE_MS = 60 * 60_000;
 /** How long a layout change waits for another process's lock by default. */
 const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 
@@ -71,8 +66,8 @@ export class OciLayout {
   readonly dir: string;
   readonly #options: LayoutOptions;
   #mutations: Promise<unknown> = Promise.resolve();
-  /** This instance's lease: its file and the digests it names. */
-  #lease: { file: string; digests: Set<string> } | undefined;
+  /** The lease of this instance's push in progress (see lease.ts). */
+  #lease: PushLease | undefined;
 
   private constructor(dir: string, options: LayoutOptions) {
     this.dir = dir;
@@ -366,7 +361,7 @@ export class OciLayout {
    * and no live push has leased. Call it after deletions; it holds the layout lock throughout.
    */
   garbageCollect(): Promise<GarbageReport> {
-    return this.#exclusive('collect garbage', async () => collectGarbage(this, { keep: await this.#leasedDigests() }));
+    return this.#exclusive('collect garbage', async () => collectGarbage(this, { keep: await leasedDigests(this.dir) }));
   }
 
   /** Runs one index.json edit under the layout lock: read, change, publish with an atomic rename; unchanged means no write. */
@@ -408,47 +403,17 @@ export class OciLayout {
 
   /** Adds digests to this instance's lease, under the layout lock (so a collection sees the lease or ran before it). */
   async #leaseDigests(digests: readonly string[]): Promise<void> {
-    const fresh = [...new Set(digests)].filter((d) => !this.#lease?.digests.has(d));
-    if (fresh.length === 0) return;
+    if (this.#lease !== undefined && this.#lease.missing(digests).length === 0) return;
     await this.#exclusive('lease blobs for a push', async () => {
-      this.#lease ??= { file: path.join(this.dir, `${LEASE_PREFIX}${processId()}-${Math.random().toString(36).slice(2, 10)}`), digests: new Set() };
-      const lease = this.#lease;
-      const header = lease.digests.size === 0 ? `${JSON.stringify({ pid: processId(), host: hostName(), since: new Date().toISOString() })}\n` : '';
-      await appendTextFile(lease.file, header + fresh.map((d) => `${d}\n`).join(''));
-      for (const digest of fresh) lease.digests.add(digest);
+      this.#lease ??= new PushLease(this.dir);
+      await this.#lease.add(digests);
     });
   }
 
   async #releaseLease(): Promise<void> {
     const lease = this.#lease;
-    if (lease === undefined) return;
     this.#lease = undefined;
-    await removeFile(lease.file);
-  }
-
-  /** Digests named by live leases (any process); leases of dead processes, or idle for an hour, are removed. Under the lock. */
-  async #leasedDigests(): Promise<Set<string>> {
-    const leased = new Set<string>();
-    for (const name of await listDir(this.dir)) {
-      if (!name.startsWith(LEASE_PREFIX)) continue;
-      const file = path.join(this.dir, name);
-      const read = await readTextFileWithTime(file);
-      if (read === undefined) continue;
-      const [first = '', ...digests] = read.text.split('\n');
-      let owner: { pid?: unknown; host?: unknown } = {};
-      try {
-        owner = JSON.parse(first) as typeof owner;
-      } catch {
-        // a torn header: judged by age alone
-      }
-      const dead = owner.host === hostName() && typeof owner.pid === 'number' && !processIsAlive(owner.pid);
-      if (dead || Date.now() - read.modifiedAt > LEASE_MAX_IDLE_MS) {
-        await removeFile(file);
-        continue;
-      }
-      for (const digest of digests) if (digest.trim() !== '') leased.add(digest.trim());
-    }
-    return leased;
+    await lease?.release();
   }
 }
 
