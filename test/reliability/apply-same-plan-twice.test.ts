@@ -7,6 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { Journal } from '../../src/apply/journal.ts';
+import { planDigest } from '../../src/plan/planfile.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { CLEANUP_CONFIG, copyLayout, journalLines, put, removeWorlds, runInProcess, runProcess, seedLayout, worldDir, type RunResult } from './support.ts';
 
@@ -50,6 +52,29 @@ test(`two applies of one plan at once: one outcome per action, truthful counts, 
       assert.match(r.err, /Hint: .*plan\.json\.journal\.jsonl\.lock/, shown);
     }
   }
+});
+
+test('an apply while another holds the journal is refused at once, naming its pid and the journal; afterwards it runs', async () => {
+  const dir = await worldDir();
+  await seedLayout(path.join(dir, 'layout'), 3);
+  await put(path.join(dir, 'registry.config.yaml'), CLEANUP_CONFIG);
+  assert.is((await runInProcess(dir, ['plan', '--out', 'plan.json'])).code, 0);
+  const plan = JSON.parse(await readFile(path.join(dir, 'plan.json'), 'utf8')) as Plan;
+  const journalFile = path.join(dir, 'plan.json.journal.jsonl');
+  const holder = await Journal.open(journalFile, { plan: planDigest(plan), purpose: 'regplan apply of plan.json' });
+  let refused: RunResult;
+  try {
+    refused = await runProcess(dir, ['apply', 'plan.json']);
+  } finally {
+    await holder.close();
+  }
+  assert.is(refused.code, 1);
+  assert.is(refused.out, '', 'nothing was applied');
+  assert.match(refused.err, `Error: journal ${journalFile} is in use by another regplan apply (pid ${process.pid} (regplan apply of plan.json, since `);
+  assert.match(refused.err, `Hint: wait for that apply to finish, then rerun this one to finish whatever it left; if no regplan is running, remove the stale lock ${journalFile}.lock`);
+  const after = await runProcess(dir, ['apply', 'plan.json']);
+  assert.is(after.code, 0, after.err);
+  assert.match(after.out, /Apply: 3 done, 0 stale, 0 failed\./);
 });
 
 test.run();
