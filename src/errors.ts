@@ -3,6 +3,7 @@
  * (message, with the actual input), what to do about it (hint), and carries context fields for --json and
  * --debug. Only src/main.ts turns errors into exit codes.
  */
+import { scrubSecrets } from './registry/redact.ts';
 
 /** Context a registry-facing error can carry; never a secret. */
 export interface ErrorContext {
@@ -26,8 +27,9 @@ export class RegplanError extends Error {
   readonly exitCode: 1 | 2;
 
   constructor(message: string, options: { hint?: string; cause?: unknown; context?: ErrorContext; exitCode?: 1 | 2 } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.hint = options.hint;
+    // Scrubbed of every registered credential: a server echoing them must not put them into a message.
+    super(scrubSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint === undefined ? undefined : scrubSecrets(options.hint);
     this.context = options.context ?? {};
     this.exitCode = options.exitCode ?? 1;
   }

@@ -7,6 +7,7 @@ import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { setInterval as setRepeating, clearInterval as clearRepeating } from 'node:timers';
 
 /** What a command may read from and write to; `processIo()` is the real one, tests build their own. */
 export interface Io {
@@ -87,18 +88,134 @@ export async function pathExists(file: string): Promise<boolean> {
   }
 }
 
-/** Writes a file atomically (temp file in the same directory, then rename), creating parent directories. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
+/**
+ * Writes a file atomically (temp file in the same directory, then rename), creating parent directories. An
+ * explicit `mode` is exact whatever the umask (private files stay 0600 under umask 000); `dirMode` is given to
+ * the directories it creates.
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, options: { mode?: number; dirMode?: number } = {}): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true, ...(options.dirMode === undefined ? {} : { mode: options.dirMode }) });
   const temp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await fs.writeFile(temp, data, { mode: options.mode ?? 0o644 });
-  await fs.rename(temp, file);
+  try {
+    await fs.writeFile(temp, data, { mode: options.mode ?? 0o644 });
+    if (options.mode !== undefined) await fs.chmod(temp, options.mode);
+    await fs.rename(temp, file);
+  } catch (e) {
+    await fs.rm(temp, { force: true });
+    throw e;
+  }
 }
 
-/** Appends text to a file, creating it and its directory when missing (journals). */
-export async function appendTextFile(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.appendFile(file, text);
+/**
+ * Appends text to a file, creating it and its directory when missing (journals). A file it creates gets `mode`
+ * exactly (whatever the umask); directories it creates get `dirMode`.
+ */
+export async function appendTextFile(file: string, text: string, options: { mode?: number; dirMode?: number } = {}): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true, ...(options.dirMode === undefined ? {} : { mode: options.dirMode }) });
+  if (options.mode === undefined) {
+    await fs.appendFile(file, text);
+    return;
+  }
+  const handle = await fs.open(file, 'a', options.mode);
+  try {
+    const created = (await handle.stat()).size === 0;
+    if (created) await handle.chmod(options.mode);
+    await handle.appendFile(text);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates `file` holding `data` only if it does not exist yet, atomically: the content is complete the moment the
+ * name appears (written to a temp file, then hard-linked). False when the file already exists. The basis of the
+ * cross-process locks (src/lock/file-lock.ts).
+ */
+export async function createFileExclusive(file: string, data: string, options: { mode?: number } = {}): Promise<boolean> {
+  const mode = options.mode ?? 0o644;
+  const temp = tempSiblingName(file);
+  await fs.writeFile(temp, data, { mode, flag: 'wx' });
+  try {
+    await fs.chmod(temp, mode);
+    await fs.link(temp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+    // a filesystem without hard links: O_EXCL create (a reader may briefly see it empty)
+    try {
+      await fs.writeFile(file, data, { mode, flag: 'wx' });
+      return true;
+    } catch (inner) {
+      if ((inner as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw inner;
+    }
+  } finally {
+    await fs.rm(temp, { force: true });
+  }
+}
+
+/** A file's text and modification time (ms since the epoch), or undefined when it does not exist. */
+export async function readTextFileWithTime(file: string): Promise<{ text: string; modifiedAt: number } | undefined> {
+  try {
+    const handle = await fs.open(file, 'r');
+    try {
+      const stat = await handle.stat();
+      return { text: await handle.readFile('utf8'), modifiedAt: stat.mtimeMs };
+    } finally {
+      await handle.close();
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Sets a file's modification time to now (a lock holder's heartbeat); false when the file is gone. */
+export async function touchFile(file: string): Promise<boolean> {
+  const now = new Date();
+  try {
+    await fs.utimes(file, now, now);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/** Creates a directory and its parents; the ones it creates are private to the user (0700 whatever the umask). */
+export async function makePrivateDir(dir: string): Promise<void> {
+  const first = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (first === undefined) return;
+  for (let current = dir; ; current = path.dirname(current)) {
+    await fs.chmod(current, 0o700);
+    if (current === first || path.dirname(current) === current) break;
+  }
+}
+
+/** This process's id (the owner recorded in a lock file). */
+export const processId = (): number => process.pid;
+
+/** The machine's name: a lock taken on another host cannot be checked by its pid. */
+export const hostName = (): string => os.hostname();
+
+/** True when a process with this id runs on this machine (signal 0 only probes). Unknown answers count as alive. */
+export function processIsAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** Calls `beat` every `ms` until the returned function is called; the timer never keeps the process alive. */
+export function repeatEvery(ms: number, beat: () => void): () => void {
+  const timer = setRepeating(beat, ms);
+  timer.unref();
+  return () => clearRepeating(timer);
 }
 
 /** Creates a fresh private (0700) temporary directory whose name starts with `prefix`. */

@@ -40,7 +40,7 @@ function fakeRegistry(tags: Record<string, string>) {
 async function journal(): Promise<Journal> {
   const dir = await mkdtemp(path.join(tmpdir(), 'regplan-execute-'));
   dirs.push(dir);
-  return Journal.open(path.join(dir, 'journal.jsonl'));
+  return Journal.open(path.join(dir, 'journal.jsonl'), { plan: 'sha256:test-plan' });
 }
 
 const remove = (fields: Partial<DeleteAction>): DeleteAction => ({ type: 'delete', repo: 'r.example/app', digest: digest('a'), mode: 'manifest', reason: 'test', ...fields });

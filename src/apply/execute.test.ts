@@ -52,8 +52,12 @@ const plan = (actions: DeleteAction[]): Plan => ({
 async function run(driver: Driver, actions: DeleteAction[], journalDir?: string): Promise<ActionReport[]> {
   const dir = journalDir ?? (await mkdtemp(path.join(tmpdir(), 'regplan-apply-')));
   try {
-    const journal = await Journal.open(path.join(dir, 'journal.jsonl'));
-    return await applyPlan(plan(actions), { open: () => ({ repo: REPO, ref: {} as never, name: 'app', hostKey: 'r.example', driver }), journal });
+    const journal = await Journal.open(path.join(dir, 'journal.jsonl'), { plan: 'sha256:test-plan' });
+    try {
+      return await applyPlan(plan(actions), { open: () => ({ repo: REPO, ref: {} as never, name: 'app', hostKey: 'r.example', driver }), journal });
+    } finally {
+      await journal.close();
+    }
   } finally {
     if (journalDir === undefined) await rm(dir, { recursive: true, force: true });
   }

@@ -6,7 +6,7 @@ import { type ActionReport, applyPlan } from '../apply/execute.ts';
 import { Journal } from '../apply/journal.ts';
 import { StalePlanError, UsageError } from '../errors.ts';
 import { displayAddress } from '../config/display.ts';
-import { readPlanFile } from '../plan/planfile.ts';
+import { planDigest, readPlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
 import { type Io, path } from '../runtime.ts';
 import type { Command } from './command.ts';
@@ -24,7 +24,8 @@ Without one: makes a fresh plan, shows it, and asks for "yes" on a terminal; in 
 Before each delete the tag is resolved again: a tag already gone counts as done, a tag that now points at
 another digest is left alone and reported "stale". A manifest is not deleted while another tag points at it.
 Every outcome is appended to a JSON-lines journal; rerunning an interrupted apply with the same plan finishes
-the rest.
+the rest. A journal belongs to one plan (its content digest): a new plan saved to the same file starts afresh.
+Only one apply uses a journal at a time: a second one is refused, naming the process that holds it.
 
 Flags:
       --auto-approve                  do not ask (required without a terminal when no plan file is given)
@@ -121,20 +122,32 @@ export const command: Command = {
     }
 
     const byDisplay = new Map(context.config.repos.map((repo) => [displayAddress(repo), repo.repo]));
-    const journal = await Journal.open(path.resolve(io.cwd, journalFile));
-    const reports = await context.withRegistries(() => applyPlan(plan, {
-      journal,
-      concurrency: context.config.settings.concurrency,
-      config: context.config,
-      open: (repo) => {
-        const address = byDisplay.get(repo);
-        if (address === undefined) {
-          throw new StalePlanError(`repo "${repo}" of the plan is not in ${globals.configPath}`, { hint: 'make a fresh plan from the current config' });
-        }
-        return context.open(address);
-      },
-      ...(args.json ? {} : { onOutcome: (report: ActionReport) => io.stdout(describeReport(report) + '\n') }),
-    }));
+    const journal = await Journal.open(path.resolve(io.cwd, journalFile), {
+      plan: planDigest(plan),
+      purpose: `regplan apply${args.planFile === undefined ? '' : ` of ${args.planFile}`}`,
+      onNotice: (line) => io.stderr(`Note: ${line}\n`),
+    });
+    let reports: ActionReport[];
+    try {
+      if (journal.otherPlanLines > 0 && !args.json) {
+        io.stderr(`Note: ${path.relative(io.cwd, journal.file) || journal.file} also holds ${journal.otherPlanLines} outcome${journal.otherPlanLines === 1 ? '' : 's'} of another plan; they are history, not reused for this one.\n`);
+      }
+      reports = await context.withRegistries(() => applyPlan(plan, {
+        journal,
+        concurrency: context.config.settings.concurrency,
+        config: context.config,
+        open: (repo) => {
+          const address = byDisplay.get(repo);
+          if (address === undefined) {
+            throw new StalePlanError(`repo "${repo}" of the plan is not in ${globals.configPath}`, { hint: 'make a fresh plan from the current config' });
+          }
+          return context.open(address);
+        },
+        ...(args.json ? {} : { onOutcome: (report: ActionReport) => io.stdout(describeReport(report) + '\n') }),
+      }));
+    } finally {
+      await journal.close();
+    }
     const count = (outcome: ActionReport['outcome']) => reports.filter((r) => r.outcome === outcome).length;
     const failed = count('failed');
     const stale = count('stale');

@@ -3,6 +3,7 @@
  * that maps errors to exit codes (0 success, 1 failure, 2 usage error).
  */
 import { UsageError } from '../errors.ts';
+import { scrubSecrets } from '../registry/redact.ts';
 import { type Io, path, runtimeVersion } from '../runtime.ts';
 import { REGPLAN_VERSION } from '../version.ts';
 import type { GlobalOptions } from './command.ts';
@@ -82,7 +83,7 @@ export const nativeCredentialEnv = (flag: string): string => `REGPLAN_${flag.sli
 
 /** Runs regplan with argv (without the program name) and returns the exit code. Never throws. */
 export async function runCli(argv: readonly string[], callerIo: Io): Promise<number> {
-  let io = callerIo;
+  let io = scrubbedIo(callerIo);
   let debug = argv.includes('--debug');
   try {
     const { globals, rest, help, version, nativeEnv } = splitGlobalFlags(argv, io);
@@ -112,6 +113,14 @@ export async function runCli(argv: readonly string[], callerIo: Io): Promise<num
     io.stderr(renderError(error, { debug }));
     return error instanceof UsageError ? 2 : typeof (error as { exitCode?: unknown }).exitCode === 'number' ? ((error as { exitCode: number }).exitCode) : 1;
   }
+}
+
+/**
+ * The Io commands get: everything written to stdout and stderr (reports, JSON, errors, debug lines) is scrubbed of
+ * every credential registered with the process-wide redactor, whichever code path produced the text.
+ */
+function scrubbedIo(io: Io): Io {
+  return { ...io, stdout: (text) => io.stdout(scrubSecrets(text)), stderr: (text) => io.stderr(scrubSecrets(text)) };
 }
 
 function topHelp(commands: readonly { name: string; summary: string }[]): string {

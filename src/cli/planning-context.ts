@@ -32,14 +32,15 @@ export const configDigestOf = (text: string): string => `sha256:${createHash('sh
 export async function loadPlanningContext(io: Io, globals: GlobalOptions, options: { registryFlag?: string } = {}): Promise<PlanningContext> {
   const { config, warnings } = await requireConfig(globals.configPath);
   const configDigest = configDigestOf(await readTextFile(globals.configPath));
+  const debug = globals.debug ? { debug: (line: string) => io.stderr(`debug: ${line}\n`) } : {};
   const open = repoOpener({
     config,
     io,
     ...(options.registryFlag === undefined ? {} : { registryFlag: options.registryFlag }),
     ...(globals.dockerConfig === undefined ? {} : { dockerConfig: globals.dockerConfig }),
-    ...(globals.debug ? { debug: (line: string) => io.stderr(`debug: ${line}\n`) } : {}),
+    ...debug,
   });
-  const cache = new ManifestCache(io.env['REGPLAN_NO_CACHE'] ? undefined : manifestCacheDir(io.env, io.env['HOME'] || homeDir()));
+  const cache = new ManifestCache(io.env['REGPLAN_NO_CACHE'] ? undefined : manifestCacheDir(io.env, io.env['HOME'] || homeDir()), debug);
   const transport = { ...(config.settings.timeoutMs === undefined ? {} : { timeoutMs: config.settings.timeoutMs }), onWait: waitNotices(io) };
   return { config, configDigest, warnings, open, cache, withRegistries: (body) => withTransportDefaults(transport, body) };
 }

@@ -6,6 +6,7 @@
 import { CredentialsError } from '../errors.ts';
 import { createJobDockerConfig, storeLogin, type JobDockerConfig, type StoredLoginPlace } from './ci-docker-config.ts';
 import { convertToHostname, type Env } from './docker-config.ts';
+import { registerCredential } from '../registry/redact.ts';
 import { removeTree } from '../runtime.ts';
 
 /** The CI systems `ci-env` knows. */
@@ -66,6 +67,7 @@ export function ciLoginFromEnv(system: CiSystem, env: Env, options: { registry?:
       hint: `${where}; or pass --no-login to only make the private Docker config`,
     });
   }
+  registerCredential({ username, password }); // a job token is a secret wherever it might be echoed
   return { host: target.host, username, password, hostFrom: target.from, passwordFrom: `$${passwordVar}` };
 }
 

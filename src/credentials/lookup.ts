@@ -3,6 +3,7 @@
  * keychain, which werf uses) would: repository-path keys before the host key, Docker Hub under
  * `https://index.docker.io/v1/`, and for each key `DOCKER_AUTH_CONFIG` > `credHelpers[key]` > `credsStore` > `auths`.
  */
+import { registerCredential } from '../registry/redact.ts';
 import { DOCKER_HUB_CONFIG_KEY, DOCKER_HUB_HOST } from '../registry/reference.ts';
 import { findExecutable } from '../runtime.ts';
 import {
@@ -102,9 +103,16 @@ const helperSource = (store: { key: string; helper: string; via: string }): stri
 
 /**
  * Looks up the credentials docker would send for `target`; undefined means anonymous access. Throws
- * CredentialsError for a broken config, a missing or failing helper, or an undecodable `auth`.
+ * CredentialsError for a broken config, a missing or failing helper, or an undecodable `auth`. Every secret
+ * found is registered with the process-wide redactor before anyone can send it.
  */
 export async function lookupCredential(target: CredentialTarget, options: LookupOptions): Promise<Credential | undefined> {
+  const found = await findCredential(target, options);
+  if (found !== undefined) registerCredential(found);
+  return found;
+}
+
+async function findCredential(target: CredentialTarget, options: LookupOptions): Promise<Credential | undefined> {
   const config = await readDockerConfig(options.configDir);
   const envAuths = parseDockerAuthConfigEnv(options.env);
   for (const key of credentialKeys(target)) {

@@ -79,6 +79,8 @@ export interface DriverContext {
   nativeSecret: (env: string) => Promise<string | undefined>;
   /** Request debug lines (`--debug`); never receives secrets. */
   debug?: (line: string) => void;
+  /** Notices always shown (e.g. a stale lock of a dead process was taken over); never receives secrets. */
+  notice?: (line: string) => void;
 }
 
 /** The core every driver has: list, resolve, read, delete by digest. `name` is the repo path on the registry. */

@@ -42,13 +42,15 @@ export const ociLayoutDriver = {
   status: 'ready',
   capabilities,
   create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader & ContentPusher {
-    // One OciLayout per directory for the driver's life, so its index.json edits are serialised.
+    // One OciLayout per directory for the driver's life, so its index.json edits are serialised (and locked
+    // against other processes, with a notice when a dead process's lock is taken over).
     const opened = new Map<string, OciLayout>();
+    const options = context.notice === undefined ? {} : { onNotice: context.notice };
     const layoutOf = async (name: string): Promise<OciLayout | undefined> => {
       const dir = layoutDir(context, name);
       const known = opened.get(dir);
       if (known) return known;
-      const layout = await OciLayout.openIfExists(dir);
+      const layout = await OciLayout.openIfExists(dir, options);
       if (layout) opened.set(dir, layout);
       return layout;
     };
@@ -57,7 +59,7 @@ export const ociLayoutDriver = {
       const dir = layoutDir(context, name);
       const known = opened.get(dir);
       if (known) return known;
-      const layout = await OciLayout.create(dir);
+      const layout = await OciLayout.create(dir, options);
       opened.set(dir, layout);
       return layout;
     };
@@ -115,7 +117,8 @@ export const ociLayoutDriver = {
         return JSON.parse(new TextDecoder().decode(await layout.readBlob(config.digest))) as ImageConfig;
       },
       async hasBlob(name, digest) {
-        return (await layoutOf(name))?.hasBlob(digest) ?? false;
+        // Asked by a push: a blob found present is leased, so no collection removes it before the tag lands.
+        return (await layoutOf(name))?.holdBlob(digest) ?? false;
       },
       async putBlob(name, blob) {
         const layout = await layoutForPush(name);

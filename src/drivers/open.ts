@@ -3,10 +3,11 @@
  * credentials for the Registry API, and native secrets from env or the config's `{env}`/`{file}` references.
  * Plan and apply both go through here, so they always talk to a repo the same way.
  */
-import { readSecret } from '../config/secrets.ts';
+import { readSecret, SECRET_KEY } from '../config/secrets.ts';
 import type { Config, RegistryCredentialsConfig } from '../config/types.ts';
 import { resolveDockerConfigDir } from '../credentials/docker-config.ts';
 import { createHelperCache, credentialProvider } from '../credentials/lookup.ts';
+import { registerCredential, registerSecret } from '../registry/redact.ts';
 import type { RepoRef } from '../registry/reference.ts';
 import { homeDir, type Io } from '../runtime.ts';
 import { detectRegistry, registryConfigFor } from './detect.ts';
@@ -64,8 +65,9 @@ export function repoOpener(options: OpenOptions): (address: string) => OpenedRep
         type: detection.type,
         ...(registry === undefined ? {} : { registry }),
         credentials: ref.kind === 'registry' ? credentialProvider({ host: ref.host, name: ref.name }, { configDir, env: io.env, helperCache }) : async () => undefined,
-        nativeSecret: (env) => nativeSecret(env, { io, configDir: config.dir, ...(registry?.credentials ? { configured: registry.credentials } : {}) }),
+        nativeSecret: nativeSecretReader({ env: io.env, configDir: config.dir, ...(registry?.credentials ? { configured: registry.credentials } : {}) }),
         ...(options.debug === undefined ? {} : { debug: options.debug }),
+        notice: (line) => io.stderr(`Note: ${line}\n`),
       });
       drivers.set(key, driver);
     }
@@ -73,14 +75,43 @@ export function repoOpener(options: OpenOptions): (address: string) => OpenedRep
   };
 }
 
-/** A native secret: its `REGPLAN_REPO_*` env var first, else the config's reference of the same kind. */
-async function nativeSecret(
-  envName: string,
-  options: { io: Io; configDir: string; configured?: RegistryCredentialsConfig },
-): Promise<string | undefined> {
-  const direct = options.io.env[envName];
+/** Where a host's native secrets come from: the environment, and the config's `{env}`/`{file}` references. */
+export interface NativeSecretSources {
+  env: Readonly<Record<string, string | undefined>>;
+  /** The config file's directory (`{file}` references are relative to it). */
+  configDir: string;
+  configured?: RegistryCredentialsConfig;
+}
+
+/**
+ * The native-secret resolver drivers get as `nativeSecret`: the `REGPLAN_REPO_*` env var first, else the config's
+ * reference of the same kind. It is where native credentials are read, so it is where they are registered with
+ * the process-wide redactor: every value of a secret-named variable (token, password, secret, key), and for a
+ * password also `user:password` and its base64 — the Basic header a server might echo. Drivers need not.
+ */
+export function nativeSecretReader(sources: NativeSecretSources): (envName: string) => Promise<string | undefined> {
+  return async (envName) => {
+    const value = await readNativeValue(envName, sources);
+    if (value !== undefined && isSecretName(envName)) {
+      registerSecret(value);
+      registerSecret(value.trim());
+      if (/_PASSWORD$/.test(envName)) {
+        const username = await readNativeValue(envName.replace(/_PASSWORD$/, '_USERNAME'), sources);
+        registerCredential({ username, password: value });
+        registerCredential({ username: username?.trim(), password: value.trim() });
+      }
+    }
+    return value;
+  };
+}
+
+/** A variable holding a secret (not a username, id or file path). */
+const isSecretName = (envName: string): boolean => SECRET_KEY.test(envName) && !/_FILE$/.test(envName);
+
+async function readNativeValue(envName: string, sources: NativeSecretSources): Promise<string | undefined> {
+  const direct = sources.env[envName];
   if (direct) return direct;
   const kind = /_TOKEN$/.test(envName) ? 'token' : /_USERNAME$/.test(envName) ? 'username' : /_PASSWORD$/.test(envName) ? 'password' : undefined;
-  const ref = kind === undefined ? undefined : options.configured?.[kind];
-  return ref === undefined ? undefined : readSecret(ref, options.io.env, options.configDir);
+  const ref = kind === undefined ? undefined : sources.configured?.[kind];
+  return ref === undefined ? undefined : readSecret(ref, sources.env, sources.configDir);
 }

@@ -58,9 +58,13 @@ export async function reachableDigests(layout: OciLayout): Promise<Set<string>> 
   return reachable;
 }
 
-/** Removes every blob file index.json no longer reaches; temp files and unknown names are left alone. */
-export async function collectGarbage(layout: OciLayout): Promise<GarbageReport> {
+/**
+ * Removes every blob file index.json no longer reaches, except those in `keep` (blobs a push in progress has
+ * leased, see store.ts); temp files and unknown names are left alone. The caller holds the layout lock.
+ */
+export async function collectGarbage(layout: OciLayout, options: { keep?: ReadonlySet<string> } = {}): Promise<GarbageReport> {
   const reachable = await reachableDigests(layout);
+  for (const digest of options.keep ?? []) reachable.add(digest);
   const blobsDir = path.join(layout.dir, 'blobs');
   const removed: string[] = [];
   let bytesFreed = 0;

@@ -4,21 +4,42 @@
  *
  * Tags are `org.opencontainers.image.ref.name` annotations on index.json entries. Every change to index.json is
  * a read-modify-write of the whole file published with an atomic rename, so a concurrent reader (skopeo, another
- * regplan) sees the old file or the new one, never half of one; changes made through one OciLayout are
- * serialised so parallel untags never lose each other's edits. Removing a tag or manifest only edits index.json:
- * the blobs stay until `garbageCollect()` (apply calls it once after its deletions), so an interrupted apply
- * never leaves index.json pointing at missing content.
+ * regplan) sees the old file or the new one, never half of one. Writers are serialised across processes by the
+ * layout lock (`.regplan-lock` in the layout, see src/lock/file-lock.ts), held for each read-modify-write and for
+ * a whole garbage collection and waited for up to `lockTimeoutMs`, so a cleanup and a push running side by side
+ * never lose each other's edits. Removing a tag or manifest only edits index.json: the blobs stay until
+ * `garbageCollect()` (apply calls it once after its deletions), so an interrupted apply never leaves index.json
+ * pointing at missing content.
+ *
+ * A push's blobs are reachable from index.json only once its tagged manifest lands, so until then they are
+ * leased (lease.ts): before relying on a blob, found present or about to be written, the pusher names it in its
+ * lease, and garbage collection keeps every blob a live lease names.
  */
 import { RegistryError, RegplanError } from '../errors.ts';
 import { type Descriptor, type ImageIndex, type Manifest, isIndex, MediaType, OCI_LAYOUT_FILE, REF_NAME_ANNOTATION } from '../registry/oci.ts';
 import { isValidTag } from '../registry/reference.ts';
+import { describeOwner, waitForLock } from '../lock/file-lock.ts';
 import {
-  listDir, makeDir, path, readBytes, readFileChunks, readTextFile, removeFile, renameFile, statPath, tempSiblingName,
-  writeFileAtomic, writeFileFromChunks,
+  listDir, makeDir, path, readBytes, readFileChunks, readTextFile, removeFile, renameFile, statPath, tempSiblingName, writeFileAtomic,
+  writeFileFromChunks,
 } from '../runtime.ts';
 import { digestLike, hashingStream, parseDigest, sha256Digest } from './digest.ts';
 import { type GarbageReport, collectGarbage } from './gc.ts';
+import { leasedDigests, PushLease } from './lease.ts';
 import { pushTime } from './push-time.ts';
+
+/** The layout lock file, inside the layout directory. */
+export const LAYOUT_LOCK_FILE = '.regplan-lock';
+/** How long a layout change waits for another process's lock by default. */
+const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+
+/** How a layout is opened: how long to wait for another process's lock, and where notices go. */
+export interface LayoutOptions {
+  /** How long a change waits for another process holding the layout lock (default 60 s). */
+  lockTimeoutMs?: number;
+  /** Told when a stale lock (its process died) was removed. */
+  onNotice?: (line: string) => void;
+}
 
 /** A tag of the layout with the index.json entry that carries it. */
 export interface TaggedDescriptor {
@@ -43,15 +64,19 @@ const tagOf = (descriptor: Descriptor): string | undefined => descriptor.annotat
 export class OciLayout {
   /** The layout directory as given (relative paths resolve against the working directory). */
   readonly dir: string;
+  readonly #options: LayoutOptions;
   #mutations: Promise<unknown> = Promise.resolve();
+  /** The lease of this instance's push in progress (see lease.ts). */
+  #lease: PushLease | undefined;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, options: LayoutOptions) {
     this.dir = dir;
+    this.#options = options;
   }
 
   /** Opens an existing layout; a missing directory or one without `oci-layout` is a clear error. */
-  static async open(dir: string): Promise<OciLayout> {
-    const layout = await OciLayout.openIfExists(dir);
+  static async open(dir: string, options: LayoutOptions = {}): Promise<OciLayout> {
+    const layout = await OciLayout.openIfExists(dir, options);
     if (!layout) {
       throw new RegplanError(`cannot open OCI layout "${dir}": the directory does not exist`, {
         hint: `check the oci:${dir} address (relative paths start at the working directory), or push to it to create it`,
@@ -62,7 +87,7 @@ export class OciLayout {
   }
 
   /** Opens a layout, or gives undefined when the directory does not exist (an empty repo); other problems throw. */
-  static async openIfExists(dir: string): Promise<OciLayout | undefined> {
+  static async openIfExists(dir: string, options: LayoutOptions = {}): Promise<OciLayout | undefined> {
     const stat = await statPath(dir);
     if (!stat) return undefined;
     const notLayout = (why: string) =>
@@ -82,30 +107,35 @@ export class OciLayout {
     if (typeof version !== 'string' || !version.startsWith('1.')) {
       throw notLayout(`its oci-layout file declares imageLayoutVersion ${JSON.stringify(version)}, regplan reads 1.x`);
     }
-    const layout = new OciLayout(dir);
+    const layout = new OciLayout(dir, options);
     await layout.readIndex();
     return layout;
   }
 
   /** Opens the layout in `dir`, first creating an empty one (oci-layout, index.json, blobs/sha256) when there is none. */
-  static async create(dir: string): Promise<OciLayout> {
+  static async create(dir: string, options: LayoutOptions = {}): Promise<OciLayout> {
     const stat = await statPath(dir);
     if (stat && !stat.isDirectory) {
       throw new RegplanError(`cannot create an OCI layout at "${dir}": it is a file`, { hint: 'point the oci: address at a directory', context: { repo: `oci:${dir}` } });
     }
-    const entries = stat ? await listDir(dir) : [];
-    if (!entries.includes('oci-layout')) {
-      if (entries.length > 0) {
-        throw new RegplanError(`cannot create an OCI layout in "${dir}": the directory is not empty and holds no oci-layout file`, {
-          hint: 'point the oci: address at an empty or new directory, or at an existing layout',
-          context: { repo: `oci:${dir}` },
-        });
-      }
-      await makeDir(path.join(dir, 'blobs', 'sha256'));
-      await writeFileAtomic(path.join(dir, 'index.json'), serializeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
-      await writeFileAtomic(path.join(dir, 'oci-layout'), JSON.stringify(OCI_LAYOUT_FILE));
+    if (!(stat ? await listDir(dir) : []).includes('oci-layout')) {
+      await makeDir(dir);
+      // Under the layout lock, so two processes creating it at once never reset each other's index.json.
+      await new OciLayout(dir, options).#exclusive('create the layout', async () => {
+        const entries = (await listDir(dir)).filter((name) => !name.startsWith('.regplan-'));
+        if (entries.includes('oci-layout')) return;
+        if (entries.length > 0) {
+          throw new RegplanError(`cannot create an OCI layout in "${dir}": the directory is not empty and holds no oci-layout file`, {
+            hint: 'point the oci: address at an empty or new directory, or at an existing layout',
+            context: { repo: `oci:${dir}` },
+          });
+        }
+        await makeDir(path.join(dir, 'blobs', 'sha256'));
+        await writeFileAtomic(path.join(dir, 'index.json'), serializeIndex({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }));
+        await writeFileAtomic(path.join(dir, 'oci-layout'), JSON.stringify(OCI_LAYOUT_FILE));
+      });
     }
-    return OciLayout.open(dir);
+    return OciLayout.open(dir, options);
   }
 
   /** The file a blob lives in (for streaming large blobs straight from disk). */
@@ -166,6 +196,15 @@ export class OciLayout {
     return (await statPath(this.blobPath(digest)))?.isFile === true;
   }
 
+  /**
+   * For a push: leases the blob (garbage collection by any process keeps it until this push's tagged manifest is
+   * stored), then says whether it is present. A push that finds a blob present may rely on it from then on.
+   */
+  async holdBlob(digest: string): Promise<boolean> {
+    await this.#leaseDigests([digest]);
+    return this.hasBlob(digest);
+  }
+
   /** A blob's bytes, verified against its digest; a missing blob is a 404-style RegistryError (`isNotFound`). */
   async readBlob(digest: string): Promise<Uint8Array> {
     let bytes: Uint8Array;
@@ -219,7 +258,7 @@ export class OciLayout {
 
   async #putBytes(bytes: Uint8Array): Promise<{ digest: string; size: number }> {
     const digest = sha256Digest(bytes);
-    if (!(await this.hasBlob(digest))) await writeFileAtomic(this.blobPath(digest), bytes);
+    if (!(await this.holdBlob(digest))) await writeFileAtomic(this.blobPath(digest), bytes);
     return { digest, size: bytes.byteLength };
   }
 
@@ -229,7 +268,7 @@ export class OciLayout {
     try {
       await writeFileFromChunks(temp, hashing.chunks);
       const written = hashing.result();
-      if (await this.hasBlob(written.digest)) await removeFile(temp);
+      if (await this.holdBlob(written.digest)) await removeFile(temp);
       else await renameFile(temp, this.blobPath(written.digest));
       return written;
     } catch (e) {
@@ -260,6 +299,7 @@ export class OciLayout {
       throw new RegplanError(`cannot store a manifest in OCI layout "${this.dir}": its mediaType is ${manifest.mediaType}, not ${mediaType}`);
     }
     const named = isIndex(manifest) ? manifest.manifests : [manifest.config, ...(manifest.layers ?? [])].filter((d) => !d.urls?.length);
+    await this.#leaseDigests(named.map((d) => d.digest)); // from here on no collection removes them
     for (const descriptor of named) {
       if (!(await this.hasBlob(descriptor.digest))) {
         throw new RegistryError(`cannot store manifest in OCI layout "${this.dir}": it names ${descriptor.digest}, which is not in the layout`, {
@@ -279,17 +319,19 @@ export class OciLayout {
       ...(tag === undefined ? {} : { annotations: { [REF_NAME_ANNOTATION]: tag } }),
     };
     if (options.child === true) return descriptor;
-    await this.#editIndex((entries) => {
+    await this.#editIndex('store a manifest', (entries) => {
       if (tag === undefined) return entries.some((d) => d.digest === digest) ? entries : [...entries, descriptor];
       return [...entries.filter((d) => tagOf(d) !== tag), descriptor];
     });
+    // index.json reaches everything the push stored now: its lease has done its job.
+    await this.#releaseLease();
     return descriptor;
   }
 
   /** Removes one tag (its index.json entry); the manifest stays for its other tags. False when there was no such tag. */
   async untag(tag: string): Promise<boolean> {
     let removed = false;
-    await this.#editIndex((entries) => {
+    await this.#editIndex('remove a tag', (entries) => {
       const kept = entries.filter((d) => tagOf(d) !== tag);
       removed = kept.length !== entries.length;
       return removed ? kept : entries;
@@ -301,7 +343,7 @@ export class OciLayout {
   async deleteManifest(digest: string): Promise<number> {
     parseDigest(digest);
     let removed = 0;
-    await this.#editIndex((entries) => {
+    await this.#editIndex('delete a manifest', (entries) => {
       const kept = entries.filter((d) => d.digest !== digest);
       removed = entries.length - kept.length;
       return removed > 0 ? kept : entries;
@@ -315,16 +357,16 @@ export class OciLayout {
   }
 
   /**
-   * Removes blobs nothing in index.json reaches any more (through child manifests, configs, layers and subjects).
-   * Call it after deletions; it is serialised with this layout's index edits.
+   * Removes blobs nothing in index.json reaches any more (through child manifests, configs, layers and subjects)
+   * and no live push has leased. Call it after deletions; it holds the layout lock throughout.
    */
   garbageCollect(): Promise<GarbageReport> {
-    return this.#exclusive(() => collectGarbage(this));
+    return this.#exclusive('collect garbage', async () => collectGarbage(this, { keep: await leasedDigests(this.dir) }));
   }
 
-  /** Runs index.json edits one at a time: read, change, publish with an atomic rename; unchanged means no write. */
-  #editIndex(change: (entries: Descriptor[]) => Descriptor[]): Promise<void> {
-    return this.#exclusive(async () => {
+  /** Runs one index.json edit under the layout lock: read, change, publish with an atomic rename; unchanged means no write. */
+  #editIndex(what: string, change: (entries: Descriptor[]) => Descriptor[]): Promise<void> {
+    return this.#exclusive(what, async () => {
       const index = await this.readIndex();
       const next = change(index.manifests);
       if (next === index.manifests) return;
@@ -332,10 +374,46 @@ export class OciLayout {
     });
   }
 
-  #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#mutations.then(work, work);
+  /** Runs `work` alone: after this instance's earlier changes, and holding the layout lock against other processes. */
+  #exclusive<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const locked = () => this.#underLock(what, work);
+    const run = this.#mutations.then(locked, locked);
     this.#mutations = run.catch(() => undefined);
     return run;
+  }
+
+  async #underLock<T>(what: string, work: () => Promise<T>): Promise<T> {
+    const timeoutMs = this.#options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    const lock = await waitForLock(path.join(this.dir, LAYOUT_LOCK_FILE), {
+      purpose: `regplan: ${what}`,
+      timeoutMs,
+      ...(this.#options.onNotice === undefined ? {} : { onStaleLock: this.#options.onNotice }),
+      busy: (owner, waited) =>
+        new RegplanError(`OCI layout "${this.dir}" is locked by ${describeOwner(owner)}; waited ${Math.round(waited / 1000)} s to ${what}`, {
+          hint: `another process is changing the layout; retry when it is done. If nothing is, remove the stale lock ${path.join(this.dir, LAYOUT_LOCK_FILE)}`,
+          context: { repo: `oci:${this.dir}`, file: path.join(this.dir, LAYOUT_LOCK_FILE) },
+        }),
+    });
+    try {
+      return await work();
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Adds digests to this instance's lease, under the layout lock (so a collection sees the lease or ran before it). */
+  async #leaseDigests(digests: readonly string[]): Promise<void> {
+    if (this.#lease !== undefined && this.#lease.missing(digests).length === 0) return;
+    await this.#exclusive('lease blobs for a push', async () => {
+      this.#lease ??= new PushLease(this.dir);
+      await this.#lease.add(digests);
+    });
+  }
+
+  async #releaseLease(): Promise<void> {
+    const lease = this.#lease;
+    this.#lease = undefined;
+    await lease?.release();
   }
 }
 

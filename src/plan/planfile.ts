@@ -4,6 +4,8 @@
  */
 import { Ajv } from 'ajv';
 import { StalePlanError, RegplanError } from '../errors.ts';
+import { scrubSecrets } from '../registry/redact.ts';
+import { sha256Digest } from '../registry/digest.ts';
 import { readTextFile, writeFileAtomic } from '../runtime.ts';
 import planSchema from '../../schema/plan.schema.json' with { type: 'json' };
 import type { Plan } from './types.ts';
@@ -20,9 +22,18 @@ export function planSchemaProblems(plan: unknown): string[] {
   return (validatePlanShape.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }
 
-/** Writes a plan file atomically. */
+/** A plan as its file holds it. */
+const serializePlan = (plan: Plan): string => JSON.stringify(plan, null, 2) + '\n';
+
+/**
+ * The plan's content digest (sha256 of its file form): a journal belongs to exactly one plan, so a re-plan to the
+ * same --out never resumes from the previous plan's outcomes.
+ */
+export const planDigest = (plan: Plan): string => sha256Digest(new TextEncoder().encode(serializePlan(plan)));
+
+/** Writes a plan file atomically, scrubbed of every registered secret (server text can reach skip reasons). */
 export async function writePlanFile(file: string, plan: Plan): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(plan, null, 2) + '\n');
+  await writeFileAtomic(file, scrubSecrets(serializePlan(plan)));
 }
 
 /** Reads and checks a plan file: JSON, format version, schema. */

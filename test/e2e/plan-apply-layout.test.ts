@@ -9,7 +9,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { runCli } from '../../src/cli/main.ts';
 import { OciLayout } from '../../src/layout/store.ts';
-import { planSchemaProblems } from '../../src/plan/planfile.ts';
+import { planDigest, planSchemaProblems } from '../../src/plan/planfile.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import { captureIo } from '../support/io.ts';
 import { copyDemo, putTestImage, removeTempDirs, skopeoDigest } from '../support/oci-layout.ts';
@@ -146,7 +146,7 @@ test('a rerun after an interrupted apply finishes the rest, skipping what the jo
   const firstTwo = plan.actions.filter((a) => a.type === 'delete').slice(0, 2);
   for (const action of firstTwo) if (action.type === 'delete') await store.deleteManifest(action.digest);
   const { actionKey } = await import('../../src/apply/journal.ts');
-  const lines = firstTwo.map((a) => JSON.stringify({ at: '', key: actionKey(a), type: a.type, repo: a.repo, tag: a.tag, digest: a.digest, outcome: 'deleted' }));
+  const lines = firstTwo.map((a) => JSON.stringify({ at: '', plan: planDigest(plan), key: actionKey(a), type: a.type, repo: a.repo, tag: a.tag, digest: a.digest, outcome: 'deleted' }));
   await writeFile(path.join(dir, 'plan.json.journal.jsonl'), lines.join('\n') + '\n{"at":"2026-');
   const rerun = await run('apply', 'plan.json');
   assert.is(rerun.code, 0, rerun.err);
