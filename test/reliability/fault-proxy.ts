@@ -6,8 +6,9 @@
  * or a wrong Docker-Content-Digest header on a manifest GET/HEAD.
  *
  * Deterministic per seed whatever the interleaving of concurrent requests: the decision for a request is drawn
- * from a PRNG seeded by (seed, method, path, how many times this method+path was seen before), not from one
- * shared stream. Every DELETE is logged with its path, its fault and whether the registry received it.
+ * from a PRNG seeded by (seed, phase, method, path, how many times this method+path was seen before in the
+ * phase), not from one shared stream. A test names a phase per CLI run (`setPhase('attempt-1 plan')`), so what a
+ * run that failed half-way did or did not send never shifts the faults of the next run. Every DELETE is logged with its path, its fault and whether the registry received it.
  */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
@@ -85,6 +86,8 @@ export interface FaultProxy {
   deletes: DeleteRecord[];
   /** Faults injected so far, by kind (every kind present, 0 when none). */
   faultCounts(): Record<FaultKind, number>;
+  /** Starts a new phase: occurrence counts restart, and decisions depend on the phase name. */
+  setPhase(name: string): void;
   stop(): Promise<void>;
 }
 
@@ -156,6 +159,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const faults: InjectedFault[] = [];
   const deletes: DeleteRecord[] = [];
   const seen = new Map<string, number>();
+  let phase = '';
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
 
@@ -163,7 +167,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const key = `${request.method} ${request.path}`;
     const nth = seen.get(key) ?? 0;
     seen.set(key, nth + 1);
-    const random = keyedRandom(`${options.seed}\u0000${key}\u0000${nth}`);
+    const random = keyedRandom(`${options.seed}\u0000${phase}\u0000${key}\u0000${nth}`);
     const [draw, pick, forward] = [random(), random(), random()];
     const forwardFirst = request.method !== 'GET' && request.method !== 'HEAD' && forward < 0.5;
     const forced = options.force?.(request);
@@ -298,6 +302,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     requests,
     faults,
     deletes,
+    setPhase: (name) => {
+      phase = name;
+      seen.clear();
+    },
     faultCounts: () => Object.fromEntries(FAULT_KINDS.map((k) => [k, faults.filter((f) => f.kind === k).length])) as Record<FaultKind, number>,
     stop: () =>
       new Promise<void>((resolve) => {

@@ -63,6 +63,8 @@ interface RunOutcome {
   reruns?: number;
   /** Why the run counts as failed; undefined when it passed. */
   failure?: string;
+  /** The failure in a few words, for the tally. */
+  reason?: string;
   /** Set when it did not converge but stopped with a clear error. */
   stoppedWith?: string;
   faults: Record<FaultKind, number>;
@@ -164,7 +166,8 @@ async function runSeed(seed: number): Promise<RunOutcome> {
   try {
     const { config, dockerConfig } = await writeWorld(dir, proxy, scenario);
     const env = { HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache'), NO_COLOR: '1' };
-    const run = async (...argv: string[]): Promise<Invocation> => {
+    const run = async (phase: string, ...argv: string[]): Promise<Invocation> => {
+      proxy.setPhase(phase);
       const io = captureIo(env, dir);
       const code = await runCli(['-c', config, '--docker-config', dockerConfig, ...argv], io);
       const invocation = { argv, code, out: io.out(), err: io.err() };
@@ -185,17 +188,17 @@ async function runSeed(seed: number): Promise<RunOutcome> {
     let last: Invocation | undefined;
     for (let attempt = 0; attempt <= MAX_RERUNS; attempt++) {
       const planFile = `plan-${attempt}.json`;
-      last = await run('plan', '--out', planFile);
+      last = await run(`attempt ${attempt} plan`, 'plan', '--out', planFile);
       const afterPlan = await wrongDeletion();
-      if (afterPlan) return finish({ failure: `${afterPlan} (after plan, attempt ${attempt})${describe()}` });
+      if (afterPlan) return finish({ reason: 'wrong deletion', failure: `${afterPlan} (after plan, attempt ${attempt})${describe()}` });
       if (last.code === 0) {
-        last = await run('apply', planFile);
+        last = await run(`attempt ${attempt} apply`, 'apply', planFile);
         const afterApply = await wrongDeletion();
-        if (afterApply) return finish({ failure: `${afterApply} (after apply, attempt ${attempt})${describe()}` });
+        if (afterApply) return finish({ reason: 'wrong deletion', failure: `${afterApply} (after apply, attempt ${attempt})${describe()}` });
       }
       if (last.code !== 0) {
         const unclear = unclearError(last, proxy.host, repoAddress);
-        if (unclear) return finish({ failure: `unclear error from "regplan ${last.argv.join(' ')}" (attempt ${attempt}): ${unclear}${describe()}` });
+        if (unclear) return finish({ reason: `${last.argv[0]}: ${unclear.replace(/127\.0\.0\.1:\d+/g, 'HOST').slice(0, 90)}`, failure: `unclear error from "regplan ${last.argv.join(' ')}" (attempt ${attempt}): ${unclear}${describe()}` });
       }
       const now = await listTagsDirect(registry, scenario.repo);
       if (JSON.stringify(now) === JSON.stringify(expected)) return finish({ reruns: attempt });
@@ -208,6 +211,7 @@ async function runSeed(seed: number): Promise<RunOutcome> {
       if (lost.length === 0) return finish({ stoppedWith: firstError });
     }
     return finish({
+      reason: 'not converged, exit 0',
       failure: `not converged after ${MAX_RERUNS} reruns and the last run did not stop with an error: left [${leftover.join(', ')}], missing [${lost.join(', ')}]${describe()}`,
     });
   } finally {
@@ -234,7 +238,10 @@ test('summary: faults of every kind were injected at about the configured rate, 
     histogram[key] = (histogram[key] ?? 0) + 1;
   }
   const failedSeeds = outcomes.filter((o) => o.failure !== undefined).map((o) => o.seed);
-  const wrong = outcomes.filter((o) => o.failure?.startsWith('WRONG DELETION')).map((o) => o.seed);
+  const wrong = outcomes.filter((o) => o.reason === 'wrong deletion').map((o) => o.seed);
+  const reasons: Record<string, number> = {};
+  for (const o of outcomes) if (o.reason !== undefined) reasons[o.reason] = (reasons[o.reason] ?? 0) + 1;
+  const perSeed = outcomes.map((o) => `${o.seed}:${o.failure !== undefined ? 'F' : o.reruns ?? 'S'}`).join(' ');
   const stopped = outcomes.filter((o) => o.stoppedWith !== undefined).map((o) => `${o.seed}: ${o.stoppedWith}`);
   const summary = {
     runs: outcomes.length,
@@ -245,11 +252,13 @@ test('summary: faults of every kind were injected at about the configured rate, 
     reruns: histogram,
     wrongDeletions: wrong.length,
     failedSeeds,
+    failureReasons: reasons,
     stallMs: timeout.stallMs,
     clientTimeout: timeout.setting === '' ? 'none (120 s built in)' : timeout.setting.replace(/^, timeout: /, ''),
     seconds: Math.round(outcomes.reduce((sum, o) => sum + o.ms, 0) / 1000),
   };
   console.log(`reliability faults: ${JSON.stringify(summary)}`);
+  console.log(`reliability faults per seed (reruns to converge, S = stopped with a clear error, F = failed): ${perSeed}`);
   for (const line of stopped) console.log(`  stopped clearly: seed ${line}`);
   assert.equal(strayRejections.map(String), [], 'regplan left no unhandled promise rejection behind');
   if (RATE > 0 && outcomes.length >= 20) {

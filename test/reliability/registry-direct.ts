@@ -24,7 +24,7 @@ function authHeaders(registry: TestRegistry): Record<string, string> {
 
 async function call(registry: TestRegistry, method: string, path: string, init: { headers?: Record<string, string>; body?: Uint8Array } = {}): Promise<Response> {
   const url = path.startsWith('http') ? path : `http://${registry.host}${path}`;
-  return fetch(url, { method, headers: { ...authHeaders(registry), ...init.headers }, ...(init.body === undefined ? {} : { body: init.body }) });
+  return fetch(url, { method, headers: { ...authHeaders(registry), ...init.headers }, ...(init.body === undefined ? {} : { body: init.body as BodyInit }) });
 }
 
 async function expectStatus(response: Response, ok: readonly number[], what: string): Promise<void> {
