@@ -7,7 +7,8 @@
  * only doomed tags. A kept tag missing at any point, or a forwarded DELETE of a kept manifest, fails it at once.
  *
  * Knobs (env): RELIABILITY_SEEDS ("1-50" or "3,17"), RELIABILITY_FAULT_RATE (0.1), RELIABILITY_STALL_MS,
- * RELIABILITY_BREAK=expectation (expects a doomed tag to survive: every run must then fail, proving the check bites).
+ * RELIABILITY_BREAK=expectation (expects a doomed tag to survive) or =kept (deletes v1.0.0 directly after the
+ * first plan): every run must then fail, proving the checks bite.
  * Prints one `reliability faults:` summary line (the numbers docs/reliability.md quotes).
  */
 import { suite } from 'uvu';
@@ -19,13 +20,15 @@ import { runCli } from '../../src/cli/main.ts';
 import { startRegistry, type TestRegistry } from '../harness/registry.ts';
 import { captureIo } from '../support/io.ts';
 import { FAULT_KINDS, startFaultProxy, type FaultKind, type FaultProxy } from './fault-proxy.ts';
-import { listTagsDirect, seedTags } from './registry-direct.ts';
+import { deleteManifestDirect, listTagsDirect, seedTags } from './registry-direct.ts';
 import { POLICY_YAML, scenarioFor, type Scenario } from './scenario.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RATE = Number(process.env['RELIABILITY_FAULT_RATE'] ?? 0.1);
 const MAX_RERUNS = 3;
-const BREAK_EXPECTATION = process.env['RELIABILITY_BREAK'] === 'expectation';
+/** Self-checks that the suite bites: `expectation` expects a doomed tag to survive, `kept` deletes a kept manifest behind regplan's back. */
+const BREAK = process.env['RELIABILITY_BREAK'];
+const BREAK_EXPECTATION = BREAK === 'expectation';
 
 /** "1-50" or "3,17,20-22" -> seeds. */
 function parseSeeds(text: string): number[] {
@@ -189,6 +192,7 @@ async function runSeed(seed: number): Promise<RunOutcome> {
     for (let attempt = 0; attempt <= MAX_RERUNS; attempt++) {
       const planFile = `plan-${attempt}.json`;
       last = await run(`attempt ${attempt} plan`, 'plan', '--out', planFile);
+      if (BREAK === 'kept' && attempt === 0) await deleteManifestDirect(registry, scenario.repo, digests.get('v1.0.0') as string);
       const afterPlan = await wrongDeletion();
       if (afterPlan) return finish({ reason: 'wrong deletion', failure: `${afterPlan} (after plan, attempt ${attempt})${describe()}` });
       if (last.code === 0) {

@@ -95,3 +95,10 @@ export async function digestDirect(registry: TestRegistry, repo: string, tag: st
   await expectStatus(response, [200], `read ${repo}:${tag}`);
   return sha256Digest(new Uint8Array(await response.arrayBuffer()));
 }
+
+/** Deletes a manifest by digest, bypassing regplan (the suite's self-check that a wrong deletion is noticed). */
+export async function deleteManifestDirect(registry: TestRegistry, repo: string, digest: string): Promise<void> {
+  const response = await call(registry, 'DELETE', `/v2/${repo}/manifests/${digest}`);
+  await response.arrayBuffer();
+  await expectStatus(response, [202], `delete ${repo}@${digest}`);
+}
