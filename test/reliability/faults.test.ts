@@ -186,7 +186,9 @@ async function runSeed(seed: number): Promise<RunOutcome> {
       return `WRONG DELETION: kept tags missing [${missing.join(', ')}]${hit ? `; DELETE ${hit.path} of a kept manifest reached the registry (fault ${hit.fault ?? 'none'})` : ''}`;
     };
     const describe = (): string =>
-      `\n  faults: ${proxy.faults.map((f) => `${f.kind} ${f.method} ${f.path}`).join('; ')}\n  last output:\n${transcript.slice(-2).map((t) => `  $ regplan ${t.argv.join(' ')} -> ${t.code}\n${(t.out + t.err).trim().split('\n').slice(-12).map((l) => `    ${l}`).join('\n')}`).join('\n')}`;
+      `\n  faults: ${proxy.faults.map((f) => `${f.kind} ${f.method} ${f.path}`).join('; ')}` +
+      `\n  DELETEs: ${proxy.deletes.map((d) => `${d.path.slice(d.path.lastIndexOf('/') + 1, d.path.lastIndexOf('/') + 20)}… ${d.forwarded ? `-> ${d.upstreamStatus ?? 'reset'}` : 'not forwarded'}${d.fault ? ` [${d.fault}]` : ''}`).join('; ') || 'none'}` +
+      `\n  last output:\n${transcript.slice(-2).map((t) => `  $ regplan ${t.argv.join(' ')} -> ${t.code}\n${(t.out + t.err).trim().split('\n').slice(-12).map((l) => `    ${l}`).join('\n')}`).join('\n')}`;
 
     let last: Invocation | undefined;
     for (let attempt = 0; attempt <= MAX_RERUNS; attempt++) {
