@@ -131,11 +131,11 @@ async function seedScenario(scenario: Scenario): Promise<Map<string, string>> {
   return digests;
 }
 
-async function writeWorld(dir: string, proxy: FaultProxy, scenario: Scenario): Promise<{ config: string; dockerConfig: string }> {
+async function writeWorld(dir: string, proxy: FaultProxy, scenario: Scenario, repo = scenario.repo): Promise<{ config: string; dockerConfig: string }> {
   const config = path.join(dir, 'registry.config.yaml');
   await writeFile(
     config,
-    ['version: 1', `settings: { concurrency: 2, grace: 2h${timeout.setting} }`, ...POLICY_YAML, 'repos:', `  - repo: ${proxy.host}/${scenario.repo}`, '    cleanup: ci', ''].join('\n'),
+    ['version: 1', `settings: { concurrency: 2, grace: 2h${timeout.setting} }`, ...POLICY_YAML, 'repos:', `  - repo: ${proxy.host}/${repo}`, '    cleanup: ci', ''].join('\n'),
   );
   const dockerConfig = path.join(dir, 'docker');
   await mkdir(dockerConfig, { recursive: true });
@@ -233,6 +233,28 @@ for (const seed of SEEDS) {
     if (outcome.failure !== undefined) assert.unreachable(`seed ${seed}: ${outcome.failure}`);
   });
 }
+
+test('a registry that always lies in Docker-Content-Digest on HEAD of a kept tag does not get that tag deleted', async () => {
+  // The shared-manifest guard (pr-shared shares v1.1.0's manifest) must not rest on an unverified HEAD header:
+  // deleting pr-shared's manifest by digest removes v1.1.0 with it.
+  const repo = 'rel/lying-head';
+  const release = await seedTags(registry, repo, ['v1.1.0', 'pr-shared'], { content: `${repo} v1.1.0` });
+  await seedTags(registry, repo, ['pr-1'], { content: `${repo} pr-1` });
+  const proxy = await startFaultProxy({ target: registry.host, seed: 1, force: (r) => (r.method === 'HEAD' && r.path.endsWith('/manifests/v1.1.0') ? 'wrong-digest' : 'none') });
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-faults-lie-'));
+  try {
+    const { config, dockerConfig } = await writeWorld(dir, proxy, scenarioFor(0), repo);
+    const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache'), NO_COLOR: '1' }, dir);
+    const code = await runCli(['-c', config, '--docker-config', dockerConfig, 'apply', '--auto-approve'], io);
+    assert.ok(proxy.faultCounts()['wrong-digest'] > 0, 'the lie was told');
+    const left = await listTagsDirect(registry, repo);
+    const hit = proxy.deletes.filter((d) => d.forwarded && d.path.endsWith(release));
+    assert.ok(left.includes('v1.1.0') && hit.length === 0, `v1.1.0 survives (exit ${code}; left [${left.join(', ')}]; DELETEs ${proxy.deletes.map((d) => d.path).join(', ')})\n${io.out()}${io.err()}`);
+  } finally {
+    await proxy.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test('summary: faults of every kind were injected at about the configured rate, no stray rejections', () => {
   const faults = Object.fromEntries(FAULT_KINDS.map((k) => [k, outcomes.reduce((sum, o) => sum + o.faults[k], 0)])) as Record<FaultKind, number>;
