@@ -110,8 +110,8 @@ interface Guards {
   byDigest: Map<string, string[]>;
   /** `tag@digest` of every tag this apply removes. */
   leaving: Set<string>;
-  /** Tags whose digest could not be read now (named in the failure). */
-  unreadable: string[];
+  /** Tags whose digest could not be read now, with why (named in the failure). */
+  unreadable: { tag: string; why: string }[];
   /** Set when the listing itself failed. */
   failure?: string;
 }
@@ -128,29 +128,29 @@ const needsGuard = (driver: Driver, action: DeleteAction): boolean =>
 async function readGuards(driver: Driver, name: string, deletes: readonly DeleteAction[], limit: ReturnType<typeof pLimit>): Promise<Guards> {
   const leaving = new Set(deletes.filter((a) => a.tag !== undefined).map((a) => `${a.tag}@${a.digest}`));
   const byDigest = new Map<string, string[]>();
-  const unreadable: string[] = [];
   const add = (tag: string, digest: string) => byDigest.set(digest, [...(byDigest.get(digest) ?? []), tag]);
+  const unreadable = new Map<string, string>();
+  const read = async (tag: string): Promise<void> => {
+    try {
+      const digest = await verifiedDigest(driver, name, tag);
+      if (digest !== undefined) add(tag, digest);
+      unreadable.delete(tag);
+    } catch (error) {
+      unreadable.set(tag, messageOf(error));
+    }
+  };
   try {
     if (hasDetailedListing(driver)) {
       for (const record of await driver.listTagRecords(name)) if (isValidTag(record.tag) && isValidDigest(record.digest)) add(record.tag, record.digest);
     } else {
-      await Promise.all(
-        (await driver.listTags(name)).filter(isValidTag).map((tag) =>
-          limit(async () => {
-            try {
-              const digest = await verifiedDigest(driver, name, tag);
-              if (digest !== undefined) add(tag, digest);
-            } catch {
-              unreadable.push(tag);
-            }
-          }),
-        ),
-      );
+      await Promise.all((await driver.listTags(name)).filter(isValidTag).map((tag) => limit(() => read(tag))));
+      // One more try for what failed (after the transport's own retries): a tag left unread blocks digest deletes.
+      for (const tag of [...unreadable.keys()]) await read(tag);
     }
   } catch (error) {
-    return { byDigest, leaving, unreadable, failure: messageOf(error) };
+    return { byDigest, leaving, unreadable: [], failure: messageOf(error) };
   }
-  return { byDigest, leaving, unreadable: unreadable.sort() };
+  return { byDigest, leaving, unreadable: [...unreadable].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([tag, why]) => ({ tag, why })) };
 }
 
 /**
@@ -174,15 +174,17 @@ function guardVerdict(driver: Driver, action: DeleteAction, guards: Guards): { o
   if (!needsGuard(driver, action)) return undefined;
   if (guards.failure !== undefined) return { outcome: 'failed', message: `could not re-check the repo's tags before deleting: ${guards.failure}` };
   const others = (guards.byDigest.get(action.digest) ?? []).filter((tag) => !guards.leaving.has(`${tag}@${action.digest}`));
-  const unreadable = guards.unreadable.filter((tag) => tag !== action.tag);
+  const unreadable = guards.unreadable.filter((entry) => entry.tag !== action.tag);
+  const named = unreadable.map((entry) => JSON.stringify(entry.tag)).join(', ');
+  const why = unreadable[0] === undefined ? '' : `: ${unreadable[0].why}`;
   if (action.mode === 'manifest') {
     const guard = others[0];
     if (guard !== undefined) return { outcome: 'stale', message: `manifest ${action.digest} is now also tagged "${guard}"; left alone (re-plan to reconsider)` };
-    if (unreadable.length > 0) return { outcome: 'failed', message: `could not re-check tag ${unreadable.map((t) => JSON.stringify(t)).join(', ')} before deleting manifest ${action.digest} (it could point at it now); re-run apply` };
+    if (unreadable.length > 0) return { outcome: 'failed', message: `could not re-check tag ${named} before deleting manifest ${action.digest} (it could point at it now)${why}; re-run apply` };
     return undefined;
   }
   if (others.length > 0) return undefined;
-  if (unreadable.length > 0) return { outcome: 'failed', message: `could not re-check tag ${unreadable.map((t) => JSON.stringify(t)).join(', ')} before removing the last planned tag of ${action.digest}; re-run apply` };
+  if (unreadable.length > 0) return { outcome: 'failed', message: `could not re-check tag ${named} before removing the last planned tag of ${action.digest}${why}; re-run apply` };
   return {
     outcome: 'stale',
     message: `"${action.tag ?? ''}" is now the last tag on ${action.digest}, and removing the last tag on ${driver.type} deletes the manifest; left alone (re-plan to reconsider)`,
