@@ -7,6 +7,7 @@
 import pLimit from 'p-limit';
 import { mergeBundleDecision, withPlannedTags } from '../bundles/merge.ts';
 import { planBundles, registryCapabilities, type RegistryCapabilities } from '../bundles/plan.ts';
+import { compileGlob, type TagPattern } from '../config/pattern.ts';
 import type { Config, RepoConfig } from '../config/types.ts';
 import { refusesCleanup } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
@@ -34,11 +35,8 @@ export interface PlanRequest {
   capabilitiesOf?: (address: string) => RegistryCapabilities;
 }
 
-/** Converts a shell-style glob (`*`, `?`) to an anchored regex over the whole repo address. */
-export function globToRegExp(glob: string): RegExp {
-  const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.+()[\]{}|]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`);
-}
+/** Converts a shell-style glob (`*`, `?`) to an anchored pattern over the whole repo address (linear-time, config/pattern.ts). */
+export const globToRegExp = (glob: string): TagPattern => compileGlob(glob);
 
 /** The repos a plan covers: those with a cleanup policy or bundles, filtered by `--repo` globs. */
 export function selectRepos(config: Config, globs: readonly string[] = []): RepoConfig[] {
