@@ -1,7 +1,7 @@
 /**
  * Bounds on config text, so a hostile or runaway file is a positioned problem instead of a crash, a stall or an
  * out-of-memory abort. Real configs are a few kilobytes and a few levels deep; the limits are far above that:
- * - the document: at most 512 KiB, checked before parsing (the yaml parser needs seconds for that much);
+ * - the document: at most 256 KiB, checked before parsing (the yaml parser needs about a second for that much);
  * - nesting: at most 32 levels of mappings and lists: flow brackets checked on the raw text before parsing (the
  *   parser slows down with depth), block nesting on the parser's tokens before building nodes (building recurses);
  * - each mapping or list: at most 5,000 entries; each string (keys too): at most 4,096 characters, without control
@@ -14,7 +14,7 @@ import type { ConfigProblem } from '../errors.ts';
 import { pointer } from './source.ts';
 
 /** The limits, in one place (README "Config limits", schema/regplan.schema.json description). */
-export const CONFIG_LIMITS = { maxBytes: 512 * 1024, maxDepth: 32, maxEntries: 5000, maxStringLength: 4096, maxAliasCount: 100 } as const;
+export const CONFIG_LIMITS = { maxBytes: 256 * 1024, maxDepth: 32, maxEntries: 5000, maxStringLength: 4096, maxAliasCount: 100 } as const;
 
 const KiB = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;

@@ -76,9 +76,14 @@ export function schemaProblems(source: ConfigSource): ConfigProblem[] {
   const errors = validate.errors ?? [];
   const unknownKeysAt = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath));
   const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
   for (const error of errors) {
     const problem = explain(error, source, unknownKeysAt);
-    if (problem && !problems.some((p) => p.path === problem.path && p.message === problem.message)) problems.push(problem);
+    const key = problem === undefined ? '' : `${problem.path}\n${problem.message}`;
+    if (problem && !seen.has(key)) {
+      seen.add(key);
+      problems.push(problem);
+    }
   }
   return problems;
 }

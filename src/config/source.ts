@@ -100,7 +100,7 @@ export function parseConfigSource(text: string, file: string): ParsedSource {
 /** parseDocument's composing half, on tokens already parsed (and checked): the first document, or a MULTIPLE_DOCS error. */
 function composeDocument(tokens: readonly CST.Token[], length: number): Document.Parsed {
   let doc: Document.Parsed | undefined;
-  for (const next of new Composer({ prettyErrors: false, uniqueKeys: true }).compose(tokens, true, length)) {
+  for (const next of new Composer({ prettyErrors: false, uniqueKeys: true, logLevel: 'error' }).compose(tokens, true, length)) {
     if (doc === undefined) {
       doc = next;
     } else {

@@ -28,7 +28,7 @@ test('tags: an invalid regex refuses the plan with a RegplanError naming the pat
 
 test('tags: a pattern that backtracks exponentially in JavaScript matches in linear time', () => {
   const started = performance.now();
-  const kept = keepMatchingTags({ pattern: '(a+)+$' }, input(`${'a'.repeat(40)}!`, 'aaa'));
+  const kept = keepMatchingTags({ pattern: '(a+)+$' }, input(`${'a'.repeat(28)}!`, 'aaa'));
   assert.equal([...kept.keys()], ['aaa']);
   assert.ok(performance.now() - started < 1000, 'a hang guard only; bench/run.ts measures');
 });
