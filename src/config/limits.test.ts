@@ -78,6 +78,11 @@ test('a NUL byte in an oci: path (or any path) is a problem at that value', () =
   errorMatching(load(['version: 1', 'policies:', '  ci:', '    keep:', '      - listed: "./deployed\\0.txt"', ...REPO].join('\n')), /NUL|control character/);
 });
 
+test('a commit count too large to pass to git is a schema problem', () => {
+  const problem = errorMatching(load(['version: 1', 'policies:', '  ci:', '    keep:', '      - gitRefs: { commits: 1e21 }', ...REPO].join('\n')), /<= 1000000/);
+  assert.equal([problem.line, problem.path], [5, '/policies/ci/keep/0/gitRefs/commits']);
+});
+
 test('long names do not make did-you-mean suggestions quadratic', () => {
   const names = Array.from({ length: 100 }, (_, i) => `p${i}${'x'.repeat(1000)}`);
   const text = ['version: 1', 'policies:', ...names.map((n) => `  ${n}: { keep: [{ newest: 1 }] }`), 'repos:', '  - repo: ghcr.io/a/b', `    cleanup: "${'y'.repeat(4000)}"`].join('\n');
