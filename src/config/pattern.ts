@@ -5,7 +5,7 @@
  *
  * The syntax is RE2's (Go's regexp): JavaScript's everyday syntax (`^ $ . [] () (?:) | * + ? {n,m} \d \w \s \b`,
  * non-greedy `*?`) without backreferences (`\1`, `\k<name>`) and lookaround (`(?=` `(?!` `(?<=` `(?<!`), plus
- * `(?i)` flags, `\pL` Unicode classes, `[[:alpha:]]` and `\Q…\E`. No flags, no implicit anchors.
+ * inline flags such as `(?i)`, `\pL` Unicode classes, `[[:alpha:]]` and `\Q…\E`. No implicit flags or anchors.
  * Bounds: at most 1,000 characters and about 10,000 compiled instructions (checked before compiling, so a pattern
  * such as `(?:.{1000}){1000}` is refused cheaply); RE2 itself refuses repeat counts over 1,000 and nesting over 1,000.
  */

@@ -76,9 +76,10 @@ export function parseConfigSource(text: string, file: string): ParsedSource {
     } catch (error) {
       // yaml refuses to expand an alias bomb ("Excessive alias count"); name the first alias, where expansion starts.
       const alias = firstAlias(doc);
+      const said = firstLine((error as Error).message);
       errors.push({
         file, ...at(alias?.range?.[0] ?? 0), path: '',
-        message: `YAML aliases expand too much: ${firstLine((error as Error).message)}`,
+        message: alias === undefined ? `YAML cannot be read: ${said}` : `YAML aliases expand too much: ${said}`,
         hint: `regplan expands anchors (&name) at most ${CONFIG_LIMITS.maxAliasCount} times over; write repeated parts out, or share a policy by name (cleanup: <policy>)`,
       });
       return { source: emptySource(file), errors, warnings, fatal: true };
