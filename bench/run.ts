@@ -4,7 +4,10 @@
  *   1. evaluate: the pure evaluator on a synthetic 50,000-tag inventory.
  *   2. plan, real registry: a 1,000-tag repo on Debian's docker-registry behind a counting proxy — cold cache
  *      vs warm cache (requests per tag, wall time), with regplan's peak RSS.
- * Usage: node bench/run.ts [--tags 1000] [--synthetic 50000]
+ *   3. redos: plan evaluation of the patterns that stalled backtracking regexes (issue 9: `(a+)+$` with one
+ *      41-character tag among 10,000 ran past 120 s; `^v(\d+\.?)+$` took 4.7 s on a 29-character tag), now on RE2.
+ * Usage: node bench/run.ts [--tags 1000] [--synthetic 50000] [--only registry,evaluate,redos]
+ * With --only the table is printed but bench/results.md (the record of a full run) is left as it is.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCli } from '../src/cli/main.ts';
+import { loadConfig } from '../src/config/load.ts';
 import type { Policy } from '../src/config/types.ts';
 import { evaluateCleanup } from '../src/plan/evaluate.ts';
 import { RegistryClient } from '../src/registry/client.ts';
@@ -21,7 +25,9 @@ import { startCountingProxy } from '../test/support/counting-proxy.ts';
 import { captureIo } from '../test/support/io.ts';
 import type { RepoInventory } from '../src/model/inventory.ts';
 
-const { values } = parseArgs({ options: { tags: { type: 'string', default: '1000' }, synthetic: { type: 'string', default: '50000' } } });
+const { values } = parseArgs({ options: { tags: { type: 'string', default: '1000' }, synthetic: { type: 'string', default: '50000' }, only: { type: 'string' } } });
+const only = values.only === undefined ? undefined : new Set(values.only.split(','));
+const runs = (name: string) => only === undefined || only.has(name);
 const registryTags = Number(values.tags);
 const syntheticTags = Number(values.synthetic);
 const digestOf = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
@@ -93,8 +99,30 @@ async function benchRegistryPlan(): Promise<void> {
   }
 }
 
-await benchRegistryPlan();
-await benchEvaluate();
+// 3. Patterns that backtrack exponentially in JavaScript, through config loading and plan evaluation.
+async function benchRedos(): Promise<void> {
+  const now = new Date('2026-06-01T00:00:00Z');
+  const cases = [
+    { pattern: '(a+)+$', hostile: `${'a'.repeat(40)}!`, before: 'ran past 120 s (issue 9)' },
+    { pattern: '^v(\\d+\\.?)+$', hostile: `v${'1'.repeat(27)}!`, before: '4.7 s (issue 9)' },
+  ];
+  for (const { pattern, hostile, before } of cases) {
+    const loaded = loadConfig(`version: 1\npolicies:\n  p: { keep: [{ tags: ${JSON.stringify(pattern)} }] }\nrepos:\n  - { repo: bench.example.com/acme/app, cleanup: p }\n`, { file: 'bench.yaml' });
+    const policy = loaded.config?.policies['p'];
+    if (policy === undefined) throw new Error(`bench config invalid: ${loaded.errors.map((e) => e.message).join('; ')}`);
+    const tags = Array.from({ length: 10_000 }, (_, i) => ({ tag: i % 3 === 0 ? `v1.${i}.0` : `main-${i}`, digest: digestOf(String(i)), pushedAt: new Date(now.getTime() - (i + 200) * 60_000).toISOString() }));
+    tags.push({ tag: hostile, digest: digestOf('hostile'), pushedAt: new Date(now.getTime() - 86_400_000).toISOString() });
+    const inventory: RepoInventory = { repo: 'bench.example.com/acme/app', driver: { type: 'default', untag: false, listUntagged: false }, tags, untagged: [], manifests: {} };
+    const started = performance.now();
+    const decision = evaluateCleanup([{ inventory, policy }], { facts: { git: {}, listed: {} }, now, graceMs: 7_200_000 });
+    const ms = performance.now() - started;
+    rows.push(`| evaluate \`tags: ${pattern.replaceAll('|', '\\|')}\` over 10,001 tags incl. a ${hostile.length}-character one (before RE2: ${before}) | ${ms.toFixed(0)} ms | — | — | ${decision.actions.length} deletes, ${decision.kept.length} kept |`);
+  }
+}
+
+if (runs('registry')) await benchRegistryPlan();
+if (runs('evaluate')) await benchEvaluate();
+if (runs('redos')) await benchRedos();
 
 const report = [
   '# regplan benchmarks',
@@ -106,5 +134,5 @@ const report = [
   ...rows,
   '',
 ].join('\n');
-await writeFile(path.join(import.meta.dirname, 'results.md'), report);
+if (only === undefined) await writeFile(path.join(import.meta.dirname, 'results.md'), report);
 process.stdout.write(report);

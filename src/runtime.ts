@@ -75,6 +75,61 @@ function isStandaloneBinary(): boolean {
 /** Reads a UTF-8 text file. */
 export const readTextFile = (file: string): Promise<string> => fs.readFile(file, 'utf8');
 
+/** Why `readTextFileCapped` refused a file, before or while reading it (the path's kind, or its size). */
+export class FileRefusedError extends Error {
+  override name = 'FileRefusedError';
+  readonly file: string;
+  readonly reason: { kind: 'not-regular'; type: string } | { kind: 'too-large'; maxBytes: number; size?: number };
+  constructor(file: string, reason: FileRefusedError['reason']) {
+    super(reason.kind === 'not-regular' ? `${file} is a ${reason.type}, not a regular file` : `${file} is larger than ${reason.maxBytes} bytes`);
+    this.file = file;
+    this.reason = reason;
+  }
+}
+
+function fileType(stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (stat.isDirectory()) return 'directory';
+  if (stat.isFIFO()) return 'FIFO (named pipe)';
+  if (stat.isSocket()) return 'socket';
+  if (stat.isCharacterDevice()) return 'character device';
+  if (stat.isBlockDevice()) return 'block device';
+  return 'special file';
+}
+
+/**
+ * Reads UTF-8 text of at most `maxBytes`, for files a config names. With `regularOnly` anything but a regular
+ * file is refused before a byte is read: the path is opened non-blocking (so a FIFO cannot block the open) and
+ * checked with fstat on the open handle (so swapping the path after a check cannot fool it). Without it, pipes
+ * and devices are read (e.g. `-c <(envsubst < tpl.yaml)`), but never past `maxBytes` (so /dev/urandom ends).
+ * Throws FileRefusedError for a refused file; Node's errors (ENOENT, EACCES, …) otherwise.
+ */
+export async function readTextFileCapped(file: string, options: { maxBytes: number; regularOnly: boolean }): Promise<string> {
+  const flags = fsConstants.O_RDONLY | (options.regularOnly ? (fsConstants.O_NONBLOCK ?? 0) : 0);
+  const handle = await fs.open(file, flags);
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory() || (options.regularOnly && !stat.isFile())) throw new FileRefusedError(file, { kind: 'not-regular', type: fileType(stat) });
+    if (stat.isFile() && stat.size > options.maxBytes) throw new FileRefusedError(file, { kind: 'too-large', maxBytes: options.maxBytes, size: stat.size });
+    // Room for one byte past the expected end, so reaching it means "more than expected" (a pipe, or a growing file).
+    let buffer = new Uint8Array(Math.min(stat.isFile() ? stat.size : 64 * 1024, options.maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      if (length === buffer.byteLength) {
+        if (length > options.maxBytes) throw new FileRefusedError(file, { kind: 'too-large', maxBytes: options.maxBytes });
+        const grown = new Uint8Array(Math.min(buffer.byteLength * 2, options.maxBytes + 1));
+        grown.set(buffer);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.byteLength - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return new TextDecoder().decode(buffer.subarray(0, length));
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Reads a file's bytes. */
 export const readBytes = (file: string): Promise<Uint8Array> => fs.readFile(file);
 

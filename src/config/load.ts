@@ -5,7 +5,8 @@
  */
 import * as path from 'node:path';
 import { ConfigError, type ConfigProblem } from '../errors.ts';
-import { readTextFile } from '../runtime.ts';
+import { FileRefusedError, readTextFileCapped } from '../runtime.ts';
+import { CONFIG_LIMITS } from './limits.ts';
 import { normalizeConfig } from './normalize.ts';
 import { schemaProblems } from './schema-check.ts';
 import { semanticProblems } from './semantics.ts';
@@ -45,17 +46,26 @@ export function loadConfig(text: string, options: { file: string; dir?: string }
   const errors = [...parsed.errors, ...fromSchema, ...semantic.errors].sort(byPosition);
   const warnings = [...parsed.warnings, ...semantic.warnings].sort(byPosition);
   if (errors.length > 0) return { errors, warnings };
-  return { config: normalizeConfig(source.data, { file: path.resolve(file), dir }), errors, warnings };
+  return { config: normalizeConfig(source.data, { file: path.resolve(file), dir, positionOf: (p) => source.positionOf(p) }), errors, warnings };
 }
 
-/** Reads and loads a config file; a missing or unreadable file is a problem, not an exception. */
+/**
+ * Reads and loads a config file; a missing or unreadable file is a problem, not an exception. At most the config
+ * size limit is read (a pipe such as `-c <(envsubst < tpl.yaml)` works; /dev/urandom ends with a problem).
+ */
 export async function readConfig(file: string): Promise<LoadResult> {
   let text: string;
   try {
-    text = await readTextFile(file);
+    text = await readTextFileCapped(file, { maxBytes: CONFIG_LIMITS.maxBytes, regularOnly: false });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const problem: ConfigProblem = code === 'ENOENT'
+    const problem: ConfigProblem = error instanceof FileRefusedError
+      ? {
+        file, ...NO_POSITION,
+        message: error.reason.kind === 'too-large' ? `the config file is larger than ${CONFIG_LIMITS.maxBytes / 1024} KiB` : `the config path is a ${error.reason.type}, not a file`,
+        hint: 'check that -c/REGPLAN_CONFIG names the config file; a real config is a few kilobytes',
+      }
+      : code === 'ENOENT'
       ? { file, ...NO_POSITION, message: 'config file not found', hint: 'create one, see examples/ or set -c/REGPLAN_CONFIG' }
       : { file, ...NO_POSITION, message: `cannot read the config file (${code ?? 'read error'})`, hint: 'check that the path is a readable file, or set -c/REGPLAN_CONFIG' };
     return { errors: [problem], warnings: [] };

@@ -79,7 +79,7 @@ test('every keep rule kind normalizes to its tagged form with defaults filled in
     { kind: 'semver', latestPerMinor: 2, latestMajors: 3, prerelease: false },
     { kind: 'gitRefs', repo: '/work/app', branches: true, tags: true, commits: 0 },
     { kind: 'gitRefs', repo: '/work/src', branches: false, tags: true, commits: 5 },
-    { kind: 'listed', file: '/work/app/deployed.txt' },
+    { kind: 'listed', file: '/work/app/deployed.txt', where: '/work/app/registry.config.yaml:12:17' },
   ]);
 });
 

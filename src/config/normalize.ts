@@ -33,13 +33,27 @@ interface RawConfig {
   repos?: { repo: string; cleanup?: string | RawPolicy; bundles?: RawBundle[] }[];
 }
 
-/** Builds the normalized Config; call only when the schema and semantic steps found no errors. */
-export function normalizeConfig(data: unknown, options: { file: string; dir: string }): Config {
+/** Where a config path is, as `file:line:col`, for rules whose errors come later (a keep-list that cannot be read). */
+type Locate = (path: readonly (string | number)[]) => string | undefined;
+
+/**
+ * Builds the normalized Config; call only when the schema and semantic steps found no errors. `positionOf`
+ * (from the parsed source) records where `listed` rules are, so reading their file later can name the line.
+ */
+export function normalizeConfig(
+  data: unknown,
+  options: { file: string; dir: string; positionOf?: (path: readonly (string | number)[]) => { line: number; col: number } },
+): Config {
   const raw = data as RawConfig;
-  const { dir } = options;
+  const { dir, positionOf } = options;
   const resolve = (p: string): string => path.resolve(dir, p);
+  const locate: Locate = (p) => {
+    if (positionOf === undefined) return undefined;
+    const { line, col } = positionOf(p);
+    return `${options.file}:${line}:${col}`;
+  };
   const policies: Record<string, Policy> = {};
-  for (const [name, policy] of Object.entries(raw.policies ?? {})) policies[name] = normalizePolicy(name, policy, resolve);
+  for (const [name, policy] of Object.entries(raw.policies ?? {})) policies[name] = normalizePolicy(name, policy, { resolve, locate, at: ['policies', name] });
   const registries: Record<string, RegistryConfig> = {};
   for (const [host, entry] of Object.entries(raw.registries ?? {})) {
     const credentials = normalizeCredentials(entry.credentials, resolve);
@@ -51,10 +65,10 @@ export function normalizeConfig(data: unknown, options: { file: string; dir: str
       ...(credentials === undefined ? {} : { credentials }),
     };
   }
-  const repos = (raw.repos ?? []).map((entry): RepoConfig => {
+  const repos = (raw.repos ?? []).map((entry, index): RepoConfig => {
     const cleanup = typeof entry.cleanup === 'string'
       ? policies[entry.cleanup]
-      : entry.cleanup === undefined ? undefined : normalizePolicy(`inline:${entry.repo}`, entry.cleanup, resolve);
+      : entry.cleanup === undefined ? undefined : normalizePolicy(`inline:${entry.repo}`, entry.cleanup, { resolve, locate, at: ['repos', index, 'cleanup'] });
     const repo = entry.repo.startsWith('oci:') ? `oci:${resolve(entry.repo.slice(4))}` : entry.repo;
     return {
       repo,
@@ -88,16 +102,17 @@ function normalizeCredentials(credentials: Record<string, SecretRef> | undefined
   return out;
 }
 
-function normalizePolicy(name: string, policy: RawPolicy, resolve: (p: string) => string): Policy {
+function normalizePolicy(name: string, policy: RawPolicy, context: { resolve: (p: string) => string; locate: Locate; at: (string | number)[] }): Policy {
+  const { resolve, locate, at } = context;
   return {
     name,
-    keep: (policy.keep ?? []).map((rule) => normalizeKeepRule(rule, resolve)),
+    keep: (policy.keep ?? []).map((rule, i) => normalizeKeepRule(rule, resolve, () => locate([...at, 'keep', i, 'listed']))),
     ...(policy.delete === undefined ? {} : { deleteTags: policy.delete.tags }),
     untagged: policy.untagged ?? CONFIG_DEFAULTS.untagged,
   };
 }
 
-function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) => string): KeepRule {
+function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) => string, where: () => string | undefined): KeepRule {
   if (typeof rule['newest'] === 'number') {
     return { kind: 'newest', count: rule['newest'], ...(typeof rule['tags'] === 'string' ? { tags: rule['tags'] } : {}) };
   }
@@ -119,7 +134,8 @@ function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) =
     const g = rule['gitRefs'] as { repo?: string; branches?: boolean; tags?: boolean; commits?: number };
     return { kind: 'gitRefs', repo: resolve(g.repo ?? '.'), branches: g.branches ?? true, tags: g.tags ?? true, commits: g.commits ?? 0 };
   }
-  return { kind: 'listed', file: resolve(rule['listed'] as string) };
+  const at = where();
+  return { kind: 'listed', file: resolve(rule['listed'] as string), ...(at === undefined ? {} : { where: at }) };
 }
 
 function normalizeBundle(bundle: RawBundle, resolve: (p: string) => string): BundleConfig {

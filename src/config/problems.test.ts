@@ -42,7 +42,7 @@ test('a duplicate key points at the second occurrence and names the first line',
   });
 });
 
-test('a regex that does not compile is reported in keep.tags, newest.tags and delete.tags, quoting the JS error', () => {
+test('a regex that does not compile is reported in keep.tags, newest.tags and delete.tags, quoting the RE2 error', () => {
   const result = load([
     'version: 1', 'policies:', '  ci:', '    keep:',
     "      - tags: '^(v'",
@@ -56,9 +56,9 @@ test('a regex that does not compile is reported in keep.tags, newest.tags and de
     [7, 15, '/policies/ci/keep/1/tags'],
     [8, 21, '/policies/ci/delete/tags'],
   ]);
-  assert.is(result.errors[0]?.message, 'invalid regular expression "^(v": Invalid regular expression: /^(v/: Unterminated group');
-  assert.is(result.errors[2]?.message, 'invalid regular expression "*": Invalid regular expression: /*/: Nothing to repeat');
-  assert.match(result.errors[0]?.hint ?? '', 'JavaScript syntax');
+  assert.is(result.errors[0]?.message, 'invalid regular expression "^(v": missing closing ): `^(v`');
+  assert.is(result.errors[2]?.message, 'invalid regular expression "*": missing argument to repetition operator: `*`');
+  assert.match(result.errors[0]?.hint ?? '', 'RE2 syntax');
 });
 
 test('an unknown policy name suggests the close one and lists the defined names', () => {

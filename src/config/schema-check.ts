@@ -76,9 +76,14 @@ export function schemaProblems(source: ConfigSource): ConfigProblem[] {
   const errors = validate.errors ?? [];
   const unknownKeysAt = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath));
   const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
   for (const error of errors) {
     const problem = explain(error, source, unknownKeysAt);
-    if (problem && !problems.some((p) => p.path === problem.path && p.message === problem.message)) problems.push(problem);
+    const key = problem === undefined ? '' : `${problem.path}\n${problem.message}`;
+    if (problem && !seen.has(key)) {
+      seen.add(key);
+      problems.push(problem);
+    }
   }
   return problems;
 }
@@ -138,6 +143,8 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
       if (role === 'concurrency') return { ...at(path), message, hint: 'concurrency is the number of parallel requests per registry host; 1 means one at a time (default 8)' };
       return { ...at(path), message };
     }
+    case 'maximum':
+      return { ...at(path), message: `${String(last)} must be an integer <= ${Number(params['limit'])}, found ${describeFound(data)}`, hint: `write a number up to ${Number(params['limit']).toLocaleString('en')}; larger values mean nothing more here` };
     case 'pattern': {
       if (role === 'duration') return { ...at(path), message: `duration "${String(data)}" does not parse`, hint: DURATION_HINT };
       if (role === 'env') {

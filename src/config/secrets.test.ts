@@ -27,6 +27,14 @@ test('a file reference reads the file relative to the config directory, trimmed'
   }
 });
 
+test('a secret file that is a device or directory is refused, not read', async () => {
+  for (const [file, what] of [['/dev/urandom', 'character device'], ['/', 'directory']] as const) {
+    const error = await readSecret({ file }, {}, '/').catch((e: unknown) => e);
+    assert.instance(error, CredentialsError);
+    assert.match((error as CredentialsError).message, what);
+  }
+});
+
 test('a missing secret file is a CredentialsError naming the file', async () => {
   const error = await readSecret({ file: 'missing-token' }, {}, '/nonexistent-dir').catch((e: unknown) => e);
   assert.instance(error, CredentialsError);

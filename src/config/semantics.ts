@@ -1,5 +1,5 @@
 /**
- * The semantic step of the config pipeline: rules a JSON Schema cannot express (regexes that compile, policy
+ * The semantic step of the config pipeline: rules a JSON Schema cannot express (RE2 patterns that compile, policy
  * names that exist, repo addresses that parse, no literal secrets, no duplicates). It runs on the parsed data
  * even when the schema step found problems, so `validate` reports everything at once; every check is defensive
  * about shapes the schema step already complained about.
@@ -9,6 +9,7 @@ import { isValidTag } from '../model/names.ts';
 import { parseRepo } from '../model/repo-address.ts';
 import { closestName } from './did-you-mean.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
+import { patternProblem } from './pattern.ts';
 import { literalSecretMessage, SECRET_KEY } from './secrets.ts';
 import { pointer, type ConfigSource } from './source.ts';
 import * as path from 'node:path';
@@ -43,9 +44,13 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
   }
 
   const policyNames = entries(data['policies']).map(([name]) => name);
+  const definedPolicies = new Set(policyNames);
   const usedPolicies = new Set<string>();
   for (const [name, policy] of entries(data['policies'])) checkPolicy(policy, ['policies', name], { error, warn });
 
+  // Suggestions cost an edit distance per candidate; the first few misspellings are the ones worth a "did you mean".
+  let suggestionsLeft = 20;
+  const suggest = (input: string, candidates: readonly string[]): string | undefined => (suggestionsLeft-- > 0 ? closestName(input, candidates) : undefined);
   const seenRepos = new Map<string, number>();
   const usedHosts = new Set<string>();
   items(data['repos']).forEach((entry, index) => {
@@ -64,9 +69,9 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
     const cleanup = entry['cleanup'];
     if (typeof cleanup === 'string' && cleanup !== '') {
       usedPolicies.add(cleanup);
-      if (!policyNames.includes(cleanup)) {
-        const guess = closestName(cleanup, policyNames);
-        const defined = policyNames.length ? `defined policies: ${policyNames.join(', ')}` : 'this config defines no policies; add one under policies: or write the policy inline';
+      if (!definedPolicies.has(cleanup)) {
+        const guess = suggest(cleanup, policyNames);
+        const defined = policyNames.length ? `defined policies: ${listSome(policyNames)}` : 'this config defines no policies; add one under policies: or write the policy inline';
         error([...base, 'cleanup'], `unknown policy "${cleanup}"`, guess ? `did you mean "${guess}"? (${defined})` : defined);
       }
     } else if (isObject(cleanup)) {
@@ -84,10 +89,11 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
   for (const name of policyNames) {
     if (!usedPolicies.has(name)) warn(['policies', name], `policy "${name}" is not used by any repo`, 'refer to it with cleanup: ' + name + ' in repos[], or remove it', true);
   }
+  const hosts = [...usedHosts];
   for (const [host] of entries(data['registries'])) {
     const wellFormed = /^[a-z0-9.:[\]-]+$/.test(host); // a malformed key already has its own error
     if (wellFormed && !usedHosts.has(host)) {
-      const guess = closestName(host, [...usedHosts]);
+      const guess = suggest(host, hosts);
       warn(['registries', host], `registry "${host}" is not the host of any repo`, guess ? `did you mean "${guess}"?` : 'the key must be the host[:port] of repo addresses, e.g. ghcr.io', true);
     }
   }
@@ -95,6 +101,12 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
 }
 
 type Report = (p: Segment[], message: string, hint?: string, key?: boolean) => void;
+
+/** Names for a hint, at most 20 of them (a hint repeated per error must not grow with the config). */
+function listSome(names: readonly string[]): string {
+  const shown = names.slice(0, 20).map((n) => (n.length > 64 ? `${n.slice(0, 64)}…` : n));
+  return names.length > shown.length ? `${shown.join(', ')} and ${names.length - shown.length} more` : shown.join(', ');
+}
 
 /** A literal secret anywhere: a secret-looking key, or any entry under `credentials`, holding a plain value. */
 function checkLiteralSecrets(source: ConfigSource, error: Report): void {
@@ -108,15 +120,11 @@ function checkLiteralSecrets(source: ConfigSource, error: Report): void {
   });
 }
 
-const REGEX_HINT = 'regexes use JavaScript syntax: escape literal dots and brackets (\\. \\[), close every group, anchor with ^ and $';
-
+/** A tag pattern must compile with the linear-time engine the plan uses, within its limits (config/pattern.ts). */
 function checkRegex(value: unknown, p: Segment[], error: Report): void {
   if (typeof value !== 'string' || value === '') return;
-  try {
-    new RegExp(value);
-  } catch (e) {
-    error(p, `invalid regular expression "${value}": ${(e as Error).message}`, REGEX_HINT);
-  }
+  const problem = patternProblem(value);
+  if (problem !== undefined) error(p, problem.message, problem.hint);
 }
 
 /** Durations the schema's pattern accepts but that are too large to count in milliseconds. */

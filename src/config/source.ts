@@ -2,8 +2,9 @@
  * The YAML side of the config pipeline: parses text into a document that remembers where every node came from,
  * so any problem found later (by ajv or a semantic rule) can name the line and column it is about.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { Composer, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, Parser, visit, YAMLParseError, type CST, type Document, type Node, type Pair } from 'yaml';
 import type { ConfigProblem } from '../errors.ts';
+import { CONFIG_LIMITS, contentProblems, flowNestingProblem, nestingProblem, sizeProblem } from './limits.ts';
 
 /** A parsed config text: the plain data, plus a way back from a document path to a line and column. */
 export interface ConfigSource {
@@ -21,17 +22,36 @@ export interface ConfigSource {
 export const pointer = (path: readonly (string | number)[]): string =>
   path.map((s) => `/${String(s).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
-/** Parses config text; YAML syntax errors and duplicate keys come back as problems with their positions. */
-export function parseConfigSource(text: string, file: string): { source: ConfigSource; errors: ConfigProblem[]; warnings: ConfigProblem[]; fatal: boolean } {
+/** What parsing yields: the source (data undefined when fatal), and the problems found so far. */
+export interface ParsedSource {
+  source: ConfigSource;
+  errors: ConfigProblem[];
+  warnings: ConfigProblem[];
+  /** True when later steps cannot run: a syntax error, or text over a limit of config/limits.ts. */
+  fatal: boolean;
+}
+
+/**
+ * Parses config text; YAML syntax errors, duplicate keys and text over the limits of config/limits.ts (size,
+ * nesting, entries, string length, control characters, alias expansion) come back as positioned problems.
+ */
+export function parseConfigSource(text: string, file: string): ParsedSource {
+  const tooLarge = sizeProblem(text, file) ?? flowNestingProblem(text, file);
+  if (tooLarge !== undefined) return { source: emptySource(file), errors: [tooLarge], warnings: [], fatal: true };
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
+  const tooDeep = nestingProblem(tokens, { text, file });
+  if (tooDeep !== undefined) return { source: emptySource(file), errors: [tooDeep], warnings: [], fatal: true };
+  const doc = composeDocument(tokens, text.length);
   const at = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
   const errors: ConfigProblem[] = [];
   let fatal = false;
+  let duplicates: Map<number, DuplicateKey> | undefined;
   for (const error of doc.errors) {
     const { line, col } = at(error.pos[0]);
     if (error.code === 'DUPLICATE_KEY') {
-      const key = keyAtOffset(doc, error.pos[0]);
+      duplicates ??= duplicateKeys(doc);
+      const key = duplicates.get(error.pos[0]);
       const path = key ? pointer(key.path) : '';
       const first = key ? at(key.firstOffset) : undefined;
       errors.push({
@@ -45,7 +65,26 @@ export function parseConfigSource(text: string, file: string): { source: ConfigS
     }
   }
   const warnings = doc.warnings.map((w): ConfigProblem => ({ file, ...at(w.pos[0]), path: '', message: `YAML: ${firstLine(w.message)}` }));
-  const data: unknown = fatal ? undefined : doc.toJS({ maxAliasCount: 1000 });
+  if (!fatal) {
+    const overLimits = contentProblems(doc.contents, { file, lineCounter });
+    if (overLimits.length > 0) return { source: emptySource(file), errors: [...errors, ...overLimits], warnings, fatal: true };
+  }
+  let data: unknown;
+  if (!fatal) {
+    try {
+      data = doc.toJS({ maxAliasCount: CONFIG_LIMITS.maxAliasCount });
+    } catch (error) {
+      // yaml refuses to expand an alias bomb ("Excessive alias count"); name the first alias, where expansion starts.
+      const alias = firstAlias(doc);
+      const said = firstLine((error as Error).message);
+      errors.push({
+        file, ...at(alias?.range?.[0] ?? 0), path: '',
+        message: alias === undefined ? `YAML cannot be read: ${said}` : `YAML aliases expand too much: ${said}`,
+        hint: `regplan expands anchors (&name) at most ${CONFIG_LIMITS.maxAliasCount} times over; write repeated parts out, or share a policy by name (cleanup: <policy>)`,
+      });
+      return { source: emptySource(file), errors, warnings, fatal: true };
+    }
+  }
   const source: ConfigSource = {
     file,
     data,
@@ -57,6 +96,20 @@ export function parseConfigSource(text: string, file: string): { source: ConfigS
     },
   };
   return { source, errors, warnings, fatal };
+}
+
+/** parseDocument's composing half, on tokens already parsed (and checked): the first document, or a MULTIPLE_DOCS error. */
+function composeDocument(tokens: readonly CST.Token[], length: number): Document.Parsed {
+  let doc: Document.Parsed | undefined;
+  for (const next of new Composer({ prettyErrors: false, uniqueKeys: true, logLevel: 'error' }).compose(tokens, true, length)) {
+    if (doc === undefined) {
+      doc = next;
+    } else {
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  return doc as Document.Parsed; // compose(…, forceDoc = true) always yields a document
 }
 
 function firstLine(message: string): string {
@@ -111,11 +164,16 @@ function walk(node: unknown, path: (string | number)[], visit: (path: (string | 
   }
 }
 
-/** Finds the duplicate key that starts at `offset`: its path and where the key first appeared. */
-function keyAtOffset(doc: Document, offset: number): { path: (string | number)[]; name: string; firstOffset: number } | undefined {
-  let found: { path: (string | number)[]; name: string; firstOffset: number } | undefined;
+interface DuplicateKey {
+  path: (string | number)[];
+  name: string;
+  firstOffset: number;
+}
+
+/** Every repeated key, by the offset of its repetition: its path and where the key first appeared (one walk). */
+function duplicateKeys(doc: Document): Map<number, DuplicateKey> {
+  const found = new Map<number, DuplicateKey>();
   const search = (node: unknown, path: (string | number)[]): void => {
-    if (found) return;
     if (isMap(node)) {
       const seen = new Map<string, number>();
       for (const pair of node.items) {
@@ -123,11 +181,9 @@ function keyAtOffset(doc: Document, offset: number): { path: (string | number)[]
         const name = keyName(pair);
         const start = startOf(pair.key);
         if (name !== undefined && start !== undefined) {
-          if (start === offset && seen.has(name)) {
-            found = { path: [...path, name], name, firstOffset: seen.get(name) as number };
-            return;
-          }
-          if (!seen.has(name)) seen.set(name, start);
+          const first = seen.get(name);
+          if (first === undefined) seen.set(name, start);
+          else found.set(start, { path: [...path, name], name, firstOffset: first });
         }
         search(pair.value, name === undefined ? path : [...path, name]);
       }
@@ -137,4 +193,21 @@ function keyAtOffset(doc: Document, offset: number): { path: (string | number)[]
   };
   search(doc.contents, []);
   return found;
+}
+
+/** The first alias node (`*name`) in document order, if any. */
+function firstAlias(doc: Document): Node | undefined {
+  let found: Node | undefined;
+  visit(doc, {
+    Alias: (_, node) => {
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/** The source of a text that could not be parsed: no data, every position at the start. */
+function emptySource(file: string): ConfigSource {
+  return { file, data: undefined, positionOf: () => ({ line: 1, col: 1 }), textOf: () => undefined, walkPairs: () => {} };
 }

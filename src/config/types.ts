@@ -29,14 +29,17 @@ export interface RegistryConfig {
   credentials?: RegistryCredentialsConfig;
 }
 
-/** One keep rule; a tag survives when ANY rule keeps it. Exactly one kind per rule. */
+/**
+ * One keep rule; a tag survives when ANY rule keeps it. Exactly one kind per rule. `where` (config file:line:col of
+ * the rule) lets plan-time errors about the file a rule reads point back at the config.
+ */
 export type KeepRule =
   | { kind: 'tags'; pattern: string }
   | { kind: 'newest'; count: number; tags?: string }
   | { kind: 'pushedWithin'; durationMs: number; text: string }
   | { kind: 'semver'; latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease: boolean }
   | { kind: 'gitRefs'; repo: string; branches: boolean; tags: boolean; commits: number }
-  | { kind: 'listed'; file: string };
+  | { kind: 'listed'; file: string; where?: string };
 
 /** A cleanup policy after defaults. `name` is the policy's key, or `inline:<repo>` for an inline one. */
 export interface Policy {

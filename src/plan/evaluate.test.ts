@@ -34,6 +34,13 @@ test('tags outside the delete scope are kept, labelled "outside delete scope"', 
   assert.equal(deletedTags(decision), ['pr-1']);
 });
 
+test('a tag longer than the OCI limit of 128 characters is never judged by patterns: kept, with that reason', () => {
+  const long = `pr-${'a'.repeat(126)}`;
+  const decision = run(inventory({ tags: [tag(long, A, daysAgo(90)), tag('pr-1', B, daysAgo(90))] }), [{ kind: 'tags', pattern: '^v' }], { deleteTags: '^pr-' });
+  assert.equal(keptRules(decision), { [long]: ['longer than 128 characters (not a valid OCI tag): never judged by pattern rules'] });
+  assert.equal(deletedTags(decision), ['pr-1']);
+});
+
 test('a deletion says why: the scope it matches, its age against grace, and that no keep rule matched', () => {
   const decision = run(inventory({ tags: [tag('pr-1', A, daysAgo(30))] }), [{ kind: 'tags', pattern: '^v' }], { deleteTags: '^pr-' });
   assert.equal(decision.actions, [{

@@ -6,7 +6,8 @@
  * 1. Referrers of a present subject (cosign `sha256-<hex>.sig/.att/.sbom` tags, the `sha256-<hex>` fallback tag,
  *    manifests with `subject`) follow their subject; keep rules and the delete scope judge every other tag.
  * 2. A judged tag is kept by every keep rule that keeps it, by being outside `delete.tags`, by an unknown push time
- *    (treated as new), or by a push within `grace`; all of these are listed. A referrer is kept on its own only by
+ *    (treated as new), or by a push within `grace`; all of these are listed. A tag longer than the OCI limit of
+ *    128 characters is not judged by patterns at all (no registry should return one): it is kept, with that reason. A referrer is kept on its own only by
  *    grace (its push time is often unknown or zeroed by signing tools, so unknown time does not keep it).
  * 3. protection.ts grows the kept content: children of kept indexes, subjects of kept artifacts, referrers of
  *    subjects that stay (see there).
@@ -27,7 +28,7 @@ import { RegplanError } from '../errors.ts';
 import { buildContentGraph, type ContentGraph, type Subject } from './content-graph.ts';
 import { ageMs, formatAge, formatDuration } from './durations.ts';
 import { keepRuleLabels } from './policies/keep.ts';
-import { compileTagPattern } from './policies/tags.ts';
+import { compileTagPattern } from '../config/pattern.ts';
 import { protectContent, type Protection } from './protection.ts';
 import type { CleanupDecision, DeleteAction, Kept, PolicyFacts, Skipped } from './types.ts';
 import type { RepoInventory, TagRecord } from '../model/inventory.ts';
@@ -46,6 +47,10 @@ export interface EvaluateOptions {
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The longest tag patterns judge: the OCI distribution spec's limit (`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
+export const MAX_TAG_LENGTH = 128;
+const OVERLONG = `longer than ${MAX_TAG_LENGTH} characters (not a valid OCI tag): never judged by pattern rules`;
 
 /** Decides cleanup for every target; throws a RegplanError when a repo appears twice or facts are missing. */
 export function evaluateCleanup(targets: readonly CleanupTarget[], options: EvaluateOptions): CleanupDecision {
@@ -80,9 +85,11 @@ export function evaluateRepo(inventory: RepoInventory, policy: Policy, options: 
   const scope = policy.deleteTags === undefined ? undefined : compileTagPattern(policy.deleteTags, `the delete scope of policy "${policy.name}"`);
 
   // 1–2: reasons each tag is kept on its own.
-  const judged = graph.tags.filter((record) => !graph.tagSubjects.has(record.tag));
+  const candidates = graph.tags.filter((record) => !graph.tagSubjects.has(record.tag));
+  const judged = candidates.filter((record) => record.tag.length <= MAX_TAG_LENGTH);
   const ruleLabels = keepRuleLabels(policy.keep, { repo, tags: judged, now, facts: options.facts });
   const ownReasons = new Map<string, string[]>();
+  for (const record of candidates) if (record.tag.length > MAX_TAG_LENGTH) ownReasons.set(record.tag, [OVERLONG]);
   for (const record of judged) {
     const reasons = [...(ruleLabels.get(record.tag) ?? [])];
     if (scope !== undefined && !scope.test(record.tag)) reasons.push(`outside delete scope ${policy.deleteTags}`);

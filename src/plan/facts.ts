@@ -8,7 +8,7 @@
  */
 import type { Policy } from '../config/types.ts';
 import { RegplanError } from '../errors.ts';
-import { path, readTextFile, runCommand } from '../runtime.ts';
+import { FileRefusedError, path, readTextFileCapped, runCommand } from '../runtime.ts';
 import { parseKeepList } from './policies/listed.ts';
 import type { GitFacts, PolicyFacts } from './types.ts';
 
@@ -54,13 +54,31 @@ export async function readGitFacts(dir: string, options: { commits: number }): P
   return { branches: [...branches].sort(), tags: [...tags].sort(), commits };
 }
 
-/** Reads a keep-list file's lines; a missing or unreadable file (or a bad entry) refuses the plan. */
-export async function readKeepList(file: string, resolved: string): Promise<string[]> {
+/** The largest keep-list read: a list of every image ever deployed is a few megabytes at most. */
+export const MAX_KEEP_LIST_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a keep-list file's lines; a missing or unreadable file (or a bad entry) refuses the plan. Only a regular
+ * file of at most 16 MiB is read: a FIFO would block the plan forever and /dev/urandom would never end, so both
+ * are refused before a byte is read. `where` (config file:line:col of the rule) goes into the message.
+ */
+export async function readKeepList(file: string, resolved: string, options: { where?: string } = {}): Promise<string[]> {
   let text: string;
   try {
-    text = await readTextFile(resolved);
+    text = await readTextFileCapped(resolved, { maxBytes: MAX_KEEP_LIST_BYTES, regularOnly: true });
   } catch (error) {
-    throw new RegplanError(`cannot read the keep-list "${file}" (${resolved}): ${(error as Error).message}`, {
+    const rule = options.where === undefined ? '' : ` (listed rule at ${options.where})`;
+    if (error instanceof FileRefusedError) {
+      const why = error.reason.kind === 'not-regular'
+        ? `it is a ${error.reason.type}, not a regular file`
+        : `it is larger than the ${MAX_KEEP_LIST_BYTES / 1024 / 1024} MiB keep-list limit${error.reason.size === undefined ? '' : ` (${(error.reason.size / 1024 / 1024).toFixed(1)} MiB)`}`;
+      throw new RegplanError(`refusing to read the keep-list "${file}" (${resolved})${rule}: ${why}`, {
+        hint: 'point listed: at a regular text file of tags, one per line, of at most 16 MiB (a deploy job typically writes it); pipes and devices are refused because they can block or never end',
+        cause: error,
+        context: { file },
+      });
+    }
+    throw new RegplanError(`cannot read the keep-list "${file}" (${resolved})${rule}: ${(error as Error).message}`, {
       hint: 'create the file (an empty one keeps nothing) or remove the listed rule; regplan will not plan without it, since the images it lists would lose their protection',
       cause: error,
       context: { file },
@@ -77,17 +95,19 @@ export async function readKeepList(file: string, resolved: string): Promise<stri
  */
 export async function gatherPolicyFacts(policies: readonly Policy[], options: { baseDir: string }): Promise<PolicyFacts> {
   const commitsByRepo = new Map<string, number>();
-  const files = new Set<string>();
+  const files = new Map<string, string | undefined>(); // keep-list -> where the first rule naming it is
   for (const policy of policies) {
     for (const rule of policy.keep) {
       if (rule.kind === 'gitRefs') commitsByRepo.set(rule.repo, Math.max(commitsByRepo.get(rule.repo) ?? 0, rule.commits));
-      if (rule.kind === 'listed') files.add(rule.file);
+      if (rule.kind === 'listed' && !files.has(rule.file)) files.set(rule.file, rule.where);
     }
   }
   const facts: PolicyFacts = { git: {}, listed: {} };
   for (const [repo, commits] of [...commitsByRepo].sort()) {
     facts.git[repo] = await readGitFacts(path.resolve(options.baseDir, repo), { commits });
   }
-  for (const file of [...files].sort()) facts.listed[file] = await readKeepList(file, path.resolve(options.baseDir, file));
+  for (const [file, where] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    facts.listed[file] = await readKeepList(file, path.resolve(options.baseDir, file), where === undefined ? {} : { where });
+  }
   return facts;
 }

@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import { mergeBundleDecision, withPlannedTags } from './bundle-merge.ts';
 import { planBundles, registryCapabilities, type RegistryCapabilities } from './bundles.ts';
 import { displayAddress } from '../config/display.ts';
+import { compileGlob, type TagPattern } from '../config/pattern.ts';
 import type { Config, RepoConfig } from '../config/types.ts';
 import { refusesCleanup } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
@@ -35,11 +36,8 @@ export interface PlanRequest {
   capabilitiesOf?: (address: string) => RegistryCapabilities;
 }
 
-/** Converts a shell-style glob (`*`, `?`) to an anchored regex over the whole repo address. */
-export function globToRegExp(glob: string): RegExp {
-  const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.+()[\]{}|]/g, '\\$&'))).join('');
-  return new RegExp(`^${body}$`);
-}
+/** Converts a shell-style glob (`*`, `?`) to an anchored pattern over the whole repo address (linear-time, config/pattern.ts). */
+export const globToRegExp = (glob: string): TagPattern => compileGlob(glob);
 
 /** The repos a plan covers: those with a cleanup policy or bundles, filtered by `--repo` globs. */
 export function selectRepos(config: Config, globs: readonly string[] = []): RepoConfig[] {

@@ -1,12 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gatherPolicyFacts, readGitFacts } from '../../src/plan/facts.ts';
 import { RegplanError } from '../../src/errors.ts';
 import type { Policy } from '../../src/config/types.ts';
+import { loadConfig } from '../../src/config/load.ts';
 
 const root = mkdtempSync(path.join(tmpdir(), 'regplan-facts-'));
 const git = (cwd: string, ...args: string[]) =>
@@ -76,6 +77,51 @@ test('policy facts: a missing keep-list, or one with a bad entry, refuses the pl
   await rejects(gatherPolicyFacts([{ name: 'a', untagged: 'keep', keep: [{ kind: 'listed', file: './missing.txt' }] }], { baseDir: root }), /missing\.txt/);
   writeFileSync(path.join(root, 'bad.txt'), 'v1\nnot a tag\n');
   await rejects(gatherPolicyFacts([{ name: 'a', untagged: 'keep', keep: [{ kind: 'listed', file: 'bad.txt' }] }], { baseDir: root }), /bad\.txt:2:/);
+});
+
+/** The policies of a config whose one policy keeps `listed: <file>` (line 5, column 17), loaded from `root`. */
+function listedPolicies(file: string): Policy[] {
+  const text = ['version: 1', 'policies:', '  ci:', '    keep:', `      - listed: ${JSON.stringify(file)}`, 'repos:', '  - { repo: ghcr.io/acme/api, cleanup: ci }'].join('\n');
+  const { config, errors } = loadConfig(text, { file: path.join(root, 'registry.config.yaml') });
+  assert.equal(errors, []);
+  return Object.values(config?.policies ?? {});
+}
+
+/** Settles `promise` or fails after `ms`, calling `unblock` so a blocked read cannot keep the test process alive. */
+async function within<T>(promise: Promise<T>, ms: number, unblock: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      unblock();
+      reject(new Error(`still reading after ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('policy facts: a FIFO keep-list is refused at once (never opened for a blocking read), naming the file and config line', async () => {
+  const fifo = path.join(root, 'deployed.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const unblock = () => closeSync(openSync(fifo, 'w')); // gives a blocked reader its end of file
+  const reading = gatherPolicyFacts(listedPolicies('./deployed.fifo'), { baseDir: root });
+  await rejects(within(reading.catch((e: unknown) => { throw e; }), 3000, unblock), /deployed\.fifo.*registry\.config\.yaml:5:17.*not a regular file/s);
+});
+
+test('policy facts: a device keep-list (/dev/urandom) is refused, not read until memory runs out', async () => {
+  const reading = gatherPolicyFacts(listedPolicies('/dev/urandom'), { baseDir: root });
+  await rejects(within(reading, 3000, () => {}), /\/dev\/urandom.*not a regular file/s);
+});
+
+test('policy facts: a keep-list over 16 MiB or a directory is refused with the limit', async () => {
+  const big = path.join(root, 'huge.txt');
+  writeFileSync(big, '');
+  truncateSync(big, 17 * 1024 * 1024);
+  await rejects(within(gatherPolicyFacts(listedPolicies('huge.txt'), { baseDir: root }), 3000, () => {}), /huge\.txt.*16 MiB/s);
+  await rejects(within(gatherPolicyFacts(listedPolicies('.'), { baseDir: root }), 3000, () => {}), /directory/);
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));

@@ -1,11 +1,11 @@
 /**
- * `newest: N` keeps the N most recently pushed tags, optionally only among tags matching `tags` (a regex, see
+ * `newest: N` keeps the N most recently pushed tags, optionally only among tags matching `tags` (an RE2 regex, see
  * tags.ts). Order: push time, newest first; a tag whose push time is unknown counts as newer than any known one
  * (unknown is treated as new everywhere); ties are broken by tag name (ascending) so a plan is deterministic.
  * Tags named like referrers (`sha256-<hex>.sig`, …) are never counted: they are not images.
  */
 import { isReferrerTagName } from '../referrers.ts';
-import { compileTagPattern } from './tags.ts';
+import { compileTagPattern } from '../../config/pattern.ts';
 import type { RuleInput, RuleVerdicts } from './rule.ts';
 
 /** Sort key for push times: unknown (or unparsable) sorts as +Infinity, i.e. newest. */

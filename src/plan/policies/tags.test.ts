@@ -11,7 +11,7 @@ test('tags: keeps every tag the regex matches, labelled with the pattern', () =>
   assert.equal([...kept], [['v1.2.3', 'tags ^v\\d+\\.\\d+\\.\\d+$']]);
 });
 
-test('tags: the regex is not anchored unless written so (JavaScript RegExp as given)', () => {
+test('tags: the regex is not anchored unless written so (RE2 syntax, as given)', () => {
   const kept = keepMatchingTags({ pattern: 'main' }, input('main', 'main-1', 'not-main', 'dev'));
   assert.equal([...kept.keys()].sort(), ['main', 'main-1', 'not-main']);
 });
@@ -24,6 +24,13 @@ test('tags: an invalid regex refuses the plan with a RegplanError naming the pat
     assert.instance(error, RegplanError);
     assert.match((error as Error).message, '"("');
   }
+});
+
+test('tags: a pattern that backtracks exponentially in JavaScript matches in linear time', () => {
+  const started = performance.now();
+  const kept = keepMatchingTags({ pattern: '(a+)+$' }, input(`${'a'.repeat(28)}!`, 'aaa'));
+  assert.equal([...kept.keys()], ['aaa']);
+  assert.ok(performance.now() - started < 1000, 'a hang guard only; bench/run.ts measures');
 });
 
 test.run();
