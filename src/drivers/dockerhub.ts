@@ -15,7 +15,7 @@
  * Docker Hub's hosts, else the registry host itself.
  */
 import pLimit from 'p-limit';
-import { AuthError, isNotFound, isRegistryError, RegistryError, RegplanError } from '../errors.ts';
+import { AuthError, isNotFound, isRegistryError, ProtocolError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { DOCKER_HUB_HOST } from '../registry/reference.ts';
 import { createRegistryApiDriver } from './default.ts';
@@ -266,7 +266,7 @@ async function hubAuthorization(context: DriverContext, login: NativeApi, api: N
   }
   const jwt = data['access_token'] ?? data['token'];
   if (typeof jwt !== 'string' || jwt === '') {
-    throw new RegistryError(`Docker Hub login as "${username}" answered without a token`, { status: answer.status, registry: login.base.host, hint: `set ${TOKEN_ENV} instead` });
+    throw new ProtocolError(`Docker Hub login as "${username}" answered without a token`, { code: 'UNEXPECTED_ANSWER', registry: login.base.host, hint: `set ${TOKEN_ENV} instead` });
   }
   return `Bearer ${jwt}`;
 }

@@ -17,7 +17,7 @@
 import { Buffer } from 'node:buffer';
 import type { ImageDetail, ImageIdentifier } from '@aws-sdk/client-ecr';
 import type { Credential } from '../credentials/types.ts';
-import { isNotFound, RegistryError, StalePlanError } from '../errors.ts';
+import { isNotFound, ProtocolError, StalePlanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger, UntaggedLister } from './driver.ts';
@@ -164,8 +164,8 @@ async function allPages<P extends { nextToken?: string | undefined }>(pages: Asy
     const token = page.nextToken;
     if (token === undefined) continue;
     if (tokens.has(token)) {
-      throw new RegistryError(`AWS ECR kept paging ${operation} of "${subject}" (nextToken seen twice)`, {
-        status: 0,
+      throw new ProtocolError(`AWS ECR kept paging ${operation} of "${subject}" (nextToken seen twice)`, {
+        code: 'PAGING_LOOP',
         repo: subject,
         hint: 'the listing would be incomplete, so regplan stops instead of planning from part of it; retry, and report it to AWS support if it persists',
       });

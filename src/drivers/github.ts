@@ -23,7 +23,7 @@
  *   own origin only. Pages shift while versions are deleted, so a digest missing from one listing counts as gone
  *   only when two complete listings in a row agree.
  */
-import { isNotFound, isRegistryError, RegistryError, RegplanError } from '../errors.ts';
+import { isNotFound, isRegistryError, ProtocolError, RegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
 import { createRegistryApiDriver } from './default.ts';
@@ -245,8 +245,8 @@ export function createGithubDriver(
       },
     });
     if (!lastPage && !(pages === 1 && versions.length === 0)) {
-      throw new RegistryError(`GitHub API ended the versions of "${subject}" early (page ${pages + 1} was missing or empty after a Link rel="next")`, {
-        status: 0,
+      throw new ProtocolError(`GitHub API ended the versions of "${subject}" early (page ${pages + 1} was missing or empty after a Link rel="next")`, {
+        code: 'PAGING_LOOP',
         registry: client().base.host,
         repo: subject,
         hint: 'versions were deleted while regplan listed them; run the command again',
