@@ -100,16 +100,18 @@ test('listTagRecords follows nextToken across pages and reports digests, media t
   });
 });
 
-test('listTags reads ListImages (one entry per tag) across pages; a missing repo has no tags, records or untagged images', async () => {
+test('listTags reads ListImages (one entry per tag) across pages; a missing repo is an error naming it, never an empty listing', async () => {
   await withEmulator({ pageLimit: 3 }, async (emulator) => {
     emulator.store.seedImage(REPO, ['a', 'b', 'c']);
     emulator.store.seedImage(REPO, ['d'], { content: 'other' });
     const driver = createEcrDriver(contextFor(emulator));
     assert.equal(await driver.listTags(REPO), ['a', 'b', 'c', 'd']);
     assert.is(emulator.callsTo('ListImages').length, 2);
-    assert.equal(await driver.listTags('team/missing'), []);
-    assert.equal(await driver.listTagRecords('team/missing'), []);
-    assert.equal(await driver.listUntagged('team/missing'), []);
+    for (const listing of [driver.listTags('team/missing'), driver.listTagRecords('team/missing'), driver.listUntagged('team/missing')]) {
+      const error = await listing.then(() => undefined, (e: unknown) => e);
+      assert.instance(error, RegistryError);
+      assert.match((error as Error).message, 'team/missing');
+    }
   });
 });
 

@@ -62,18 +62,16 @@ export function createEcrDriver(
   const registry = createRegistryApiDriver({ ...context, credentials: withEcrLogin(context, api) }, { type: 'ecr', capabilities });
   const untagQueues = new Map<string, Promise<unknown>>();
 
-  /** Every image of a repo with the given tag status, through the SDK's paginator; none when the repo does not exist. */
-  const describeAll = async (name: string, tagStatus: 'TAGGED' | 'UNTAGGED'): Promise<ImageDetail[]> => {
-    try {
-      return await api.run('DescribeImages', display(name), async (sdk, client) => {
-        const pages = sdk.paginateDescribeImages({ client, pageSize: PAGE_SIZE }, { ...api.registryId, repositoryName: name, filter: { tagStatus } });
-        return (await allPages(pages, display(name), 'DescribeImages')).flatMap((page) => page.imageDetails ?? []);
-      });
-    } catch (error) {
-      if (isNotFound(error)) return [];
-      throw error;
-    }
-  };
+  /**
+   * Every image of a repo with the given tag status, through the SDK's paginator. A repository that does not exist
+   * is an error (RepositoryNotFoundException, with its hint), never an empty listing: a typo in the config or the
+   * wrong account must not read as "nothing to clean".
+   */
+  const describeAll = (name: string, tagStatus: 'TAGGED' | 'UNTAGGED'): Promise<ImageDetail[]> =>
+    api.run('DescribeImages', display(name), async (sdk, client) => {
+      const pages = sdk.paginateDescribeImages({ client, pageSize: PAGE_SIZE }, { ...api.registryId, repositoryName: name, filter: { tagStatus } });
+      return (await allPages(pages, display(name), 'DescribeImages')).flatMap((page) => page.imageDetails ?? []);
+    });
 
   /** Runs the untags of one repo one after another (see the file comment). */
   const inUntagQueue = <T>(name: string, work: () => Promise<T>): Promise<T> => {
@@ -86,16 +84,10 @@ export function createEcrDriver(
     ...registry,
     capabilities,
     async listTags(name) {
-      let ids: ImageIdentifier[];
-      try {
-        ids = await api.run('ListImages', display(name), async (sdk, client) => {
-          const pages = sdk.paginateListImages({ client, pageSize: PAGE_SIZE }, { ...api.registryId, repositoryName: name, filter: { tagStatus: 'TAGGED' } });
-          return (await allPages(pages, display(name), 'ListImages')).flatMap((page) => page.imageIds ?? []);
-        });
-      } catch (error) {
-        if (isNotFound(error)) return [];
-        throw error;
-      }
+      const ids: ImageIdentifier[] = await api.run('ListImages', display(name), async (sdk, client) => {
+        const pages = sdk.paginateListImages({ client, pageSize: PAGE_SIZE }, { ...api.registryId, repositoryName: name, filter: { tagStatus: 'TAGGED' } });
+        return (await allPages(pages, display(name), 'ListImages')).flatMap((page) => page.imageIds ?? []);
+      });
       return [...new Set(ids.flatMap((id) => (id.imageTag === undefined ? [] : [id.imageTag])))].sort();
     },
     async listTagRecords(name) {
