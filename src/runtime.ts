@@ -104,6 +104,11 @@ function fileType(stat: { isDirectory(): boolean; isFIFO(): boolean; isSocket():
  * Throws FileRefusedError for a refused file; Node's errors (ENOENT, EACCES, …) otherwise.
  */
 export async function readTextFileCapped(file: string, options: { maxBytes: number; regularOnly: boolean }): Promise<string> {
+  return new TextDecoder().decode(await readBytesCapped(file, options));
+}
+
+/** The bytes of a file, at most `maxBytes`, refused the way `readTextFileCapped` refuses (caches of bounded content). */
+export async function readBytesCapped(file: string, options: { maxBytes: number; regularOnly: boolean }): Promise<Uint8Array> {
   const flags = fsConstants.O_RDONLY | (options.regularOnly ? (fsConstants.O_NONBLOCK ?? 0) : 0);
   const handle = await fs.open(file, flags);
   try {
@@ -124,7 +129,7 @@ export async function readTextFileCapped(file: string, options: { maxBytes: numb
       if (bytesRead === 0) break;
       length += bytesRead;
     }
-    return new TextDecoder().decode(buffer.subarray(0, length));
+    return buffer.subarray(0, length);
   } finally {
     await handle.close();
   }

@@ -78,11 +78,8 @@ function buildRegistryApiDriver(
     async untag(name, tag) {
       await client.deleteTag(name, tag);
     },
-    async readManifest(name, digest) {
-      const { descriptor, manifest } = await client.getManifest(name, digest);
-      return { descriptor, manifest };
-    },
-    readImageConfig: (name, config) => client.getConfig(name, config),
+    readManifest: (name, digest) => client.getManifest(name, digest),
+    readImageConfig: (name, config) => client.getConfigBytes(name, config),
     hasBlob: (name, digest) => client.hasBlob(name, digest),
     async putBlob(name, blob, options = {}) {
       for (const from of options.mountFrom ?? []) {

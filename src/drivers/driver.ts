@@ -7,7 +7,7 @@ import type { RegistryConfig, RegistryType } from '../config/types.ts';
 import type { Credential } from '../credentials/types.ts';
 import type { RegplanError } from '../errors.ts';
 import type { TagRecord } from '../model/inventory.ts';
-import type { Descriptor, ImageConfig, Manifest } from '../registry/oci.ts';
+import type { Descriptor, Manifest } from '../registry/oci.ts';
 
 /** One native credential a driver needs (for deletion through the registry's own API). */
 export interface NativeCredentialSpec {
@@ -120,11 +120,15 @@ export interface GarbageCollector {
 
 /**
  * A driver that can read manifests and image configs, so inventory can learn push times (config `created`) and
- * relationships (index children, referrer subjects) for drivers without a detailed native listing.
+ * relationships (index children, referrer subjects) for drivers without a detailed native listing. Both return the
+ * exact bytes, verified against the digest asked for: inventory derives its facts from them and caches them by
+ * that digest (plan/manifest-cache.ts), so a cached copy can be checked the same way.
  */
 export interface ManifestReader {
-  readManifest(name: string, digest: string): Promise<{ descriptor: Descriptor; manifest: Manifest }>;
-  readImageConfig(name: string, config: Descriptor): Promise<ImageConfig>;
+  /** A manifest or index (at most 4 MiB): its descriptor, its parsed form and its exact bytes. */
+  readManifest(name: string, digest: string): Promise<{ descriptor: Descriptor; manifest: Manifest; bytes: Uint8Array }>;
+  /** An image config's exact bytes (at most 8 MiB). */
+  readImageConfig(name: string, config: Descriptor): Promise<Uint8Array>;
 }
 
 /** A driver that can read and push but must not clean up (its native API is not built): planning asks first. */

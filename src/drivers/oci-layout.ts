@@ -13,7 +13,6 @@
  */
 import { RegplanError } from '../errors.ts';
 import { OciLayout } from '../layout/store.ts';
-import type { ImageConfig } from '../registry/oci.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, UntaggedLister, Untagger } from './driver.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
@@ -109,12 +108,12 @@ export const ociLayoutDriver = {
         const layout = await layoutOf(name);
         if (!layout) throw new RegplanError(`OCI layout "${layoutDir(context, name)}" does not exist`, { context: { repo: `oci:${layoutDir(context, name)}`, ref: digest } });
         const stored = await layout.readManifest(digest);
-        return { descriptor: { mediaType: stored.mediaType, digest, size: stored.bytes.length }, manifest: stored.manifest };
+        return { descriptor: { mediaType: stored.mediaType, digest, size: stored.bytes.length }, manifest: stored.manifest, bytes: stored.bytes };
       },
       async readImageConfig(name, config) {
         const layout = await layoutOf(name);
-        if (!layout) return {};
-        return JSON.parse(new TextDecoder().decode(await layout.readBlob(config.digest))) as ImageConfig;
+        if (!layout) throw new RegplanError(`OCI layout "${layoutDir(context, name)}" does not exist`, { context: { repo: `oci:${layoutDir(context, name)}`, ref: config.digest } });
+        return layout.readBlob(config.digest);
       },
       async hasBlob(name, digest) {
         // Asked by a push: a blob found present is leased, so no collection removes it before the tag lands.

@@ -12,8 +12,10 @@ import pLimit from 'p-limit';
 import { canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing } from '../drivers/driver.ts';
 import { parseTime, plausiblePushTime } from '../model/time.ts';
 import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
-import { isIndex, type Manifest } from '../registry/oci.ts';
-import type { CachedManifest, ManifestCache } from './manifest-cache.ts';
+import { RegplanError } from '../errors.ts';
+import type { Descriptor } from '../registry/oci.ts';
+import type { ManifestCache } from './manifest-cache.ts';
+import { configCreated, type DatedManifestFacts, type ManifestContent, manifestContent } from './manifest-facts.ts';
 import { INVALID_DIGEST_REASON, INVALID_TAG_REASON } from './types.ts';
 import type { ManifestFacts, RepoInventory, SkippedName, TagRecord, UntaggedRecord } from '../model/inventory.ts';
 
@@ -128,42 +130,55 @@ async function resolveTags(target: { repo: string; name: string; driver: Driver 
   return records.filter((r): r is TagRecord => r !== undefined);
 }
 
-/** Facts of one digest, from the cache or by reading the manifest (and for an image, its config). */
-async function manifestFacts(driver: Driver & ManifestReader, name: string, digest: string, cache: ManifestCache): Promise<CachedManifest | undefined> {
-  const cached = await cache.get(digest);
-  if (cached) return cached;
-  let manifest: Manifest;
-  let mediaType: string;
+/**
+ * Facts of one digest (and its creation time: from its annotation, its newest child, or its image config), derived
+ * from content that is either in the cache and hashes to its digest, or read from the registry (and then cached).
+ */
+async function manifestFacts(driver: Driver & ManifestReader, name: string, digest: string, cache: ManifestCache): Promise<DatedManifestFacts | undefined> {
+  const known = cache.recall(digest);
+  if (known) return known;
+  const content = await readManifestContent(driver, name, digest, cache);
+  if (!content) return undefined;
+  const { facts, created: source } = content;
+  let created: string | undefined;
+  if (source === undefined) {
+    created = undefined;
+  } else if ('annotation' in source) {
+    created = source.annotation;
+  } else if ('children' in source) {
+    const children = await Promise.all(source.children.map((child) => manifestFacts(driver, name, child, cache)));
+    created = children.map((c) => c?.created).filter((t): t is string => t !== undefined).sort().at(-1);
+  } else {
+    created = configCreated(await readConfigBytes(driver, name, source.config, cache));
+  }
+  const entry: DatedManifestFacts = { ...facts, ...(created === undefined ? {} : { created }) };
+  cache.remember(digest, entry);
+  return entry;
+}
+
+/** What a manifest's content says: the cached bytes when they verify, else the registry's (cached for next time). */
+async function readManifestContent(driver: ManifestReader, name: string, digest: string, cache: ManifestCache): Promise<ManifestContent | undefined> {
+  const cached = await cache.read('manifest', digest);
+  const fromCache = cached && manifestContent(cached);
+  if (fromCache) return fromCache;
+  let bytes: Uint8Array;
   try {
-    const read = await driver.readManifest(name, digest);
-    manifest = read.manifest;
-    mediaType = read.descriptor.mediaType;
+    bytes = (await driver.readManifest(name, digest)).bytes;
   } catch (error) {
     if ((error as { status?: number }).status === 404) return undefined; // deleted since it was listed
     throw error;
   }
-  const entry: CachedManifest = {
-    mediaType,
-    children: isIndex(manifest) ? manifest.manifests.map((m) => m.digest) : [],
-    ...(manifest.subject ? { subject: manifest.subject.digest } : {}),
-    ...(manifest.artifactType ? { artifactType: manifest.artifactType } : {}),
-  };
-  const createdAnnotation = parseTime(manifest.annotations?.['org.opencontainers.image.created']);
-  if (createdAnnotation !== undefined) {
-    entry.created = createdAnnotation;
-  } else if (isIndex(manifest)) {
-    // An index has no config: it was built when its newest child was.
-    const children = await Promise.all(entry.children.filter(isValidDigest).map((child) => manifestFacts(driver, name, child, cache)));
-    const times = children.map((c) => c?.created).filter((t): t is string => t !== undefined).sort();
-    if (times.length) entry.created = times[times.length - 1] as string;
-  } else if (isImageConfig(manifest.config.mediaType)) {
-    const config = await driver.readImageConfig(name, manifest.config);
-    const when = parseTime(config.created);
-    if (when !== undefined) entry.created = when;
-  }
-  await cache.set(digest, entry);
-  return entry;
+  const content = manifestContent(bytes);
+  if (!content) throw new RegplanError(`manifest "${name}@${digest}" is not a JSON object`, { context: { ref: digest }, hint: 'inspect it with skopeo inspect --raw' });
+  await cache.store('manifest', digest, bytes);
+  return content;
 }
 
-const isImageConfig = (mediaType: string): boolean =>
-  mediaType === 'application/vnd.oci.image.config.v1+json' || mediaType === 'application/vnd.docker.container.image.v1+json';
+/** An image config's bytes: the cached ones when they verify, else the registry's (cached for next time). */
+async function readConfigBytes(driver: ManifestReader, name: string, config: Descriptor, cache: ManifestCache): Promise<Uint8Array> {
+  const cached = await cache.read('config', config.digest);
+  if (cached) return cached;
+  const bytes = await driver.readImageConfig(name, config);
+  await cache.store('config', config.digest, bytes);
+  return bytes;
+}

@@ -1,129 +1,95 @@
 /**
- * An on-disk cache of what a manifest digest says (media type, children, subject, created time). Digests are
- * immutable, so an entry never goes stale: a second plan needs about one request per tag (the HEAD that tells
- * the tag's current digest) instead of three.
+ * An on-disk cache of content by digest: the exact bytes of manifests (`manifests/<algorithm>/<hex>`) and of image
+ * configs (`configs/<algorithm>/<hex>`). Digests are immutable, so an entry never goes stale: a second plan needs
+ * about one request per tag (the HEAD that tells the tag's current digest) instead of three.
  *
- * The facts are derived (the created time comes from the image config), so they cannot be re-hashed to their
- * digest; instead each entry is sealed: an HMAC-SHA256 over the digest and the exact facts text, keyed by a random
- * per-cache key (`key`, 0600). An entry that does not verify — edited, torn, or copied under another digest's
- * name — is ignored (with a debug line) and read from the registry again, so a cache edit can never turn a kept
- * tag into a deletion. Files are 0600 and the directories regplan creates 0700, whatever the umask; the seal
- * guards against whoever can write the cache but not read its key (a shared or restored cache directory).
+ * The cache holds content, never facts: inventory derives media type, children, subject and created time from the
+ * bytes (plan/manifest-facts.ts), on a fresh read and on a cached one alike. Every read hashes the file with the
+ * algorithm its digest names and compares; a file that does not match — edited, forged, torn, or copied under
+ * another digest's name — is a miss (with a debug line) and the content is read from the registry again. No key is
+ * needed, so whoever can write the cache (a restored CI cache, a shared directory) can only put in content that
+ * is what its digest says. Digests of an algorithm regplan cannot compute are not cached. Files are 0600 and the
+ * directories regplan creates 0700, whatever the umask; writes are atomic.
  */
-import { Buffer } from 'node:buffer';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ManifestFacts } from '../model/inventory.ts';
-import { createFileExclusive, makePrivateDir, path, readTextFile, writeFileAtomic } from '../runtime.ts';
+import { isValidDigest } from '../model/names.ts';
+import { matchesDigest } from '../registry/digest.ts';
+import { BODY_LIMITS } from '../registry/body.ts';
+import { FileRefusedError, makePrivateDir, path, readBytesCapped, writeFileAtomic } from '../runtime.ts';
+import type { DatedManifestFacts } from './manifest-facts.ts';
 
-/** What inventory caches per digest: the facts plus the image's creation time when the config gave one. */
-export interface CachedManifest extends ManifestFacts {
-  created?: string;
-}
+/** The kinds of content the cache holds, each under its own directory and size cap (the client's body limits). */
+export type CachedContent = 'manifest' | 'config';
+
+const STORE: Record<CachedContent, { dir: string; maxBytes: number; what: string }> = {
+  manifest: { dir: 'manifests', maxBytes: BODY_LIMITS.manifest, what: 'manifest' },
+  config: { dir: 'configs', maxBytes: BODY_LIMITS.config, what: 'image config' },
+};
+
+/** The digest algorithms whose content the cache can check (model/names.ts pins their lengths). */
+const VERIFIABLE = new Set(['sha256', 'sha512']);
 
 /** The cache directory: `$REGPLAN_CACHE_DIR`, else `$XDG_CACHE_HOME/regplan`, else `~/.cache/regplan`. */
 export function manifestCacheDir(env: Readonly<Record<string, string | undefined>>, home: string): string {
   return env['REGPLAN_CACHE_DIR'] ?? path.join(env['XDG_CACHE_HOME'] ?? path.join(home, '.cache'), 'regplan');
 }
 
-/** One entry file: the facts as exact JSON text, the digest they belong to, and the seal over both. */
-interface SealedEntry {
-  v: 2;
-  digest: string;
-  facts: string;
-  mac: string;
-}
-
-/** A digest-keyed cache; `undefined` dir disables it (memory only). */
+/** A digest-keyed content cache; `undefined` dir disables the disk (facts are still remembered in memory). */
 export class ManifestCache {
   readonly #dir: string | undefined;
   readonly #debug: ((line: string) => void) | undefined;
-  readonly #memory = new Map<string, CachedManifest>();
-  #key: Promise<Buffer | undefined> | undefined;
+  readonly #facts = new Map<string, DatedManifestFacts>();
 
   constructor(dir: string | undefined, options: { debug?: (line: string) => void } = {}) {
     this.#dir = dir;
     this.#debug = options.debug;
   }
 
-  #file(digest: string): string | undefined {
-    const [algorithm, encoded] = digest.split(':');
-    if (!this.#dir || !algorithm || !encoded || !/^[a-z0-9]+$/.test(algorithm) || !/^[a-f0-9]+$/.test(encoded)) return undefined;
-    return path.join(this.#dir, 'manifests', algorithm, `${encoded}.json`);
+  /** The file of a digest's content; undefined when caching is off or the digest is not one regplan can verify. */
+  #file(kind: CachedContent, digest: string): string | undefined {
+    const [algorithm = '', encoded = ''] = digest.split(':');
+    if (!this.#dir || !VERIFIABLE.has(algorithm) || !isValidDigest(digest)) return undefined;
+    return path.join(this.#dir, STORE[kind].dir, algorithm, encoded);
   }
 
-  /** The cached facts of a digest, or undefined. An entry that fails its seal or shape counts as a miss. */
-  async get(digest: string): Promise<CachedManifest | undefined> {
-    const inMemory = this.#memory.get(digest);
-    if (inMemory) return inMemory;
-    const file = this.#file(digest);
+  /** The cached bytes of a digest's content when they hash to it; undefined (a miss) otherwise. */
+  async read(kind: CachedContent, digest: string): Promise<Uint8Array | undefined> {
+    const file = this.#file(kind, digest);
     if (!file) return undefined;
-    let text: string;
+    const { maxBytes, what } = STORE[kind];
+    let bytes: Uint8Array;
     try {
-      text = await readTextFile(file);
-    } catch {
-      return undefined; // not cached (or unreadable: the same)
-    }
-    const key = await this.#secretKey();
-    const entry = key === undefined ? undefined : verified(text, digest, key);
-    if (entry === undefined) {
-      this.#debug?.(`manifest cache entry for ${digest} (${file}) does not verify (edited, damaged or of an older format); reading it from the registry again`);
+      bytes = await readBytesCapped(file, { maxBytes, regularOnly: true });
+    } catch (error) {
+      // not cached, or unreadable: the same. A file refused for its kind or size is worth a word.
+      if (error instanceof FileRefusedError) this.#debug?.(`manifest cache entry for ${digest} (${what}, ${file}) is refused: ${error.message}; reading it from the registry again`);
       return undefined;
     }
-    this.#memory.set(digest, entry);
-    return entry;
+    if (!matchesDigest(bytes, digest, { strict: true })) {
+      this.#debug?.(`manifest cache entry for ${digest} (${what}, ${file}) does not hash to its digest (edited, forged or damaged); reading it from the registry again`);
+      return undefined;
+    }
+    return bytes;
   }
 
-  /** Stores the facts of a digest (best effort: a read-only cache dir only costs requests next time). */
-  async set(digest: string, entry: CachedManifest): Promise<void> {
-    this.#memory.set(digest, entry);
-    const file = this.#file(digest);
-    if (!file) return;
+  /** Stores content under its digest (best effort: a read-only cache dir only costs requests next time). */
+  async store(kind: CachedContent, digest: string, bytes: Uint8Array): Promise<void> {
+    const file = this.#file(kind, digest);
+    if (!file || bytes.byteLength > STORE[kind].maxBytes || !matchesDigest(bytes, digest, { strict: true })) return;
     try {
-      const key = await this.#secretKey();
-      if (key === undefined) return;
-      const facts = JSON.stringify(entry);
-      const sealed: SealedEntry = { v: 2, digest, facts, mac: seal(key, digest, facts) };
-      await writeFileAtomic(file, JSON.stringify(sealed), { mode: 0o600, dirMode: 0o700 });
+      await makePrivateDir(path.dirname(file));
+      await writeFileAtomic(file, bytes, { mode: 0o600 });
     } catch {
       // caching is an optimisation; never fail a plan over it
     }
   }
 
-  /** The cache's sealing key, made on first use (0600); undefined when it can be neither read nor made. */
-  #secretKey(): Promise<Buffer | undefined> {
-    this.#key ??= (async () => {
-      const dir = this.#dir as string;
-      const file = path.join(dir, 'key');
-      try {
-        await makePrivateDir(dir);
-        await createFileExclusive(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-        const key = Buffer.from((await readTextFile(file)).trim(), 'hex');
-        if (key.length < 16) throw new Error('the key file is too short');
-        return key;
-      } catch (error) {
-        this.#debug?.(`manifest cache key ${file} cannot be read or made (${error instanceof Error ? error.message : String(error)}); caching in memory only`);
-        return undefined;
-      }
-    })();
-    return this.#key;
+  /** Facts derived from verified content earlier in this process (memory only: they are never written). */
+  recall(digest: string): DatedManifestFacts | undefined {
+    return this.#facts.get(digest);
   }
-}
 
-/** HMAC-SHA256 of an entry, hex. */
-const seal = (key: Buffer, digest: string, facts: string): string => createHmac('sha256', key).update(`regplan manifest cache v2\n${digest}\n${facts}`).digest('hex');
-
-/** The facts of an entry file when it is sealed for `digest` with `key` and well-formed; otherwise undefined. */
-function verified(text: string, digest: string, key: Buffer): CachedManifest | undefined {
-  try {
-    const entry = JSON.parse(text) as Partial<SealedEntry>;
-    if (entry.v !== 2 || entry.digest !== digest || typeof entry.facts !== 'string' || typeof entry.mac !== 'string') return undefined;
-    const expected = Buffer.from(seal(key, digest, entry.facts), 'hex');
-    const given = Buffer.from(entry.mac, 'hex');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
-    const facts = JSON.parse(entry.facts) as CachedManifest;
-    if (typeof facts.mediaType !== 'string' || !Array.isArray(facts.children)) return undefined;
-    return facts;
-  } catch {
-    return undefined;
+  /** Remembers the facts derived for a digest for the rest of this process. */
+  remember(digest: string, facts: DatedManifestFacts): void {
+    this.#facts.set(digest, facts);
   }
 }

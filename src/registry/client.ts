@@ -172,9 +172,14 @@ export class RegistryClient {
     return bytes;
   }
 
+  /** An image config's exact bytes (the blob a manifest's `config` descriptor names, at most BODY_LIMITS.config), verified. */
+  getConfigBytes(name: string, descriptor: Descriptor): Promise<Uint8Array> {
+    return this.getBlob(name, descriptor.digest, { limit: BODY_LIMITS.config, what: 'image config' });
+  }
+
   /** An image config (the blob a manifest's `config` descriptor names, at most BODY_LIMITS.config), parsed. */
   async getConfig(name: string, descriptor: Descriptor): Promise<ImageConfig> {
-    const bytes = await this.getBlob(name, descriptor.digest, { limit: BODY_LIMITS.config, what: 'image config' });
+    const bytes = await this.getConfigBytes(name, descriptor);
     try {
       return JSON.parse(new TextDecoder().decode(bytes)) as ImageConfig;
     } catch (error) {
