@@ -12,6 +12,7 @@ const NOW = new Date('2026-12-01T00:00:00Z');
 const capabilities: Capabilities = { push: true, bundles: true, customArtifactType: true, cleanupPath: '-', untag: false, listUntagged: false, nativeCredentials: [] };
 const digestOf = (n: number) => `sha256:${String(n).padStart(64, '0')}`;
 const IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
 /** A registry-API-like driver (HEAD + manifest + config `created`) over fixed content. */
 function registryDriver(created: Record<string, string | undefined>): Driver & ManifestReader {
@@ -26,12 +27,12 @@ function registryDriver(created: Record<string, string | undefined>): Driver & M
       const index = Number(digest.slice(7)) - 1;
       const config: Descriptor = { mediaType: IMAGE_CONFIG, digest: digestOf(1000 + index), size: 1 };
       const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [] } as Manifest;
-      return { descriptor: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1 }, manifest };
+      return { descriptor: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1 }, manifest, bytes: json(manifest) };
     },
     readImageConfig: async (_name, config) => {
       const tag = tags[Number(config.digest.slice(7)) - 1000] ?? '';
       const when = created[tag];
-      return (when === undefined ? {} : { created: when }) as ImageConfig;
+      return json((when === undefined ? {} : { created: when }) satisfies ImageConfig);
     },
   };
 }
