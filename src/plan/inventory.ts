@@ -15,7 +15,7 @@ import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import { RegplanError } from '../errors.ts';
 import type { Descriptor } from '../registry/oci.ts';
 import type { ManifestCache } from './manifest-cache.ts';
-import { configCreated, type DatedManifestFacts, type ManifestContent, manifestContent } from './manifest-facts.ts';
+import { configCreated, type CreatedSource, type DatedManifestFacts, type ManifestContent, manifestContent } from './manifest-facts.ts';
 import { INVALID_DIGEST_REASON, INVALID_TAG_REASON } from './types.ts';
 import type { ManifestFacts, RepoInventory, SkippedName, TagRecord, UntaggedRecord } from '../model/inventory.ts';
 
@@ -139,21 +139,21 @@ async function manifestFacts(driver: Driver & ManifestReader, name: string, dige
   if (known) return known;
   const content = await readManifestContent(driver, name, digest, cache);
   if (!content) return undefined;
-  const { facts, created: source } = content;
-  let created: string | undefined;
-  if (source === undefined) {
-    created = undefined;
-  } else if ('annotation' in source) {
-    created = source.annotation;
-  } else if ('children' in source) {
-    const children = await Promise.all(source.children.map((child) => manifestFacts(driver, name, child, cache)));
-    created = children.map((c) => c?.created).filter((t): t is string => t !== undefined).sort().at(-1);
-  } else {
-    created = configCreated(await readConfigBytes(driver, name, source.config, cache));
-  }
-  const entry: DatedManifestFacts = { ...facts, ...(created === undefined ? {} : { created }) };
+  const created = await createdTime(content.created, { driver, name, cache });
+  const entry: DatedManifestFacts = { ...content.facts, ...(created === undefined ? {} : { created }) };
   cache.remember(digest, entry);
   return entry;
+}
+
+/** The creation time a manifest's content points to: its annotation, its newest child's, or its image config's. */
+async function createdTime(source: CreatedSource, from: { driver: Driver & ManifestReader; name: string; cache: ManifestCache }): Promise<string | undefined> {
+  if (source === undefined) return undefined;
+  if ('annotation' in source) return source.annotation;
+  if ('children' in source) {
+    const children = await Promise.all(source.children.map((child) => manifestFacts(from.driver, from.name, child, from.cache)));
+    return children.map((c) => c?.created).filter((t): t is string => t !== undefined).sort().at(-1);
+  }
+  return configCreated(await readConfigBytes(from.driver, from.name, source.config, from.cache));
 }
 
 /** What a manifest's content says: the cached bytes when they verify, else the registry's (cached for next time). */
