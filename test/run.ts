@@ -60,10 +60,17 @@ function runFile(file: string): Promise<FileResult> {
   });
 }
 
-const files = (await Promise.all((roots.length ? roots : [path.join(root, 'src'), path.join(root, 'test')]).map(findTests)))
+/** A root is a directory to search, or one test file (`npm test -- src/plan/evaluate.test.ts`). */
+const testsUnder = async (target: string): Promise<string[]> => (target.endsWith('.test.ts') ? [target] : findTests(target));
+const files = (await Promise.all((roots.length ? roots : [path.join(root, 'src'), path.join(root, 'test')]).map(testsUnder)))
   .flat()
   .filter((f) => !filter || f.includes(filter))
   .sort();
+if (files.length === 0) {
+  // A selection that matches nothing proves nothing: fail rather than report "0 passed, 0 failed" as success.
+  process.stdout.write(`no test file matches ${[...args].join(' ') || 'src and test'}\n0 passed, 1 failed\n`);
+  process.exit(1);
+}
 const results: FileResult[] = [];
 let next = 0;
 await Promise.all(
