@@ -1,8 +1,9 @@
 /**
  * The canary suite's worlds: for every driver that takes credentials, each way it takes them, an emulator behind
  * the echo proxy, seeded with the shared cleanup scenario, and a directory with the config, the Docker config and
- * the environment regplan runs with. Every secret is a fresh `CANARY-<driver>-<what>-<random>`; the names and
- * ids around them (usernames, tenants, accounts) are not secrets and stay plain.
+ * the environment regplan runs with. Every secret is a fresh `CANARY~<driver>~<what>~<random>` (`~`, so no piece of
+ * it reads like regplan's own text, e.g. a hint naming REGPLAN_REPO_GITHUB_TOKEN); the names and ids around them
+ * (usernames, tenants, accounts) are not secrets and stay plain.
  */
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
@@ -41,7 +42,8 @@ interface Emulated {
 export interface WorldSpec {
   driver: string;
   variant: string;
-  setup: (canary: (what: string) => string) => Promise<Emulated>;
+  /** Starts the emulator; `canary` makes a secret (`sent: false` for one no request carries, e.g. an AWS secret key). */
+  setup: (canary: (what: string, options?: { sent?: boolean }) => string) => Promise<Emulated>;
 }
 
 /** A world ready to run regplan in. */
@@ -52,6 +54,8 @@ export interface CanaryWorld {
   proxy: EchoProxy;
   /** The secrets planted in this world. */
   canaries: string[];
+  /** The planted secrets no request carries (they only sign). */
+  unsent: Set<string>;
   /** Files the test wrote (inputs), relative to `dir`: not scanned for canaries. */
   inputs: Set<string>;
   stop(): Promise<void>;
@@ -218,7 +222,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
     driver: 'ecr',
     variant: 'AWS access key, secret key and session token (the real @aws-sdk/client-ecr)',
     setup: async (canary) => {
-      const key = { accessKeyId: canary('access-key-id'), secretAccessKey: canary('secret-access-key') };
+      const key = { accessKeyId: canary('key-id'), secretAccessKey: canary('secret-key', { sent: false }) };
       const sessionToken = canary('session-token');
       const emulator = await startEcrEmulator({ keys: [key] });
       return {
@@ -235,9 +239,11 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
 /** Starts a world: emulator, echo proxy in front of it, seeded scenario, config and Docker config naming the proxy. */
 export async function openWorld(spec: WorldSpec): Promise<CanaryWorld> {
   const canaries: string[] = [];
-  const canary = (what: string): string => {
-    const value = `CANARY-${spec.driver}-${what}-${randomBytes(8).toString('hex')}`;
+  const unsent = new Set<string>();
+  const canary = (what: string, options: { sent?: boolean } = {}): string => {
+    const value = `CANARY~${spec.driver}~${what.replaceAll('-', '~')}~${randomBytes(8).toString('hex')}`;
     canaries.push(value);
+    if (options.sent === false) unsent.add(value);
     return value;
   };
   const emulated = await spec.setup(canary);
@@ -273,6 +279,7 @@ export async function openWorld(spec: WorldSpec): Promise<CanaryWorld> {
     env,
     proxy,
     canaries,
+    unsent,
     inputs,
     stop: async () => {
       await proxy.stop();

@@ -12,7 +12,8 @@
  *   the echo is appended to every message field or to the text, and to `WWW-Authenticate`, status kept.
  *
  * The echo repeats the credentials at shifting offsets, so a message cut at a fixed length cuts through one.
- * Absolute URLs the emulator writes (Link, Location, token realms, `next`, API bases) are rewritten to the proxy.
+ * Absolute URLs the emulator writes (Link, Location, token realms, `next`, API bases) are rewritten to the proxy,
+ * and the proxy's host in a request (ACR's `service`) to the emulator's, so the proxy is otherwise transparent.
  */
 import { Buffer } from 'node:buffer';
 import * as http from 'node:http';
@@ -62,7 +63,7 @@ export function credentialsOf(headers: http.IncomingHttpHeaders, body: Buffer): 
     if (/^basic$/i.test(scheme)) {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       parts.push(`basic ${decoded}`, `password ${decoded.slice(decoded.indexOf(':') + 1)}`);
-      secrets.push(value, decoded, decoded.slice(decoded.indexOf(':') + 1));
+      secrets.push(value, decoded.slice(decoded.indexOf(':') + 1)); // the header and the password; the username is no secret
     } else if (/^aws4-hmac-sha256$/i.test(scheme)) {
       const keyId = /Credential=([^/,\s]+)/.exec(authorization)?.[1];
       if (keyId !== undefined) secrets.push(keyId);
@@ -125,6 +126,7 @@ export async function startEchoProxy(target: string): Promise<EchoProxy> {
   let proxyHost = '';
   const sockets = new Set<Socket>();
   const rewrite = (text: string): string => text.split(target).join(proxyHost);
+  const rewriteBack = (text: string): string => text.split(proxyHost).join(target).split(encodeURIComponent(proxyHost)).join(encodeURIComponent(target));
   const counted = (): number => (echoes.total++, echoes.phase++);
 
   const answer = (req: http.IncomingMessage, res: http.ServerResponse, echo: string): void => {
@@ -155,8 +157,15 @@ export async function startEchoProxy(target: string): Promise<EchoProxy> {
     res.writeHead(status, headers).end(req.method === 'HEAD' ? undefined : body);
   };
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, echo: string | undefined): void => {
-    const upstream = http.request({ host: targetHost, port: Number(targetPort), method: req.method, path: req.url, headers: req.headers }, (up) => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, sent: Buffer, echo: string | undefined): void => {
+    // What names the proxy in the request (a token request's `service`) names the emulator, as if sent to it directly.
+    let body = sent;
+    const headers = { ...req.headers };
+    if (TEXT_TYPE.test(String(req.headers['content-type'] ?? '')) && [proxyHost, encodeURIComponent(proxyHost)].some((h) => sent.includes(h))) {
+      body = Buffer.from(rewriteBack(sent.toString('utf8')), 'utf8');
+      headers['content-length'] = String(body.length);
+    }
+    const upstream = http.request({ host: targetHost, port: Number(targetPort), method: req.method, path: rewriteBack(req.url ?? '/'), headers }, (up) => {
       const chunks: Buffer[] = [];
       up.on('data', (chunk: Buffer) => chunks.push(chunk));
       up.on('error', () => res.destroy());
