@@ -128,6 +128,7 @@ async function exercise(spec: WorldSpec, run: (world: CanaryWorld, argv: readonl
       `${name}: no echo reached any output, so the test cannot tell a scrubbed secret from one never shown`,
     );
 
+    for (const carrier of spec.carries) assert.ok(world.proxy.carriers.has(carrier), `${name}: no credential came as ${carrier}, so that path was not echoed`);
     const secrets = new Set([...world.canaries, ...world.proxy.received]);
     for (const canary of world.canaries.filter((c) => !world.unsent.has(c))) {
       assert.ok([...world.proxy.received].some((r) => r.includes(canary)), `${name}: the canary ${canary} never reached the server`);

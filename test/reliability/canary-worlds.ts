@@ -42,6 +42,8 @@ interface Emulated {
 export interface WorldSpec {
   driver: string;
   variant: string;
+  /** How the credentials must reach the server (the proxy's `carriers`), so each path is known to be echoed. */
+  carries: readonly string[];
   /** Starts the emulator; `canary` makes a secret (`sent: false` for one no request carries, e.g. an AWS secret key). */
   setup: (canary: (what: string, options?: { sent?: boolean }) => string) => Promise<Emulated>;
 }
@@ -68,6 +70,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'default',
     variant: 'Docker config basic auth, Basic registry',
+    carries: ['authorization', 'basic'],
     setup: async (canary) => {
       const password = canary('basic');
       const emulator = await startMemoryRegistry({ auth: { kind: 'basic', users: { ci: password } } });
@@ -77,6 +80,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'default',
     variant: 'Docker config basic auth, bearer token server',
+    carries: ['authorization', 'basic'],
     setup: async (canary) => {
       const password = canary('bearer-login');
       const emulator = await startMemoryRegistry({ auth: { kind: 'bearer', users: { ci: password } } });
@@ -86,6 +90,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'default',
     variant: 'Docker config identitytoken (OAuth2 refresh)',
+    carries: ['authorization', 'body'],
     setup: async (canary) => {
       const emulator = await startMemoryRegistry({ auth: { kind: 'bearer', users: { ci: `unused-${randomBytes(6).toString('hex')}` } } });
       return { emulator, repo: 'acme/app', type: 'default', dockerAuth: { identitytoken: emulator.auth.issueRefreshToken('ci', canary('identitytoken')) } };
@@ -94,6 +99,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'default',
     variant: 'Docker config registrytoken (bearer)',
+    carries: ['authorization'],
     setup: async (canary) => {
       const emulator = await startMemoryRegistry({ auth: { kind: 'bearer', users: {} } });
       const token = canary('registrytoken');
@@ -104,6 +110,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'dockerhub',
     variant: 'Hub token',
+    carries: ['authorization'],
     setup: async (canary) => {
       const emulator = await startDockerHubEmulator({ accounts: { acme: { password: `unused-${randomBytes(6).toString('hex')}` } } });
       const token = emulator.issueToken('acme', 'password', canary('token'));
@@ -113,6 +120,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'dockerhub',
     variant: 'username + password login',
+    carries: ['authorization', 'body'],
     setup: async (canary) => {
       const password = canary('password');
       const emulator = await startDockerHubEmulator({ accounts: { acme: { password } } });
@@ -122,6 +130,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'github',
     variant: 'token',
+    carries: ['authorization'],
     setup: async (canary) => {
       const token = canary('token');
       const emulator = await startGithubEmulator({ tokens: { [token]: { login: 'octo', scopes: ['read:packages', 'delete:packages'] } } });
@@ -131,6 +140,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'gitlab',
     variant: 'private token',
+    carries: ['private-token'],
     setup: async (canary) => {
       const token = canary('private-token');
       const emulator = await startGitlabEmulator({ projects: [{ id: 42, path: 'acme/platform' }], tokens: { [token]: 'api' } });
@@ -140,6 +150,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'gitlab',
     variant: 'CI_JOB_TOKEN in GitLab CI',
+    carries: ['job-token'],
     setup: async (canary) => {
       const token = canary('job-token');
       const emulator = await startGitlabEmulator({ projects: [{ id: 42, path: 'acme/platform' }], jobTokens: { [token]: 42 } });
@@ -149,6 +160,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'harbor',
     variant: 'username from env, password from a { file } reference, and the Docker login',
+    carries: ['authorization', 'basic'],
     setup: async (canary) => {
       const password = canary('password');
       const emulator = await startHarborEmulator({ users: { harboruser: password } });
@@ -167,6 +179,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'quay',
     variant: 'OAuth token',
+    carries: ['authorization'],
     setup: async (canary) => {
       const token = canary('token');
       const emulator = await startQuayEmulator({ token });
@@ -176,6 +189,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'acr',
     variant: 'service principal client secret',
+    carries: ['authorization', 'body'],
     setup: async (canary) => {
       const clientSecret = canary('client-secret');
       const emulator = await startAcrEmulator({ identities: { principals: [{ tenant: 'canary-tenant', clientId: 'regplan-cleanup', clientSecret }] }, pageSize: 3 });
@@ -191,6 +205,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'acr',
     variant: 'Docker login refresh token (az acr login)',
+    carries: ['authorization', 'body'],
     setup: async (canary) => {
       const emulator = await startAcrEmulator({ identities: { principals: [{ tenant: 'canary-tenant', clientId: 'regplan-cleanup' }] }, pageSize: 3 });
       const refresh = emulator.auth.issueRefreshToken('regplan-cleanup', canary('refresh-token'));
@@ -200,6 +215,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'selectel',
     variant: 'account, username and password for an X-Auth-Token',
+    carries: ['x-auth-token', 'body'],
     setup: async (canary) => {
       const user = { account: '204060', username: 'ci-cleaner', password: canary('password'), project: { name: 'web', id: '0f1e2d3c4b5a69788796a5b4c3d2e1f0' } };
       const emulator = await startSelectelEmulator({ user, requireProjectScope: true });
@@ -221,6 +237,7 @@ export const WORLD_SPECS: readonly WorldSpec[] = [
   {
     driver: 'ecr',
     variant: 'AWS access key, secret key and session token (the real @aws-sdk/client-ecr)',
+    carries: ['authorization', 'x-amz-security-token'],
     setup: async (canary) => {
       const key = { accessKeyId: canary('key-id'), secretAccessKey: canary('secret-key', { sent: false }) };
       const sessionToken = canary('session-token');

@@ -34,8 +34,10 @@ export interface EchoProxy {
   host: string;
   /** `url` with the emulator's origin replaced by the proxy's. */
   via(url: string): string;
-  /** Every credential value a request carried, as sent (tokens, passwords, `user:password`, header values). */
+  /** Every credential value a request carried, as sent (tokens, passwords, Basic header values). */
   received: Set<string>;
+  /** How credentials came: `authorization`, `basic`, a token header's name, `body`. */
+  carriers: Set<string>;
   /** Answers that carried an echo (made up or appended), this phase and in all. */
   echoes: { phase: number; total: number };
   setPhase(phase: EchoPhase): void;
@@ -53,16 +55,19 @@ const TEXT_TYPE = /json|text|x-www-form-urlencoded/i;
 const MANIFEST_TYPE = /vnd\.(?:oci|docker)\./i;
 
 /** What one request carries: the parts to echo and the secret values among them. */
-export function credentialsOf(headers: http.IncomingHttpHeaders, body: Buffer): { parts: string[]; secrets: string[] } {
+export function credentialsOf(headers: http.IncomingHttpHeaders, body: Buffer): { parts: string[]; secrets: string[]; carriers: string[] } {
   const parts: string[] = [];
   const secrets: string[] = [];
+  const carriers: string[] = [];
   const authorization = headers.authorization;
   if (authorization !== undefined) {
     parts.push(`Authorization: ${authorization}`);
+    carriers.push('authorization');
     const [scheme = '', value = ''] = authorization.split(/\s+/, 2);
     if (/^basic$/i.test(scheme)) {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       parts.push(`basic ${decoded}`, `password ${decoded.slice(decoded.indexOf(':') + 1)}`);
+      carriers.push('basic');
       secrets.push(value, decoded.slice(decoded.indexOf(':') + 1)); // the header and the password; the username is no secret
     } else if (/^aws4-hmac-sha256$/i.test(scheme)) {
       const keyId = /Credential=([^/,\s]+)/.exec(authorization)?.[1];
@@ -71,12 +76,12 @@ export function credentialsOf(headers: http.IncomingHttpHeaders, body: Buffer): 
   }
   for (const name of TOKEN_HEADERS) {
     const value = headers[name];
-    if (typeof value === 'string') parts.push(`${name}: ${value}`), secrets.push(value);
+    if (typeof value === 'string') parts.push(`${name}: ${value}`), secrets.push(value), carriers.push(name);
   }
   const text = body.length > 0 && body.length < 65_536 && TEXT_TYPE.test(String(headers['content-type'] ?? '')) ? body.toString('utf8') : '';
   const fields = text === '' ? [] : secretFields(text);
-  if (fields.length > 0) parts.push(`body ${text}`), secrets.push(...fields);
-  return { parts, secrets: secrets.filter((s) => s.length >= 4) };
+  if (fields.length > 0) parts.push(`body ${text}`), secrets.push(...fields), carriers.push('body');
+  return { parts, secrets: secrets.filter((s) => s.length >= 4), carriers };
 }
 
 /** String values under credential-like keys of a JSON or form body. */
@@ -121,6 +126,7 @@ function appendEcho(body: string, echo: string): string {
 export async function startEchoProxy(target: string): Promise<EchoProxy> {
   const [targetHost = '127.0.0.1', targetPort = '80'] = target.split(':');
   const received = new Set<string>();
+  const carriers = new Set<string>();
   const echoes = { phase: 0, total: 0 };
   let phase: EchoPhase = { targets: 'none' };
   let proxyHost = '';
@@ -204,8 +210,10 @@ export async function startEchoProxy(target: string): Promise<EchoProxy> {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const path = new URL(req.url ?? '/', 'http://x').pathname;
-      const { parts, secrets } = credentialsOf(req.headers, body);
-      for (const secret of secrets) received.add(secret);
+      const found = credentialsOf(req.headers, body);
+      const { parts } = found;
+      for (const secret of found.secrets) received.add(secret);
+      for (const carrier of found.carriers) carriers.add(carrier);
       const echo = parts.length === 0 ? undefined : echoText(parts);
       const picked =
         echo !== undefined &&
@@ -225,6 +233,7 @@ export async function startEchoProxy(target: string): Promise<EchoProxy> {
     host: proxyHost,
     via: rewrite,
     received,
+    carriers,
     echoes,
     setPhase(next) {
       phase = next;
