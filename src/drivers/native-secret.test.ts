@@ -1,7 +1,8 @@
 /**
  * The native-secret resolver is where native credentials are read, so it registers them with the process-wide
- * redactor: tokens, passwords, secrets and `user:password` (plain and base64) from env vars, flags or the
- * config's `{env}`/`{file}` references — but not usernames, ids or file paths, which messages need to show.
+ * redactor: tokens, passwords, secrets, the AWS access key id and `user:password` (plain and base64) from env vars,
+ * flags or the config's `{env}`/`{file}` references — but not usernames, other ids or file paths, which messages
+ * need to show.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -42,6 +43,15 @@ test('secrets read from env and config references are masked in any text; userna
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('an AWS access key id is masked like its secret key (AWS shows only its last four characters)', async () => {
+  const keyId = unique('AKIAEXAMPLE');
+  const read = nativeSecretReader({ env: { AWS_ACCESS_KEY_ID: keyId, AWS_REGION: 'eu-west-1' }, configDir: '/nonexistent' });
+  assert.is(await read('AWS_ACCESS_KEY_ID'), keyId);
+  assert.is(await read('AWS_REGION'), 'eu-west-1');
+  assert.is(scrubSecrets(`Credential=${keyId}/20250101/eu-west-1/ecr/aws4_request`), 'Credential=***/20250101/eu-west-1/ecr/aws4_request');
+  assert.is(scrubSecrets('region eu-west-1'), 'region eu-west-1', 'a region stays readable');
 });
 
 test('a credential is masked longest form first, so a password inside its own base64 pair never half-shows it', () => {

@@ -86,8 +86,9 @@ export interface NativeSecretSources {
 /**
  * The native-secret resolver drivers get as `nativeSecret`: the `REGPLAN_REPO_*` env var first, else the config's
  * reference of the same kind. It is where native credentials are read, so it is where they are registered with
- * the process-wide redactor: every value of a secret-named variable (token, password, secret, key), and for a
- * password also `user:password` and its base64 — the Basic header a server might echo. Drivers need not.
+ * the process-wide redactor: every value of a secret-named variable (token, password, secret, key) and the AWS
+ * access key id, and for a password also `user:password` and its base64 — the Basic header a server might echo.
+ * Drivers need not.
  */
 export function nativeSecretReader(sources: NativeSecretSources): (envName: string) => Promise<string | undefined> {
   return async (envName) => {
@@ -105,8 +106,14 @@ export function nativeSecretReader(sources: NativeSecretSources): (envName: stri
   };
 }
 
+/**
+ * Identifiers masked like secrets: an AWS access key id names the key a leaked secret would unlock, and AWS itself
+ * shows only its last four characters (`aws configure list`).
+ */
+const SECRET_IDS = new Set(['AWS_ACCESS_KEY_ID']);
+
 /** A variable holding a secret (not a username, id or file path). */
-const isSecretName = (envName: string): boolean => SECRET_KEY.test(envName) && !/_FILE$/.test(envName);
+const isSecretName = (envName: string): boolean => SECRET_IDS.has(envName) || (SECRET_KEY.test(envName) && !/_FILE$/.test(envName));
 
 async function readNativeValue(envName: string, sources: NativeSecretSources): Promise<string | undefined> {
   const direct = sources.env[envName];

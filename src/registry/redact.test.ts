@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { oneLine, redactUrl, SecretSet } from './redact.ts';
+import { oneLine, redactUrl, registerSecret, SecretSet } from './redact.ts';
 import { parseErrorBody } from './error-response.ts';
 
 test('redactUrl keeps protocol query params and masks everything else, including userinfo', () => {
@@ -20,6 +20,22 @@ test('SecretSet masks every secret it was given, plain and URL-encoded', () => {
 test('oneLine flattens control characters and shortens long text', () => {
   assert.is(oneLine('a\r\n  b\tc'), 'a b c');
   assert.is(oneLine('x'.repeat(10), 4), 'xxxx…');
+});
+
+test('oneLine masks registered secrets before it cuts, so a cut through an echoed secret shows no piece of it', () => {
+  const secret = `echoed-${Math.random().toString(36).slice(2)}-token`;
+  registerSecret(secret);
+  const echoed = `denied: Authorization: Bearer ${secret}`;
+  const cut = oneLine(echoed, echoed.length - 5);
+  assert.is(cut, 'denied: Authorization: Bearer ***');
+  assert.not.ok(cut.includes(secret.slice(0, 8)));
+});
+
+test('a secret is masked as a form field too (token request bodies escape ~!\'()* and write spaces as +)', () => {
+  const secret = `p~ss (word)!-${Math.random().toString(36).slice(2)}`;
+  registerSecret(secret);
+  const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: secret }).toString();
+  assert.is(new SecretSet().scrub(`refused: ${body}`), 'refused: grant_type=refresh_token&refresh_token=***');
 });
 
 test('parseErrorBody reads OCI error bodies; unknown-shaped codes become UNKNOWN; other bodies yield none', () => {

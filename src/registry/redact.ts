@@ -35,10 +35,14 @@ const registry = new Set<string>();
 /** The registry, longest first (a secret inside another secret's encoding must not break that one's mask). */
 let ordered: string[] = [];
 
-/** The forms a secret travels in: as is, URL-encoded, JSON-escaped, and base64 (padded, and without padding). */
+/**
+ * The forms a secret travels in: as is, URL-encoded (as a path or query part, and as a form field, which also
+ * escapes `~!'()*` and writes spaces as `+`: a token request's body), JSON-escaped, and base64 (padded, and without).
+ */
 function forms(secret: string): string[] {
   const base64 = Buffer.from(secret, 'utf8').toString('base64');
-  return [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1), base64, base64.replace(/=+$/, '')];
+  const formField = new URLSearchParams({ s: secret }).toString().slice(2);
+  return [secret, encodeURIComponent(secret), formField, JSON.stringify(secret).slice(1, -1), base64, base64.replace(/=+$/, '')];
 }
 
 /** Registers one secret value process-wide (short values are ignored). */
@@ -95,8 +99,12 @@ export class SecretSet {
   }
 }
 
-/** Makes server-provided text safe and short for a one-line message: no control characters, at most `max` chars. */
+/**
+ * Makes server-provided text safe and short for a one-line message: every registered secret masked, no control
+ * characters, at most `max` chars. Masking comes first: a cut through a secret a server echoed would leave a
+ * piece of it that no later scrub recognises.
+ */
 export function oneLine(text: string, max = 300): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = scrubSecrets(text).replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }

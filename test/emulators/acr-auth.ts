@@ -63,11 +63,10 @@ export class AcrAuth {
     this.#identities = identities;
   }
 
-  /** An ACR refresh token for a principal, as `az acr login` would store it in the Docker config. */
-  issueRefreshToken(clientId: string): string {
+  /** An ACR refresh token for a principal, as `az acr login` would store it in the Docker config (`refresh` picks its value). */
+  issueRefreshToken(clientId: string, refresh = token()): string {
     const principal = this.#identities.principals?.find((p) => p.clientId === clientId);
     if (principal === undefined) throw new Error(`no principal ${clientId}`);
-    const refresh = token();
     this.#refreshTokens.set(refresh, { user: clientId, role: principal.role ?? 'owner' });
     return refresh;
   }

@@ -52,8 +52,8 @@ export interface DockerHubEmulator {
   store: RegistryStore;
   /** The Hub API base to put in `registries.<host>.api`, e.g. `http://127.0.0.1:PORT/hub`. */
   api: string;
-  /** Issues a token as a login would (kind `pat` behaves like a personal access token). */
-  issueToken(username: string, kind?: 'password' | 'pat'): string;
+  /** Issues a token as a login would (kind `pat` behaves like a personal access token); `value` picks the token itself. */
+  issueToken(username: string, kind?: 'password' | 'pat', value?: string): string;
   /** The next `count` Hub API requests answer 429 (with `Retry-After: retryAfter`, default "0"). */
   throttleNext(count: number, retryAfter?: string): void;
   /** Hub API requests answered, `METHOD path?query status`, in order. */
@@ -74,9 +74,9 @@ export async function startDockerHubEmulator(options: DockerHubEmulatorOptions =
   const window = { start: 0, used: 0 };
   let throttled = { count: 0, retryAfter: '0' };
 
-  const issueToken = (username: string, kind: Grant['kind'] = 'password'): string => {
-    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const token = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ sub: username, jti: randomBytes(8).toString('hex') })}.${randomBytes(24).toString('base64url')}`;
+  const issueToken = (username: string, kind: Grant['kind'] = 'password', value?: string): string => {
+    const part = (json: unknown) => Buffer.from(JSON.stringify(json)).toString('base64url');
+    const token = value ?? `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ sub: username, jti: randomBytes(8).toString('hex') })}.${randomBytes(24).toString('base64url')}`;
     grants.set(token, { username, kind });
     return token;
   };

@@ -144,9 +144,8 @@ export class RegistryAuth {
     res.writeHead(405, { allow: 'GET, POST', 'content-length': '0' }).end();
   }
 
-  /** Makes a refresh token for `user` directly (what `docker login` would have stored as identitytoken). */
-  issueRefreshToken(user: string): string {
-    const refresh = randomBytes(24).toString('base64url');
+  /** Makes a refresh token for `user` directly (what `docker login` would have stored as identitytoken; `refresh` picks its value). */
+  issueRefreshToken(user: string, refresh = randomBytes(24).toString('base64url')): string {
     this.#refreshTokens.set(refresh, user);
     return refresh;
   }
