@@ -95,6 +95,7 @@ export const command: Command = {
   name: 'apply',
   summary: 'carry out a saved plan, or plan and apply after confirmation (--auto-approve)',
   help: HELP,
+  checkArgs: (args) => void parseApplyArgs(args),
   async run(argv, io, globals) {
     const args = parseApplyArgs(argv);
     const context = await loadPlanningContext(io, globals, args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag });

@@ -194,7 +194,65 @@ test('an unknown CI system or a missing one is a usage error', async (ctx) => {
   assert.match(unknown.err, 'CI system "jenkins" is not supported');
   const none = await run(['ci-env'], ctx.env);
   assert.is(none.code, 2);
-  assert.match(none.err, 'gitlab or github');
+  assert.match(none.err, 'gitlab, github or auto');
+});
+
+test('auto: GITLAB_CI=true logs in to the GitLab registry, GITHUB_ACTIONS=true to ghcr.io', async (ctx) => {
+  const gitlab = await run(['ci-env', 'auto'], { ...ctx.env, ...GITLAB, GITLAB_CI: 'true' });
+  assert.is(gitlab.code, 0, gitlab.err);
+  assert.equal(loginIn(exportedDir(gitlab.out), 'registry.gitlab.com'), { username: 'gitlab-ci-token', password: 'job-token-1' });
+  assert.match(gitlab.err, 'regplan ci-env: auto: gitlab (GITLAB_CI=true)');
+  const github = await run(['ci-env', 'auto'], { ...ctx.env, ...GITHUB, GITHUB_ACTIONS: 'true' });
+  assert.is(github.code, 0, github.err);
+  assert.equal(loginIn(exportedDir(github.out), 'ghcr.io'), { username: 'octocat', password: 'gh-token-1' });
+  assert.match(github.out, 'export REGPLAN_REPO_GITHUB_TOKEN="${GITHUB_TOKEN}"');
+});
+
+test('auto outside both CIs (or inside both) is a usage error naming the variables; an eval stops; no dir is made', async (ctx) => {
+  const none = await run(['ci-env', 'auto'], { ...ctx.env, ...GITLAB, ...GITHUB, GITLAB_CI: 'false' });
+  assert.is(none.code, 2);
+  assert.match(none.err, 'Error: regplan ci-env auto: no CI system detected: neither GITLAB_CI nor GITHUB_ACTIONS is "true"');
+  assert.match(none.err, 'Hint: auto looks for GITLAB_CI=true (gitlab) or GITHUB_ACTIONS=true (github)');
+  assert.is(none.out, 'exit 1\n');
+  const both = await run(['ci-env', 'auto'], { ...ctx.env, GITLAB_CI: 'true', GITHUB_ACTIONS: 'true' });
+  assert.is(both.code, 2);
+  assert.match(both.err, 'both GITLAB_CI and GITHUB_ACTIONS are "true"');
+  assert.equal(readdirSync(ctx.tmp), []);
+});
+
+test('--as-file writes the lines to a 0600 file instead of stdout, replacing what was there', async (ctx) => {
+  const file = path.join(ctx.dir, 'out', 'ci.env');
+  mkdirSync(path.dirname(file));
+  writeFileSync(file, 'stale content\n', { mode: 0o644 });
+  const r = await run(['ci-env', 'gitlab', '--as-file', file], { ...ctx.env, ...GITLAB });
+  assert.is(r.code, 0, r.err);
+  assert.is(r.out, '');
+  const text = readFileSync(file, 'utf8');
+  const dir = exportedDir(text);
+  assert.ok(text.startsWith(`export DOCKER_CONFIG="${dir}"\nexport REGPLAN_DOCKER_CONFIG="${dir}"\n# cleanup uses CI_JOB_TOKEN`), text);
+  assert.is((statSync(file).mode & 0o777).toString(8), '600');
+  assert.equal(readdirSync(path.dirname(file)), ['ci.env'], 'no temp file is left next to it');
+  assert.match(r.err, `regplan ci-env: wrote the variables to ${file} (0600)`);
+  const shown = execFileSync('/bin/sh', ['-c', '. "$1"; printf %s "$DOCKER_CONFIG"', 'sh', file], { env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' });
+  assert.is(shown, dir);
+});
+
+test('--as-file $GITHUB_ENV keeps earlier steps\' lines and adds K=V lines; --shell there is a usage error', async (ctx) => {
+  const githubEnv = path.join(ctx.dir, 'github_env');
+  writeFileSync(githubEnv, 'EARLIER=1');
+  const env = { ...ctx.env, ...GITHUB, GITHUB_ACTIONS: 'true', GITHUB_ENV: githubEnv };
+  const r = await run(['ci-env', 'auto', '--as-file', githubEnv], env);
+  assert.is(r.code, 0, r.err);
+  const lines = readFileSync(githubEnv, 'utf8').split('\n');
+  assert.is(lines[0], 'EARLIER=1');
+  assert.match(lines[1]!, /^DOCKER_CONFIG=\//);
+  assert.match(lines[2]!, /^REGPLAN_DOCKER_CONFIG=\//);
+  assert.match(r.err, `added the variables to ${githubEnv}`);
+  assert.match(r.err, 'an env file cannot refer to $GITHUB_TOKEN');
+  const shell = await run(['ci-env', 'github', '--as-file', githubEnv, '--shell', 'sh'], env);
+  assert.is(shell.code, 2);
+  assert.match(shell.err, 'is $GITHUB_ENV, which takes K=V lines, not --shell sh');
+  assert.is(readFileSync(githubEnv, 'utf8').split('\n').length, lines.length, 'the refused run wrote nothing');
 });
 
 test('the canary: no token ever appears on stdout or stderr, on success or failure', async (ctx) => {

@@ -1,9 +1,21 @@
 /**
- * `regplan ci-env gitlab|github`: gives a CI job its own private Docker config (a copy of the user's, or
+ * `regplan ci-env gitlab|github|auto`: gives a CI job its own private Docker config (a copy of the user's, or
  * $DOCKER_AUTH_CONFIG) logged in to the CI registry, and prints the shell lines that point later steps at it.
  */
 import { describeStoredLogin } from '../credentials/ci-docker-config.ts';
-import { CI_SYSTEMS, ciEnvLines, prepareCiEnv, renderCiEnv, type CiEnvFormat, type CiEnvResult, type CiSystem } from '../credentials/ci-env.ts';
+import {
+  CI_MARKERS,
+  CI_SYSTEMS,
+  ciEnvLines,
+  detectCiSystem,
+  isGithubEnvFile,
+  prepareCiEnv,
+  renderCiEnv,
+  writeCiEnvFile,
+  type CiEnvFormat,
+  type CiEnvResult,
+  type CiSystem,
+} from '../credentials/ci-env.ts';
 import { resolveDockerConfigDir } from '../credentials/docker-config.ts';
 import { detectRegistry } from '../drivers/detect.ts';
 import { UsageError } from '../errors.ts';
@@ -13,16 +25,19 @@ import { parseCommandArgs } from './args.ts';
 
 /** Parsed `ci-env` arguments. */
 interface CiEnvArgs {
-  system: CiSystem;
+  /** `auto` is resolved from the job's variables when the command runs. */
+  system: CiSystem | 'auto';
   login: boolean;
   registry?: string;
   useDockerAuthConfig: boolean;
-  format: CiEnvFormat;
+  /** Absent: sh, or env-file when `asFile` is $GITHUB_ENV. */
+  format?: CiEnvFormat;
+  asFile?: string;
 }
 
-const USAGE = 'usage: regplan ci-env gitlab|github [--no-login] [--registry HOST] [--use-docker-auth-config] [--shell sh|powershell] [--as-env-file]';
+const USAGE = 'usage: regplan ci-env gitlab|github|auto [--no-login] [--registry HOST] [--use-docker-auth-config] [--shell sh|powershell] [--as-env-file] [--as-file PATH]';
 
-const HELP = `Usage: regplan ci-env gitlab|github [flags]
+const HELP = `Usage: regplan ci-env gitlab|github|auto [flags]
 
 Makes a private Docker config for this CI job and logs in to the CI registry, then prints shell lines that
 point docker, oras, skopeo and regplan at it. Every run makes a new directory ($TMPDIR/regplan-docker-config-*,
@@ -38,6 +53,7 @@ routes the registry to a credential helper (credHelpers or credsStore), through 
 helper's store is the machine's, not the job's: use --use-docker-auth-config to keep logins per job).
   gitlab   $CI_REGISTRY (or the host of $CI_REGISTRY_IMAGE) as gitlab-ci-token with $CI_JOB_TOKEN
   github   ghcr.io as $GITHUB_ACTOR with $GITHUB_TOKEN
+  auto     gitlab when GITLAB_CI=true, github when GITHUB_ACTIONS=true (both CIs set them in every job)
 Output: DOCKER_CONFIG and REGPLAN_DOCKER_CONFIG; for github REGPLAN_REPO_GITHUB_TOKEN="\${GITHUB_TOKEN}"
 (a reference: no secret is ever printed). GitLab cleanup uses REGPLAN_REPO_GITLAB_TOKEN (api scope) when set,
 else CI_JOB_TOKEN (sent as JOB-TOKEN; GitLab 13.12+, the job's own project only). On failure the shell output
@@ -49,9 +65,13 @@ Flags:
       --use-docker-auth-config   start from $DOCKER_AUTH_CONFIG instead of a copy
       --shell sh|powershell      export syntax (default sh; powershell prints $Env:K = "V")
       --as-env-file              K=V lines for docker --env-file, $GITHUB_ENV or a GitLab dotenv report
+      --as-file PATH             write the lines to PATH (0600, replaced atomically) instead of stdout;
+                                 PATH = $GITHUB_ENV keeps its earlier lines and gets the env-file format
 
 Examples:
   eval "$(regplan ci-env gitlab)"                       # GitLab CI script
+  regplan ci-env auto --as-file "$GITHUB_ENV"           # GitHub Actions step: later steps see the variables
+  regplan ci-env auto --as-file ci.env && . ./ci.env     # either CI, through a file
   regplan ci-env github --as-env-file >> "$GITHUB_ENV"   # GitHub Actions step (env: GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }})
   regplan ci-env gitlab --shell powershell | Out-String | Invoke-Expression
   rm -rf "$DOCKER_CONFIG"                               # at the end of the job`;
@@ -67,12 +87,13 @@ function parseCiEnvArgs(args: string[]): CiEnvArgs {
       'use-docker-auth-config': { type: 'boolean', default: false },
       shell: { type: 'string' },
       'as-env-file': { type: 'boolean', default: false },
+      'as-file': { type: 'string' },
     },
   }, USAGE);
   const [system, ...extra] = parsed.positionals;
-  if (system === undefined) throw new UsageError('regplan ci-env needs a CI system: gitlab or github', { hint: USAGE });
-  if (!(CI_SYSTEMS as readonly string[]).includes(system)) {
-    throw new UsageError(`regplan ci-env: CI system "${system}" is not supported`, { hint: `use one of: ${CI_SYSTEMS.join(', ')}` });
+  if (system === undefined) throw new UsageError('regplan ci-env needs a CI system: gitlab, github or auto', { hint: USAGE });
+  if (system !== 'auto' && !(CI_SYSTEMS as readonly string[]).includes(system)) {
+    throw new UsageError(`regplan ci-env: CI system "${system}" is not supported`, { hint: `use one of: ${[...CI_SYSTEMS, 'auto'].join(', ')}` });
   }
   if (extra.length > 0) throw new UsageError(`regplan ci-env takes one CI system, got ${parsed.positionals.join(' ')}`, { hint: USAGE });
   const shell = parsed.values.shell;
@@ -83,12 +104,16 @@ function parseCiEnvArgs(args: string[]): CiEnvArgs {
   if (envFile && shell !== undefined) throw new UsageError('regplan ci-env: --as-env-file and --shell cannot be combined', { hint: USAGE });
   const registry = parsed.values.registry;
   if (registry === '') throw new UsageError('regplan ci-env: --registry needs a host', { flag: '--registry' });
+  const asFile = parsed.values['as-file'];
+  if (asFile === '') throw new UsageError('regplan ci-env: --as-file needs a path', { flag: '--as-file' });
+  const format: CiEnvFormat | undefined = envFile ? 'env-file' : shell === 'powershell' ? 'powershell' : shell === 'sh' || asFile === undefined ? 'sh' : undefined;
   return {
-    system: system as CiSystem,
+    system: system as CiSystem | 'auto',
     login: parsed.values['no-login'] !== true,
     useDockerAuthConfig: parsed.values['use-docker-auth-config'] === true,
-    format: envFile ? 'env-file' : shell === 'powershell' ? 'powershell' : 'sh',
+    ...(format === undefined ? {} : { format }),
     ...(registry === undefined ? {} : { registry }),
+    ...(asFile === undefined ? {} : { asFile }),
   };
 }
 
@@ -116,21 +141,36 @@ function renderSummary(result: CiEnvResult, reason: string, debug: boolean): str
   return `${lines.join('\n')}\n`;
 }
 
+/** The output format: as asked, else env-file for $GITHUB_ENV (which reads K=V lines only), else sh. */
+function outputFormat(parsed: CiEnvArgs, io: Io): CiEnvFormat {
+  if (parsed.asFile === undefined || !isGithubEnvFile(parsed.asFile, io)) return parsed.format ?? 'sh';
+  if (parsed.format !== undefined && parsed.format !== 'env-file') {
+    throw new UsageError(`regplan ci-env: --as-file "${parsed.asFile}" is $GITHUB_ENV, which takes K=V lines, not --shell ${parsed.format}`, {
+      hint: 'leave out --shell (the env-file format is used), or write a script to another path',
+      flag: '--shell',
+    });
+  }
+  return 'env-file';
+}
+
 /** The `ci-env` command. */
 export const command: Command = {
   name: 'ci-env',
-  summary: 'make a private per-job Docker config logged in to the CI registry (gitlab, github)',
+  summary: 'make a private per-job Docker config logged in to the CI registry (gitlab, github, auto)',
   help: HELP,
+  checkArgs: (args) => void parseCiEnvArgs(args),
   async run(args: string[], io: Io, globals: GlobalOptions) {
     const parsed = parseCiEnvArgs(args);
     try {
+      const system = parsed.system === 'auto' ? detectCiSystem(io.env) : parsed.system;
+      const format = outputFormat(parsed, io);
       const source = resolveDockerConfigDir({
         env: io.env,
         home: io.env['HOME'] || homeDir(),
         cwd: io.cwd,
         ...(globals.dockerConfig === undefined ? {} : { flag: globals.dockerConfig }),
       });
-      const result = await prepareCiEnv(parsed.system, {
+      const result = await prepareCiEnv(system, {
         env: io.env,
         sourceDir: source.dir,
         login: parsed.login,
@@ -138,26 +178,30 @@ export const command: Command = {
         ...(parsed.registry === undefined ? {} : { registry: parsed.registry }),
       });
       const host = result.login?.host;
-      const lines = ciEnvLines(parsed.system, {
+      const lines = ciEnvLines(system, {
         configDir: result.config.dir,
         env: io.env,
         ...(host === undefined ? {} : { registryHost: host, gitlabDetected: detectedAsGitlab(host) }),
       });
-      let rendered;
+      let written: 'appended' | 'written' | undefined;
+      let notes: string[];
       try {
-        rendered = renderCiEnv(lines, parsed.format);
+        const rendered = renderCiEnv(lines, format);
+        notes = rendered.notes;
+        if (parsed.asFile === undefined) io.stdout(rendered.text);
+        else written = await writeCiEnvFile(parsed.asFile, rendered.text, io);
       } catch (error) {
         await removeTree(result.config.dir);
         throw error;
       }
-      const { text, notes } = rendered;
+      if (parsed.system === 'auto') io.stderr(`regplan ci-env: auto: ${system} (${CI_MARKERS[system]}=true)\n`);
       io.stderr(renderSummary(result, source.reason, globals.debug));
       for (const note of notes) io.stderr(`regplan ci-env: note: ${note}\n`);
-      io.stdout(text);
+      if (written !== undefined) io.stderr(`regplan ci-env: ${written === 'appended' ? 'added the variables to' : 'wrote the variables to'} ${parsed.asFile} (0600)\n`);
       return 0;
     } catch (error) {
       // `eval "$(regplan ci-env ...)"` must fail the job, not carry on without the login.
-      if (parsed.format !== 'env-file') io.stdout('exit 1\n');
+      if (parsed.format !== 'env-file' && parsed.asFile === undefined) io.stdout('exit 1\n');
       throw error;
     }
   },

@@ -21,6 +21,11 @@ export interface Command {
   summary: string;
   /** Full `regplan <name> --help` text (usage, flags, examples). */
   help: string;
+  /**
+   * Parses the args as `run` would and throws the same UsageError, without reading a config or a registry: how
+   * the tests check every regplan line in the shipped CI files.
+   */
+  checkArgs(args: string[], io: Io, globals: GlobalOptions): void;
   /** Runs with the args after the command name; returns the exit code. Throws RegplanError on failure. */
   run(args: string[], io: Io, globals: GlobalOptions): Promise<number>;
 }

@@ -172,6 +172,7 @@ export const command: Command = {
   name: 'detect',
   summary: 'show the registry type of a repo, why, its capabilities and the credentials it needs',
   help: HELP,
+  checkArgs: (args) => void parseDetectArgs(args),
   async run(args, io, globals) {
     const parsed = parseDetectArgs(args);
     const report = await detectReport(parsed, io, globals);

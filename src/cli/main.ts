@@ -81,6 +81,24 @@ const NATIVE_CREDENTIAL_FLAG = /^--repo-(?!container-registry$)[a-z0-9]+(?:-[a-z
 /** `--repo-github-token` -> `REGPLAN_REPO_GITHUB_TOKEN`. */
 export const nativeCredentialEnv = (flag: string): string => `REGPLAN_${flag.slice(2).replaceAll('-', '_').toUpperCase()}`;
 
+/**
+ * Checks a command line the way `runCli` reads it (global flags, command name, the command's own flags) without
+ * running it; throws the UsageError `runCli` would turn into exit 2. The CI examples are tested through it.
+ */
+export async function checkCommandLine(argv: readonly string[], io: Io): Promise<void> {
+  const { globals, rest, help, version } = splitGlobalFlags(argv, io);
+  const [name, ...args] = rest;
+  if (version || name === 'help') return;
+  if (name === undefined) {
+    if (help) return;
+    throw new UsageError('no command given', { hint: 'see regplan --help' });
+  }
+  const commands = await loadCommands();
+  const command = commands.find((c) => c.name === name);
+  if (!command) throw new UsageError(`unknown command "${name}"`, { hint: `the commands are: ${commands.map((c) => c.name).join(', ')}` });
+  if (!help) command.checkArgs(args, io, globals);
+}
+
 /** Runs regplan with argv (without the program name) and returns the exit code. Never throws. */
 export async function runCli(argv: readonly string[], callerIo: Io): Promise<number> {
   let io = scrubbedIo(callerIo);

@@ -112,6 +112,7 @@ export const command: Command = {
   name: 'plan',
   summary: 'show what cleanup would delete and keep, and why (a dry run; --out saves it)',
   help: HELP,
+  checkArgs: (args) => void parsePlanArgs(args),
   async run(argv, io, globals) {
     const args = parsePlanArgs(argv);
     const plan = await makePlan(io, globals, { ...args, quiet: args.format === 'json' });

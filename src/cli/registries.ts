@@ -52,15 +52,20 @@ export function renderSupportMatrix(rows: readonly SupportRow[]): string {
   );
 }
 
+/** Parses `registries` flags (only --json). */
+function parseRegistriesArgs(args: string[]): { json: boolean } {
+  const parsed = parseCommandArgs('registries', { args, strict: true, allowPositionals: false, options: { json: { type: 'boolean', default: false } } }, 'usage: regplan registries [--json]');
+  return { json: parsed.values.json === true };
+}
+
 /** The `registries` command. */
 export const command: Command = {
   name: 'registries',
   summary: 'print the support matrix of every registry type',
   help: HELP,
+  checkArgs: (args) => void parseRegistriesArgs(args),
   async run(args, io) {
-    const json =
-      parseCommandArgs('registries', { args, strict: true, allowPositionals: false, options: { json: { type: 'boolean', default: false } } }, 'usage: regplan registries [--json]')
-        .values.json === true;
+    const { json } = parseRegistriesArgs(args);
     const rows = supportMatrix();
     io.stdout(json ? `${JSON.stringify({ registries: rows }, null, 2)}\n` : renderSupportMatrix(rows));
     return 0;

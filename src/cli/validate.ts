@@ -60,6 +60,7 @@ export const command: Command = {
   name: 'validate',
   summary: 'check the config and print every problem with its line and a hint',
   help: HELP,
+  checkArgs: (args, io, globals) => void parseValidateArgs(args, io, globals),
   async run(args, io, globals) {
     const parsed = parseValidateArgs(args, io, globals);
     const report = await validateReport(parsed.file, io);

@@ -3,16 +3,37 @@
  * per-job Docker config that login goes into, and the shell lines that point later steps at it. Secrets are
  * only ever written into the private config (or a helper); the printed lines carry paths and variable names.
  */
-import { CredentialsError } from '../errors.ts';
+import { CredentialsError, UsageError } from '../errors.ts';
 import { createJobDockerConfig, storeLogin, type JobDockerConfig, type StoredLoginPlace } from './ci-docker-config.ts';
 import { convertToHostname, type Env } from './docker-config.ts';
 import { registerCredential } from '../registry/redact.ts';
-import { removeTree } from '../runtime.ts';
+import { path, readTextFileWithTime, removeTree, writeFileAtomic } from '../runtime.ts';
 
 /** The CI systems `ci-env` knows. */
 export const CI_SYSTEMS = ['gitlab', 'github'] as const;
 /** One of `CI_SYSTEMS`. */
 export type CiSystem = (typeof CI_SYSTEMS)[number];
+
+/** The variable each CI system sets to "true" in every job, which `ci-env auto` reads. */
+export const CI_MARKERS = { gitlab: 'GITLAB_CI', github: 'GITHUB_ACTIONS' } as const satisfies Record<CiSystem, string>;
+
+/**
+ * The CI system this job runs on, from GITLAB_CI=true / GITHUB_ACTIONS=true (`ci-env auto`). Neither, or both,
+ * is a usage error naming the variables, since guessing would log in to the wrong registry.
+ */
+export function detectCiSystem(env: Env): CiSystem {
+  const found = CI_SYSTEMS.filter((system) => env[CI_MARKERS[system]] === 'true');
+  const markers = CI_SYSTEMS.map((system) => `${CI_MARKERS[system]}=true (${system})`).join(' or ');
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) {
+    throw new UsageError(`regplan ci-env auto: no CI system detected: neither GITLAB_CI nor GITHUB_ACTIONS is "true"`, {
+      hint: `auto looks for ${markers}; outside those, name the system: regplan ci-env gitlab|github`,
+    });
+  }
+  throw new UsageError(`regplan ci-env auto: both GITLAB_CI and GITHUB_ACTIONS are "true", so the CI system is ambiguous`, {
+    hint: 'name the system: regplan ci-env gitlab|github',
+  });
+}
 
 /** The user GitLab's job token logs in as. */
 export const GITLAB_CI_USER = 'gitlab-ci-token';
@@ -176,4 +197,27 @@ export async function prepareCiEnv(system: CiSystem, options: CiEnvOptions): Pro
     await removeTree(config.dir);
     throw error;
   }
+}
+
+/** Whether `file` is the job's $GITHUB_ENV, which takes env-file lines and keeps what earlier steps wrote. */
+export function isGithubEnvFile(file: string, options: { env: Env; cwd: string }): boolean {
+  const githubEnv = value(options.env, 'GITHUB_ENV');
+  return githubEnv !== undefined && path.resolve(options.cwd, githubEnv) === path.resolve(options.cwd, file);
+}
+
+/**
+ * `--as-file PATH`: writes the rendered lines to a file instead of stdout, atomically (a temp file renamed into
+ * place, so a reader never sees half of it) and 0600. $GITHUB_ENV keeps the variables earlier steps wrote: the
+ * new lines go after them. Returns whether earlier content was kept, for the stderr account.
+ */
+export async function writeCiEnvFile(file: string, text: string, options: { env: Env; cwd: string }): Promise<'appended' | 'written'> {
+  const target = path.resolve(options.cwd, file);
+  if (!isGithubEnvFile(target, options)) {
+    await writeFileAtomic(target, text, { mode: 0o600 });
+    return 'written';
+  }
+  const earlier = (await readTextFileWithTime(target))?.text ?? '';
+  const separator = earlier !== '' && !earlier.endsWith('\n') ? '\n' : '';
+  await writeFileAtomic(target, earlier + separator + text, { mode: 0o600 });
+  return 'appended';
 }
