@@ -7,7 +7,7 @@ import { registryCapabilities } from '../plan/bundles.ts';
 import { planCleanup } from '../plan/make-plan.ts';
 import { writePlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
-import { type Io, path } from '../runtime.ts';
+import { appendTextFile, type Io, path } from '../runtime.ts';
 import type { Command, GlobalOptions } from './command.ts';
 import { loadPlanningContext, progressLine } from './planning-context.ts';
 import { renderPlanHuman } from './views/plan-human.ts';
@@ -34,7 +34,9 @@ the rules behind each), and prints the plan. Nothing is changed. Save it with --
 Flags:
       --out FILE                      also save the plan as JSON (schema/plan.schema.json)
       --json                          print the plan as JSON (same as --format json)
-      --format human|json|markdown    output format; markdown is a table for a merge-request comment
+      --format human|json|markdown    output format; markdown (totals, then a collapsible table per repo) is for
+                                      a merge-request comment. With $GITHUB_STEP_SUMMARY set (GitHub Actions)
+                                      the markdown is also appended there, whatever the format
       --repo GLOB                     only repos whose address matches (repeatable; * and ? wildcards)
       --compact                       do not list kept tags in the human view
       --detailed-exitcode             exit 0 when there are no changes, 2 when there are, 1 on error
@@ -107,6 +109,20 @@ export function renderPlan(plan: Plan, format: PlanArgs['format'], options: { co
   return renderPlanHuman(plan, { color: options.color, showKept: !options.compact });
 }
 
+/**
+ * In GitHub Actions ($GITHUB_STEP_SUMMARY set) appends the markdown view to the job summary, whatever the output
+ * format. The summary is a convenience: failing to write it is a warning, never a failed plan.
+ */
+async function appendStepSummary(plan: Plan, io: Io): Promise<void> {
+  const file = io.env['GITHUB_STEP_SUMMARY'];
+  if (file === undefined || file === '') return;
+  try {
+    await appendTextFile(path.resolve(io.cwd, file), `${renderPlanMarkdown(plan)}\n`);
+  } catch (error) {
+    io.stderr(`Warning: cannot append the plan to $GITHUB_STEP_SUMMARY (${file}): ${(error as Error).message}\n`);
+  }
+}
+
 /** The `plan` command. */
 export const command: Command = {
   name: 'plan',
@@ -118,6 +134,7 @@ export const command: Command = {
     const plan = await makePlan(io, globals, { ...args, quiet: args.format === 'json' });
     if (args.out !== undefined) await writePlanFile(path.resolve(io.cwd, args.out), plan);
     io.stdout(renderPlan(plan, args.format, { color: globals.color, compact: args.compact }));
+    await appendStepSummary(plan, io);
     if (args.out !== undefined && args.format !== 'json') io.stderr(`Saved the plan to ${args.out}; run "regplan apply ${args.out}" to carry it out.\n`);
     const changes = plan.actions.length > 0;
     return args.detailedExitcode && changes ? 2 : 0;

@@ -58,16 +58,41 @@ test('plan --json is a valid plan file, the same input gives the same actions, a
   assert.equal(saved.actions, plan.actions);
 });
 
-test('--detailed-exitcode exits 2 with changes and 0 once applied; markdown renders a table', async () => {
+test('--detailed-exitcode exits 2 with changes and 0 once applied; markdown: totals, then a collapsible table per repo', async () => {
   const { run } = await demo();
   assert.is((await run('plan', '--detailed-exitcode')).code, 2);
   const md = await run('plan', '--format', 'markdown');
   assert.match(md.out, /^### regplan: Plan: 1 to push, 7 to delete/);
+  assert.match(md.out, /<details>\n<summary><code>oci:\.\/layout<\/code>: 7 to delete \(2 untag only\), 11 kept, 0 skipped<\/summary>\n\n\| \| tag \| digest \| why \|/);
   assert.match(md.out, /\| ➖ delete \| `pr-101` \|/);
+  assert.match(md.out, /\| ➖ untag \| `main-5d6e7f8` \|/);
   assert.is((await run('apply', '--auto-approve')).code, 0);
   const after = await run('plan', '--detailed-exitcode');
   assert.is(after.code, 0);
   assert.match(after.out, /No changes\. 12 kept, 0 skipped\./);
+});
+
+test('with GITHUB_STEP_SUMMARY set, plan appends its markdown there: totals first, then <details> per repo', async () => {
+  const { dir } = await demo();
+  const summary = path.join(dir, 'step-summary.md');
+  await writeFile(summary, '## an earlier step\n');
+  const io = captureIo({ REGPLAN_CACHE_DIR: path.join(dir, '.cache'), HOME: dir, GITHUB_STEP_SUMMARY: summary }, dir);
+  assert.is(await runCli(['plan', '--out', 'plan.json'], io), 0, io.err());
+  assert.match(io.out(), /Plan: 1 to push, 7 to delete, 11 kept, 0 skipped\.\n$/, 'stdout keeps the human view');
+  assert.not.match(io.out(), '<details>');
+  const text = await readFile(summary, 'utf8');
+  assert.ok(text.startsWith('## an earlier step\n### regplan: Plan: 1 to push, 7 to delete, 11 kept, 0 skipped.\n'), text);
+  const blocks = [...text.matchAll(/<details>\n<summary><code>([^<]+)<\/code>: ([^<]+)<\/summary>\n\n([^]*?)\n<\/details>\n/g)];
+  assert.equal(blocks.map((m) => [m[1], m[2]]), [
+    ['oci:./build/air-gapped', '1 to push, 0 to delete, 0 kept, 0 skipped'],
+    ['oci:./layout', '7 to delete (2 untag only), 11 kept, 0 skipped'],
+  ]);
+  assert.match(blocks[0]![3]!, /^\| ➕ push \| `release-notes` \|/m);
+  assert.match(blocks[1]![3]!, /^\| ➖ delete \| `pr-101` \|/m);
+  assert.match(blocks[1]![3]!, /^\| ✔ keep \| `v1\.2\.1` \|/m);
+  // A second plan in the same job adds a second summary, never replaces the first.
+  assert.is(await runCli(['plan', '--json'], io), 0);
+  assert.is((await readFile(summary, 'utf8')).split('### regplan: Plan:').length, 3);
 });
 
 test('apply of a saved plan deletes exactly its actions; skopeo sees the kept tags and not the deleted ones', async () => {
