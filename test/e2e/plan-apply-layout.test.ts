@@ -95,6 +95,14 @@ test('with GITHUB_STEP_SUMMARY set, plan appends its markdown there: totals firs
   assert.is((await readFile(summary, 'utf8')).split('### regplan: Plan:').length, 3);
 });
 
+test('a step summary that cannot be written is a warning; the plan still succeeds', async () => {
+  const { dir } = await demo();
+  const io = captureIo({ REGPLAN_CACHE_DIR: path.join(dir, '.cache'), HOME: dir, GITHUB_STEP_SUMMARY: dir }, dir);
+  assert.is(await runCli(['plan'], io), 0, io.err());
+  assert.match(io.err(), `Warning: cannot append the plan to $GITHUB_STEP_SUMMARY (${dir}): `);
+  assert.match(io.out(), /Plan: 1 to push, 7 to delete/);
+});
+
 test('apply of a saved plan deletes exactly its actions; skopeo sees the kept tags and not the deleted ones', async () => {
   const { run, layout } = await demo();
   const before = await tagsOf(layout);
