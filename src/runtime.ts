@@ -167,6 +167,18 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
 }
 
 /**
+ * Where writing `file` should go so a symlink stays a symlink (docker's config Save follows one link): the link's
+ * target resolved against the link's directory, or `file` itself when it is not a symlink or does not exist.
+ */
+export async function symlinkTarget(file: string): Promise<string> {
+  try {
+    return path.resolve(path.dirname(file), await fs.readlink(file));
+  } catch {
+    return file;
+  }
+}
+
+/**
  * Appends text to a file, creating it and its directory when missing (journals). A file it creates gets `mode`
  * exactly (whatever the umask); directories it creates get `dirMode`.
  */
