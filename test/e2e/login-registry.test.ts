@@ -28,6 +28,7 @@ interface World {
   /** Every stdout and stderr so far, for the leak check. */
   outputs: string[];
   run: (argv: string[], stdin?: string) => Promise<{ code: number; out: string; err: string }>;
+  /** `login <host> -u <user> --password-stdin` with `password` on stdin; `--debug` too, so request traces are leak-checked. */
   login: (password: string) => Promise<{ code: number; out: string; err: string }>;
 }
 
@@ -68,7 +69,7 @@ async function withWorld(auth: RegistryAuthMode, config: unknown, body: (world: 
   };
   const world: World = {
     registry, dir, dockerDir, configFile, helper, outputs, run,
-    login: (password) => run(['login', registry.host, '-u', registry.username!, '--password-stdin'], `${password}\n`),
+    login: (password) => run(['--debug', 'login', registry.host, '-u', registry.username!, '--password-stdin'], `${password}\n`),
   };
   try {
     await body(world);
