@@ -19,6 +19,8 @@ export interface Io {
   stderrIsTTY: boolean;
   /** Reads one line from the terminal (for apply's confirmation); undefined when stdin is not a TTY. */
   prompt?: (question: string) => Promise<string>;
+  /** Reads all of stdin as UTF-8, at most `maxBytes` (login's `--password-stdin`); undefined where there is none. */
+  readStdin?: (maxBytes: number) => Promise<string>;
 }
 
 /** The Io of the running process. */
@@ -31,7 +33,21 @@ export function processIo(): Io {
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
     ...(process.stdin.isTTY === true ? { prompt: promptLine } : {}),
+    readStdin: readAllStdin,
   };
+}
+
+/** All of stdin as UTF-8; more than `maxBytes` is an error (a password is never that long). */
+async function readAllStdin(maxBytes: number): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw new Error(`stdin holds more than ${maxBytes} bytes`);
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 async function promptLine(question: string): Promise<string> {
@@ -163,6 +179,18 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array, o
   } catch (e) {
     await fs.rm(temp, { force: true });
     throw e;
+  }
+}
+
+/**
+ * Where writing `file` should go so a symlink stays a symlink (docker's config Save follows one link): the link's
+ * target resolved against the link's directory, or `file` itself when it is not a symlink or does not exist.
+ */
+export async function symlinkTarget(file: string): Promise<string> {
+  try {
+    return path.resolve(path.dirname(file), await fs.readlink(file));
+  } catch {
+    return file;
   }
 }
 

@@ -2,7 +2,7 @@
  * `regplan ci-env gitlab|github|auto`: gives a CI job its own private Docker config (a copy of the user's, or
  * $DOCKER_AUTH_CONFIG) logged in to the CI registry, and prints the shell lines that point later steps at it.
  */
-import { describeStoredLogin } from '../credentials/ci-docker-config.ts';
+import { describeStoredLogin } from '../credentials/docker-login.ts';
 import {
   CI_MARKERS,
   CI_SYSTEMS,

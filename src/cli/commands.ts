@@ -10,6 +10,8 @@ export async function loadCommands(): Promise<Command[]> {
     import('./plan.ts'),
     import('./apply.ts'),
     import('./ci-env.ts'),
+    import('./login.ts'),
+    import('./logout.ts'),
   ]);
   return modules.map((m) => m.command);
 }

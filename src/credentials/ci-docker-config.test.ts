@@ -6,7 +6,8 @@ import * as path from 'node:path';
 import { CredentialsError } from '../errors.ts';
 import { basicAuth, makeDockerConfigDir, makeFakeHelper, type FakeHelper } from '../../test/support/credentials.ts';
 import { rejection } from '../../test/support/rejection.ts';
-import { createJobDockerConfig, JOB_DOCKER_CONFIG_PREFIX, storeLogin, withAuthEntry } from './ci-docker-config.ts';
+import { createJobDockerConfig, JOB_DOCKER_CONFIG_PREFIX } from './ci-docker-config.ts';
+import { storeLogin, withAuthEntry } from './docker-login.ts';
 import { decodeAuthField } from './docker-config.ts';
 import { lookupCredential } from './lookup.ts';
 
@@ -207,7 +208,7 @@ test('a helper that cannot store, or is missing, is a CredentialsError that neve
   assert.not.match(`${leaked.message} ${leaked.hint}`, 's3cret');
   const missing = await rejection(storeLogin(made.dir, { host: 'ghcr.io', username: 'u', password: 's3cret' }, { env: { PATH: '' } }), CredentialsError);
   assert.match(missing.message, 'credential helper docker-credential-locked is not on PATH');
-  assert.match(missing.hint ?? '', '--use-docker-auth-config');
+  assert.match(missing.hint ?? '', `remove "credsStore" from ${path.join(made.dir, 'config.json')}`);
 });
 
 test('withAuthEntry keeps key order and odd keys such as __proto__ as plain keys', () => {

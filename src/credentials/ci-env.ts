@@ -4,7 +4,8 @@
  * only ever written into the private config (or a helper); the printed lines carry paths and variable names.
  */
 import { CredentialsError, UsageError } from '../errors.ts';
-import { createJobDockerConfig, storeLogin, type JobDockerConfig, type StoredLoginPlace } from './ci-docker-config.ts';
+import { createJobDockerConfig, type JobDockerConfig } from './ci-docker-config.ts';
+import { storeLogin, type StoredLoginPlace } from './docker-login.ts';
 import { convertToHostname, type Env } from './docker-config.ts';
 import { registerCredential } from '../registry/redact.ts';
 import { path, readTextFileWithTime, removeTree, writeFileAtomic } from '../runtime.ts';
@@ -190,7 +191,7 @@ export async function prepareCiEnv(system: CiSystem, options: CiEnvOptions): Pro
   const config = await createJobDockerConfig({ sourceDir: options.sourceDir, env: options.env, useDockerAuthConfig: options.useDockerAuthConfig === true });
   if (login === undefined) return { config };
   try {
-    const place = await storeLogin(config.dir, login, { env: options.env });
+    const place = await storeLogin(config.dir, login, { env: options.env, removeHint: 'use --use-docker-auth-config for a config without helpers' });
     const { password: _secret, ...shown } = login;
     return { config, login: { ...shown, place } };
   } catch (error) {

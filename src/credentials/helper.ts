@@ -1,6 +1,7 @@
 /**
  * The docker credential-helper protocol: `get` sends the server URL on stdin to `docker-credential-<name> get`
- * and reads `{"ServerURL","Username","Secret"}` from stdout; `store` sends that JSON the other way (ci-env logins).
+ * and reads `{"ServerURL","Username","Secret"}` from stdout; `store` sends that JSON the other way (login, ci-env)
+ * and `erase` sends the server URL (logout).
  * Helpers report errors on stdout; regplan quotes that text in its error (never anything holding the secret).
  */
 import { CredentialsError } from '../errors.ts';
@@ -84,28 +85,51 @@ export interface HelperStoreRequest {
 export async function helperStore(helper: string, request: HelperStoreRequest, options: HelperGetOptions): Promise<void> {
   const program = helperProgram(helper);
   const where = options.configuredAs === undefined ? '' : ` (configured as ${options.configuredAs})`;
-  const executable = await findExecutable(program, options.env);
-  if (executable === undefined) {
-    throw new CredentialsError(`credential helper ${program} is not on PATH${where}, so the login to "${request.serverUrl}" cannot be stored`, {
-      hint: `install ${program}${options.removeHint === undefined ? '' : `, or ${options.removeHint}`}`,
-    });
-  }
   const input = JSON.stringify({ ServerURL: request.serverUrl, Username: request.username, Secret: request.secret });
-  let result;
-  try {
-    result = await runCommand(executable, ['store'], { input, env: options.env, timeoutMs: options.timeoutMs ?? HELPER_TIMEOUT_MS });
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new CredentialsError(`cannot run credential helper ${executable}${where}: ${typeof code === 'string' ? code : 'start failed'}`, {
-      hint: `check that ${executable} is an executable program`,
-    });
-  }
+  const result = await runHelperAction(helper, 'store', input, options, `so the login to "${request.serverUrl}" cannot be stored`);
   if (result.code === 0) return;
   const said = result.stdout.trim() || result.stderr.trim();
   const quoted = request.secret !== '' && said.includes(request.secret) ? '' : quoteHelperText(said);
   throw new CredentialsError(`credential helper ${program} could not store the login for "${request.serverUrl}" (exit ${result.code})${quoted ? `: ${quoted}` : ''}${where}`, {
     hint: `check that ${program} works on its own (a locked keyring may need unlocking)${options.removeHint === undefined ? '' : `, or ${options.removeHint}`}`,
   });
+}
+
+/**
+ * Removes the login for `serverUrl` through `docker-credential-<name> erase` (stdin: the URL), as `docker logout`
+ * does. True when the helper erased it, false when it had none (its "not found" answer); CredentialsError otherwise.
+ */
+export async function helperErase(helper: string, serverUrl: string, options: HelperGetOptions): Promise<boolean> {
+  const program = helperProgram(helper);
+  const where = options.configuredAs === undefined ? '' : ` (configured as ${options.configuredAs})`;
+  const result = await runHelperAction(helper, 'erase', serverUrl, options, `so the login to "${serverUrl}" cannot be erased`);
+  if (result.code === 0) return true;
+  const said = result.stdout.trim() || result.stderr.trim();
+  if (said === HELPER_NOT_FOUND_MESSAGE) return false;
+  const quoted = quoteHelperText(said);
+  throw new CredentialsError(`credential helper ${program} could not erase the login for "${serverUrl}" (exit ${result.code})${quoted ? `: ${quoted}` : ''}${where}`, {
+    hint: `check that ${program} works on its own (a locked keyring may need unlocking)${options.removeHint === undefined ? '' : `, or ${options.removeHint}`}`,
+  });
+}
+
+/** Runs `docker-credential-<name> <action>` with `input` on stdin; a missing or unstartable helper is a CredentialsError. */
+async function runHelperAction(helper: string, action: 'store' | 'erase', input: string, options: HelperGetOptions, consequence: string) {
+  const program = helperProgram(helper);
+  const where = options.configuredAs === undefined ? '' : ` (configured as ${options.configuredAs})`;
+  const executable = await findExecutable(program, options.env);
+  if (executable === undefined) {
+    throw new CredentialsError(`credential helper ${program} is not on PATH${where}, ${consequence}`, {
+      hint: `install ${program}${options.removeHint === undefined ? '' : `, or ${options.removeHint}`}`,
+    });
+  }
+  try {
+    return await runCommand(executable, [action], { input, env: options.env, timeoutMs: options.timeoutMs ?? HELPER_TIMEOUT_MS });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new CredentialsError(`cannot run credential helper ${executable}${where}: ${typeof code === 'string' ? code : 'start failed'}`, {
+      hint: `check that ${executable} is an executable program`,
+    });
+  }
 }
 
 /** Turns a helper's `get` stdout into a Credential (pure). `<token>` as Username means Secret is an identity token. */

@@ -89,6 +89,16 @@ export class RegistryClient {
   }
 
   /**
+   * Checks the client's credentials as `docker login` does: `GET /v2/` answered with Basic auth, or with a token
+   * the token server grants for no scope. Resolves when the registry accepts them (a registry without auth accepts
+   * anyone); an AuthError when the registry or its token server refuses them.
+   */
+  async checkLogin(): Promise<void> {
+    const answer = await this.#exchange({ method: 'GET', url: this.#url({ endpoint: 'ping' }), scopes: [], subject: '/v2/', expect: [200], read: false });
+    await answer.response.body?.cancel().catch(() => undefined);
+  }
+
+  /**
    * Every tag of a repository, following `Link` pages (relative or absolute, on the same endpoint); a repository
    * that does not exist has none. The names are returned as the registry sent them: callers check them
    * (isValidTag) before use, and every URL built from one checks it again.

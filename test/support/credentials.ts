@@ -36,8 +36,10 @@ export interface FakeHelper {
   /** PATH with binDir first (then the system dirs, for `cat`). */
   path: string;
   calls: () => Promise<string[]>;
-  /** Every `store` request, in order (`get` also answers from these when no fixed answer matches). */
+  /** Every `store` request still held, in order (`get` also answers from these when no fixed answer matches). */
   stored: () => Promise<StoredLogin[]>;
+  /** The server URLs an `erase` removed, in order (an erase of an unknown URL answers "not found" and is not listed). */
+  erased: () => Promise<string[]>;
   cleanup: () => Promise<void>;
 }
 
@@ -46,7 +48,8 @@ const shQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
 /**
  * Writes `docker-credential-<name>` speaking the helper protocol: `get` reads the server URL from stdin,
  * answers JSON for a known URL (or the last login stored for it), else prints `credentials not found in native
- * keychain` and exits 1. `store` appends its stdin JSON to a log, or fails with `options.storeFails` on stdout.
+ * keychain` and exits 1. `store` appends its stdin JSON to a log, or fails with `options.storeFails` on stdout;
+ * `erase` drops the stored logins for the URL on stdin (or answers "not found", exit 1, when there are none).
  */
 export async function makeFakeHelper(
   name: string,
@@ -56,6 +59,8 @@ export async function makeFakeHelper(
   const binDir = await mkdtemp(path.join(tmpdir(), 'regplan-helper-'));
   const log = path.join(binDir, 'calls.log');
   const storedLog = path.join(binDir, 'stored.log');
+  const erasedLog = path.join(binDir, 'erased.log');
+  await writeFile(erasedLog, '');
   await writeFile(log, '');
   await writeFile(storedLog, '');
   const cases = Object.entries(answers).map(([url, answer]) => {
@@ -70,6 +75,10 @@ export async function makeFakeHelper(
     options.storeFails === undefined
       ? `[ "$1" = store ] && { cat >> ${shQuote(storedLog)}; printf '\\n' >> ${shQuote(storedLog)}; exit 0; }`
       : `[ "$1" = store ] && { cat > /dev/null; printf '%s\\n' ${shQuote(options.storeFails)}; exit 1; }`,
+    `[ "$1" = erase ] && { url=$(cat); match="\\"ServerURL\\":\\"$url\\""`,
+    `  grep -qF "$match" ${shQuote(storedLog)} || { echo 'credentials not found in native keychain'; exit 1; }`,
+    `  grep -vF "$match" ${shQuote(storedLog)} > ${shQuote(`${storedLog}.new`)}; mv ${shQuote(`${storedLog}.new`)} ${shQuote(storedLog)}`,
+    `  printf '%s\\n' "$url" >> ${shQuote(erasedLog)}; exit 0; }`,
     `[ "$1" = get ] || { echo "unsupported action: $1"; exit 1; }`,
     'url=$(cat)',
     `printf '%s\\n' "$url" >> ${shQuote(log)}`,
@@ -93,6 +102,7 @@ export async function makeFakeHelper(
         .split('\n')
         .filter((line) => line !== '')
         .map((line) => JSON.parse(line) as StoredLogin),
+    erased: async () => (await readFile(erasedLog, 'utf8')).split('\n').filter((line) => line !== ''),
     cleanup: () => rm(binDir, { recursive: true, force: true }),
   };
 }
