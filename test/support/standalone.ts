@@ -4,6 +4,7 @@
  * with a PATH that holds no `node`, proving it needs no Node.js on the machine.
  */
 import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -76,6 +77,38 @@ export function nodeFreePath(original = process.env['PATH'] ?? ''): string {
     }
   }
   return result;
+}
+
+let node24Dir: string | undefined;
+
+/**
+ * A PATH whose only `node` is Node 24 from node_modules (a temp directory holding a `node` link to it, then
+ * `nodeFreePath()`), so a `#!/usr/bin/env node` script such as an installed `regplan` runs on Node 24 and
+ * never on the machine's own Node.
+ */
+export function node24OnlyPath(): string {
+  if (node24Dir === undefined) {
+    node24Dir = mkdtempSync(path.join(tmpdir(), 'regplan-node24-'));
+    const created = node24Dir;
+    process.on('exit', () => rmSync(created, { recursive: true, force: true }));
+    symlinkSync(node24Path, path.join(node24Dir, 'node'));
+  }
+  return `${node24Dir}${path.delimiter}${nodeFreePath()}`;
+}
+
+/**
+ * The first `node` on the caller's PATH older than regplan supports (this machine's /usr/bin/node is 20.x), with
+ * its version, or undefined when there is none (then the tests that need one are skipped, never passed).
+ */
+export function findOldNode(original = process.env['PATH'] ?? ''): { program: string; version: string } | undefined {
+  for (const dir of original.split(path.delimiter)) {
+    const program = path.join(dir, 'node');
+    if (!dir || !isExecutable(program)) continue;
+    const version = spawnSync(program, ['-p', 'process.versions.node'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+    const [major = 0, minor = 0] = version.split('.').map(Number);
+    if (version && (major < 22 || (major === 22 && minor < 18))) return { program, version };
+  }
+  return undefined;
 }
 
 /** Runs a program to completion with a minimal environment; never throws on a non-zero exit. */
