@@ -111,7 +111,7 @@ export function createDockerHubDriver(context: DriverContext): Driver & Untagger
     ...(context.debug === undefined ? {} : { debug: context.debug }),
   };
   const login = new NativeApi({ ...common, authHint: CREDENTIALS_HINT });
-  const api = new NativeApi({ ...common, authHint: CREDENTIALS_HINT, authorization: () => hubAuthorization(context, login, api) });
+  const api: NativeApi = new NativeApi({ ...common, authHint: CREDENTIALS_HINT, authorization: (): Promise<string> => hubAuthorization(context, login, api) });
   const subject = (name: string, tag?: string) => `${context.host}/${name}${tag === undefined ? '' : `:${tag}`}`;
 
   /** Digest -> tags of each repo's last full listing: what deleteManifest untags, without listing again (§5). */
