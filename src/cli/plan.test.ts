@@ -49,6 +49,20 @@ test('--repo GLOB restricts the plan to matching repos', async () => {
   assert.equal([...new Set(plan.actions.map((a) => a.repo))], [`oci:${layout}`]);
 });
 
+test('--repo GLOB matching no configured repo is a usage error naming the glob and the configured repos', async () => {
+  const layout = await copyDemoLayout();
+  const dir = path.dirname(layout);
+  await writeFile(
+    path.join(dir, 'registry.config.yaml'),
+    ['version: 1', 'policies:', '  ci:', "    keep: [{ tags: '^v' }]", "    delete: { tags: '^pr-' }", 'repos:', `  - repo: oci:${layout}`, '    cleanup: ci', ''].join('\n'),
+  );
+  const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'c') }, dir);
+  assert.is(await runCli(['plan', '--repo', 'nomatch/*'], io), 2);
+  assert.match(io.err(), 'Error: --repo "nomatch/*" matches no repo in the config');
+  assert.match(io.err(), `Hint: the config's repos: oci:${layout}`);
+  assert.not.match(io.out(), 'No changes');
+});
+
 test('globs: * and ? are wildcards, everything else is literal', () => {
   assert.ok(globToRegExp('ghcr.io/acme/*').test('ghcr.io/acme/api'));
   assert.not.ok(globToRegExp('ghcr.io/acme/*').test('ghcrxio/acme/api'));
