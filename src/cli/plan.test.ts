@@ -63,6 +63,18 @@ test('--repo GLOB matching no configured repo is a usage error naming the glob a
   assert.not.match(io.out(), 'No changes');
 });
 
+test('-c with a missing file says the file is missing, with no line numbers', async () => {
+  const dir = await configDir('version: 1\n');
+  const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'c') }, dir);
+  assert.is(await runCli(['-c', 'missing.yaml', 'plan'], io), 1);
+  assert.is(io.err(), [
+    `Error: ${path.join(dir, 'missing.yaml')}: config file not found`,
+    'Hint: create one, see examples/ or set -c/REGPLAN_CONFIG',
+    '',
+  ].join('\n'));
+  assert.is(io.out(), '');
+});
+
 test('globs: * and ? are wildcards, everything else is literal', () => {
   assert.ok(globToRegExp('ghcr.io/acme/*').test('ghcr.io/acme/api'));
   assert.not.ok(globToRegExp('ghcr.io/acme/*').test('ghcrxio/acme/api'));
