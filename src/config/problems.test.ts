@@ -190,6 +190,25 @@ test('a policy with no keep rules and no delete scope is a warning, not an error
   });
 });
 
+test('a policy with keep rules but no delete scope is a warning at the policy name: every other tag is a candidate', () => {
+  const result = load(['version: 1', ...POLICY, ...REPO]);
+  assert.equal(result.errors, []);
+  assert.ok(result.config);
+  assert.is(result.warnings.length, 1);
+  expectAt(result.warnings[0], {
+    line: 3, col: 3, path: '/policies/ci',
+    message: 'policy has no delete scope: every tag no keep rule keeps is a deletion candidate, "latest" and "v*" releases included',
+    hint: "add delete: { tags: '^(pr|branch)-' } to limit what can be deleted, or delete: { tags: '.*' } if every tag is meant",
+  });
+  const inline = load(['version: 1', 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup:', '      keep: [{ newest: 3 }]']);
+  expectAt(inline.warnings[0], {
+    line: 4, col: 5, path: '/repos/0/cleanup',
+    message: 'policy has no delete scope: every tag no keep rule keeps is a deletion candidate, "latest" and "v*" releases included',
+  });
+  const scoped = load(['version: 1', ...POLICY, "    delete: { tags: '.*' }", ...REPO]);
+  assert.equal(scoped.warnings, []);
+});
+
 test('version missing points at the document start; version 2 at the value', () => {
   expectAt(onlyError(['# comment', ...POLICY, ...REPO]), {
     line: 2, col: 1, path: '/version', message: 'version is missing', hint: 'add "version: 1" as the first line after the comments',
@@ -309,17 +328,19 @@ test('unused policies, registries that no repo lives on and repos that do nothin
     'version: 1',
     'registries:',
     '  ghcr.ioo: {}',
-    ...POLICY,
+    'policies:',
+    "  ci: { keep: [{ newest: 3 }], delete: { tags: '^pr-' } }",
     '  old:',
-    '    keep: [{ newest: 1 }]',
+    "    keep: [{ newest: 1 }]",
+    "    delete: { tags: '^pr-' }",
     ...REPO,
     '  - repo: ghcr.io/acme/idle',
   ]);
   assert.equal(result.errors, []);
   assert.equal(result.warnings.map((w) => [w.line, w.col, w.message, w.hint]), [
     [3, 3, 'registry "ghcr.ioo" is not the host of any repo', 'did you mean "ghcr.io"?'],
-    [8, 3, 'policy "old" is not used by any repo', 'refer to it with cleanup: old in repos[], or remove it'],
-    [13, 5, 'repo "ghcr.io/acme/idle" has neither cleanup nor bundles: regplan does nothing with it', 'add cleanup: <policy> or bundles: [...], or remove the entry'],
+    [6, 3, 'policy "old" is not used by any repo', 'refer to it with cleanup: old in repos[], or remove it'],
+    [12, 5, 'repo "ghcr.io/acme/idle" has neither cleanup nor bundles: regplan does nothing with it', 'add cleanup: <policy> or bundles: [...], or remove the entry'],
   ]);
 });
 

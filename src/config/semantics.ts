@@ -160,6 +160,13 @@ function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; 
   if (isObject(del)) checkRegex(del['tags'], [...base, 'delete', 'tags'], report.error);
   if ((policy['keep'] === undefined || (Array.isArray(policy['keep']) && keep.length === 0)) && del === undefined) {
     report.warn(base, 'policy has no keep rules and no delete scope: every tag older than settings.grace is deleted', "add keep rules, or delete: { tags: '^(pr|branch)-' } to limit what can be deleted");
+  } else if (del === undefined) {
+    report.warn(
+      base,
+      'policy has no delete scope: every tag no keep rule keeps is a deletion candidate, "latest" and "v*" releases included',
+      "add delete: { tags: '^(pr|branch)-' } to limit what can be deleted, or delete: { tags: '.*' } if every tag is meant",
+      true,
+    );
   }
 }
 
