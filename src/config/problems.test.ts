@@ -132,8 +132,8 @@ test('a repo listed twice points at the second and names the first line', () => 
 });
 
 test('an invalid repo address quotes it with parseRepo\'s hint', () => {
-  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/Acme/API', '    cleanup: ci']), {
-    line: 7, col: 11, path: '/repos/0/repo', message: 'invalid repository address "ghcr.io/Acme/API"',
+  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/acme/-api', '    cleanup: ci']), {
+    line: 7, col: 11, path: '/repos/0/repo', message: 'invalid repository address "ghcr.io/acme/-api"',
     hint: 'a repo is host[:port]/path in lowercase letters, digits and . _ - separators, without a tag or digest (e.g. ghcr.io/acme/api)',
   });
 });
@@ -207,6 +207,24 @@ test('a policy with keep rules but no delete scope is a warning at the policy na
   });
   const scoped = load(['version: 1', ...POLICY, "    delete: { tags: '.*' }", ...REPO]);
   assert.equal(scoped.warnings, []);
+});
+
+test('a repo written as a URL says to drop the scheme, naming the bare address', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, "    delete: { tags: '^pr-' }", 'repos:', '  - repo: https://ghcr.io/acme/app', '    cleanup: ci']), {
+    line: 8, col: 11, path: '/repos/0/repo', message: 'invalid repository address "https://ghcr.io/acme/app": a repo is not a URL',
+    hint: 'drop the scheme: write ghcr.io/acme/app (plain http is used only for loopback hosts and registries marked insecure: true)',
+  });
+  expectAt(onlyError(['version: 1', ...POLICY, "    delete: { tags: '^pr-' }", 'repos:', '  - repo: docker://ghcr.io/acme/app:1.0', '    cleanup: ci']), {
+    line: 8, col: 11, path: '/repos/0/repo', message: 'invalid repository address "docker://ghcr.io/acme/app:1.0": a repo is not a URL',
+    hint: 'drop the scheme: write ghcr.io/acme/app:1.0',
+  });
+});
+
+test('an upper-case repo suggests its lower-case spelling', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, "    delete: { tags: '^pr-' }", 'repos:', '  - repo: ghcr.io/Acme/App', '    cleanup: ci']), {
+    line: 8, col: 11, path: '/repos/0/repo', message: 'invalid repository address "ghcr.io/Acme/App"',
+    hint: 'repository names are lower-case: write ghcr.io/acme/app',
+  });
 });
 
 test('version missing points at the document start; version 2 at the value', () => {

@@ -180,7 +180,8 @@ function checkRepoAddress(address: string, p: Segment[], dir: string, error: Rep
   const beforeColon = withoutScheme.slice(0, tagColon);
   // Without a slash, `host:port` is not a tag (parseRepo rejects the address for its missing path instead).
   const looksLikeHostPort = lastSlash === -1 && (beforeColon.includes('.') || beforeColon === 'localhost');
-  if (digestAt !== -1 || (tagColon !== -1 && (oci || !looksLikeHostPort))) {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(address); // parseRepo explains the scheme, not a "tag" after it
+  if (!url && (digestAt !== -1 || (tagColon !== -1 && (oci || !looksLikeHostPort)))) {
     const bare = (oci ? 'oci:' : '') + withoutScheme.slice(0, digestAt !== -1 ? digestAt : tagColon);
     error(p, `repo "${address}" includes a ${digestAt !== -1 ? 'digest' : 'tag'}`, `write the repo without it (${bare}); tags to keep or delete come from the policy, tags to push from bundles[].tag`);
     return undefined;
