@@ -227,6 +227,26 @@ test('an upper-case repo suggests its lower-case spelling', () => {
   });
 });
 
+test('listed written as { file: ... } shows the plain-path form', () => {
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - listed: { file: ./deployed.txt }', "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 5, col: 17, path: '/policies/ci/keep/0/listed', message: 'listed must be a file path, found a mapping',
+    hint: 'write the path itself: listed: ./deployed.txt (relative to the config file; { file: ... } is the form of credentials)',
+  });
+});
+
+test('a number written as a word gets the digits back; other text gets the default as an example', () => {
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: "eight"', ...POLICY, "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer, found a string',
+    hint: 'write a number without quotes: concurrency: 8',
+  });
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: three', ...POLICY, "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer, found a string', hint: 'write a number without quotes: concurrency: 3',
+  });
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: lots', ...POLICY, "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer, found a string', hint: 'write a number without quotes: concurrency: 8',
+  });
+});
+
 test('version missing points at the document start; version 2 at the value', () => {
   expectAt(onlyError(['# comment', ...POLICY, ...REPO]), {
     line: 2, col: 1, path: '/version', message: 'version is missing', hint: 'add "version: 1" as the first line after the comments',
