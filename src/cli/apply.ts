@@ -86,7 +86,8 @@ async function confirm(io: Io, plan: Plan, args: ApplyArgs): Promise<boolean> {
       hint: 'or save a reviewed plan with "regplan plan --out plan.json" and run "regplan apply plan.json"',
     });
   }
-  const answer = await io.prompt(`Carry out these ${plan.actions.length} actions? Only "yes" proceeds: `);
+  const n = plan.actions.length;
+  const answer = await io.prompt(`Carry out ${n === 1 ? 'this 1 action' : `these ${n} actions`}? Only "yes" proceeds: `);
   return answer.trim() === 'yes';
 }
 
