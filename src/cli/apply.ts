@@ -11,7 +11,7 @@ import type { Plan } from '../plan/types.ts';
 import { type Io, path } from '../runtime.ts';
 import type { Command } from './command.ts';
 import { makePlan, renderPlan } from './plan.ts';
-import { loadPlanningContext } from './planning-context.ts';
+import { applyProgressLine, loadPlanningContext } from './planning-context.ts';
 import { shortDigest } from './views/plan-human.ts';
 import { parseCommandArgs } from './args.ts';
 
@@ -129,6 +129,7 @@ export const command: Command = {
       onNotice: (line) => io.stderr(`Note: ${line}\n`),
     });
     let reports: ActionReport[];
+    const progress = applyProgressLine(io, { enabled: !args.json, total: plan.actions.filter((action) => !journal.isFinished(action)).length });
     try {
       if (journal.otherPlanLines > 0 && !args.json) {
         io.stderr(`Note: ${path.relative(io.cwd, journal.file) || journal.file} also holds ${journal.otherPlanLines} outcome${journal.otherPlanLines === 1 ? '' : 's'} of another plan; they are history, not reused for this one.\n`);
@@ -144,9 +145,16 @@ export const command: Command = {
           }
           return context.open(address);
         },
-        ...(args.json ? {} : { onOutcome: (report: ActionReport) => io.stdout(describeReport(report) + '\n') }),
+        ...(args.json ? {} : {
+          onOutcome: (report: ActionReport) => {
+            progress.clear();
+            io.stdout(describeReport(report) + '\n');
+            progress.count(report.outcome === 'failed');
+          },
+        }),
       }));
     } finally {
+      progress.clear();
       await journal.close();
     }
     const count = (outcome: ActionReport['outcome']) => reports.filter((r) => r.outcome === outcome).length;
