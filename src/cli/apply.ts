@@ -15,7 +15,7 @@ import { applyProgressLine, loadPlanningContext } from './planning-context.ts';
 import { shortDigest } from './views/plan-human.ts';
 import { parseCommandArgs } from './args.ts';
 
-const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json]
+const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]...
 
 With a plan file: carries out exactly its actions (pushes first, then deletions). The file is refused when it
 was made by another plan format or from a config that has changed since.
