@@ -347,6 +347,7 @@ test('untagged must be delete or keep', () => {
 test('delete without tags points at the delete mapping', () => {
   expectAt(onlyError(['version: 1', ...POLICY, '    delete: {}', ...REPO]), {
     line: 6, col: 13, path: '/policies/ci/delete/tags', message: 'missing required property "tags"',
+    hint: "write delete: { tags: '^(pr|branch)-' } to limit deletion, or delete: { tags: '.*' } to make every tag a candidate",
   });
 });
 

@@ -114,7 +114,7 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
       const hints: Record<string, string> = {
         repo: 'every repos[] entry needs "repo: host/path" (or "repo: oci:<dir>")',
         bundle: 'every bundle needs the tag it is pushed to, e.g. "tag: 1.4.0"',
-        delete: "write delete: { tags: '^(pr|branch)-' } to limit deletion, or remove delete to make every tag a candidate",
+        delete: "write delete: { tags: '^(pr|branch)-' } to limit deletion, or delete: { tags: '.*' } to make every tag a candidate",
       };
       return { ...problem, message: `missing required property "${missing}"`, ...(role && hints[role] ? { hint: hints[role] } : {}) };
     }
