@@ -63,12 +63,16 @@ export interface ConfigProblem {
 export class ConfigError extends RegplanError {
   override name = 'ConfigError';
   readonly problems: readonly ConfigProblem[];
+  /** The one problem that concerns the whole file (missing, unreadable): it is the message, with no position to list. */
+  readonly wholeFile: ConfigProblem | undefined;
   constructor(file: string, problems: readonly ConfigProblem[]) {
-    super(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the config`, {
-      hint: `run "regplan validate -c ${file}" to see each one with its line and column`,
+    const only = problems.length === 1 && problems[0]?.line === 0 ? problems[0] : undefined;
+    super(only ? `${file}: ${only.message}` : `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} in the config`, {
+      hint: only ? only.hint ?? `run "regplan validate -c ${file}"` : `run "regplan validate -c ${file}" to see each one with its line and column`,
       context: { file },
     });
     this.problems = problems;
+    this.wholeFile = only;
   }
 }
 

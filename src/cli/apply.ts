@@ -11,11 +11,11 @@ import type { Plan } from '../plan/types.ts';
 import { type Io, path } from '../runtime.ts';
 import type { Command } from './command.ts';
 import { makePlan, renderPlan } from './plan.ts';
-import { loadPlanningContext } from './planning-context.ts';
+import { applyProgressLine, loadPlanningContext } from './planning-context.ts';
 import { shortDigest } from './views/plan-human.ts';
 import { parseCommandArgs } from './args.ts';
 
-const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json]
+const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]...
 
 With a plan file: carries out exactly its actions (pushes first, then deletions). The file is refused when it
 was made by another plan format or from a config that has changed since.
@@ -86,7 +86,8 @@ async function confirm(io: Io, plan: Plan, args: ApplyArgs): Promise<boolean> {
       hint: 'or save a reviewed plan with "regplan plan --out plan.json" and run "regplan apply plan.json"',
     });
   }
-  const answer = await io.prompt(`Carry out these ${plan.actions.length} actions? Only "yes" proceeds: `);
+  const n = plan.actions.length;
+  const answer = await io.prompt(`Carry out ${n === 1 ? 'this 1 action' : `these ${n} actions`}? Only "yes" proceeds: `);
   return answer.trim() === 'yes';
 }
 
@@ -129,6 +130,7 @@ export const command: Command = {
       onNotice: (line) => io.stderr(`Note: ${line}\n`),
     });
     let reports: ActionReport[];
+    const progress = applyProgressLine(io, { enabled: !args.json, total: plan.actions.filter((action) => !journal.isFinished(action)).length });
     try {
       if (journal.otherPlanLines > 0 && !args.json) {
         io.stderr(`Note: ${path.relative(io.cwd, journal.file) || journal.file} also holds ${journal.otherPlanLines} outcome${journal.otherPlanLines === 1 ? '' : 's'} of another plan; they are history, not reused for this one.\n`);
@@ -144,9 +146,16 @@ export const command: Command = {
           }
           return context.open(address);
         },
-        ...(args.json ? {} : { onOutcome: (report: ActionReport) => io.stdout(describeReport(report) + '\n') }),
+        ...(args.json ? {} : {
+          onOutcome: (report: ActionReport) => {
+            progress.clear();
+            io.stdout(describeReport(report) + '\n');
+            progress.count(report.outcome === 'failed');
+          },
+        }),
       }));
     } finally {
+      progress.clear();
       await journal.close();
     }
     const count = (outcome: ActionReport['outcome']) => reports.filter((r) => r.outcome === outcome).length;

@@ -27,6 +27,7 @@ export function renderDetectReport(report: DetectReport): string {
     report.kind === 'registry' ? `Host:      ${report.host}` : `Directory: ${report.dir}`,
     `Registry:  ${report.type} (${report.title})`,
     `Why:       ${report.reason}`,
+    ...(report.override === undefined ? [] : [`Override:  ${report.override}`]),
     '',
     'Capabilities:',
     field('push', yesNo(capabilities.push)),

@@ -70,6 +70,16 @@ test('a plain registry needs no native credentials', async (ctx) => {
   assert.match(r.out, 'none needed: the Docker login is enough');
 });
 
+test('a host no rule matches says how to override its type, by flag or by config key', async (ctx) => {
+  const r = await run(['detect', 'registry.example.com/team/api', '-c', ctx.missingConfig], ctx.env);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, 'Override:  if registry.example.com is not a plain Distribution registry, pass --repo-container-registry TYPE or set registries["registry.example.com"].type: TYPE in the config (TYPE: ecr, acr, dockerhub, gcr, github, gitlab, harbor, artifactory, nexus, quay, yandex, selectel; see "regplan registries")');
+  const named = await run(['detect', 'registry.example.com/team/api', '--repo-container-registry', 'default', '-c', ctx.missingConfig], ctx.env);
+  assert.not.match(named.out, 'Override:');
+  const known = await run(['detect', 'ghcr.io/acme/api', '-c', ctx.missingConfig], ctx.env);
+  assert.not.match(known.out, 'Override:');
+});
+
 test('--repo-container-registry beats $REGPLAN_REPO_CONTAINER_REGISTRY, which beats the host rules', async (ctx) => {
   const byFlag = await run(['detect', 'ghcr.io/acme/api', '--repo-container-registry', 'harbor', '-c', ctx.missingConfig], { ...ctx.env, REGPLAN_REPO_CONTAINER_REGISTRY: 'quay' });
   assert.is(byFlag.code, 0, byFlag.err);

@@ -3,7 +3,7 @@
  * credentials its cleanup needs (set or not, never the value), and where Docker credentials would come from.
  */
 import { readConfig } from '../config/load.ts';
-import type { Config, RegistryCredentialsConfig } from '../config/types.ts';
+import { REGISTRY_TYPES, type Config, type RegistryCredentialsConfig } from '../config/types.ts';
 import { describeCredentialSource } from '../credentials/lookup.ts';
 import { resolveDockerConfigDir } from '../credentials/docker-config.ts';
 import { isRegplanError, UsageError } from '../errors.ts';
@@ -34,6 +34,8 @@ export interface DetectReport {
   reason: string;
   rule?: string;
   captures?: Readonly<Record<string, string>>;
+  /** How to name the type when detection only guessed it (no rule matched the host). */
+  override?: string;
   capabilities: Omit<Capabilities, 'nativeCredentials'>;
   /** `ok`, or `*ok` when deletion needs native credentials. */
   cleanup: 'ok' | '*ok';
@@ -115,6 +117,11 @@ async function credentialStatus(
   return { ...spec, set: false };
 }
 
+/** What to write when a host no rule knows is really Harbor, GitLab, Artifactory, …: the flag, or the config key. */
+const overrideHint = (host: string): string =>
+  `if ${host} is not a plain Distribution registry, pass --repo-container-registry TYPE or set registries["${host}"].type: TYPE in the config ` +
+  `(TYPE: ${REGISTRY_TYPES.filter((t) => t !== 'default' && t !== 'oci').join(', ')}; see "regplan registries")`;
+
 /** Builds the report for one repo address. */
 export async function detectReport(args: DetectArgs, io: Io, globals: GlobalOptions): Promise<DetectReport> {
   const warnings: string[] = [];
@@ -143,6 +150,7 @@ export async function detectReport(args: DetectArgs, io: Io, globals: GlobalOpti
     reason: detection.reason,
     ...(detection.rule === undefined ? {} : { rule: detection.rule }),
     ...(detection.captures === undefined ? {} : { captures: detection.captures }),
+    ...(detection.fallback && ref.kind === 'registry' ? { override: overrideHint(ref.host) } : {}),
     capabilities: shown,
     cleanup: needsNativeCredentials(capabilities) ? '*ok' : 'ok',
     nativeCredentials,

@@ -49,6 +49,32 @@ test('--repo GLOB restricts the plan to matching repos', async () => {
   assert.equal([...new Set(plan.actions.map((a) => a.repo))], [`oci:${layout}`]);
 });
 
+test('--repo GLOB matching no configured repo is a usage error naming the glob and the configured repos', async () => {
+  const layout = await copyDemoLayout();
+  const dir = path.dirname(layout);
+  await writeFile(
+    path.join(dir, 'registry.config.yaml'),
+    ['version: 1', 'policies:', '  ci:', "    keep: [{ tags: '^v' }]", "    delete: { tags: '^pr-' }", 'repos:', `  - repo: oci:${layout}`, '    cleanup: ci', ''].join('\n'),
+  );
+  const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'c') }, dir);
+  assert.is(await runCli(['plan', '--repo', 'nomatch/*'], io), 2);
+  assert.match(io.err(), 'Error: --repo "nomatch/*" matches no repo in the config');
+  assert.match(io.err(), `Hint: the config's repos: oci:${layout}`);
+  assert.not.match(io.out(), 'No changes');
+});
+
+test('-c with a missing file says the file is missing, with no line numbers', async () => {
+  const dir = await configDir('version: 1\n');
+  const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'c') }, dir);
+  assert.is(await runCli(['-c', 'missing.yaml', 'plan'], io), 1);
+  assert.is(io.err(), [
+    `Error: ${path.join(dir, 'missing.yaml')}: config file not found`,
+    'Hint: create one, see examples/ or set -c/REGPLAN_CONFIG',
+    '',
+  ].join('\n'));
+  assert.is(io.out(), '');
+});
+
 test('globs: * and ? are wildcards, everything else is literal', () => {
   assert.ok(globToRegExp('ghcr.io/acme/*').test('ghcr.io/acme/api'));
   assert.not.ok(globToRegExp('ghcr.io/acme/*').test('ghcrxio/acme/api'));

@@ -64,3 +64,26 @@ export function progressLine(io: Io, enabled: boolean): { progress?: InventoryPr
     },
   };
 }
+
+/**
+ * apply's counterpart of progressLine: `applying: 3/8 actions, 1 failed` on stderr while actions run, only on a
+ * terminal. `clear` erases it before anything else is printed; the next `count` draws it again.
+ */
+export function applyProgressLine(io: Io, options: { enabled: boolean; total: number }): { count: (failed: boolean) => void; clear: () => void } {
+  if (!options.enabled || !io.stderrIsTTY || options.total === 0) return { count: () => {}, clear: () => {} };
+  let done = 0;
+  let failed = 0;
+  let shown = false;
+  return {
+    count: (isFailure) => {
+      done++;
+      if (isFailure) failed++;
+      shown = true;
+      io.stderr(`\r\u001b[2Kapplying: ${done}/${options.total} action${options.total === 1 ? '' : 's'}${failed ? `, ${failed} failed` : ''}`);
+    },
+    clear: () => {
+      if (shown) io.stderr('\r\u001b[2K');
+      shown = false;
+    },
+  };
+}

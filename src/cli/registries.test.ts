@@ -23,7 +23,7 @@ function parseTable(text: string): Record<string, string>[] {
 }
 
 test('prints an aligned table with one row per registry type and the seed table\'s columns', async () => {
-  const r = await run(['registries']);
+  const r = await run(['registries', '--wide']);
   assert.is(r.code, 0, r.err);
   assert.is(r.err, '');
   const lines = r.out.split('\n');
@@ -52,10 +52,34 @@ test('prints an aligned table with one row per registry type and the seed table\
 });
 
 test('every row lines up under the header', async () => {
-  const r = await run(['registries']);
+  const r = await run(['registries', '--wide']);
   const lines = r.out.split('\n');
   const cleanupAt = (lines[0] ?? '').indexOf('cleanup');
   for (const line of lines.slice(2, 17)) assert.match(line.slice(cleanupAt, cleanupAt + 3), /^(ok |\*ok)$/, line);
+});
+
+/** Reads the wrapped table back into one row of whole cells per registry (rows are separated by blank lines). */
+function parseWrapped(text: string): Record<string, string>[] {
+  const [head = '', , ...rest] = text.split('\n\n*ok:')[0]?.split('\n') ?? [];
+  const starts = [...head.matchAll(/\S+(?: \S+)*/g)].map((m) => ({ name: m[0], at: m.index ?? 0 }));
+  const join = (a: string, b: string) => (a === '' || b === '' ? a + b : /[^ ][./-]$/.test(a) ? a + b : `${a} ${b}`);
+  const blocks = rest.join('\n').split('\n\n');
+  return blocks.map((block) => {
+    const row: Record<string, string> = {};
+    for (const line of block.split('\n')) {
+      starts.forEach((col, i) => (row[col.name] = join(row[col.name] ?? '', line.slice(col.at, starts[i + 1]?.at ?? undefined).trim())));
+    }
+    return row;
+  });
+}
+
+test('the table fits 120 columns, long cells continuing below; joined back it is the --wide table', async () => {
+  const narrow = await run(['registries']);
+  const wide = await run(['registries', '--wide']);
+  assert.is(narrow.code, 0, narrow.err);
+  for (const line of narrow.out.split('\n')) assert.ok(line.length <= 120, `${line.length} columns: ${line}`);
+  assert.ok(wide.out.split('\n').some((line) => line.length > 120), '--wide keeps one line per registry');
+  assert.equal(parseWrapped(narrow.out), parseTable(wide.out));
 });
 
 test('--json prints the same matrix as data', async () => {

@@ -6,7 +6,7 @@ export function renderError(error: unknown, options: { debug: boolean }): string
   const lines: string[] = [];
   if (isRegplanError(error)) {
     lines.push(`Error: ${error.message}`);
-    if (isConfigError(error)) {
+    if (isConfigError(error) && error.wholeFile === undefined) {
       for (const p of error.problems) lines.push(`  ${p.file}:${p.line}:${p.col} ${p.path}: ${p.message}${p.hint ? `\n    hint: ${p.hint}` : ''}`);
     }
     if (error.hint) lines.push(`Hint: ${error.hint}`);

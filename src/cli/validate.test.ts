@@ -11,7 +11,7 @@ const VALID = [
   'version: 1',
   'policies:',
   '  ci: { keep: [{ newest: 3 }], delete: { tags: "^pr-" } }',
-  '  nightly: { keep: [{ pushedWithin: 1d }] }',
+  '  nightly: { keep: [{ pushedWithin: 1d }], delete: { tags: "^nightly-" } }',
   'repos:',
   '  - repo: ghcr.io/acme/api',
   '    cleanup: ci',
@@ -26,7 +26,7 @@ const INVALID = [
   'settings:',
   '  grace: soon',
   'policies:',
-  '  ci: { keep: [{ newest: 3 }] }',
+  '  ci: { keep: [{ newest: 3 }], delete: { tags: "^pr-" } }',
   'repos:',
   '  - repo: ghcr.io/acme/api',
   '    cleanup: cii',
@@ -71,6 +71,13 @@ test('warnings are printed but the exit code stays 0', async () => {
   assert.is(await runCli(['validate', 'c.yaml'], io), 0);
   assert.match(io.out(), 'c.yaml:4:14 /repos/0/cleanup: warning: policy has no keep rules and no delete scope');
   assert.match(io.out(), /c\.yaml: valid \(1 repo, 0 policies; 1 warning\)\n$/);
+});
+
+test('a policy without a delete scope is a warning naming its line', async () => {
+  writeFileSync(path.join(dir, 'c.yaml'), 'version: 1\npolicies:\n  git:\n    keep: [{ newest: 3 }]\nrepos:\n  - repo: ghcr.io/acme/api\n    cleanup: git\n');
+  const io = captureIo({}, dir);
+  assert.is(await runCli(['validate', 'c.yaml'], io), 0);
+  assert.match(io.out(), 'c.yaml:3:3 /policies/git: warning: policy has no delete scope: every tag no keep rule keeps is a deletion candidate, "latest" and "v*" releases included');
 });
 
 test('REGPLAN_CONFIG names the file when -c is absent', async () => {

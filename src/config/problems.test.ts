@@ -132,8 +132,8 @@ test('a repo listed twice points at the second and names the first line', () => 
 });
 
 test('an invalid repo address quotes it with parseRepo\'s hint', () => {
-  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/Acme/API', '    cleanup: ci']), {
-    line: 7, col: 11, path: '/repos/0/repo', message: 'invalid repository address "ghcr.io/Acme/API"',
+  expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/acme/-api', '    cleanup: ci']), {
+    line: 7, col: 11, path: '/repos/0/repo', message: 'invalid repository address "ghcr.io/acme/-api"',
     hint: 'a repo is host[:port]/path in lowercase letters, digits and . _ - separators, without a tag or digest (e.g. ghcr.io/acme/api)',
   });
 });
@@ -187,6 +187,63 @@ test('a policy with no keep rules and no delete scope is a warning, not an error
   expectAt(result.warnings[0], {
     line: 3, col: 9, path: '/policies/wipe', message: 'policy has no keep rules and no delete scope: every tag older than settings.grace is deleted',
     hint: "add keep rules, or delete: { tags: '^(pr|branch)-' } to limit what can be deleted",
+  });
+});
+
+test('a policy with keep rules but no delete scope is a warning at the policy name: every other tag is a candidate', () => {
+  const result = load(['version: 1', ...POLICY, ...REPO]);
+  assert.equal(result.errors, []);
+  assert.ok(result.config);
+  assert.is(result.warnings.length, 1);
+  expectAt(result.warnings[0], {
+    line: 3, col: 3, path: '/policies/ci',
+    message: 'policy has no delete scope: every tag no keep rule keeps is a deletion candidate, "latest" and "v*" releases included',
+    hint: "add delete: { tags: '^(pr|branch)-' } to limit what can be deleted, or delete: { tags: '.*' } if every tag is meant",
+  });
+  const inline = load(['version: 1', 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup:', '      keep: [{ newest: 3 }]']);
+  expectAt(inline.warnings[0], {
+    line: 4, col: 5, path: '/repos/0/cleanup',
+    message: 'policy has no delete scope: every tag no keep rule keeps is a deletion candidate, "latest" and "v*" releases included',
+  });
+  const scoped = load(['version: 1', ...POLICY, "    delete: { tags: '.*' }", ...REPO]);
+  assert.equal(scoped.warnings, []);
+});
+
+test('a repo written as a URL says to drop the scheme, naming the bare address', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, "    delete: { tags: '^pr-' }", 'repos:', '  - repo: https://ghcr.io/acme/app', '    cleanup: ci']), {
+    line: 8, col: 11, path: '/repos/0/repo', message: 'invalid repository address "https://ghcr.io/acme/app": a repo is not a URL',
+    hint: 'drop the scheme: write ghcr.io/acme/app (plain http is used only for loopback hosts and registries marked insecure: true)',
+  });
+  expectAt(onlyError(['version: 1', ...POLICY, "    delete: { tags: '^pr-' }", 'repos:', '  - repo: docker://ghcr.io/acme/app:1.0', '    cleanup: ci']), {
+    line: 8, col: 11, path: '/repos/0/repo', message: 'invalid repository address "docker://ghcr.io/acme/app:1.0": a repo is not a URL',
+    hint: 'drop the scheme: write ghcr.io/acme/app:1.0',
+  });
+});
+
+test('an upper-case repo suggests its lower-case spelling', () => {
+  expectAt(onlyError(['version: 1', ...POLICY, "    delete: { tags: '^pr-' }", 'repos:', '  - repo: ghcr.io/Acme/App', '    cleanup: ci']), {
+    line: 8, col: 11, path: '/repos/0/repo', message: 'invalid repository address "ghcr.io/Acme/App"',
+    hint: 'repository names are lower-case: write ghcr.io/acme/app',
+  });
+});
+
+test('listed written as { file: ... } shows the plain-path form', () => {
+  expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - listed: { file: ./deployed.txt }', "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 5, col: 17, path: '/policies/ci/keep/0/listed', message: 'listed must be a file path, found a mapping',
+    hint: 'write the path itself: listed: ./deployed.txt (relative to the config file; { file: ... } is the form of credentials)',
+  });
+});
+
+test('a number written as a word gets the digits back; other text gets the default as an example', () => {
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: "eight"', ...POLICY, "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer, found a string',
+    hint: 'write a number without quotes: concurrency: 8',
+  });
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: three', ...POLICY, "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer, found a string', hint: 'write a number without quotes: concurrency: 3',
+  });
+  expectAt(onlyError(['version: 1', 'settings:', '  concurrency: lots', ...POLICY, "    delete: { tags: '^pr-' }", ...REPO]), {
+    line: 3, col: 16, path: '/settings/concurrency', message: 'concurrency must be an integer, found a string', hint: 'write a number without quotes: concurrency: 8',
   });
 });
 
@@ -290,6 +347,7 @@ test('untagged must be delete or keep', () => {
 test('delete without tags points at the delete mapping', () => {
   expectAt(onlyError(['version: 1', ...POLICY, '    delete: {}', ...REPO]), {
     line: 6, col: 13, path: '/policies/ci/delete/tags', message: 'missing required property "tags"',
+    hint: "write delete: { tags: '^(pr|branch)-' } to limit deletion, or delete: { tags: '.*' } to make every tag a candidate",
   });
 });
 
@@ -309,17 +367,19 @@ test('unused policies, registries that no repo lives on and repos that do nothin
     'version: 1',
     'registries:',
     '  ghcr.ioo: {}',
-    ...POLICY,
+    'policies:',
+    "  ci: { keep: [{ newest: 3 }], delete: { tags: '^pr-' } }",
     '  old:',
-    '    keep: [{ newest: 1 }]',
+    "    keep: [{ newest: 1 }]",
+    "    delete: { tags: '^pr-' }",
     ...REPO,
     '  - repo: ghcr.io/acme/idle',
   ]);
   assert.equal(result.errors, []);
   assert.equal(result.warnings.map((w) => [w.line, w.col, w.message, w.hint]), [
     [3, 3, 'registry "ghcr.ioo" is not the host of any repo', 'did you mean "ghcr.io"?'],
-    [8, 3, 'policy "old" is not used by any repo', 'refer to it with cleanup: old in repos[], or remove it'],
-    [13, 5, 'repo "ghcr.io/acme/idle" has neither cleanup nor bundles: regplan does nothing with it', 'add cleanup: <policy> or bundles: [...], or remove the entry'],
+    [6, 3, 'policy "old" is not used by any repo', 'refer to it with cleanup: old in repos[], or remove it'],
+    [12, 5, 'repo "ghcr.io/acme/idle" has neither cleanup nor bundles: regplan does nothing with it', 'add cleanup: <policy> or bundles: [...], or remove the entry'],
   ]);
 });
 

@@ -58,6 +58,11 @@ type Segment = string | number;
 const splitPointer = (instancePath: string): Segment[] =>
   instancePath === '' ? [] : instancePath.slice(1).split('/').map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'));
 
+/** "eight" for 8: the number someone spelled out, so the hint can give it back as digits. */
+const NUMBER_WORDS: ReadonlyMap<string, number> = new Map(
+  ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen'].map((w, i) => [w, i + 1]),
+);
+
 const TYPE_WORDS: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', integer: 'an integer', number: 'a number', boolean: 'true or false', null: 'nothing' };
 
 /** Says what a value is without echoing strings (they may be secrets). */
@@ -109,7 +114,7 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
       const hints: Record<string, string> = {
         repo: 'every repos[] entry needs "repo: host/path" (or "repo: oci:<dir>")',
         bundle: 'every bundle needs the tag it is pushed to, e.g. "tag: 1.4.0"',
-        delete: "write delete: { tags: '^(pr|branch)-' } to limit deletion, or remove delete to make every tag a candidate",
+        delete: "write delete: { tags: '^(pr|branch)-' } to limit deletion, or delete: { tags: '.*' } to make every tag a candidate",
       };
       return { ...problem, message: `missing required property "${missing}"`, ...(role && hints[role] ? { hint: hints[role] } : {}) };
     }
@@ -125,7 +130,7 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
       };
     }
     case 'type':
-      return explainType(at(path), String(params['type']), data, role, last, source, path);
+      return explainType(at(path), String(params['type']), data, role, last, source, path, (error.parentSchema as { default?: unknown } | undefined)?.default);
     case 'const':
       return { ...at(path), message: `version must be 1, found ${describeFound(data)}`, hint: 'this regplan reads config version 1; write "version: 1"' };
     case 'enum': {
@@ -182,6 +187,7 @@ function explainType(
   last: Segment | undefined,
   source: ConfigSource,
   path: Segment[],
+  schemaDefault: unknown,
 ): ConfigProblem {
   if (role === 'secretRef' && (typeof data === 'string' || typeof data === 'number')) {
     return { ...problem, ...literalSecretMessage(String(last)) };
@@ -192,6 +198,14 @@ function explainType(
   if (path.length === 0) {
     return { ...problem, message: `the config must be a mapping, found ${describeFound(data)}`, hint: 'start with "version: 1" and add settings, registries, policies and repos' };
   }
+  if (last === 'listed' && typeof data === 'object' && data !== null && !Array.isArray(data)) {
+    const named = Object.values(data).find((v): v is string => typeof v === 'string');
+    return {
+      ...problem,
+      message: `listed must be a file path, found ${describeFound(data)}`,
+      hint: `write the path itself: listed: ${named ?? './deployed-tags.txt'} (relative to the config file; { file: ... } is the form of credentials)`,
+    };
+  }
   const wanted = expected.split(',').map((t) => TYPE_WORDS[t] ?? t).join(' or ');
   const message = `${String(last)} must be ${wanted}, found ${describeFound(data)}`;
   if (expected === 'string' && (typeof data === 'number' || typeof data === 'boolean')) {
@@ -199,6 +213,10 @@ function explainType(
   }
   if ((expected === 'integer' || expected === 'number') && typeof data === 'string' && /^\s*-?\d+\s*$/.test(data)) {
     return { ...problem, message, hint: `write the number without quotes: ${String(last)}: ${data.trim()}` };
+  }
+  if ((expected === 'integer' || expected === 'number') && typeof data === 'string') {
+    const example = NUMBER_WORDS.get(data.trim().toLowerCase()) ?? (typeof schemaDefault === 'number' && schemaDefault > 0 ? schemaDefault : 4);
+    return { ...problem, message, hint: `write a number without quotes: ${String(last)}: ${example}` };
   }
   if (expected === 'array' && data !== null && typeof data !== 'object') {
     return { ...problem, message, hint: `write a list: ${String(last)}: [ ... ] or one "- item" per line` };

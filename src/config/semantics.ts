@@ -160,6 +160,13 @@ function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; 
   if (isObject(del)) checkRegex(del['tags'], [...base, 'delete', 'tags'], report.error);
   if ((policy['keep'] === undefined || (Array.isArray(policy['keep']) && keep.length === 0)) && del === undefined) {
     report.warn(base, 'policy has no keep rules and no delete scope: every tag older than settings.grace is deleted', "add keep rules, or delete: { tags: '^(pr|branch)-' } to limit what can be deleted");
+  } else if (del === undefined) {
+    report.warn(
+      base,
+      'policy has no delete scope: every tag no keep rule keeps is a deletion candidate, "latest" and "v*" releases included',
+      "add delete: { tags: '^(pr|branch)-' } to limit what can be deleted, or delete: { tags: '.*' } if every tag is meant",
+      true,
+    );
   }
 }
 
@@ -173,7 +180,8 @@ function checkRepoAddress(address: string, p: Segment[], dir: string, error: Rep
   const beforeColon = withoutScheme.slice(0, tagColon);
   // Without a slash, `host:port` is not a tag (parseRepo rejects the address for its missing path instead).
   const looksLikeHostPort = lastSlash === -1 && (beforeColon.includes('.') || beforeColon === 'localhost');
-  if (digestAt !== -1 || (tagColon !== -1 && (oci || !looksLikeHostPort))) {
+  const url = /^[a-z][a-z0-9+.-]*:\/\//i.test(address); // parseRepo explains the scheme, not a "tag" after it
+  if (!url && (digestAt !== -1 || (tagColon !== -1 && (oci || !looksLikeHostPort)))) {
     const bare = (oci ? 'oci:' : '') + withoutScheme.slice(0, digestAt !== -1 ? digestAt : tagColon);
     error(p, `repo "${address}" includes a ${digestAt !== -1 ? 'digest' : 'tag'}`, `write the repo without it (${bare}); tags to keep or delete come from the policy, tags to push from bundles[].tag`);
     return undefined;

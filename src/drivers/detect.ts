@@ -66,6 +66,8 @@ export interface Detection {
   rule?: string;
   /** Named groups of the matching rule (ECR: account, region). */
   captures?: Readonly<Record<string, string>>;
+  /** True when nothing named the type and no host rule matched: `default` is a guess the user may need to override. */
+  fallback?: true;
 }
 
 /** Inputs that can override detection. */
@@ -99,7 +101,7 @@ export function detectRegistry(address: string, options: DetectOptions): Detecti
       ...(captures === undefined ? {} : { captures }),
     };
   }
-  return { ref, type: 'default', reason: 'no rule matched: plain Distribution registry' };
+  return { ref, type: 'default', reason: 'no rule matched: plain Distribution registry', fallback: true };
 }
 
 /** The first override that names a registry (flag, env, config), validating every one that is set. */

@@ -14,6 +14,9 @@ export type RepoRef =
   | { kind: 'registry'; address: string; host: string; name: string }
   | { kind: 'oci-layout'; address: string; dir: string };
 
+/** `https://`, `http://`, `docker://`: a URL scheme someone pasted in front of a repo address. */
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
 /** The longest repo address accepted (host, port and name together), as the distribution spec limits it. */
 const MAX_ADDRESS_LENGTH = 255;
 
@@ -27,6 +30,13 @@ export function parseRepo(address: string): RepoRef {
     if (!dir) throw new UsageError(`invalid repository address "${address}": oci: needs a directory`, { hint: 'write oci:./path/to/layout' });
     return { kind: 'oci-layout', address, dir };
   }
+  const scheme = URL_SCHEME.exec(address);
+  if (scheme) {
+    const bare = address.slice(scheme[0].length).replace(/\/+$/, '');
+    throw new UsageError(`invalid repository address "${address}": a repo is not a URL`, {
+      hint: `drop the scheme: write ${bare}${/^https?$/i.test(scheme[1] ?? '') ? ' (plain http is used only for loopback hosts and registries marked insecure: true)' : ''}`,
+    });
+  }
   const slash = address.indexOf('/');
   const first = slash === -1 ? address : address.slice(0, slash);
   const hasHost = slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost');
@@ -35,8 +45,12 @@ export function parseRepo(address: string): RepoRef {
   if (host === 'index.docker.io' || host === 'registry-1.docker.io' || host === 'registry.hub.docker.com') host = DOCKER_HUB_HOST;
   if (host === DOCKER_HUB_HOST && !name.includes('/')) name = `library/${name}`;
   if (!isValidRepoName(name) || address.length > MAX_ADDRESS_LENGTH) {
+    const lower = address.toLowerCase();
+    const fixable = lower !== address && address.length <= MAX_ADDRESS_LENGTH && isValidRepoName(name.toLowerCase());
     throw new UsageError(`invalid repository address "${address}"`, {
-      hint: 'a repo is host[:port]/path in lowercase letters, digits and . _ - separators, without a tag or digest (e.g. ghcr.io/acme/api)',
+      hint: fixable
+        ? `repository names are lower-case: write ${lower}`
+        : 'a repo is host[:port]/path in lowercase letters, digits and . _ - separators, without a tag or digest (e.g. ghcr.io/acme/api)',
     });
   }
   return { kind: 'registry', address, host, name };

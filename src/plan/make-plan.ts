@@ -12,6 +12,7 @@ import { compileGlob, type TagPattern } from '../config/pattern.ts';
 import type { Config, RepoConfig } from '../config/types.ts';
 import { refusesCleanup } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
+import { UsageError } from '../errors.ts';
 import { assemblePlan } from './assemble.ts';
 import { evaluateCleanup, type CleanupTarget } from './evaluate.ts';
 import { gatherPolicyFacts } from './facts.ts';
@@ -39,10 +40,22 @@ export interface PlanRequest {
 /** Converts a shell-style glob (`*`, `?`) to an anchored pattern over the whole repo address (linear-time, config/pattern.ts). */
 export const globToRegExp = (glob: string): TagPattern => compileGlob(glob);
 
-/** The repos a plan covers: those with a cleanup policy or bundles, filtered by `--repo` globs. */
+/**
+ * The repos a plan covers: those with a cleanup policy or bundles, filtered by `--repo` globs. A glob that
+ * matches no configured repo is a usage error (a typo must not read as "No changes").
+ */
 export function selectRepos(config: Config, globs: readonly string[] = []): RepoConfig[] {
-  const patterns = globs.map(globToRegExp);
-  return config.repos.filter((repo) => patterns.length === 0 || patterns.some((p) => p.test(displayAddress(repo)) || p.test(repo.repo)));
+  const matches = (glob: TagPattern, repo: RepoConfig) => glob.test(displayAddress(repo)) || glob.test(repo.repo);
+  const patterns = globs.map((glob) => ({ glob, pattern: globToRegExp(glob) }));
+  const unmatched = patterns.find(({ pattern }) => !config.repos.some((repo) => matches(pattern, repo)));
+  if (unmatched) {
+    const configured = config.repos.map(displayAddress);
+    throw new UsageError(`--repo "${unmatched.glob}" matches no repo in the config`, {
+      flag: '--repo',
+      hint: configured.length === 0 ? 'the config lists no repos' : `the config's repos: ${configured.join(', ')}`,
+    });
+  }
+  return config.repos.filter((repo) => patterns.length === 0 || patterns.some(({ pattern }) => matches(pattern, repo)));
 }
 
 /** Makes the plan (bundle pushes and cleanup) for the selected repos. */

@@ -15,6 +15,38 @@ export interface HumanPlanOptions {
   showKept?: boolean;
 }
 
+/**
+ * Orders tags as people count (pr-2 before pr-10): runs of digits compare as numbers, the rest by code point, so
+ * the order is the same on every machine and locale. For display only: the plan file keeps its own order.
+ */
+export function naturalCompare(a: string, b: string): number {
+  const chunks = (text: string) => text.match(/\d+|\D+/g) ?? [];
+  const left = chunks(a);
+  const right = chunks(b);
+  for (let i = 0; i < Math.min(left.length, right.length); i++) {
+    const x = left[i] as string;
+    const y = right[i] as string;
+    if (x === y) continue;
+    if (/^\d/.test(x) && /^\d/.test(y)) {
+      // Numbers of any length: fewer significant digits is smaller; equal length compares digit by digit.
+      const [m, n] = [x.replace(/^0+/, ''), y.replace(/^0+/, '')];
+      if (m.length !== n.length) return m.length - n.length;
+      if (m !== n) return m < n ? -1 : 1;
+    }
+    return x < y ? -1 : 1; // equal numbers with different leading zeros fall back to the text
+  }
+  return left.length - right.length;
+}
+
+/** Sorts entries by their tag for display (entries without a tag, such as untagged manifests, last and in plan order). */
+const byTag = <T>(items: readonly T[], tagOf: (item: T) => string | undefined): T[] =>
+  [...items].sort((x, y) => {
+    const a = tagOf(x);
+    const b = tagOf(y);
+    if (a === undefined || b === undefined) return (a === undefined ? 1 : 0) - (b === undefined ? 1 : 0);
+    return naturalCompare(a, b);
+  });
+
 const paint = (on: boolean, code: number, text: string): string => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
 
 /** Renders the plan for a terminal or a log. */
@@ -35,17 +67,18 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   for (const [repo, entry] of [...repos].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     lines.push(paint(options.color, 1, repo));
     for (const note of (plan.notes ?? []).filter((n) => n.repo === repo)) lines.push(`  ${paint(options.color, 33, `! note: ${note.message}`)}`);
-    for (const action of entry.actions.filter((a) => a.type === 'push')) {
+    const actions = byTag(entry.actions, (a) => a.tag);
+    for (const action of actions.filter((a) => a.type === 'push')) {
       const what = pushDetails(action);
       lines.push(`  ${paint(options.color, 32, `+ ${action.tag}`)}  ${shortDigest(action.digest)}  ${action.reason}${what ? `  [${what}]` : ''}`);
     }
-    for (const action of entry.actions) {
+    for (const action of actions) {
       if (action.type !== 'delete') continue;
       const what = action.tag ?? `(untagged ${shortDigest(action.digest)})`;
       const mode = action.mode === 'untag' ? ' [untag only]' : '';
       lines.push(`  ${paint(options.color, 31, `- ${what}`)}  ${action.tag ? shortDigest(action.digest) : ''}${mode}  ${action.reason}`.replace(/ {3,}/, '  '));
     }
-    for (const skipped of entry.skipped) {
+    for (const skipped of byTag(entry.skipped, (k) => k.tag)) {
       if ('kind' in skipped) {
         // An invalid name from the registry: shown only in its quoted, escaped form (never raw on a terminal).
         const what = skipped.tag === undefined ? skipped.name : `${skipped.tag}  ${skipped.name}`;
@@ -56,7 +89,7 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
       lines.push(`  ${paint(options.color, 33, `~ ${skipped.tag}`)}${digest}  skipped: ${skipped.reason}`);
     }
     if (showKept) {
-      for (const kept of entry.kept) {
+      for (const kept of byTag(entry.kept, (k) => k.tag)) {
         lines.push(`  ${paint(options.color, 2, `= ${kept.tag}`)}  ${shortDigest(kept.digest)}  kept by: ${kept.rules.join('; ')}`);
       }
     }
