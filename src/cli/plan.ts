@@ -24,7 +24,7 @@ export interface PlanArgs {
   compact: boolean;
 }
 
-const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--repo GLOB]... [--detailed-exitcode]
+const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--compact] [--repo GLOB]... [--detailed-exitcode]
 
 A dry run: reads each repo in the config, decides which bundles it would push (packaged locally and compared
 with the tag's digest: unchanged bundles are no-ops), which tags cleanup would delete and which it keeps (with
