@@ -177,10 +177,13 @@ function makeBlob(target: TargetName, bundleFile: string, workDir: string): stri
   return blobFile;
 }
 
-/** Strips debug symbols with the first tool that understands the file (binutils' strip knows only the host CPU). */
+/**
+ * Strips debug symbols with the first tool that understands the file: binutils' `strip` knows only the host CPU,
+ * so an arm64 runtime needs `llvm-strip` or `aarch64-linux-gnu-strip` (.ci/run installs the latter when both lack).
+ */
 function strip(file: string): void {
   const failures: string[] = [];
-  for (const tool of ['strip', 'llvm-strip']) {
+  for (const tool of ['strip', 'llvm-strip', 'aarch64-linux-gnu-strip']) {
     const result = spawnSync(tool, ['--strip-all', file], { encoding: 'utf8' });
     if (!result.error && result.status === 0) return;
     failures.push(`${tool}: ${result.error?.message ?? result.stderr.trim()}`);
