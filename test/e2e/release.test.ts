@@ -3,7 +3,7 @@
  * PATH; the linux-arm64 one cannot run here, so it is checked for what makes it work on arm64: an AArch64 ELF
  * file, the SEA fuse flipped and a NODE_SEA_BLOB note carrying the same bundle as the x64 binary, without the
  * x64-only code cache; SHA256SUMS checks with `sha256sum -c`. The release is built once and reused while it is
- * newer than every source, script and package file.
+ * newer than every source, schema, script and package file.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,7 +26,7 @@ function newestInput(): number {
     if (stat.isDirectory()) for (const entry of readdirSync(file)) visit(path.join(file, entry));
     else newest = Math.max(newest, stat.mtimeMs);
   };
-  for (const input of ['src', 'scripts', 'package.json', 'package-lock.json']) visit(path.join(repoRoot, input));
+  for (const input of ['src', 'schema', 'scripts', 'package.json', 'package-lock.json']) visit(path.join(repoRoot, input));
   return newest;
 }
 
