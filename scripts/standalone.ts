@@ -92,25 +92,41 @@ const missingOptionalPackages: esbuild.Plugin = {
   },
 };
 
-/** Bundles src/main.ts and everything it imports, lazily imported commands included, into one CommonJS file. */
-export async function bundle(outfile: string): Promise<void> {
+/**
+ * What differs between the two bundles; everything else (entry, minification, checks) is shared.
+ * - `sea`, the binary's: CommonJS with every package inside.
+ * - `npm`, the npm package's entry (`npm pack`): ESM for the oldest Node the package supports (package.json
+ *   engines), every npm package left external, so the package's dependencies stay real dependencies and
+ *   `@aws-sdk/client-ecr` stays a lazy `import()`.
+ */
+export type BundleKind = 'sea' | 'npm';
+
+const bundleOptions: Record<BundleKind, esbuild.BuildOptions> = {
+  sea: {
+    format: 'cjs',
+    target: 'node24',
+    // import() becomes a lazily evaluated require(): a command or driver (and the SDK it pulls in) runs its
+    // module code only when first used, and the SEA main script needs no ESM loader.
+    supported: { 'dynamic-import': false },
+    plugins: [missingOptionalPackages],
+  },
+  npm: { format: 'esm', target: 'node22.18', packages: 'external' },
+};
+
+/** Bundles src/main.ts and everything it imports, lazily imported commands included, into one file. */
+export async function bundle(outfile: string, kind: BundleKind = 'sea'): Promise<void> {
   const done = step(`bundle src/main.ts -> ${path.relative(root, outfile)} (esbuild)`);
   const result = await esbuild.build({
+    ...bundleOptions[kind],
     absWorkingDir: root,
     entryPoints: ['src/main.ts'],
     outfile,
     bundle: true,
     platform: 'node',
-    target: 'node24',
-    format: 'cjs',
-    // import() becomes a lazily evaluated require(): a command or driver (and the SDK it pulls in) runs its
-    // module code only when first used, and the SEA main script needs no ESM loader.
-    supported: { 'dynamic-import': false },
     // Whitespace and syntax only: identifiers (class names in error output) stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'eof',
-    plugins: [missingOptionalPackages],
     // import.meta is empty in a CommonJS bundle: code that locates files through it would break only in the
     // binary, so it fails the build (import JSON with `with { type: 'json' }` instead).
     logOverride: { 'empty-import-meta': 'error' },
@@ -123,7 +139,8 @@ export async function bundle(outfile: string): Promise<void> {
   });
   done();
   for (const line of esbuild.formatMessagesSync(result.warnings, { kind: 'warning' })) process.stderr.write(line);
-  // The SEA loader wraps the main script in a function, where src/main.ts's `#!` line is a syntax error.
+  // The SEA loader wraps the main script in a function, where src/main.ts's `#!` line is a syntax error; the
+  // npm bundle is imported by bin/regplan.js, never run directly, so it needs none either.
   writeFileSync(outfile, readFileSync(outfile, 'utf8').replace(/^#!.*\n/, ''));
   process.stdout.write(`  ${Object.keys(result.metafile.inputs).length} modules, ${megabytes(outfile)}\n`);
 }
