@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { OciLayout } from '../../src/layout/store.ts';
 import { copyDemo, removeTempDirs } from '../support/oci-layout.ts';
-import { repoRoot, runDeno, runSource, type RunResult } from '../support/standalone.ts';
+import { denoPath, repoRoot, runDeno, runProgram, runSource, type RunResult } from '../support/standalone.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
 const examples = readdirSync(path.join(repoRoot, 'examples')).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -69,6 +69,30 @@ test('registries --json under Deno prints the same table as Node', async () => {
   const { deno, node } = await bothRuntimes(['registries', '--json']);
   assert.is(deno.code, 0, deno.stderr);
   JSON.parse(deno.stdout);
+  assert.equal(deno, node);
+});
+
+test('deno install -g -A -n regplan makes a regplan command that runs from any directory as Node does', async () => {
+  // Its own DENO_DIR: install fetches the npm packages into it, which must not help the --cached-only runs above.
+  // The machine's way to the npm registry (proxy, extra CA, registry mirror) goes with it.
+  const network = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'NODE_EXTRA_CA_CERTS', 'DENO_CERT', 'DENO_TLS_CA_STORE', 'NPM_CONFIG_REGISTRY'];
+  const env: Record<string, string> = { DENO_DIR: path.join(scratch, 'install-deno-dir'), DENO_NO_UPDATE_CHECK: '1' };
+  for (const name of network) {
+    const value = process.env[name];
+    if (value) env[name] = value;
+  }
+  const installRoot = path.join(scratch, 'install-root');
+  const installed = await runProgram(denoPath, ['install', '-g', '-A', '-n', 'regplan', '--root', installRoot, path.join(repoRoot, 'src', 'main.ts')], { env, timeoutMs: 180_000 });
+  assert.is(installed.code, 0, installed.stdout + installed.stderr);
+  const command = path.join(installRoot, 'bin', 'regplan');
+  // The installed script runs `deno` from PATH, as on a user's machine.
+  const options = { cwd: scratch, env: { ...env, PATH: `${path.dirname(denoPath)}${path.delimiter}${process.env['PATH'] ?? ''}` } };
+  const version = await runProgram(command, ['--version'], options);
+  assert.is(version.stderr, '', 'the installed command runs from what install cached, with no download');
+  assert.match(version.stdout, new RegExp(`^regplan ${pkg.version.replaceAll('.', '\\.')} \\(deno 2\\.\\d+\\.\\d+\\)\\n$`));
+  const config = path.join(repoRoot, 'examples', 'ecr.yaml');
+  const [deno, node] = await Promise.all([runProgram(command, ['validate', '-c', config], options), runSource(['validate', '-c', config], { cwd: scratch })]);
+  assert.is(deno.code, 0, deno.stdout + deno.stderr);
   assert.equal(deno, node);
 });
 
