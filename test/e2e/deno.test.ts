@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { OciLayout } from '../../src/layout/store.ts';
 import { copyDemo, removeTempDirs } from '../support/oci-layout.ts';
 import { denoPath, repoRoot, runDeno, runProgram, runSource, type RunResult } from '../support/standalone.ts';
+import { networkEnv } from '../support/network.ts';
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string };
 const examples = readdirSync(path.join(repoRoot, 'examples')).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -75,12 +76,7 @@ test('registries --json under Deno prints the same table as Node', async () => {
 test('deno install -g -A -n regplan makes a regplan command that runs from any directory as Node does', async () => {
   // Its own DENO_DIR: install fetches the npm packages into it, which must not help the --cached-only runs above.
   // The machine's way to the npm registry (proxy, extra CA, registry mirror) goes with it.
-  const network = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'NODE_EXTRA_CA_CERTS', 'DENO_CERT', 'DENO_TLS_CA_STORE', 'NPM_CONFIG_REGISTRY'];
-  const env: Record<string, string> = { DENO_DIR: path.join(scratch, 'install-deno-dir'), DENO_NO_UPDATE_CHECK: '1' };
-  for (const name of network) {
-    const value = process.env[name];
-    if (value) env[name] = value;
-  }
+  const env: Record<string, string> = { ...networkEnv(), DENO_DIR: path.join(scratch, 'install-deno-dir'), DENO_NO_UPDATE_CHECK: '1' };
   const installRoot = path.join(scratch, 'install-root');
   const installed = await runProgram(denoPath, ['install', '-g', '-A', '-n', 'regplan', '--root', installRoot, path.join(repoRoot, 'src', 'main.ts')], { env, timeoutMs: 180_000 });
   assert.is(installed.code, 0, installed.stdout + installed.stderr);

@@ -14,6 +14,7 @@ import type { Plan } from '../../src/plan/types.ts';
 import { startEcrEmulator } from '../emulators/ecr.ts';
 import { copyDemo, removeTempDirs } from '../support/oci-layout.ts';
 import { findOldNode, node24OnlyPath, node24Path, repoRoot, runProgram, runSource, type RunResult } from '../support/standalone.ts';
+import { networkEnv } from '../support/network.ts';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'regplan-npm-package-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -23,7 +24,7 @@ const installedBin = path.join(prefix, 'node_modules', '.bin', 'regplan');
 /** npm with Node 24 first on PATH and none of the outer `npm test`'s npm_* settings (its prefix, its script). */
 function npm(args: string[], timeoutMs: number): Promise<RunResult> {
   const env = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => !entry[0].startsWith('npm_') && entry[1] !== undefined));
-  return runProgram('npm', args, { env: { ...env, PATH: `${path.dirname(node24Path)}${path.delimiter}${process.env['PATH'] ?? ''}` }, timeoutMs });
+  return runProgram('npm', args, { env: { ...env, ...networkEnv(), PATH: `${path.dirname(node24Path)}${path.delimiter}${process.env['PATH'] ?? ''}` }, timeoutMs });
 }
 
 /** Packs and installs once; every test awaits it, so a failure there fails them all. */
