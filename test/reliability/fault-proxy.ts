@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { startLoopbackServer } from '../support/loopback-server.ts';
 
 /** Every fault the proxy can inject. */
 export const FAULT_KINDS = [
@@ -161,7 +161,6 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const seen = new Map<string, number>();
   let phase = '';
   const timers = new Set<NodeJS.Timeout>();
-  const sockets = new Set<Socket>();
 
   const decide = (request: ProxyRequest): { kind?: FaultKind; forwardFirst: boolean } => {
     const key = `${request.method} ${request.path}`;
@@ -286,17 +285,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
   };
 
-  const server = http.createServer((req, res) => {
-    res.on('error', () => undefined);
-    handle(req, res).catch(() => res.destroy());
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await startLoopbackServer(handle);
+  const { port } = listening;
   return {
     host: `127.0.0.1:${port}`,
     requests,
@@ -310,8 +300,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     stop: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
+        void listening.close().then(resolve);
       }),
   };
 }

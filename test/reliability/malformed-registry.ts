@@ -6,7 +6,7 @@
  * exactly as sent (req.url), so a test can prove a hostile name never reached a URL and count DELETEs.
  */
 import * as http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { startLoopbackServer } from '../support/loopback-server.ts';
 import { buildTestImage, type BuiltImage } from '../harness/layout.ts';
 
 /** A request as received. */
@@ -93,7 +93,6 @@ export async function startMalformedRegistry(options: MalformedOptions): Promise
   }
   const listed = Object.keys(options.images);
   let streamed = 0;
-  const sockets = new Set<Socket>();
   const prefix = `/v2/${options.repo}/`;
 
   const send = (res: http.ServerResponse, method: string, status: number, headers: Record<string, string>, body: Uint8Array | string): void => {
@@ -183,27 +182,14 @@ export async function startMalformedRegistry(options: MalformedOptions): Promise
     return notFound(res, method, 'UNSUPPORTED');
   };
 
-  const server = http.createServer((req, res) => {
-    res.on('error', () => undefined);
-    handle(req, res).catch(() => res.destroy());
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await startLoopbackServer(handle);
+  const { port } = listening;
   return {
     host: `127.0.0.1:${port}`,
     requests,
     digests,
     blobDigests: new Set(blobs.keys()),
     streamedBytes: () => streamed,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => listening.close(),
   };
 }
