@@ -131,6 +131,20 @@ export interface ManifestReader {
   readImageConfig(name: string, config: Descriptor): Promise<Uint8Array>;
 }
 
+/**
+ * A driver that can list the repositories of a registry or of a namespace in it (repo discovery, issue 11:
+ * `repo: ghcr.io/acme/*`). Every page is read (the native-API layer's `listAll`, or the catalog's Link paging);
+ * a listing that stops early could drop a repo silently, so paging faults are errors, never a short answer.
+ */
+export interface RepositoryLister {
+  /**
+   * Repository names as the Registry API spells them (`acme/api`, no host), for every repository whose name
+   * starts with `prefix` (a namespace path such as `acme/` or `group/sub/`; '' = the whole registry).
+   * The result may contain more than the prefix asks for (a catalog lists everything); callers filter.
+   */
+  listRepositories(prefix: string): Promise<string[]>;
+}
+
 /** A driver that can read and push but must not clean up (its native API is not built): planning asks first. */
 export interface CleanupRefuser {
   cleanupRefusal(): RegplanError;
@@ -152,6 +166,10 @@ export const canListUntagged = (d: Driver): d is Driver & UntaggedLister =>
 /** True when the driver can read manifests and configs. */
 export const canReadManifests = (d: Driver): d is Driver & ManifestReader =>
   typeof (d as Partial<ManifestReader>).readManifest === 'function';
+
+/** True when the driver can list repositories (repo discovery). */
+export const canListRepositories = (d: Driver): d is Driver & RepositoryLister =>
+  typeof (d as Partial<RepositoryLister>).listRepositories === 'function';
 
 /** True when the driver wants `collectGarbage` after deletions. */
 export const collectsGarbage = (d: Driver): d is Driver & GarbageCollector =>
