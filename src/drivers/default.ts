@@ -114,13 +114,15 @@ function buildRegistryApiDriver(
 
 /** A catalog the registry will not list for these credentials: what it means and what to do instead. */
 function catalogRefused(host: string, type: RegistryType, cause: AuthError): AuthError {
-  const native = type === 'default' ? 'set registries.<host>.type to the registry\'s own type where regplan lists repos through its native API (see "regplan registries")' : `the ${type} driver lists repos through the Registry API catalog until its native listing is built`;
+  const native = type === 'default'
+    ? '; if the registry has its own API (GitHub, GitLab, Harbor, …), set registries.<host>.type so regplan lists repos through it (see "regplan registries")'
+    : '';
   return new AuthError(`registry ${host} does not allow listing its catalog (GET /v2/_catalog) with these credentials: HTTP ${cause.status}`, {
     status: cause.status,
     registry: host,
     errors: cause.errors,
     cause,
-    hint: `list the repos explicitly in repos[] instead of a pattern, or log in with an account that may read the catalog (token scope registry:catalog:*); or ${native}`,
+    hint: `list the repos explicitly in repos[] instead of a pattern, or log in with an account allowed to read the catalog (token scope registry:catalog:*)${native}`,
   });
 }
 

@@ -80,13 +80,15 @@ export async function expandRepoPatterns(
 
 /**
  * Keeps in each expansion only the repos a plan covers (after `--repo` globs, and after sharding): the plan file
- * records what apply may act on, no more. Expansions left with no repo and nothing else to say are dropped.
+ * records what apply may act on, no more. An expansion whose repos were all narrowed away is dropped; one that
+ * had none to begin with (every match excluded or left to another entry) stays, to show why.
  */
 export function narrowExpansions(expansions: readonly RepoExpansion[], repos: readonly RepoConfig[]): RepoExpansion[] {
   const covered = new Set(repos.map(displayAddress));
   return expansions
-    .map((expansion) => ({ ...expansion, repos: expansion.repos.filter((repo) => covered.has(repo)) }))
-    .filter((expansion) => expansion.repos.length > 0);
+    .map((expansion) => ({ before: expansion.repos.length, expansion: { ...expansion, repos: expansion.repos.filter((repo) => covered.has(repo)) } }))
+    .filter(({ before, expansion }) => expansion.repos.length > 0 || before === 0)
+    .map(({ expansion }) => expansion);
 }
 
 /** Registry-side addresses of a saved plan's repos: config repos, and each expansion's repos checked against its pattern. */
