@@ -37,7 +37,8 @@ Flags:
       --format human|json|markdown    output format; markdown (totals, then a collapsible table per repo) is for
                                       a merge-request comment. With $GITHUB_STEP_SUMMARY set (GitHub Actions)
                                       the markdown is also appended there, whatever the format
-      --repo GLOB                     only repos whose address matches (repeatable; * and ? wildcards)
+      --repo GLOB                     only repos whose address matches (repeatable; * and ? wildcards), repos
+                                      that repo patterns expanded to included
       --compact                       do not list kept tags in the human view
       --detailed-exitcode             exit 0 when there are no changes, 2 when there are, 1 on error
       --repo-container-registry NAME  force the registry type of every repo (see "regplan registries")
