@@ -41,7 +41,7 @@ test('the shard record lists the shard\'s repos by display address, sorted, and 
 });
 
 test('a repo entry is never split: its bundles and its cleanup stay together in one shard', () => {
-  const both = repo('ghcr.io/acme/api', { bundles: [{ tag: 'docs' } as RepoConfig['bundles'][number]], cleanup: { name: 'ci' } as RepoConfig['cleanup'] });
+  const both = repo('ghcr.io/acme/api', { bundles: [{ tag: 'docs' } as RepoConfig['bundles'][number]], cleanup: { name: 'ci' } as NonNullable<RepoConfig['cleanup']> });
   const shards = [1, 2, 3, 4].map((index) => shardRepos([both], { index, total: 4 }).repos);
   assert.equal(shards, [[], [], [], [both]]);
 });
