@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { isRegplanError } from '../errors.ts';
 import { assemblePlan } from './assemble.ts';
 import { mergeShardPlans, type ShardPlanFile } from './merge-plans.ts';
+import { planSchemaProblems } from './planfile.ts';
 import { shardIndexOf } from './shard.ts';
 import type { Action, Kept, Plan, PlanShard, Skipped } from './types.ts';
 
@@ -134,6 +135,15 @@ test('merged partial plans merge again with the missing shard into the whole pla
   const partial = mergeShardPlans(files(shardPlan(1), shardPlan(3)), { allowPartial: true }).plan;
   const whole = mergeShardPlans(files(shardPlan(1), shardPlan(2), shardPlan(3))).plan;
   assert.equal(mergeShardPlans([{ file: 'partial.json', plan: partial }, { file: 'plan-2.json', plan: shardPlan(2) }]).plan, whole);
+});
+
+test('the plan schema takes a shard record and refuses a malformed one', () => {
+  assert.equal(planSchemaProblems(shardPlan(1)), []);
+  const withShard = (shard: unknown) => ({ ...shardPlan(1), shard });
+  assert.ok(planSchemaProblems(withShard({ indexes: [], total: 3, repos: [], selectedRepos: 0 })).length > 0, 'no shard index');
+  assert.ok(planSchemaProblems(withShard({ indexes: [0], total: 3, repos: [], selectedRepos: 0 })).length > 0, 'shard 0');
+  assert.ok(planSchemaProblems(withShard({ indexes: [1], total: 3, repos: [] })).length > 0, 'no selectedRepos');
+  assert.ok(planSchemaProblems(withShard({ indexes: [1], total: 3, repos: [], selectedRepos: 0, extra: 1 })).length > 0, 'an unknown field');
 });
 
 test.run();

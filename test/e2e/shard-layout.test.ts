@@ -174,6 +174,16 @@ test('apply of one shard plan changes only that shard\'s repos: the others keep 
   // The next unsharded plan has nothing left to do in this shard, and everything still to do elsewhere.
   const next = parse((await run(['plan', '--json'])).out);
   assert.equal([...new Set(next.actions.map((a) => a.repo))].sort(), others);
+
+  // apply without a plan file in a GitLab parallel job re-plans only its shard (CI_NODE_INDEX of CI_NODE_TOTAL).
+  const second = ALL.filter((repo) => shardIndexOf(repo, total) === 2);
+  const third = ALL.filter((repo) => shardIndexOf(repo, total) === 3);
+  const replanned = await run(['apply', '--auto-approve'], { CI_NODE_INDEX: '2', CI_NODE_TOTAL: '3' });
+  assert.is(replanned.code, 0, replanned.err);
+  assert.match(replanned.out, `shard 2/3: ${second.length} of 15 repos`);
+  for (const repo of third) assert.is(await indexOf(repo), before.get(repo), `${repo} (shard 3) is untouched`);
+  const last = parse((await run(['plan', '--json'])).out);
+  assert.equal([...new Set(last.actions.map((a) => a.repo))].sort(), third);
 });
 
 test.run();
