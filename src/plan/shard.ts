@@ -19,8 +19,8 @@ export interface ShardSpec {
 
 /** The shard (1..total) a repo address belongs to. */
 export function shardIndexOf(address: string, total: number): number {
-  const hash = createHash('sha256').update(address, 'utf8').digest();
-  return Number(hash.readBigUInt64BE(0) % BigInt(total)) + 1;
+  const hex = createHash('sha256').update(address, 'utf8').digest('hex');
+  return Number(BigInt(`0x${hex.slice(0, 16)}`) % BigInt(total)) + 1;
 }
 
 /** What sharding kept of a selection: the shard's repos, and the record the plan carries (absent when not sharded). */
