@@ -5,7 +5,7 @@
 import { UsageError } from '../errors.ts';
 import { registryCapabilities } from '../plan/bundles.ts';
 import { planCleanup } from '../plan/make-plan.ts';
-import { mergeShardPlans } from '../plan/merge-plans.ts';
+import { mergeShardPlans, type ShardPlanFile } from '../plan/merge-plans.ts';
 import { readPlanFile, writePlanFile } from '../plan/planfile.ts';
 import { chooseShard, describeShards, parseShardFlag, type ShardSpec } from '../plan/shard.ts';
 import type { Plan } from '../plan/types.ts';
@@ -145,7 +145,7 @@ export function shardOption(flag: string | undefined, io: Io): { shard?: ShardSp
 
 /** `--merge`: reads and checks each shard plan file, joins them, and says on stderr what was joined. */
 async function mergePlanFiles(files: readonly string[], io: Io, args: Pick<PlanArgs, 'allowPartial'>): Promise<Plan> {
-  const inputs = [];
+  const inputs: ShardPlanFile[] = [];
   for (const file of files) inputs.push({ file, plan: await readPlanFile(path.resolve(io.cwd, file)) });
   const { plan, missing } = mergeShardPlans(inputs, { allowPartial: args.allowPartial });
   const total = inputs[0]?.plan.shard?.total ?? 0;
