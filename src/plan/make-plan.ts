@@ -18,6 +18,7 @@ import { evaluateCleanup, type CleanupTarget } from './evaluate.ts';
 import { gatherPolicyFacts } from './facts.ts';
 import { takeInventory, type InventoryProgress } from './inventory.ts';
 import type { ManifestCache } from './manifest-cache.ts';
+import { shardRepos, type ShardSpec } from './shard.ts';
 import type { Plan } from './types.ts';
 
 /** Everything planning needs; `now` is explicit so the evaluator stays pure and tests stay deterministic. */
@@ -29,6 +30,8 @@ export interface PlanRequest {
   cache: ManifestCache;
   /** `--repo GLOB` filters (any match selects the repo); empty = every repo. */
   repoGlobs?: readonly string[];
+  /** `--shard K/N`: plan only the selected repos of this shard (plan/shard.ts); absent = every selected repo. */
+  shard?: ShardSpec;
   progress?: InventoryProgress;
   /**
    * What a repo address can take (bundles refused or not), decided without opening it; default: detection from
@@ -61,7 +64,7 @@ export function selectRepos(config: Config, globs: readonly string[] = []): Repo
 /** Makes the plan (bundle pushes and cleanup) for the selected repos. */
 export async function planCleanup(request: PlanRequest): Promise<Plan> {
   const { config } = request;
-  const selected = selectRepos(config, request.repoGlobs);
+  const { repos: selected, shard } = shardRepos(selectRepos(config, request.repoGlobs), request.shard);
   const limits = new Map<string, ReturnType<typeof pLimit>>();
   const limitFor = (hostKey: string) => {
     let limit = limits.get(hostKey);
@@ -93,5 +96,5 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
   // Names the registries listed that fail the grammar were never evaluated; the plan shows them as skipped.
   const rejected = targets.flatMap((target) => target.inventory.rejected ?? []);
   const skipped = [...merged.skipped, ...rejected].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0));
-  return assemblePlan({ ...merged, skipped }, { createdAt: request.now, configDigest: request.configDigest });
+  return assemblePlan({ ...merged, skipped }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
 }
