@@ -26,6 +26,7 @@ const capabilities: Capabilities = {
   cleanupPath: 'ACR API: /acr/v1/<name>/_tags (digests, times), DELETE /acr/v1/<name>/_tags/<tag> (untag); DELETE /v2/<name>/manifests/<digest> for manifests',
   untag: true,
   listUntagged: true,
+  repositoryListing: 'ACR API: GET /acr/v1/_catalog (registry:catalog:* scope)',
   nativeCredentials: [
     {
       description:

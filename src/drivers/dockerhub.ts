@@ -49,6 +49,7 @@ const capabilities: Capabilities = {
   cleanupPath: 'Hub API: tags with digests and push times from /v2/namespaces/<ns>/repositories/<repo>/tags, DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/ (untag)',
   untag: true,
   listUntagged: false,
+  repositoryListing: 'Hub API: GET /v2/namespaces/<ns>/repositories (a namespace is required)',
   nativeCredentials: [
     { description: 'Docker Hub API token (instead of username + password)', flag: '--repo-docker-hub-token', env: TOKEN_ENV, configKey: 'token' },
     { description: 'Docker Hub username (with the password)', flag: '--repo-docker-hub-username', env: USERNAME_ENV, configKey: 'username' },

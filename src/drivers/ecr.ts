@@ -37,6 +37,7 @@ const capabilities: Capabilities = {
   untag: true,
   untagLastDeletesManifest: true,
   listUntagged: true,
+  repositoryListing: 'AWS API: DescribeRepositories (ecr:DescribeRepositories)',
   nativeCredentials: [
     {
       description: 'standard AWS credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, instance role)',

@@ -79,6 +79,7 @@ const capabilities: Capabilities = {
   cleanupPath: 'GitHub REST: list package versions (digest, tags, times), DELETE .../packages/container/<pkg>/versions/<id> (a version is a digest: every tag on it goes)',
   untag: false,
   listUntagged: true,
+  repositoryListing: 'GitHub REST: GET /orgs|users/<owner>/packages?package_type=container (an owner is required)',
   nativeCredentials: [token('read:packages + delete:packages')],
   notes:
     'Registry API DELETE answers 405 UNSUPPORTED; the last tagged version cannot be deleted (delete the package instead); ' +

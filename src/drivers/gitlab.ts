@@ -57,6 +57,7 @@ const capabilities: Capabilities = {
   untag: true,
   untagLastDeletesManifest: true,
   listUntagged: false,
+  repositoryListing: 'GitLab API: GET /groups/<path>/registry/repositories, else /projects/<path>/registry/repositories (a group or project is required)',
   nativeCredentials: [
     { description: 'GitLab access token with api scope', flag: TOKEN_FLAG, env: TOKEN_ENV, configKey: 'token' },
     {

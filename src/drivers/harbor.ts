@@ -37,6 +37,7 @@ const capabilities: Capabilities = {
     `untags, DELETE .../artifacts/<digest> removes the artifact and its tags (the same as ${REGISTRY_API_DELETE})`,
   untag: true,
   listUntagged: true,
+  repositoryListing: 'Harbor API: GET /projects/<project>/repositories (of every visible project when no project is given)',
   nativeCredentials: [
     { description: 'Harbor API user or robot account (defaults to the Docker login for the host)', flag: '--repo-harbor-username', env: USERNAME_ENV, configKey: 'username', optional: true },
     { description: 'Harbor API password or robot secret (defaults to the Docker login for the host)', flag: '--repo-harbor-password', env: PASSWORD_ENV, configKey: 'password', optional: true },

@@ -41,6 +41,7 @@ const capabilities: Capabilities = {
     'or the Registry API (DELETE by tag untags, by digest removes every tag on it)',
   untag: true,
   listUntagged: false,
+  repositoryListing: 'Quay API: GET /repository?namespace=<ns> (a namespace and REGPLAN_REPO_QUAY_TOKEN are required)',
   nativeCredentials: [
     { description: 'Quay OAuth application token with repo:read and repo:write (optional: without it the Registry API lists and deletes with the Docker login)', flag: '--repo-quay-token', env: TOKEN_ENV, configKey: 'token', optional: true },
   ],
