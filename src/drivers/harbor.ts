@@ -14,6 +14,7 @@
  * `name` is already `<p>/<repo>`); a prefix without a project lists the projects the account sees (`GET /projects`)
  * and then each one's repositories, skipping a project deleted in between (reference §3.6).
  */
+import pLimit from 'p-limit';
 import { RegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { oneLine } from '../registry/redact.ts';
@@ -27,6 +28,8 @@ const USERNAME_ENV = 'REGPLAN_REPO_HARBOR_USERNAME';
 const PASSWORD_ENV = 'REGPLAN_REPO_HARBOR_PASSWORD';
 /** Harbor's largest page (reference §3.6). */
 const PAGE_SIZE = 100;
+/** Projects whose repositories are listed at once when discovery lists every project. */
+const PROJECT_CONCURRENCY = 4;
 
 const capabilities: Capabilities = {
   push: true,
@@ -205,12 +208,10 @@ export function createHarborDriver(
       }
       return namesWithPrefix(names, prefix);
     }
-    const projects = await listPaged<{ name?: unknown }>('projects', `${host}/*`);
-    const names: string[] = [];
-    for (const { name } of projects) {
-      if (typeof name === 'string') names.push(...((await projectRepositories(name)) ?? [])); // gone since the project listing
-    }
-    return namesWithPrefix(names, prefix);
+    const projects = (await listPaged<{ name?: unknown }>('projects', `${host}/*`)).map((p) => p.name).filter((n): n is string => typeof n === 'string');
+    const limit = pLimit(PROJECT_CONCURRENCY);
+    const perProject = await Promise.all(projects.map((name) => limit(async () => (await projectRepositories(name)) ?? []))); // [] : gone since the project listing
+    return namesWithPrefix(perProject.flat(), prefix);
   }
 
   return {
