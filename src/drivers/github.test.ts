@@ -362,11 +362,14 @@ test('repo discovery: an owner GitHub does not know is an error naming the owner
   });
 });
 
-test('repo discovery: a prefix without an owner is refused before any request', async () => {
+test('repo discovery: a prefix without an owner, or no token, is refused before any request', async () => {
   await withGithub({}, async (gh) => {
     const error = await rejection(driverFor(gh).listRepositories(''));
     assert.match(error.message, 'lists repositories per owner');
     assert.match(error.hint ?? '', `${gh.host}/acme/*`);
+    const tokenless = await rejection(driverFor(gh, null).listRepositories('acme/'));
+    assert.match(tokenless.message, 'no GitHub token is set');
+    assert.is(tokenless.context.flag, '--repo-github-token');
     assert.is(gh.apiCalls.length, 0);
   });
 });
