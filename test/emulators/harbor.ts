@@ -7,9 +7,10 @@
  * `UNAUTHORIZED`, `PRECONDITION`, `VIOLATE_FOREIGN_KEY_CONSTRAINT`), 412 for immutable tags and for a child of
  * an index, 403 for a read-only account, CSRF for cookie sessions, `X-Request-Id` echoed, and on `/v2`
  * DELETE by tag → 400 UNSUPPORTED with the registry token at `/service/token` (service `harbor-registry`).
- * Discovery (reference §3.6; Harbor's api/v2.0/swagger.yaml, operations `listProjects` and `listRepositories`): `GET /projects` → `[{project_id, name, repo_count, …}]` and
- * `GET /projects/<p>/repositories` → `[{id, project_id, name: "<p>/<repo>", artifact_count, …}]`, both paged like
- * artifacts; an unknown project answers 404 NOT_FOUND. Test hooks: `nextOrigin` (Link URLs on another origin) and
+ * Discovery (reference §3.6; Harbor's api/v2.0/swagger.yaml, operations `listProjects` and `listRepositories`):
+ * `GET /projects` → `[{project_id, name, repo_count, …}]` and `GET /projects/<p>/repositories` → `[{id, project_id,
+ * name: "<p>/<repo>", artifact_count, …}]`, both paged like artifacts; an unknown project answers 404 NOT_FOUND, an
+ * anonymous caller sees public projects only. Test hooks: `nextOrigin` (Link URLs on another origin) and
  * `beforeListPage` (another writer pushing while a project or repository listing runs).
  */
 import { randomUUID } from 'node:crypto';
@@ -87,7 +88,7 @@ export async function startHarborEmulator(options: HarborEmulatorOptions = {}): 
       const listing = /^\/api\/v2\.0\/projects(?:\/([^/]+)\/repositories)?\/?$/.exec(url.pathname);
       if (listing !== null && method === 'GET') {
         const paging = pageOf(url);
-        if (typeof paging === 'string') return fail(400, 'BAD_REQUEST', paging);
+        if (typeof paging === 'string') return fail(paging.startsWith('page_size') ? 422 : 400, paging.startsWith('page_size') ? 'UNPROCESSABLE_ENTITY' : 'BAD_REQUEST', paging);
         options.beforeListPage?.({ path: url.pathname, page: paging.page });
         const projects = [...new Set([...(options.projects ?? []), ...store.repos().map((r) => r.split('/')[0] ?? r)])].sort();
         const visible = accounts && user === undefined ? projects.filter((p) => (options.publicProjects ?? []).includes(p)) : projects;
