@@ -315,4 +315,42 @@ test('ecrTarget reads account and region from the host, FIPS and region from the
   assert.equal(ecrTarget('127.0.0.1:5000', 'http://127.0.0.1:5000/'), { endpoint: 'http://127.0.0.1:5000/', fips: false });
 });
 
+test('repo discovery: DescribeRepositories across 3 pages (nextToken) while an image is deleted and a repo pushed, filtered by prefix', async () => {
+  let ecr: EcrEmulator | undefined;
+  const options: EcrEmulatorOptions = {
+    pageLimit: 10,
+    beforeOperation: (operation, body) => {
+      if (operation === 'DescribeRepositories' && body['nextToken'] !== undefined && ecr?.store.repo('team/000-new') === undefined) ecr?.store.seedImage('team/000-new', ['v1']); // shifts the pages
+    },
+  };
+  await withEmulator(options, async (emulator) => {
+    ecr = emulator;
+    const expected = Array.from({ length: 24 }, (_, i) => `team/${i < 4 ? 'tools/' : ''}app-${String(i).padStart(2, '0')}`).sort();
+    for (const repo of expected) emulator.store.seedImage(repo, ['v1', 'pr-1'], { content: repo });
+    emulator.store.seedImage('zzz/other', ['v1']);
+    const driver = createEcrDriver(contextFor(emulator));
+    const doomed = emulator.store.resolve('team/app-10', 'pr-1')?.digest ?? '';
+    const [repos] = await Promise.all([driver.listRepositories('team/'), driver.deleteManifest('team/app-10', doomed)]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('zzz/other'));
+    assert.is(new Set(repos).size, repos.length, 'a repository seen on two pages is listed once');
+    const pages = emulator.callsTo('DescribeRepositories');
+    assert.is(pages.length, 3);
+    assert.ok(pages.every((c) => c.body['maxResults'] === 1000 && c.status === 200));
+    assert.equal(await driver.listRepositories('team/tools/'), expected.filter((r) => r.startsWith('team/tools/')));
+    assert.equal(await driver.listRepositories('nobody/'), [], 'ECR has no namespaces: a prefix nothing matches lists nothing');
+  });
+});
+
+test('repo discovery: an identity without ecr:DescribeRepositories gets an AuthError naming the permission', async () => {
+  await withEmulator({ deny: ['DescribeRepositories'] }, async (emulator) => {
+    emulator.store.seedImage(REPO, ['v1']);
+    const error = await rejection(createEcrDriver(contextFor(emulator)).listRepositories('team/'));
+    assert.instance(error, AuthError);
+    assert.match(error.message, 'not authorized to perform: ecr:DescribeRepositories');
+    assert.match((error as AuthError).hint ?? '', 'ecr:DescribeRepositories');
+    assert.not.ok(error.message.includes(emulator.credentials.secretAccessKey));
+  });
+});
+
 test.run();

@@ -13,6 +13,9 @@
  *   after another, so two untags can never each count on the other to keep the image. The capability
  *   `untagLastDeletesManifest` tells apply the same, so it re-checks the tags before such an untag.
  * - Done only when ECR says so: see ecr/batch-delete.ts.
+ * - Discovery (`listRepositories`): DescribeRepositories through the SDK's paginator (pages of 1000, nextToken),
+ *   every repository of the registry's account filtered by the prefix; ECR has no namespaces (a `/` is part of the
+ *   name), so a prefix nothing matches gives an empty list.
  */
 import { Buffer } from 'node:buffer';
 import type { ImageDetail, ImageIdentifier } from '@aws-sdk/client-ecr';
@@ -20,9 +23,10 @@ import type { Credential } from '../credentials/types.ts';
 import { isNotFound, ProtocolError, StalePlanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger, UntaggedLister } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, RepositoryLister, Untagger, UntaggedLister } from './driver.ts';
 import { EcrApi } from './ecr/api.ts';
 import { BatchDeleter } from './ecr/batch-delete.ts';
+import { namesWithPrefix } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
@@ -33,6 +37,7 @@ const capabilities: Capabilities = {
   untag: true,
   untagLastDeletesManifest: true,
   listUntagged: true,
+  repositoryListing: 'AWS API: DescribeRepositories (ecr:DescribeRepositories)',
   nativeCredentials: [
     {
       description: 'standard AWS credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, instance role)',
@@ -55,7 +60,7 @@ const PAGE_SIZE = 1000;
 /** The ECR driver for one registry host. */
 export function createEcrDriver(
   context: DriverContext,
-): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
+): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister {
   const api = new EcrApi(context);
   const display = (name: string) => `${context.host}/${name}`;
   const deleter = new BatchDeleter(api, display);
@@ -89,6 +94,14 @@ export function createEcrDriver(
         return (await allPages(pages, display(name), 'ListImages')).flatMap((page) => page.imageIds ?? []);
       });
       return [...new Set(ids.flatMap((id) => (id.imageTag === undefined ? [] : [id.imageTag])))].sort();
+    },
+    async listRepositories(prefix) {
+      const subject = `${context.host}/${prefix}*`;
+      const repositories = await api.run('DescribeRepositories', subject, async (sdk, client) => {
+        const pages = sdk.paginateDescribeRepositories({ client, pageSize: PAGE_SIZE }, { ...api.registryId });
+        return (await allPages(pages, subject, 'DescribeRepositories')).flatMap((page) => page.repositories ?? []);
+      });
+      return namesWithPrefix(repositories.flatMap((r) => (r.repositoryName === undefined ? [] : [r.repositoryName])), prefix);
     },
     async listTagRecords(name) {
       const records: TagRecord[] = [];

@@ -329,4 +329,67 @@ test('a next page on another origin is refused, and that origin receives nothing
   }
 });
 
+test('repo discovery: a project\'s repositories across 3 pages of 100 while an artifact is deleted and a repo pushed, filtered by prefix', async () => {
+  let harbor: HarborEmulator | undefined;
+  const options: HarborEmulatorOptions = {
+    beforeListPage: ({ page }) => {
+      if (page === 2 && harbor?.store.repo('acme/000-new') === undefined) harbor?.store.seedImage('acme/000-new', ['v1']); // shifts the pages
+    },
+  };
+  await withHarbor(options, async (h) => {
+    harbor = h;
+    const expected: string[] = [];
+    for (let i = 0; i < 230; i++) {
+      const repo = i < 20 ? `acme/tools/t-${String(i).padStart(3, '0')}` : `acme/app-${String(i).padStart(3, '0')}`;
+      expected.push(repo);
+      h.store.seedImage(repo, ['v1']);
+    }
+    const doomed = h.store.seedImage('acme/app-100', ['pr-1'], { content: 'pr' });
+    h.store.seedImage('other/app', ['v1']);
+    const driver = createHarborDriver(contextFor(h));
+    const [repos] = await Promise.all([driver.listRepositories('acme/'), driver.deleteManifest('acme/app-100', doomed.digest)]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('other/app'));
+    assert.is(new Set(repos).size, repos.length, 'a repository seen on two pages is listed once');
+    const pages = h.requests.filter((r) => r.path === '/api/v2.0/projects/acme/repositories');
+    assert.equal(pages.map((r) => new URLSearchParams(r.query).get('page')), ['1', '2', '3']);
+    assert.equal(await driver.listRepositories('acme/tools/'), expected.slice(0, 20));
+  });
+});
+
+test('repo discovery: a prefix without a project lists every project the account sees, then their repositories', async () => {
+  await withHarbor({ projects: ['empty'] }, async (h) => {
+    for (const repo of ['acme/api', 'acme/tools/cli', 'library/nginx']) h.store.seedImage(repo, ['v1']);
+    assert.equal(await createHarborDriver(contextFor(h)).listRepositories(''), ['acme/api', 'acme/tools/cli', 'library/nginx']);
+    const [first, ...perProject] = h.requestsTo('/api/v2.0/projects').map((r) => r.path);
+    assert.is(first, '/api/v2.0/projects');
+    assert.equal(perProject.sort(), ['/api/v2.0/projects/acme/repositories', '/api/v2.0/projects/empty/repositories', '/api/v2.0/projects/library/repositories']);
+  });
+});
+
+test('repo discovery: a project Harbor does not know is an error naming the project and the URL', async () => {
+  await withHarbor({}, async (h) => {
+    h.store.seedImage('acme/api', ['v1']);
+    const error = await rejection(createHarborDriver(contextFor(h)).listRepositories('nobody/'), RegistryError);
+    assert.match(error.message, 'Harbor project "nobody" does not exist');
+    assert.match(error.message, '/api/v2.0/projects/nobody/repositories');
+    assert.is(error.status, 404);
+    assertNoSecret(error);
+  });
+});
+
+test('repo discovery: a repositories page on another origin is refused, and that origin receives nothing', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: [] }));
+  try {
+    await withHarbor({ nextOrigin: elsewhere.url }, async (h) => {
+      for (let i = 0; i < 120; i++) h.store.seedImage(`acme/app-${i}`, ['v1']);
+      const error = await rejection(createHarborDriver(contextFor(h)).listRepositories('acme/'), RegplanError);
+      assert.match(error.message, `another origin (${elsewhere.url})`);
+      assert.is(elsewhere.requests.length, 0);
+    });
+  } finally {
+    await elsewhere.close();
+  }
+});
+
 test.run();

@@ -95,6 +95,8 @@ export interface SupportRow {
   cleanupPath: string;
   untag: boolean;
   listUntagged: boolean;
+  /** How repo discovery lists repositories natively (absent: no native listing). */
+  repositoryListing?: string;
   nativeCredentials: NativeCredentialSpec[];
   notes?: string;
 }
@@ -120,6 +122,7 @@ function row(factory: DriverFactory, detect: string, capabilities: Capabilities)
     cleanupPath: capabilities.cleanupPath,
     untag: capabilities.untag,
     listUntagged: capabilities.listUntagged,
+    ...(capabilities.repositoryListing === undefined ? {} : { repositoryListing: capabilities.repositoryListing }),
     nativeCredentials: capabilities.nativeCredentials,
     ...(capabilities.notes === undefined ? {} : { notes: capabilities.notes }),
   };

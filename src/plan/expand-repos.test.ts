@@ -68,7 +68,8 @@ test('a repo with its own entry keeps it; a repo two patterns match belongs to t
     assert.equal(single?.shadowed?.map((s) => s.by), [`${server.host}/team/**`, `its own entry (${server.host}/team/web)`, `${server.host}/team/**`]);
     assert.is(server.requests.filter((r) => r.path === '/v2/_catalog').length, 1);
     // Narrowed to one repo (a --repo glob, a shard): the first keeps it; the second had none and stays to say why.
-    assert.equal(narrowExpansions(expanded.expansions, expanded.repos.slice(0, 1)).map((e) => e.repos), [[`${server.host}/team/api`], []]);
+    // Plans list expansions sorted by pattern (team/* before team/**), whatever the config order.
+    assert.equal(narrowExpansions(expanded.expansions, expanded.repos.slice(0, 1)).map((e) => [e.pattern, e.repos]), [[`${server.host}/team/*`, []], [`${server.host}/team/**`, [`${server.host}/team/api`]]]);
     assert.equal(narrowExpansions(expanded.expansions.slice(0, 1), []), [], 'an expansion narrowed to nothing is dropped');
   });
 });

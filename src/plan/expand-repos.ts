@@ -7,7 +7,7 @@
  * - a repo also listed on its own entry keeps that entry (its policy is what the user wrote for it), and a repo two
  *   patterns match belongs to the first in config order (`shadowed` says so);
  * - a pattern matching nothing is an error naming it and its line, as is a registry whose driver cannot list repos;
- * - the plan records each expansion (`Plan.expansions`), and apply acts on exactly those repos, never re-expanding:
+ * - the plan records each expansion (`Plan.expansions`, sorted by pattern), and apply acts on exactly those repos, never re-expanding:
  *   `plannedRepoAddresses` checks a saved plan's expansions against the config before apply opens any of them.
  */
 import { displayAddress } from '../config/display.ts';
@@ -88,8 +88,15 @@ export function narrowExpansions(expansions: readonly RepoExpansion[], repos: re
   return expansions
     .map((expansion) => ({ before: expansion.repos.length, expansion: { ...expansion, repos: expansion.repos.filter((repo) => covered.has(repo)) } }))
     .filter(({ before, expansion }) => expansion.repos.length > 0 || before === 0)
-    .map(({ expansion }) => expansion);
+    .map(({ expansion }) => expansion)
+    .sort(byPattern);
 }
+
+/**
+ * Plans list expansions by pattern text, not config order: a shard plan holds only the patterns with repos in its
+ * shard, and a merge of shard plans must come out in the one order the unsharded plan has.
+ */
+export const byPattern = (a: RepoExpansion, b: RepoExpansion): number => (a.pattern < b.pattern ? -1 : a.pattern > b.pattern ? 1 : 0);
 
 /** Registry-side addresses of a saved plan's repos: config repos, and each expansion's repos checked against its pattern. */
 export function plannedRepoAddresses(plan: Pick<Plan, 'expansions'>, config: Config): Map<string, string> {

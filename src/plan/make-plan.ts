@@ -20,7 +20,8 @@ import { gatherPolicyFacts } from './facts.ts';
 import { takeInventory, type InventoryProgress } from './inventory.ts';
 import type { ManifestCache } from './manifest-cache.ts';
 import { expandRepoPatterns, narrowExpansions } from './expand-repos.ts';
-import type { Plan, RepoExpansion } from './types.ts';
+import { shardRepos, type ShardSpec } from './shard.ts';
+import type { Plan, PlanShard, RepoExpansion } from './types.ts';
 
 /** Everything planning needs; `now` is explicit so the evaluator stays pure and tests stay deterministic. */
 export interface PlanRequest {
@@ -31,6 +32,8 @@ export interface PlanRequest {
   cache: ManifestCache;
   /** `--repo GLOB` filters (any match selects the repo); empty = every repo. */
   repoGlobs?: readonly string[];
+  /** `--shard K/N`: plan only the selected repos of this shard (plan/shard.ts); absent = every selected repo. */
+  shard?: ShardSpec;
   progress?: InventoryProgress;
   /**
    * What a repo address can take (bundles refused or not), decided without opening it; default: detection from
@@ -81,22 +84,28 @@ export function patternsToExpand(config: Config, globs: readonly string[] = []):
 /**
  * The repos one plan covers, in the order that matters: select (`--repo` globs pick the config's entries and the
  * patterns they can reach) -> expand (patterns become concrete repos through the registries' listings) -> select
- * again among the expanded repos. Sharding (`--shard K/N`) partitions the result after expansion.
+ * again among the expanded repos -> shard (`--shard K/N`, by each repo's address, so expanded repos are sharded like
+ * listed ones) -> the expansions narrowed to the repos this plan covers.
  */
-export async function resolvePlanRepos(request: Pick<PlanRequest, 'config' | 'open' | 'repoGlobs'>): Promise<{ repos: RepoConfig[]; expansions?: RepoExpansion[] }> {
+export async function resolvePlanRepos(
+  request: Pick<PlanRequest, 'config' | 'open' | 'repoGlobs' | 'shard'>,
+): Promise<{ repos: RepoConfig[]; expansions?: RepoExpansion[]; shard?: PlanShard }> {
   const { config } = request;
   const globs = request.repoGlobs ?? [];
   const toExpand = patternsToExpand(config, globs);
   const expanded = toExpand.length === 0 ? undefined : await expandRepoPatterns(toExpand, { config, open: request.open });
-  const repos = selectRepos(config, globs, expanded?.repos);
-  // Sharding slots in here: repos = shardRepos(repos, …), before the expansions are narrowed to what the plan covers.
-  return { repos, ...(expanded === undefined ? {} : { expansions: narrowExpansions(expanded.expansions, repos) }) };
+  const { repos, shard } = shardRepos(selectRepos(config, globs, expanded?.repos), request.shard);
+  return {
+    repos,
+    ...(expanded === undefined ? {} : { expansions: narrowExpansions(expanded.expansions, repos) }),
+    ...(shard === undefined ? {} : { shard }),
+  };
 }
 
 /** Makes the plan (bundle pushes and cleanup) for the selected repos. */
 export async function planCleanup(request: PlanRequest): Promise<Plan> {
   const { config } = request;
-  const { repos: selected, expansions } = await resolvePlanRepos(request);
+  const { repos: selected, expansions, shard } = await resolvePlanRepos(request);
   const limits = new Map<string, ReturnType<typeof pLimit>>();
   const limitFor = (hostKey: string) => {
     let limit = limits.get(hostKey);
@@ -128,5 +137,5 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
   // Names the registries listed that fail the grammar were never evaluated; the plan shows them as skipped.
   const rejected = targets.flatMap((target) => target.inventory.rejected ?? []);
   const skipped = [...merged.skipped, ...rejected].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0));
-  return assemblePlan({ ...merged, skipped, ...(expansions === undefined ? {} : { expansions }) }, { createdAt: request.now, configDigest: request.configDigest });
+  return assemblePlan({ ...merged, skipped, ...(expansions === undefined ? {} : { expansions }) }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
 }

@@ -124,6 +124,21 @@ export interface PlanNote {
 }
 
 /**
+ * Which part of a sharded run a plan covers (plan/shard.ts): absent on a plan of the whole selection. A plan of
+ * `--shard 2/4` has `indexes: [2]`; a merge of some shards (`--merge --allow-partial`) lists each one it holds.
+ */
+export interface PlanShard {
+  /** The shards this plan covers, 1-based, ascending. */
+  indexes: number[];
+  /** N: how many shards the selection was split into. */
+  total: number;
+  /** Display addresses of the repos this plan covers, sorted (a repo with nothing to report is listed too). */
+  repos: string[];
+  /** How many repos the whole selection (all N shards together) has. */
+  selectedRepos: number;
+}
+
+/**
  * What one repo pattern (`ghcr.io/acme/*`) expanded to at plan time (plan/expand-repos.ts). Apply acts on exactly
  * these repos and never lists the registry again: a repo created after the plan is not touched.
  */
@@ -148,6 +163,8 @@ export interface Plan {
   createdAt: string;
   /** Digest of the normalized config; apply refuses the plan when it changed. */
   configDigest: string;
+  /** Present when the plan covers only some shards of the selection. */
+  shard?: PlanShard;
   actions: Action[];
   kept: Kept[];
   skipped: PlanSkippedEntry[];
