@@ -112,13 +112,15 @@ function normalizePolicy(name: string, policy: RawPolicy, context: { resolve: (p
   };
 }
 
+const groupBy = (rule: Record<string, unknown>): { groupBy?: string } => (typeof rule['groupBy'] === 'string' ? { groupBy: rule['groupBy'] } : {});
+
 function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) => string, where: () => string | undefined): KeepRule {
   if (typeof rule['newest'] === 'number') {
-    return { kind: 'newest', count: rule['newest'], ...(typeof rule['tags'] === 'string' ? { tags: rule['tags'] } : {}) };
+    return { kind: 'newest', count: rule['newest'], ...(typeof rule['tags'] === 'string' ? { tags: rule['tags'] } : {}), ...groupBy(rule) };
   }
   if (typeof rule['tags'] === 'string') return { kind: 'tags', pattern: rule['tags'] };
   if (typeof rule['pushedWithin'] === 'string') {
-    return { kind: 'pushedWithin', durationMs: parseDuration(rule['pushedWithin']) as number, text: rule['pushedWithin'] };
+    return { kind: 'pushedWithin', durationMs: parseDuration(rule['pushedWithin']) as number, text: rule['pushedWithin'], ...groupBy(rule) };
   }
   if (rule['semver'] !== undefined) {
     const s = rule['semver'] as { latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease?: boolean };

@@ -61,6 +61,19 @@ test('a regex that does not compile is reported in keep.tags, newest.tags and de
   assert.match(result.errors[0]?.hint ?? '', 'RE2 syntax');
 });
 
+test('groupBy: only next to newest or pushedWithin, and its pattern must compile', () => {
+  const misplaced = onlyError(['version: 1', 'policies:', '  ci:', '    keep:', "      - { tags: '^v', groupBy: '^(v)' }", ...REPO]);
+  assert.is(misplaced.line, 5);
+  assert.is(misplaced.path, '/policies/ci/keep/0/groupBy');
+  assert.is(misplaced.message, 'groupBy works only with newest or pushedWithin');
+  const broken = onlyError(['version: 1', 'policies:', '  ci:', '    keep:', "      - { newest: 2, groupBy: '^pr-(' }", ...REPO]);
+  assert.is(broken.path, '/policies/ci/keep/0/groupBy');
+  assert.match(broken.message, /invalid regular expression "\^pr-\("/);
+  const fine = load(['version: 1', 'policies:', '  ci:', '    keep:', "      - { newest: 2, groupBy: '^pr-(\\d+)-' }", "      - { pushedWithin: 7d, groupBy: '^pr-(\\d+)-' }", ...REPO]);
+  assert.equal(fine.errors, []);
+  assert.equal(fine.config?.policies['ci']?.keep, [{ kind: 'newest', count: 2, groupBy: '^pr-(\\d+)-' }, { kind: 'pushedWithin', durationMs: 7 * 86_400_000, text: '7d', groupBy: '^pr-(\\d+)-' }]);
+});
+
 test('an unknown policy name suggests the close one and lists the defined names', () => {
   expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: cii']), {
     line: 8, col: 14, path: '/repos/0/cleanup', message: 'unknown policy "cii"', hint: 'did you mean "ci"? (defined policies: ci)',
@@ -278,7 +291,7 @@ test('an unknown top-level key suggests the intended one', () => {
 test('an unknown property in a keep rule suggests the intended kind and hides the "no kind" noise', () => {
   expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - newst: 3', ...REPO]), {
     line: 5, col: 9, path: '/policies/ci/keep/0/newst', message: 'unknown property "newst"',
-    hint: 'did you mean "newest"? (allowed here: tags, newest, pushedWithin, semver, gitRefs, listed)',
+    hint: 'did you mean "newest"? (allowed here: tags, newest, pushedWithin, groupBy, semver, gitRefs, listed)',
   });
 });
 

@@ -150,6 +150,10 @@ function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; 
   keep.forEach((rule, i) => {
     if (!isObject(rule)) return;
     checkRegex(rule['tags'], [...base, 'keep', i, 'tags'], report.error);
+    checkRegex(rule['groupBy'], [...base, 'keep', i, 'groupBy'], report.error);
+    if (rule['groupBy'] !== undefined && rule['newest'] === undefined && rule['pushedWithin'] === undefined) {
+      report.error([...base, 'keep', i, 'groupBy'], 'groupBy works only with newest or pushedWithin', "e.g. { newest: 2, groupBy: '^pr-(\\d+)-' } keeps the 2 newest tags of every PR");
+    }
     checkDurationRange(rule['pushedWithin'], [...base, 'keep', i, 'pushedWithin'], report.error);
     const gitRefs = rule['gitRefs'];
     if (isObject(gitRefs) && gitRefs['branches'] === false && gitRefs['tags'] === false && !gitRefs['commits']) {

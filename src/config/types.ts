@@ -35,8 +35,8 @@ export interface RegistryConfig {
  */
 export type KeepRule =
   | { kind: 'tags'; pattern: string }
-  | { kind: 'newest'; count: number; tags?: string }
-  | { kind: 'pushedWithin'; durationMs: number; text: string }
+  | { kind: 'newest'; count: number; tags?: string; groupBy?: string }
+  | { kind: 'pushedWithin'; durationMs: number; text: string; groupBy?: string }
   | { kind: 'semver'; latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease: boolean }
   | { kind: 'gitRefs'; repo: string; branches: boolean; tags: boolean; commits: number }
   | { kind: 'listed'; file: string; where?: string };

@@ -74,11 +74,14 @@ export const inventoryArb: fc.Arbitrary<RepoInventory> = fc
   }));
 
 const DAY = 86_400_000;
+/** groupBy patterns over NAMES: by captured prefix word, by version major, by two captures, by whole match. */
+const GROUP_BY = fc.option(fc.constantFrom('^([a-z]+)', '^v?(\\d+)\\.', '^(pr|main)-?(\\d*)', '^[a-z]+-'), { nil: undefined, freq: 2 });
 const keepRuleArb: fc.Arbitrary<KeepRule> = fc.oneof(
   fc.constantFrom('^v', '^main$', 'x', '^pr-1$', '^sha256-').map((pattern): KeepRule => ({ kind: 'tags', pattern })),
-  fc.record({ count: fc.integer({ min: 0, max: 4 }), tags: fc.option(fc.constantFrom('^main', '^pr-', '^(pr|main)'), { nil: undefined }) })
-    .map(({ count, tags }): KeepRule => (tags === undefined ? { kind: 'newest', count } : { kind: 'newest', count, tags })),
-  fc.constantFrom<[number, string]>([3_600_000, '1h'], [DAY, '1d'], [10 * DAY, '10d']).map(([durationMs, text]): KeepRule => ({ kind: 'pushedWithin', durationMs, text })),
+  fc.record({ count: fc.integer({ min: 0, max: 4 }), tags: fc.option(fc.constantFrom('^main', '^pr-', '^(pr|main)'), { nil: undefined }), groupBy: GROUP_BY })
+    .map(({ count, tags, groupBy }): KeepRule => ({ kind: 'newest', count, ...(tags === undefined ? {} : { tags }), ...(groupBy === undefined ? {} : { groupBy }) })),
+  fc.record({ window: fc.constantFrom<[number, string]>([3_600_000, '1h'], [DAY, '1d'], [10 * DAY, '10d']), groupBy: GROUP_BY })
+    .map(({ window: [durationMs, text], groupBy }): KeepRule => ({ kind: 'pushedWithin', durationMs, text, ...(groupBy === undefined ? {} : { groupBy }) })),
   fc.record({
     latestPerMinor: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
     latestPerMajor: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
