@@ -6,6 +6,7 @@ import { type ActionReport, applyPlan } from '../apply/execute.ts';
 import { Journal } from '../apply/journal.ts';
 import { StalePlanError, UsageError } from '../errors.ts';
 import { displayAddress } from '../config/display.ts';
+import { guardMassDeletion } from '../plan/mass-delete.ts';
 import { planDigest, readPlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
 import { type Io, path } from '../runtime.ts';
@@ -15,7 +16,7 @@ import { applyProgressLine, loadPlanningContext } from './planning-context.ts';
 import { shortDigest } from './views/plan-human.ts';
 import { parseCommandArgs } from './args.ts';
 
-const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]...
+const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]... [--allow-mass-delete]
 
 With a plan file: carries out exactly its actions (pushes first, then deletions). The file is refused when it
 was made by another plan format or from a config that has changed since.
@@ -33,6 +34,8 @@ Flags:
       --json                          print the per-action report as JSON
       --repo GLOB                     with no plan file: only repos matching (repeatable)
       --repo-container-registry NAME  force the registry type of every repo
+      --allow-mass-delete             carry out a plan that deletes more than settings.maxDeletions allows; checked
+                                      here again even when the plan was made with it
 
 Exit status: 0 when every action is done (stale ones are reported, not failures), 1 when any failed.`;
 
@@ -43,6 +46,7 @@ interface ApplyArgs {
   json: boolean;
   repoGlobs: string[];
   registryFlag?: string;
+  allowMassDelete: boolean;
 }
 
 function parseApplyArgs(args: string[]): ApplyArgs {
@@ -56,6 +60,7 @@ function parseApplyArgs(args: string[]): ApplyArgs {
       json: { type: 'boolean', default: false },
       repo: { type: 'string', multiple: true },
       'repo-container-registry': { type: 'string' },
+      'allow-mass-delete': { type: 'boolean', default: false },
     },
   }, 'see regplan apply --help');
   const [planFile, ...extra] = parsed.positionals;
@@ -65,6 +70,7 @@ function parseApplyArgs(args: string[]): ApplyArgs {
     autoApprove: v['auto-approve'] === true,
     json: v.json === true,
     repoGlobs: v.repo ?? [],
+    allowMassDelete: v['allow-mass-delete'] === true,
     ...(planFile === undefined ? {} : { planFile }),
     ...(v.journal === undefined ? {} : { journal: v.journal }),
     ...(v['repo-container-registry'] === undefined ? {} : { registryFlag: v['repo-container-registry'] }),
@@ -111,9 +117,10 @@ export const command: Command = {
           context: { file },
         });
       }
+      for (const warning of guardMassDeletion(plan, context.config.settings.maxDeletions, { allowed: args.allowMassDelete, when: 'apply' })) io.stderr(`Warning: ${warning}\n`);
       journalFile = args.journal ?? `${file}.journal.jsonl`;
     } else {
-      plan = await makePlan(io, globals, { repoGlobs: args.repoGlobs, quiet: args.json, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) });
+      plan = await makePlan(io, globals, { repoGlobs: args.repoGlobs, quiet: args.json, allowMassDelete: args.allowMassDelete, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) });
       if (!args.json) io.stdout(renderPlan(plan, 'human', { color: globals.color, compact: true }));
       if (plan.actions.length === 0) return 0;
       if (!(await confirm(io, plan, args))) {

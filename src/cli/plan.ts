@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.ts';
 import { registryCapabilities } from '../plan/bundles.ts';
 import { planCleanup } from '../plan/make-plan.ts';
+import { guardMassDeletion, MassDeletionError } from '../plan/mass-delete.ts';
 import { writePlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
 import { appendTextFile, type Io, path } from '../runtime.ts';
@@ -22,9 +23,11 @@ export interface PlanArgs {
   repoGlobs: string[];
   registryFlag?: string;
   compact: boolean;
+  /** --allow-mass-delete: a plan over settings.maxDeletions is made anyway (with a warning). */
+  allowMassDelete: boolean;
 }
 
-const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--compact] [--repo GLOB]... [--detailed-exitcode]
+const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--compact] [--repo GLOB]... [--detailed-exitcode] [--allow-mass-delete]
 
 A dry run: reads each repo in the config, decides which bundles it would push (packaged locally and compared
 with the tag's digest: unchanged bundles are no-ops), which tags cleanup would delete and which it keeps (with
@@ -40,6 +43,8 @@ Flags:
       --repo GLOB                     only repos whose address matches (repeatable; * and ? wildcards)
       --compact                       do not list kept tags in the human view
       --detailed-exitcode             exit 0 when there are no changes, 2 when there are, 1 on error
+      --allow-mass-delete             make the plan even when it deletes more than settings.maxDeletions allows
+                                      (without it such a plan is shown, not saved, and the exit code is 1)
       --repo-container-registry NAME  force the registry type of every repo (see "regplan registries")
 
 Examples:
@@ -61,6 +66,7 @@ export function parsePlanArgs(args: string[]): PlanArgs {
       compact: { type: 'boolean', default: false },
       'detailed-exitcode': { type: 'boolean', default: false },
       'repo-container-registry': { type: 'string' },
+      'allow-mass-delete': { type: 'boolean', default: false },
     },
   }, 'see regplan plan --help');
   const v = parsed.values;
@@ -76,18 +82,20 @@ export function parsePlanArgs(args: string[]): PlanArgs {
     detailedExitcode: v['detailed-exitcode'] === true,
     repoGlobs: v.repo ?? [],
     compact: v.compact === true,
+    allowMassDelete: v['allow-mass-delete'] === true,
     ...(v.out === undefined ? {} : { out: v.out }),
     ...(v['repo-container-registry'] === undefined ? {} : { registryFlag: v['repo-container-registry'] }),
   };
 }
 
 /** Makes the plan for the current config (shared with `apply` without a plan file). */
-export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanArgs, 'repoGlobs' | 'registryFlag'> & { quiet: boolean }): Promise<Plan> {
+export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanArgs, 'repoGlobs' | 'registryFlag' | 'allowMassDelete'> & { quiet: boolean }): Promise<Plan> {
   const context = await loadPlanningContext(io, globals, args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag });
   for (const w of context.warnings) io.stderr(`Warning: ${w.file}:${w.line}:${w.col} ${w.path}: ${w.message}\n`);
   const line = progressLine(io, !args.quiet);
+  let plan: Plan;
   try {
-    return await context.withRegistries(() => planCleanup({
+    plan = await context.withRegistries(() => planCleanup({
       config: context.config,
       configDigest: context.configDigest,
       open: context.open,
@@ -100,6 +108,8 @@ export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanAr
   } finally {
     line.done();
   }
+  for (const warning of guardMassDeletion(plan, context.config.settings.maxDeletions, { allowed: args.allowMassDelete, when: 'plan' })) io.stderr(`Warning: ${warning}\n`);
+  return plan;
 }
 
 /** Renders a plan in the requested format. */
@@ -131,7 +141,14 @@ export const command: Command = {
   checkArgs: (args) => void parsePlanArgs(args),
   async run(argv, io, globals) {
     const args = parsePlanArgs(argv);
-    const plan = await makePlan(io, globals, { ...args, quiet: args.format === 'json' });
+    let plan: Plan;
+    try {
+      plan = await makePlan(io, globals, { ...args, quiet: args.format === 'json' });
+    } catch (error) {
+      // over settings.maxDeletions: show the plan for review, save nothing, fail
+      if (error instanceof MassDeletionError) io.stdout(renderPlan(error.plan, args.format, { color: globals.color, compact: args.compact }));
+      throw error;
+    }
     if (args.out !== undefined) await writePlanFile(path.resolve(io.cwd, args.out), plan);
     io.stdout(renderPlan(plan, args.format, { color: globals.color, compact: args.compact }));
     await appendStepSummary(plan, io);

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { parseDuration } from './duration.ts';
 import type {
-  BundleConfig, Config, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, SecretRef,
+  BundleConfig, Config, DeletionLimit, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, SecretRef, Settings,
 } from './types.ts';
 
 /** Defaults the config language promises (design §4), in one place. */
@@ -26,8 +26,9 @@ interface RawBundle {
   artifactType?: string;
   annotations?: Record<string, string>;
 }
+type RawLimit = number | string;
 interface RawConfig {
-  settings?: { concurrency?: number; grace?: string; timeout?: string };
+  settings?: { concurrency?: number; grace?: string; timeout?: string; maxDeletions?: RawLimit | { repo?: RawLimit; total?: RawLimit } };
   registries?: Record<string, { type?: string; insecure?: boolean; api?: string; credentials?: Record<string, SecretRef> }>;
   policies?: Record<string, RawPolicy>;
   repos?: { repo: string; cleanup?: string | RawPolicy; bundles?: RawBundle[] }[];
@@ -85,11 +86,20 @@ export function normalizeConfig(
       concurrency: raw.settings?.concurrency ?? CONFIG_DEFAULTS.concurrency,
       graceMs: parseDuration(raw.settings?.grace ?? CONFIG_DEFAULTS.grace) as number,
       timeoutMs: parseDuration(raw.settings?.timeout ?? CONFIG_DEFAULTS.timeout) as number,
+      ...maxDeletions(raw.settings?.maxDeletions),
     },
     registries,
     policies,
     repos,
   };
+}
+
+/** settings.maxDeletions: a bare limit applies to each repo and to the whole plan. */
+function maxDeletions(raw: RawLimit | { repo?: RawLimit; total?: RawLimit } | undefined): Pick<Settings, 'maxDeletions'> {
+  if (raw === undefined) return {};
+  const limit = (value: RawLimit): DeletionLimit => (typeof value === 'number' ? { count: value } : { percent: Number(value.slice(0, -1)) });
+  if (typeof raw !== 'object') return { maxDeletions: { repo: limit(raw), total: limit(raw) } };
+  return { maxDeletions: { ...(raw.repo === undefined ? {} : { repo: limit(raw.repo) }), ...(raw.total === undefined ? {} : { total: limit(raw.total) }) } };
 }
 
 function normalizeCredentials(credentials: Record<string, SecretRef> | undefined, resolve: (p: string) => string): RegistryCredentialsConfig | undefined {

@@ -41,6 +41,7 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
   if (isObject(data['settings'])) {
     checkDurationRange(data['settings']['grace'], ['settings', 'grace'], error);
     checkTimeout(data['settings']['timeout'], error);
+    checkMaxDeletions(data['settings']['maxDeletions'], error);
   }
 
   const policyNames = entries(data['policies']).map(([name]) => name);
@@ -142,6 +143,30 @@ function checkTimeout(value: unknown, error: Report): void {
   const hint = 'the timeout is per request (one attempt); 120s is the default';
   if (ms < 1000) error(['settings', 'timeout'], `settings.timeout must be at least 1s, not "${value}"`, hint);
   else if (ms > 3_600_000) error(['settings', 'timeout'], `settings.timeout must be at most 1h, not "${value}"`, hint);
+}
+
+const LIMIT_HINT = "write a count (maxDeletions: 50), a percentage in quotes (maxDeletions: '30%'), or { repo: '30%', total: 500 }";
+
+/** settings.maxDeletions: a count >= 0, a percentage 0%–100% as a string, or { repo, total } of those. */
+function checkMaxDeletions(value: unknown, error: Report): void {
+  if (value === undefined) return;
+  const checkLimit = (limit: unknown, at: Segment[]) => {
+    const name = at.join('.');
+    if (typeof limit === 'number') {
+      if (!Number.isInteger(limit) || limit < 0) error(at, `${name} must be a whole number >= 0, found ${limit}`, LIMIT_HINT);
+      return;
+    }
+    const percent = typeof limit === 'string' ? /^(\d+(?:\.\d+)?)%$/.exec(limit) : null;
+    if (percent === null || Number(percent[1]) > 100) {
+      error(at, `${name} must be a count or a percentage from 0% to 100%, found ${typeof limit === 'string' ? `"${limit}"` : JSON.stringify(limit)}`, LIMIT_HINT);
+    }
+  };
+  if (!isObject(value)) return checkLimit(value, ['settings', 'maxDeletions']);
+  const keys = Object.keys(value);
+  const unknown = keys.filter((key) => key !== 'repo' && key !== 'total');
+  for (const key of unknown) error(['settings', 'maxDeletions', key], `unknown key "${key}" in settings.maxDeletions`, 'allowed here: repo, total', true);
+  if (keys.length === 0) error(['settings', 'maxDeletions'], 'settings.maxDeletions is empty', LIMIT_HINT);
+  for (const key of ['repo', 'total'] as const) if (value[key] !== undefined) checkLimit(value[key], ['settings', 'maxDeletions', key]);
 }
 
 function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; warn: Report }): void {

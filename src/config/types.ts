@@ -69,10 +69,15 @@ export interface RepoConfig {
   bundles: BundleConfig[];
 }
 
+/** A deletion limit: a count, or a share of a repo's (or the plan's) tags and untagged manifests. */
+export type DeletionLimit = { count: number } | { percent: number };
+
 /** `settings` after defaults. */
 export interface Settings {
   concurrency: number;
   graceMs: number;
+  /** settings.maxDeletions (plan/mass-delete.ts): per repo and for the whole plan; absent = no limit. */
+  maxDeletions?: { repo?: DeletionLimit; total?: DeletionLimit };
   /**
    * settings.timeout: per-request (per-attempt) HTTP timeout for every registry and native-API call. Always set by
    * normalize; optional so hand-built configs (tests) may leave it to the transport's 120 s default.
