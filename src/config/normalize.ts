@@ -132,6 +132,9 @@ function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) =
   if (typeof rule['pushedWithin'] === 'string') {
     return { kind: 'pushedWithin', durationMs: parseDuration(rule['pushedWithin']) as number, text: rule['pushedWithin'], ...groupBy(rule) };
   }
+  if (typeof rule['pulledWithin'] === 'string') {
+    return { kind: 'pulledWithin', durationMs: parseDuration(rule['pulledWithin']) as number, text: rule['pulledWithin'] };
+  }
   if (rule['semver'] !== undefined) {
     const s = rule['semver'] as { latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease?: boolean };
     return {

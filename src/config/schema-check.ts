@@ -15,7 +15,7 @@ import { pointer, type ConfigSource } from './source.ts';
 export const CONFIG_REGISTRY_TYPES: readonly string[] = schema.definitions.registry.properties.type.enum;
 
 /** The keep rule kinds, in the order the schema lists them. */
-export const KEEP_RULE_KINDS = ['tags', 'newest', 'pushedWithin', 'semver', 'gitRefs', 'listed'] as const;
+export const KEEP_RULE_KINDS = ['tags', 'newest', 'pushedWithin', 'pulledWithin', 'semver', 'gitRefs', 'listed'] as const;
 
 const BUNDLE_KINDS = ['chart', 'files', 'image'] as const;
 
@@ -233,7 +233,7 @@ function explainChoice(problem: Omit<ConfigProblem, 'message'>, role: string | u
     return {
       ...problem,
       message: found.length === 0 ? 'keep rule has no rule kind' : `keep rule mixes several kinds: ${found.join(', ')}`,
-      hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, semver, gitRefs or listed',
+      hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, pulledWithin, semver, gitRefs or listed',
     };
   }
   if (role === 'semver') {

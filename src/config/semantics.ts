@@ -180,6 +180,7 @@ function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; 
       report.error([...base, 'keep', i, 'groupBy'], 'groupBy works only with newest or pushedWithin', "e.g. { newest: 2, groupBy: '^pr-(\\d+)-' } keeps the 2 newest tags of every PR");
     }
     checkDurationRange(rule['pushedWithin'], [...base, 'keep', i, 'pushedWithin'], report.error);
+    checkDurationRange(rule['pulledWithin'], [...base, 'keep', i, 'pulledWithin'], report.error);
     const gitRefs = rule['gitRefs'];
     if (isObject(gitRefs) && gitRefs['branches'] === false && gitRefs['tags'] === false && !gitRefs['commits']) {
       report.warn([...base, 'keep', i, 'gitRefs'], 'gitRefs rule keeps nothing: branches and tags are false and commits is 0', 'enable branches or tags, or set commits: N');

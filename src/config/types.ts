@@ -37,6 +37,7 @@ export type KeepRule =
   | { kind: 'tags'; pattern: string }
   | { kind: 'newest'; count: number; tags?: string; groupBy?: string }
   | { kind: 'pushedWithin'; durationMs: number; text: string; groupBy?: string }
+  | { kind: 'pulledWithin'; durationMs: number; text: string }
   | { kind: 'semver'; latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease: boolean }
   | { kind: 'gitRefs'; repo: string; branches: boolean; tags: boolean; commits: number }
   | { kind: 'listed'; file: string; where?: string };

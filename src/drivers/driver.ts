@@ -62,6 +62,11 @@ export interface Capabilities {
   untagLastDeletesManifest?: boolean;
   /** Manifests without tags can be listed (so `untagged: delete` works). */
   listUntagged: boolean;
+  /**
+   * The listing says when each tag was last pulled (TagRecord.pulled), so `pulledWithin` can judge; elsewhere that
+   * rule keeps every tag ("pull time unknown").
+   */
+  pullTimes?: boolean;
   /** Native credentials deletion needs; empty when Docker credentials suffice. */
   nativeCredentials: NativeCredentialSpec[];
   /** Free-form notes shown by `regplan registries` (quirks, limits). */

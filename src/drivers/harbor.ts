@@ -33,6 +33,7 @@ const capabilities: Capabilities = {
     `untags, DELETE .../artifacts/<digest> removes the artifact and its tags (the same as ${REGISTRY_API_DELETE})`,
   untag: true,
   listUntagged: true,
+  pullTimes: true,
   nativeCredentials: [
     { description: 'Harbor API user or robot account (defaults to the Docker login for the host)', flag: '--repo-harbor-username', env: USERNAME_ENV, configKey: 'username', optional: true },
     { description: 'Harbor API password or robot secret (defaults to the Docker login for the host)', flag: '--repo-harbor-password', env: PASSWORD_ENV, configKey: 'password', optional: true },
@@ -47,6 +48,7 @@ const capabilities: Capabilities = {
 interface HarborTag {
   name: string;
   push_time?: string;
+  pull_time?: string;
 }
 
 /** The fields of a Harbor artifact regplan reads. */
@@ -54,6 +56,7 @@ interface HarborArtifact {
   digest: string;
   manifest_media_type?: string;
   push_time?: string;
+  pull_time?: string;
   tags?: HarborTag[] | null;
 }
 
@@ -174,11 +177,15 @@ export function createHarborDriver(
       const records = (await listArtifacts(name)).flatMap((artifact) =>
         (artifact.tags ?? []).map((tag): TagRecord => {
           const pushedAt = parseTime(tag.push_time) ?? parseTime(artifact.push_time);
+          // the later of the tag's and the artifact's pull_time (a pull by digest moves only the artifact's);
+          // Go's zero time (0001-01-01) means never pulled, judged in inventory
+          const pulled = [parseTime(tag.pull_time), parseTime(artifact.pull_time)].filter((t) => t !== undefined).sort().at(-1);
           return {
             tag: tag.name,
             digest: artifact.digest,
             ...(artifact.manifest_media_type ? { mediaType: artifact.manifest_media_type } : {}),
             ...(pushedAt === undefined ? {} : { pushedAt }),
+            ...(pulled === undefined ? {} : { pulled }),
           };
         }),
       );

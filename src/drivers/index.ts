@@ -95,6 +95,8 @@ export interface SupportRow {
   cleanupPath: string;
   untag: boolean;
   listUntagged: boolean;
+  /** The listing gives pull times (the `pulledWithin` rule judges them; elsewhere it keeps every tag). */
+  pullTimes: boolean;
   nativeCredentials: NativeCredentialSpec[];
   notes?: string;
 }
@@ -120,6 +122,7 @@ function row(factory: DriverFactory, detect: string, capabilities: Capabilities)
     cleanupPath: capabilities.cleanupPath,
     untag: capabilities.untag,
     listUntagged: capabilities.listUntagged,
+    pullTimes: capabilities.pullTimes === true,
     nativeCredentials: capabilities.nativeCredentials,
     ...(capabilities.notes === undefined ? {} : { notes: capabilities.notes }),
   };

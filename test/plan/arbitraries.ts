@@ -33,6 +33,16 @@ const time = fc.option(
   { nil: undefined, freq: 6 },
 );
 
+/** A tag's last pull as inventory hands it over: a time, 'never', a garbled value, or unknown (absent). */
+const PULLED = fc.option(
+  fc.oneof(
+    { arbitrary: fc.constantFrom(...HOURS_AGO).map((h) => new Date(NOW.getTime() - h * 3_600_000).toISOString()), weight: 6 },
+    { arbitrary: fc.constant('never'), weight: 3 },
+    { arbitrary: fc.constant('garbled'), weight: 1 },
+  ),
+  { nil: undefined, freq: 3 },
+);
+
 const withTime = <T extends object>(value: T, pushedAt: string | undefined): T & { pushedAt?: string } =>
   pushedAt === undefined ? value : { ...value, pushedAt };
 
@@ -54,7 +64,8 @@ const manifestFacts: fc.Arbitrary<ManifestFacts> = fc
 export const inventoryArb: fc.Arbitrary<RepoInventory> = fc
   .record({
     tags: fc.uniqueArray(
-      fc.record({ tag: fc.constantFrom(...NAMES), digest: fc.constantFrom(...POOL), pushedAt: time }).map(({ tag, digest, pushedAt }) => withTime({ tag, digest }, pushedAt)),
+      fc.record({ tag: fc.constantFrom(...NAMES), digest: fc.constantFrom(...POOL), pushedAt: time, pulled: PULLED })
+        .map(({ tag, digest, pushedAt, pulled }) => ({ ...withTime({ tag, digest }, pushedAt), ...(pulled === undefined ? {} : { pulled }) })),
       { selector: (t) => t.tag, maxLength: 14 },
     ),
     untagged: fc.array(
@@ -82,6 +93,7 @@ const keepRuleArb: fc.Arbitrary<KeepRule> = fc.oneof(
     .map(({ count, tags, groupBy }): KeepRule => ({ kind: 'newest', count, ...(tags === undefined ? {} : { tags }), ...(groupBy === undefined ? {} : { groupBy }) })),
   fc.record({ window: fc.constantFrom<[number, string]>([3_600_000, '1h'], [DAY, '1d'], [10 * DAY, '10d']), groupBy: GROUP_BY })
     .map(({ window: [durationMs, text], groupBy }): KeepRule => ({ kind: 'pushedWithin', durationMs, text, ...(groupBy === undefined ? {} : { groupBy }) })),
+  fc.constantFrom<[number, string]>([DAY, '1d'], [10 * DAY, '10d'], [100 * DAY, '100d']).map(([durationMs, text]): KeepRule => ({ kind: 'pulledWithin', durationMs, text })),
   fc.record({
     latestPerMinor: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
     latestPerMajor: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),

@@ -18,7 +18,7 @@ export interface ModelOutcome {
   untaggedDeleted: string[];
 }
 
-type T = { tag: string; digest: string; pushedAt?: string };
+type T = { tag: string; digest: string; pushedAt?: string; pulled?: string };
 
 /** Tags by group key: the captures of `pattern` joined by "/", or the whole match when it captures nothing. */
 function groupsOf(tags: T[], pattern: string): Map<string, T[]> {
@@ -50,6 +50,13 @@ function ruleKeeps(rule: KeepRule, judged: T[], repo: string, facts: PolicyFacts
     for (const t of judged) {
       const when = t.pushedAt === undefined ? NaN : Date.parse(t.pushedAt);
       if (!Number.isNaN(when) && now - when <= rule.durationMs) out.add(t.tag);
+    }
+  } else if (rule.kind === 'pulledWithin') {
+    // kept: pulled within the window, or no usable pull time at all; not kept: 'never', or pulled too long ago
+    for (const t of judged) {
+      if (t.pulled === 'never') continue;
+      const when = t.pulled === undefined ? NaN : Date.parse(t.pulled);
+      if (Number.isNaN(when) || now - when <= rule.durationMs) out.add(t.tag);
     }
   } else if (rule.kind === 'newest' && rule.groupBy !== undefined) {
     const pool = judged.filter((t) => !/^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/.test(t.tag) && (rule.tags === undefined || new RegExp(rule.tags).test(t.tag)));
