@@ -102,6 +102,7 @@ export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanAr
       now: new Date(),
       cache: context.cache,
       repoGlobs: args.repoGlobs,
+      env: io.env,
       capabilitiesOf: registryCapabilities(context.config, { env: io.env, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) }),
       ...(line.progress ? { progress: line.progress } : {}),
     }));

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { parseDuration } from './duration.ts';
 import type {
-  BundleConfig, Config, DeletionLimit, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, SecretRef, Settings,
+  BundleConfig, Config, DeletionLimit, InUseSource, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, SecretRef, Settings,
 } from './types.ts';
 
 /** Defaults the config language promises (design §4), in one place. */
@@ -116,15 +116,33 @@ function normalizePolicy(name: string, policy: RawPolicy, context: { resolve: (p
   const { resolve, locate, at } = context;
   return {
     name,
-    keep: (policy.keep ?? []).map((rule, i) => normalizeKeepRule(rule, resolve, () => locate([...at, 'keep', i, 'listed']))),
+    keep: (policy.keep ?? []).map((rule, i) => normalizeKeepRule(rule, resolve, (key) => locate([...at, 'keep', i, key]))),
     ...(policy.delete === undefined ? {} : { deleteTags: policy.delete.tags }),
     untagged: policy.untagged ?? CONFIG_DEFAULTS.untagged,
   };
 }
 
+type RawInUse = { kubernetes?: { context?: string; kubeconfig?: string; namespace?: string }; file?: string; command?: string[] };
+
+function inUseSource(raw: RawInUse, resolve: (p: string) => string): InUseSource {
+  if (raw.file !== undefined) return { kind: 'file', file: resolve(raw.file) };
+  if (raw.command !== undefined) return { kind: 'command', argv: raw.command };
+  const k = raw.kubernetes ?? {};
+  return {
+    kind: 'kubernetes',
+    ...(k.context === undefined ? {} : { context: k.context }),
+    ...(k.kubeconfig === undefined ? {} : { kubeconfig: resolve(k.kubeconfig) }),
+    ...(k.namespace === undefined ? {} : { namespace: k.namespace }),
+  };
+}
+
 const groupBy = (rule: Record<string, unknown>): { groupBy?: string } => (typeof rule['groupBy'] === 'string' ? { groupBy: rule['groupBy'] } : {});
 
-function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) => string, where: () => string | undefined): KeepRule {
+function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) => string, where: (key: string) => string | undefined): KeepRule {
+  if (rule['inUse'] !== undefined) {
+    const at = where('inUse');
+    return { kind: 'inUse', source: inUseSource(rule['inUse'] as RawInUse, resolve), ...(at === undefined ? {} : { where: at }) };
+  }
   if (typeof rule['newest'] === 'number') {
     return { kind: 'newest', count: rule['newest'], ...(typeof rule['tags'] === 'string' ? { tags: rule['tags'] } : {}), ...groupBy(rule) };
   }
@@ -149,7 +167,7 @@ function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) =
     const g = rule['gitRefs'] as { repo?: string; branches?: boolean; tags?: boolean; commits?: number };
     return { kind: 'gitRefs', repo: resolve(g.repo ?? '.'), branches: g.branches ?? true, tags: g.tags ?? true, commits: g.commits ?? 0 };
   }
-  const at = where();
+  const at = where('listed');
   return { kind: 'listed', file: resolve(rule['listed'] as string), ...(at === undefined ? {} : { where: at }) };
 }
 

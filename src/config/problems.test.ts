@@ -74,6 +74,15 @@ test('groupBy: only next to newest or pushedWithin, and its pattern must compile
   assert.equal(fine.config?.policies['ci']?.keep, [{ kind: 'newest', count: 2, groupBy: '^pr-(\\d+)-' }, { kind: 'pushedWithin', durationMs: 7 * 86_400_000, text: '7d', groupBy: '^pr-(\\d+)-' }]);
 });
 
+test('inUse: exactly one source, with a hint showing each', () => {
+  for (const rule of ['{ inUse: {} }', '{ inUse: { file: a.txt, command: [b] } }']) {
+    const problem = onlyError(['version: 1', 'policies:', '  ci:', '    keep:', `      - ${rule}`, ...REPO]);
+    assert.is(problem.line, 5);
+    assert.is(problem.message, 'inUse needs exactly one source: kubernetes, file or command');
+    assert.match(problem.hint ?? '', 'inUse: { kubernetes: { context: prod } }');
+  }
+});
+
 test('an unknown policy name suggests the close one and lists the defined names', () => {
   expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: cii']), {
     line: 8, col: 14, path: '/repos/0/cleanup', message: 'unknown policy "cii"', hint: 'did you mean "ci"? (defined policies: ci)',

@@ -40,7 +40,14 @@ export type KeepRule =
   | { kind: 'pulledWithin'; durationMs: number; text: string }
   | { kind: 'semver'; latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease: boolean }
   | { kind: 'gitRefs'; repo: string; branches: boolean; tags: boolean; commits: number }
-  | { kind: 'listed'; file: string; where?: string };
+  | { kind: 'listed'; file: string; where?: string }
+  | { kind: 'inUse'; source: InUseSource; where?: string };
+
+/** Where an `inUse` rule learns which images run (plan/in-use/). Paths are resolved against the config's directory. */
+export type InUseSource =
+  | { kind: 'kubernetes'; context?: string; kubeconfig?: string; namespace?: string }
+  | { kind: 'file'; file: string }
+  | { kind: 'command'; argv: string[] };
 
 /** A cleanup policy after defaults. `name` is the policy's key, or `inline:<repo>` for an inline one. */
 export interface Policy {

@@ -85,6 +85,9 @@ export const inventoryArb: fc.Arbitrary<RepoInventory> = fc
   }));
 
 const DAY = 86_400_000;
+/** The one inUse source generated rules name (its facts are generated in factsArb). */
+const IN_USE_SOURCE = { kind: 'file' as const, file: 'running.txt' };
+const IN_USE_KEY = JSON.stringify(IN_USE_SOURCE);
 /** groupBy patterns over NAMES: by captured prefix word, by version major, by two captures, by whole match. */
 const GROUP_BY = fc.option(fc.constantFrom('^([a-z]+)', '^v?(\\d+)\\.', '^(pr|main)-?(\\d*)', '^[a-z]+-'), { nil: undefined, freq: 2 });
 const keepRuleArb: fc.Arbitrary<KeepRule> = fc.oneof(
@@ -108,6 +111,7 @@ const keepRuleArb: fc.Arbitrary<KeepRule> = fc.oneof(
   })),
   fc.record({ branches: fc.boolean(), tags: fc.boolean(), commits: fc.integer({ min: 0, max: 3 }) }).map((r): KeepRule => ({ kind: 'gitRefs', repo: '.', ...r })),
   fc.constant<KeepRule>({ kind: 'listed', file: 'keep.txt' }),
+  fc.constant<KeepRule>({ kind: 'inUse', source: IN_USE_SOURCE }),
 );
 
 /** A random cleanup policy. */
@@ -121,8 +125,14 @@ export const policyArb: fc.Arbitrary<Policy> = fc
 
 /** Random gathered facts for the gitRefs ('.') and listed ('keep.txt') rules. */
 export const factsArb: fc.Arbitrary<PolicyFacts> = fc
-  .subarray(['pr-1', `${REPO}:pr-2`, 'other.example.com/app:pr-3', POOL_1, '# comment', 'latest # deployed', `${REPO}:${'v1.0.0'}`])
-  .map((lines) => ({
+  .record({
+    lines: fc.subarray(['pr-1', `${REPO}:pr-2`, 'other.example.com/app:pr-3', POOL_1, '# comment', 'latest # deployed', `${REPO}:${'v1.0.0'}`]),
+    images: fc.subarray([
+      `${REPO}:pr-3`, `${REPO}@${POOL_0}`, `${REPO}:main@${POOL_1}`, REPO, 'REGISTRY.example.com/acme/app:feature-x',
+      'registry.example.com/acme/other:pr-4', `registry.example.com/acme/other@${POOL_1}`, 'pr-1',
+    ]),
+  })
+  .map(({ lines, images }) => ({
     git: {
       '.': {
         branches: ['feature/X', 'main'],
@@ -131,6 +141,7 @@ export const factsArb: fc.Arbitrary<PolicyFacts> = fc
       },
     },
     listed: { 'keep.txt': lines },
+    inUse: { [IN_USE_KEY]: images.map((image, i) => ({ image, by: `Pod ns/p${i}` })) },
   }));
 
 /** Grace windows to try: none, and the default 2h (some generated times sit exactly on it). */

@@ -125,6 +125,19 @@ function ruleKeeps(rule: KeepRule, judged: T[], repo: string, facts: PolicyFacts
         if (line === t.tag || line === `${repo}:${t.tag}` || line === t.digest) out.add(t.tag);
       }
     }
+  } else if (rule.kind === 'inUse') {
+    const images = facts.inUse?.[JSON.stringify(rule.source)];
+    if (images === undefined) throw new Error('model: no inUse facts');
+    for (const { image } of images) {
+      // repo[:tag][@digest]; a bare repo means :latest; the host part compares case-insensitively
+      const [named = '', digest] = image.split('@');
+      const m = /^(.*?)(?::([^:/]+))?$/.exec(named);
+      const name = m?.[1] ?? '';
+      const tag = m?.[2] ?? (digest === undefined ? 'latest' : undefined);
+      const [host = '', ...rest] = name.split('/');
+      if (`${host.toLowerCase()}/${rest.join('/')}` !== repo) continue;
+      for (const t of judged) if (t.tag === tag || t.digest === digest) out.add(t.tag);
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@
  */
 import type { KeepRule } from '../../config/types.ts';
 import { keepGitRefTags } from './git-refs.ts';
+import { keepInUseTags } from './in-use.ts';
 import { keepListedTags } from './listed.ts';
 import { keepNewestTags } from './newest.ts';
 import { keepRecentlyPulled } from './pulled-within.ts';
@@ -29,6 +30,8 @@ export function applyKeepRule(rule: KeepRule, input: RuleInput): RuleVerdicts {
       return keepGitRefTags(rule, input);
     case 'listed':
       return keepListedTags(rule, input);
+    case 'inUse':
+      return keepInUseTags(rule, input);
   }
 }
 
