@@ -300,14 +300,14 @@ test('an unknown top-level key suggests the intended one', () => {
 test('an unknown property in a keep rule suggests the intended kind and hides the "no kind" noise', () => {
   expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - newst: 3', ...REPO]), {
     line: 5, col: 9, path: '/policies/ci/keep/0/newst', message: 'unknown property "newst"',
-    hint: 'did you mean "newest"? (allowed here: tags, newest, pushedWithin, groupBy, semver, gitRefs, listed)',
+    hint: 'did you mean "newest"? (allowed here: tags, newest, pushedWithin, pulledWithin, groupBy, semver, gitRefs, listed, inUse)',
   });
 });
 
 test('a keep rule with two kinds (other than newest + tags) or none is an error at the rule', () => {
   expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', "      - tags: '^v'", '        listed: ./tags.txt', ...REPO]), {
     line: 5, col: 9, path: '/policies/ci/keep/0', message: 'keep rule mixes several kinds: tags, listed',
-    hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, semver, gitRefs or listed',
+    hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, pulledWithin, semver, gitRefs, listed or inUse',
   });
   expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - {}', ...REPO]), {
     line: 5, col: 9, path: '/policies/ci/keep/0', message: 'keep rule has no rule kind',
