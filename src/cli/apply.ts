@@ -5,6 +5,7 @@
 import { type ActionReport, applyPlan } from '../apply/execute.ts';
 import { Journal } from '../apply/journal.ts';
 import { StalePlanError, UsageError } from '../errors.ts';
+import { guardMassDeletion } from '../plan/mass-delete.ts';
 import { plannedRepoAddresses } from '../plan/expand-repos.ts';
 import { planDigest, readPlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
@@ -16,7 +17,7 @@ import { applyProgressLine, loadPlanningContext } from './planning-context.ts';
 import { shardLine, shortDigest } from './views/plan-human.ts';
 import { parseCommandArgs } from './args.ts';
 
-const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]... [--shard K/N]
+const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]... [--shard K/N] [--allow-mass-delete]
 
 With a plan file: carries out exactly its actions (pushes first, then deletions). The file is refused when it
 was made by another plan format or from a config that has changed since.
@@ -37,6 +38,8 @@ Flags:
       --shard K/N                     with no plan file: only shard K of N (as plan --shard; default from
                                       CI_NODE_INDEX/CI_NODE_TOTAL when set). With a plan file the file decides
       --repo-container-registry NAME  force the registry type of every repo
+      --allow-mass-delete             carry out a plan that deletes more than settings.maxDeletions allows; checked
+                                      here again even when the plan was made with it
 
 Exit status: 0 when every action is done (stale ones are reported, not failures), 1 when any failed.`;
 
@@ -48,6 +51,7 @@ interface ApplyArgs {
   repoGlobs: string[];
   registryFlag?: string;
   shard?: string;
+  allowMassDelete: boolean;
 }
 
 function parseApplyArgs(args: string[]): ApplyArgs {
@@ -62,6 +66,7 @@ function parseApplyArgs(args: string[]): ApplyArgs {
       repo: { type: 'string', multiple: true },
       shard: { type: 'string' },
       'repo-container-registry': { type: 'string' },
+      'allow-mass-delete': { type: 'boolean', default: false },
     },
   }, 'see regplan apply --help');
   const [planFile, ...extra] = parsed.positionals;
@@ -75,6 +80,7 @@ function parseApplyArgs(args: string[]): ApplyArgs {
     autoApprove: v['auto-approve'] === true,
     json: v.json === true,
     repoGlobs: v.repo ?? [],
+    allowMassDelete: v['allow-mass-delete'] === true,
     ...(planFile === undefined ? {} : { planFile }),
     ...(v.shard === undefined ? {} : { shard: v.shard }),
     ...(v.journal === undefined ? {} : { journal: v.journal }),
@@ -124,11 +130,12 @@ export const command: Command = {
           context: { file },
         });
       }
+      for (const warning of guardMassDeletion(plan, context.config.settings.maxDeletions, { allowed: args.allowMassDelete, when: 'apply' })) io.stderr(`Warning: ${warning}\n`);
       journalFile = args.journal ?? `${file}.journal.jsonl`;
       const part = shardLine(plan);
       if (part !== undefined && !args.json) io.stdout(`Applying ${part}\n`);
     } else {
-      plan = await makePlan(io, globals, { repoGlobs: args.repoGlobs, quiet: args.json, ...shard, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) });
+      plan = await makePlan(io, globals, { repoGlobs: args.repoGlobs, quiet: args.json, allowMassDelete: args.allowMassDelete, ...shard, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) });
       if (!args.json) io.stdout(renderPlan(plan, 'human', { color: globals.color, compact: true }));
       if (plan.actions.length === 0) return 0;
       if (!(await confirm(io, plan, args))) {

@@ -5,6 +5,7 @@
 import { UsageError } from '../errors.ts';
 import { registryCapabilities } from '../plan/bundles.ts';
 import { planCleanup } from '../plan/make-plan.ts';
+import { guardMassDeletion, MassDeletionError } from '../plan/mass-delete.ts';
 import { mergeShardPlans, type ShardPlanFile } from '../plan/merge-plans.ts';
 import { readPlanFile, writePlanFile } from '../plan/planfile.ts';
 import { chooseShard, describeShards, parseShardFlag, type ShardSpec } from '../plan/shard.ts';
@@ -29,9 +30,11 @@ export interface PlanArgs {
   /** `--merge FILE…`: join these shard plan files instead of planning. */
   merge?: string[];
   allowPartial: boolean;
+  /** --allow-mass-delete: a plan over settings.maxDeletions is made anyway (with a warning). */
+  allowMassDelete: boolean;
 }
 
-const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--compact] [--repo GLOB]... [--shard K/N] [--detailed-exitcode]
+const HELP = `Usage: regplan plan [--out FILE] [--json | --format human|json|markdown] [--compact] [--repo GLOB]... [--shard K/N] [--detailed-exitcode] [--allow-mass-delete]
        regplan plan --merge PLAN.json... [--allow-partial] [--out FILE] [--json | --format human|json|markdown]
 
 A dry run: reads each repo in the config, decides which bundles it would push (packaged locally and compared
@@ -56,6 +59,8 @@ Flags:
       --allow-partial                 with --merge: accept missing shards; the plan then says which it covers
       --compact                       do not list kept tags in the human view
       --detailed-exitcode             exit 0 when there are no changes, 2 when there are, 1 on error
+      --allow-mass-delete             make the plan even when it deletes more than settings.maxDeletions allows
+                                      (without it such a plan is shown, not saved, and the exit code is 1)
       --repo-container-registry NAME  force the registry type of every repo (see "regplan registries")
 
 Examples:
@@ -82,6 +87,7 @@ export function parsePlanArgs(args: string[]): PlanArgs {
       compact: { type: 'boolean', default: false },
       'detailed-exitcode': { type: 'boolean', default: false },
       'repo-container-registry': { type: 'string' },
+      'allow-mass-delete': { type: 'boolean', default: false },
     },
   }, 'see regplan plan --help');
   const v = parsed.values;
@@ -109,6 +115,7 @@ export function parsePlanArgs(args: string[]): PlanArgs {
     repoGlobs: v.repo ?? [],
     compact: v.compact === true,
     allowPartial: v['allow-partial'] === true,
+    allowMassDelete: v['allow-mass-delete'] === true,
     ...(merging ? { merge: parsed.positionals } : {}),
     ...(v.shard === undefined ? {} : { shard: v.shard }),
     ...(v.out === undefined ? {} : { out: v.out }),
@@ -117,12 +124,13 @@ export function parsePlanArgs(args: string[]): PlanArgs {
 }
 
 /** Makes the plan for the current config (shared with `apply` without a plan file). */
-export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanArgs, 'repoGlobs' | 'registryFlag'> & { quiet: boolean; shard?: ShardSpec }): Promise<Plan> {
+export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanArgs, 'repoGlobs' | 'registryFlag' | 'allowMassDelete'> & { quiet: boolean; shard?: ShardSpec }): Promise<Plan> {
   const context = await loadPlanningContext(io, globals, args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag });
   for (const w of context.warnings) io.stderr(`Warning: ${w.file}:${w.line}:${w.col} ${w.path}: ${w.message}\n`);
   const line = progressLine(io, !args.quiet);
+  let plan: Plan;
   try {
-    return await context.withRegistries(() => planCleanup({
+    plan = await context.withRegistries(() => planCleanup({
       config: context.config,
       configDigest: context.configDigest,
       open: context.open,
@@ -130,12 +138,15 @@ export async function makePlan(io: Io, globals: GlobalOptions, args: Pick<PlanAr
       cache: context.cache,
       repoGlobs: args.repoGlobs,
       ...(args.shard === undefined ? {} : { shard: args.shard }),
+      env: io.env,
       capabilitiesOf: registryCapabilities(context.config, { env: io.env, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) }),
       ...(line.progress ? { progress: line.progress } : {}),
     }));
   } finally {
     line.done();
   }
+  for (const warning of guardMassDeletion(plan, context.config.settings.maxDeletions, { allowed: args.allowMassDelete, when: 'plan' })) io.stderr(`Warning: ${warning}\n`);
+  return plan;
 }
 
 /** The shard to plan as makePlan's option: --shard, else CI_NODE_INDEX/CI_NODE_TOTAL, else none. */
@@ -188,12 +199,20 @@ export const command: Command = {
   checkArgs: (args) => void parsePlanArgs(args),
   async run(argv, io, globals) {
     const args = parsePlanArgs(argv);
-    const plan = args.merge === undefined ? await makePlan(io, globals, {
-      repoGlobs: args.repoGlobs,
-      quiet: args.format === 'json',
-      ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }),
-      ...shardOption(args.shard, io),
-    }) : await mergePlanFiles(args.merge, io, args);
+    let plan: Plan;
+    try {
+      plan = args.merge === undefined ? await makePlan(io, globals, {
+        repoGlobs: args.repoGlobs,
+        quiet: args.format === 'json',
+        allowMassDelete: args.allowMassDelete,
+        ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }),
+        ...shardOption(args.shard, io),
+      }) : await mergePlanFiles(args.merge, io, args);
+    } catch (error) {
+      // over settings.maxDeletions: show the plan for review, save nothing, fail
+      if (error instanceof MassDeletionError) io.stdout(renderPlan(error.plan, args.format, { color: globals.color, compact: args.compact }));
+      throw error;
+    }
     if (args.out !== undefined) await writePlanFile(path.resolve(io.cwd, args.out), plan);
     io.stdout(renderPlan(plan, args.format, { color: globals.color, compact: args.compact }));
     await appendStepSummary(plan, io);

@@ -79,12 +79,15 @@ test('lists 230 tags over three pages with each tag digest, media type and micro
     const driver = createDockerHubDriver(contextFor(hub, login));
     const records = await driver.listTagRecords(REPO);
     assert.is(records.length, 230);
-    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: single.digest, mediaType: single.mediaType, pushedAt: day(1).toISOString() });
-    assert.equal(records.find((r) => r.tag === 'multi-3'), { tag: 'multi-3', digest: multi.digest, mediaType: multi.mediaType, pushedAt: day(2).toISOString() });
+    hub.store.recordPull(REPO, 'multi-3', day(4));
+    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: single.digest, mediaType: single.mediaType, pushedAt: day(1).toISOString(), pulled: 'never' });
+    assert.equal(records.find((r) => r.tag === 'multi-3'), { tag: 'multi-3', digest: multi.digest, mediaType: multi.mediaType, pushedAt: day(2).toISOString(), pulled: 'never' });
     const pages = hub.hubRequests().filter((r) => r.startsWith('GET /v2/namespaces/acme/repositories/app/tags'));
     assert.is(pages.length, 3, pages.join('\n'));
     assert.match(pages[0] ?? '', 'page_size=100');
     assert.match(pages[2] ?? '', 'page=3');
+    const again = await driver.listTagRecords(REPO);
+    assert.equal(again.find((r) => r.tag === 'multi-3')?.pulled, day(4).toISOString(), 'tag_last_pulled once pulled');
   });
 });
 

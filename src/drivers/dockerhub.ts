@@ -50,6 +50,7 @@ const capabilities: Capabilities = {
   untag: true,
   listUntagged: false,
   repositoryListing: 'Hub API: GET /v2/namespaces/<ns>/repositories (a namespace is required)',
+  pullTimes: true,
   nativeCredentials: [
     { description: 'Docker Hub API token (instead of username + password)', flag: '--repo-docker-hub-token', env: TOKEN_ENV, configKey: 'token' },
     { description: 'Docker Hub username (with the password)', flag: '--repo-docker-hub-username', env: USERNAME_ENV, configKey: 'username' },
@@ -68,6 +69,7 @@ interface HubTag {
   digest?: string;
   media_type?: string | null;
   tag_last_pushed?: string | null;
+  tag_last_pulled?: string | null;
   last_updated?: string | null;
 }
 
@@ -140,11 +142,14 @@ export function createDockerHubDriver(context: DriverContext): Driver & Untagger
       if (typeof tag.name !== 'string' || tag.name === '') return;
       if (typeof tag.digest !== 'string' || tag.digest === '') return void unresolved.push(tag.name);
       const pushedAt = parseTime(tag.tag_last_pushed) ?? parseTime(tag.last_updated);
+      // tag_last_pulled: null = never pulled; a missing field (older answers) = unknown
+      const pulled = tag.tag_last_pulled === null ? 'never' : parseTime(tag.tag_last_pulled);
       records.set(tag.name, {
         tag: tag.name,
         digest: tag.digest,
         ...(typeof tag.media_type === 'string' && tag.media_type !== '' ? { mediaType: tag.media_type } : {}),
         ...(pushedAt === undefined ? {} : { pushedAt }),
+        ...(pulled === undefined ? {} : { pulled }),
       });
     });
     // Older answers carry only per-platform `images[]`, whose digests are not the tag's (an index has its own): ask the registry.

@@ -68,6 +68,11 @@ export interface Capabilities {
    * A driver declaring it is a RepositoryLister.
    */
   repositoryListing?: string;
+  /**
+   * The listing says when each tag was last pulled (TagRecord.pulled), so `pulledWithin` can judge; elsewhere that
+   * rule keeps every tag ("pull time unknown").
+   */
+  pullTimes?: boolean;
   /** Native credentials deletion needs; empty when Docker credentials suffice. */
   nativeCredentials: NativeCredentialSpec[];
   /** Free-form notes shown by `regplan registries` (quirks, limits). */

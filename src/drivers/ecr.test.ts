@@ -57,6 +57,17 @@ test('the factory is ready and its capabilities say untag and untagged listing, 
   });
 });
 
+test('pull times: lastRecordedPullTime of the image for each of its tags; absent (never pulled) is "never"', async () => {
+  await withEmulator({}, async (emulator) => {
+    const image = emulator.store.seedImage(REPO, ['v1', 'latest'], { pushedAt: day(1) });
+    emulator.store.seedImage(REPO, ['v2'], { pushedAt: day(2), content: 'other' });
+    emulator.store.recordPull(REPO, image.digest, new Date(day(9).getTime() + 250));
+    const records = await createEcrDriver(contextFor(emulator)).listTagRecords(REPO);
+    assert.equal(records.map((r) => [r.tag, r.pulled]), [['latest', day(9).toISOString().replace('.000Z', '.250Z')], ['v1', day(9).toISOString().replace('.000Z', '.250Z')], ['v2', 'never']]);
+    assert.is(ecrDriver.capabilities.pullTimes, true);
+  });
+});
+
 test('the capabilities say ECR deletes an image with its last tag, so apply re-checks the tags before such an untag', () => {
   assert.is(ecrDriver.capabilities.untagLastDeletesManifest, true);
 });
@@ -90,7 +101,7 @@ test('listTagRecords follows nextToken across pages and reports digests, media t
     const driver = createEcrDriver(contextFor(emulator));
     const records = await driver.listTagRecords(REPO);
     assert.equal(records.map((r) => r.tag), ['latest', 'v1', 'v2', 'v3', 'v4', 'v5']);
-    assert.equal(records.find((r) => r.tag === 'v2'), { tag: 'v2', digest: seeded[1]?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: '2025-01-02T00:00:00.123Z' });
+    assert.equal(records.find((r) => r.tag === 'v2'), { tag: 'v2', digest: seeded[1]?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: '2025-01-02T00:00:00.123Z', pulled: 'never' });
     assert.is(records.find((r) => r.tag === 'latest')?.digest, seeded[4]?.digest);
     const calls = emulator.callsTo('DescribeImages');
     assert.is(calls.length, 3, 'five images in pages of two');

@@ -38,6 +38,7 @@ const capabilities: Capabilities = {
   untagLastDeletesManifest: true,
   listUntagged: true,
   repositoryListing: 'AWS API: DescribeRepositories (ecr:DescribeRepositories)',
+  pullTimes: true,
   nativeCredentials: [
     {
       description: 'standard AWS credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, instance role)',
@@ -113,6 +114,7 @@ export function createEcrDriver(
             digest: detail.imageDigest,
             ...(detail.imageManifestMediaType === undefined ? {} : { mediaType: detail.imageManifestMediaType }),
             ...pushedAt(detail),
+            ...lastPulled(detail),
           });
         }
       }
@@ -149,6 +151,13 @@ export function createEcrDriver(
         await deleter.delete(name, { imageTag: tag });
       }),
   };
+}
+
+/** ImageDetail.lastRecordedPullTime (refreshed at most daily by ECR); absent means the image was never pulled. */
+function lastPulled(detail: ImageDetail): { pulled: string } | Record<string, never> {
+  if (detail.lastRecordedPullTime === undefined) return { pulled: 'never' };
+  const time = parseTime(detail.lastRecordedPullTime);
+  return time === undefined ? {} : { pulled: time };
 }
 
 /** The push time of an image as ECR reports it (the SDK's Date); judging it is inventory's job. */

@@ -82,6 +82,18 @@ test('a repository name is encoded twice when it contains a slash, and a name wi
   assert.match((error as RegplanError).message, 'Harbor names repositories <project>/<repository>');
 });
 
+test('pull times: the later of the tag\'s and the artifact\'s pull_time (a pull by digest moves only the artifact\'s); zero time passes through for inventory to judge', async () => {
+  await withHarbor({}, async (h) => {
+    const shared = h.store.seedImage('acme/app', ['v1', 'stable'], { pushedAt: day(1) });
+    h.store.seedImage('acme/app', ['old'], { pushedAt: day(2), content: 'old' });
+    h.store.recordPull('acme/app', 'v1', day(5));
+    h.store.recordPull('acme/app', shared.digest, day(8));
+    const records = await createHarborDriver(contextFor(h)).listTagRecords('acme/app');
+    // stable was never pulled by tag (its pull_time is zero) but its artifact was, by digest, on day 8
+    assert.equal(records.map((r) => [r.tag, r.pulled]), [['old', '0001-01-01T00:00:00.000Z'], ['stable', day(8).toISOString()], ['v1', day(8).toISOString()]]);
+  });
+});
+
 test('listing follows Link pages of 100 and gives every tag its digest, media type and own push time', async () => {
   await withHarbor({}, async (h) => {
     for (let i = 0; i < 105; i++) h.store.seedImage('acme/team/app', [`build-${String(i).padStart(3, '0')}`], { pushedAt: day(i) });
@@ -91,7 +103,7 @@ test('listing follows Link pages of 100 and gives every tag its digest, media ty
     const driver = createHarborDriver(contextFor(h));
     const records = await driver.listTagRecords('acme/team/app');
     assert.is(records.length, 107);
-    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: h.store.resolve('acme/team/app', 'build-007')?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: day(7).toISOString() });
+    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: h.store.resolve('acme/team/app', 'build-007')?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: day(7).toISOString(), pulled: '0001-01-01T00:00:00.000Z' });
     assert.equal(records.filter((r) => r.digest === shared.digest).map((r) => [r.tag, r.pushedAt]), [['stable', day(210).toISOString()], ['v1.0.0', day(200).toISOString()]]);
     const pages = h.requestsTo('/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts', 'GET');
     assert.equal(pages.map((r) => new URLSearchParams(r.query).get('page')), ['1', '2']);

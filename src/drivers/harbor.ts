@@ -41,6 +41,7 @@ const capabilities: Capabilities = {
   untag: true,
   listUntagged: true,
   repositoryListing: 'Harbor API: GET /projects/<project>/repositories (of every visible project when no project is given)',
+  pullTimes: true,
   nativeCredentials: [
     { description: 'Harbor API user or robot account (defaults to the Docker login for the host)', flag: '--repo-harbor-username', env: USERNAME_ENV, configKey: 'username', optional: true },
     { description: 'Harbor API password or robot secret (defaults to the Docker login for the host)', flag: '--repo-harbor-password', env: PASSWORD_ENV, configKey: 'password', optional: true },
@@ -55,6 +56,7 @@ const capabilities: Capabilities = {
 interface HarborTag {
   name: string;
   push_time?: string;
+  pull_time?: string;
 }
 
 /** The fields of a Harbor artifact regplan reads. */
@@ -62,6 +64,7 @@ interface HarborArtifact {
   digest: string;
   manifest_media_type?: string;
   push_time?: string;
+  pull_time?: string;
   tags?: HarborTag[] | null;
 }
 
@@ -223,11 +226,15 @@ export function createHarborDriver(
       const records = (await listArtifacts(name)).flatMap((artifact) =>
         (artifact.tags ?? []).map((tag): TagRecord => {
           const pushedAt = parseTime(tag.push_time) ?? parseTime(artifact.push_time);
+          // the later of the tag's and the artifact's pull_time (a pull by digest moves only the artifact's);
+          // Go's zero time (0001-01-01) means never pulled, judged in inventory
+          const pulled = [parseTime(tag.pull_time), parseTime(artifact.pull_time)].filter((t) => t !== undefined).sort().at(-1);
           return {
             tag: tag.name,
             digest: artifact.digest,
             ...(artifact.manifest_media_type ? { mediaType: artifact.manifest_media_type } : {}),
             ...(pushedAt === undefined ? {} : { pushedAt }),
+            ...(pulled === undefined ? {} : { pulled }),
           };
         }),
       );

@@ -97,6 +97,8 @@ export interface SupportRow {
   listUntagged: boolean;
   /** How repo discovery lists repositories natively (absent: no native listing). */
   repositoryListing?: string;
+  /** The listing gives pull times (the `pulledWithin` rule judges them; elsewhere it keeps every tag). */
+  pullTimes: boolean;
   nativeCredentials: NativeCredentialSpec[];
   notes?: string;
 }
@@ -123,6 +125,7 @@ function row(factory: DriverFactory, detect: string, capabilities: Capabilities)
     untag: capabilities.untag,
     listUntagged: capabilities.listUntagged,
     ...(capabilities.repositoryListing === undefined ? {} : { repositoryListing: capabilities.repositoryListing }),
+    pullTimes: capabilities.pullTimes === true,
     nativeCredentials: capabilities.nativeCredentials,
     ...(capabilities.notes === undefined ? {} : { notes: capabilities.notes }),
   };

@@ -40,6 +40,8 @@ export interface PlanRequest {
    * the config alone. The CLI passes one that also honours --repo-container-registry and the environment.
    */
   capabilitiesOf?: (address: string) => RegistryCapabilities;
+  /** The environment keep-rule sources read (KUBECONFIG and HOME for `inUse: kubernetes`); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Converts a shell-style glob (`*`, `?`) to an anchored pattern over the whole repo address (linear-time, config/pattern.ts). */
@@ -119,7 +121,7 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
     limit: (hostKey, work) => limitFor(hostKey)(work),
   });
   const repos = selected.filter((repo) => repo.cleanup !== undefined);
-  const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir });
+  const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir, ...(request.env === undefined ? {} : { env: request.env }) });
   const targets: CleanupTarget[] = await Promise.all(
     repos.map(async (repo) => {
       const opened = request.open(repo.repo);

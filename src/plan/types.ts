@@ -24,6 +24,16 @@ export interface PolicyFacts {
   git: Record<string, GitFacts>;
   /** The raw lines of each keep-list file (entries `tag`, `repo:tag`, `sha256:…`, `repo@sha256:…`; `#` comments). */
   listed: Record<string, string[]>;
+  /** Images running workloads reference, per `inUse` source (key: plan/in-use `inUseKey`). */
+  inUse?: Record<string, InUseImage[]>;
+}
+
+/** An image reference a workload uses, and which workload (for the kept tag's label). */
+export interface InUseImage {
+  /** As the workload wrote it: `nginx`, `ghcr.io/acme/api:v1`, `…@sha256:…`. */
+  image: string;
+  /** `Deployment shop/api`, `CronJob jobs/nightly`, `running-images.txt:12`. */
+  by: string;
 }
 
 /** A deletion. `tag` is absent for an untagged manifest; `digest` is what apply re-checks before deleting. */

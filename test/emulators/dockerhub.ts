@@ -274,7 +274,8 @@ function tagJson(store: RegistryStore, name: string, tag: StoredTag, options: Do
     v2: true,
     tag_status: 'active',
     status: 'active',
-    tag_last_pulled: null,
+    // tag_last_pulled: null until the tag is first pulled (reference §3.4: timestamps "or null")
+    tag_last_pulled: store.lastPull(name, tag.tag)?.toISOString() ?? null,
     tag_last_pushed: options.nullLastPushed === true ? null : pushed,
     images,
     ...(options.omitTagDigest === true ? {} : { digest: tag.digest, media_type: manifest?.mediaType ?? null, content_type: 'image' }),

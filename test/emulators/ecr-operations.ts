@@ -146,11 +146,19 @@ function imageDetail(context: OperationContext, repo: string, image: { manifest:
     ...(tags.length > 0 ? { imageTags: tags } : {}),
     imageSizeInBytes: sizeOf(context.store, repo, manifest),
     imagePushedAt: manifest.pushedAt.getTime() / 1000,
+    // ImageDetail.lastRecordedPullTime: absent until the image is first pulled; ECR refreshes it at most once
+    // every 24 hours (API reference, ImageDetail).
+    ...lastPulled(context, repo, manifest.digest),
     imageManifestMediaType: manifest.mediaType,
     ...(manifest.artifactType === undefined ? {} : { artifactMediaType: manifest.artifactType }),
     ...(manifest.subject === undefined ? {} : { subjectManifestDigest: manifest.subject }),
     imageStatus: 'ACTIVE',
   };
+}
+
+function lastPulled(context: OperationContext, repo: string, digest: string): Body {
+  const at = context.store.lastPull(repo, digest);
+  return at === undefined ? {} : { lastRecordedPullTime: at.getTime() / 1000 };
 }
 
 function describeImages(body: Body, context: OperationContext): unknown {
