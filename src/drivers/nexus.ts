@@ -46,7 +46,8 @@ const registryApiCapabilities: Capabilities = {
   notes:
     'never detected from the host: set registries.<host>.type: nexus; with registries.<host>.api set to the Nexus repository URL (https://nexus.example.com/repository/<docker-repo>) ' +
     'cleanup uses the components API (per-tag deletes, so shared manifests are untagged, and push times from the assets); without it a digest delete ' +
-    'removes every tag on the manifest and needs a repository that allows redeploy; ' + SPACE_NOTE,
+    'removes every tag on the manifest and needs a repository that allows redeploy (and Nexus 3.89+ leaves the tag files of a digest deleted so: ' +
+    'sonatype/nexus-public#925); ' + SPACE_NOTE,
 };
 
 /** What the components-API route does. */
