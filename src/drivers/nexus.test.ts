@@ -89,6 +89,30 @@ test('a manifest delete removes the component of every tag on that digest and no
   });
 });
 
+test('a 404 on a component DELETE counts as gone only when the component is gone: still there, the untag fails', async () => {
+  await withEmulator({ deleteAnswers404: true }, async (emulator) => {
+    emulator.store.seedImage('acme/app', ['v1', 'pr-1']);
+    const driver = driverFor(emulator);
+    if (!canUntag(driver)) throw new Error('components route expected');
+    const error = await rejection(driver.untag('acme/app', 'pr-1'));
+    assert.instance(error, RegistryError);
+    assert.match(error.message, /Nexus answered the DELETE with HTTP 404, but the component is still there/);
+    assert.equal(emulator.store.tags('acme/app').map((t) => t.tag), ['pr-1', 'v1']);
+  });
+});
+
+test('untag of a tag Nexus no longer has is a 404 for apply to confirm', async () => {
+  await withEmulator({}, async (emulator) => {
+    emulator.store.seedImage('acme/app', ['v1']);
+    const driver = driverFor(emulator);
+    if (!canUntag(driver)) throw new Error('components route expected');
+    const error = await rejection(driver.untag('acme/app', 'pr-9'));
+    assert.instance(error, RegistryError);
+    assert.is((error as RegistryError).status, 404);
+    assert.is(emulator.deleted.length, 0);
+  });
+});
+
 test('deletes running while the search pages: every survivor is listed', async () => {
   await withEmulator({ pageSize: 3 }, async (emulator) => {
     const doomed = Array.from({ length: 12 }, (_, i) => emulator.store.seedImage('acme/app', [`pr-${i}`], { content: `pr ${i}` }).digest);

@@ -124,6 +124,28 @@ test('a digest the repository no longer has is already gone: no DELETE is sent',
   });
 });
 
+test('an image deleted by someone else after the listing: the DELETE\'s 404 counts as gone once a fresh listing agrees', async () => {
+  await withEmulator({}, async (emulator) => {
+    const image = emulator.store.seedImage(REPO, ['pr-1'], { content: 'gone soon' });
+    emulator.store.seedImage(REPO, ['v1'], { content: 'kept' });
+    const driver = driverFor(emulator);
+    await driver.listTagRecords(REPO); // remembers the image id
+    emulator.store.deleteManifest(REPO, image.digest);
+    await driver.deleteManifest(REPO, image.digest);
+    assert.is(emulator.registry.requestsTo('/container-registry/v1/images/', 'DELETE').filter((r) => r.status === 404).length, 1);
+  });
+});
+
+test('a 404 on DELETE while the image is still listed is a failure, not "already gone"', async () => {
+  await withEmulator({ deleteAnswers404: true }, async (emulator) => {
+    const image = emulator.store.seedImage(REPO, ['pr-1']);
+    const error = await rejection(driverFor(emulator).deleteManifest(REPO, image.digest));
+    assert.instance(error, RegistryError);
+    assert.match(error.message, /answered the DELETE with HTTP 404, but the image is still listed/);
+    assert.ok(emulator.store.manifest(REPO, image.digest));
+  });
+});
+
 test('deletes running while the listing pages: every survivor is still listed, the ids of one listing serve every delete', async () => {
   await withEmulator({ maxPageSize: 3, operationPolls: 1 }, async (emulator) => {
     const doomed = Array.from({ length: 12 }, (_, i) => emulator.store.seedImage(REPO, [`pr-${i}`], { content: `pr ${i}` }).digest);

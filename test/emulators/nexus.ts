@@ -31,6 +31,8 @@ export interface NexusEmulatorOptions {
   allowRedeploy?: boolean;
   /** The REST API answers 404 (an old or locked-down Nexus, or a proxy that does not forward it). */
   restDisabled?: boolean;
+  /** DELETE of a component answers 404 and deletes nothing. */
+  deleteAnswers404?: boolean;
 }
 
 /** A running emulator. */
@@ -131,6 +133,7 @@ export async function startNexusEmulator(options: NexusEmulatorOptions): Promise
     if (found === undefined) return text(404, 'Component not found'), true;
     if (req.method === 'GET') return helpers.sendJson(req, res, 200, found.json), true;
     if (req.method !== 'DELETE') return text(405, ''), true;
+    if (options.deleteAnswers404 === true) return text(404, 'Component not found'), true;
     store.untag(found.image, found.tag); // the tag's manifest asset goes; the manifest stays for other tags
     deleted.push(id);
     helpers.sendEmpty(res, 204);

@@ -30,6 +30,8 @@ export interface YandexEmulatorOptions {
   maxPageSize?: number;
   /** Reads of a delete operation before it completes (default 2; 0: done in the DELETE answer). */
   operationPolls?: number;
+  /** DELETE answers 404 and deletes nothing (a gateway that hides images the token may not touch). */
+  deleteAnswers404?: boolean;
   clock?: () => Date;
 }
 
@@ -164,6 +166,7 @@ export async function startYandexEmulator(options: YandexEmulatorOptions = {}): 
     if (found === undefined) return helpers.sendJson(req, res, 404, grpcError(5, `Image ${id} not found`));
     if (req.method === 'GET') return helpers.sendJson(req, res, 200, allImages(store, found.repo).find((image) => image['id'] === id));
     if (req.method !== 'DELETE') return helpers.sendJson(req, res, 501, grpcError(12, 'Method not implemented'));
+    if (options.deleteAnswers404 === true) return helpers.sendJson(req, res, 404, grpcError(5, `Image ${id} not found`));
     const operation: EmulatedOperation = { id: `crp${randomUUID().replaceAll('-', '').slice(0, 17)}`, repo: found.repo, digest: found.digest, imageId: id, pollsLeft: options.operationPolls ?? 2, createdAt: clock().toISOString(), done: false };
     if (failures.count > 0) {
       failures.count--;
