@@ -113,6 +113,20 @@ test('untag of a tag Nexus no longer has is a 404 for apply to confirm', async (
   });
 });
 
+test('manifest deletes after a listing use its component ids, re-read each, and leave a tag that moved to another manifest', async () => {
+  await withEmulator({}, async (emulator) => {
+    const doomed = [0, 1, 2, 3].map((i) => emulator.store.seedImage('acme/app', [`pr-${i}`], { content: `pr ${i}` }).digest);
+    const driver = driverFor(emulator);
+    if (!hasDetailedListing(driver)) throw new Error('components route expected');
+    await driver.listTagRecords('acme/app');
+    const moved = emulator.store.seedImage('acme/app', ['pr-3'], { content: 'pr 3, rebuilt' }); // pr-3 now names another manifest
+    for (const digest of doomed) await driver.deleteManifest('acme/app', digest);
+    assert.equal(emulator.store.tags('acme/app').map((t) => [t.tag, t.digest]), [['pr-3', moved.digest]], 'the moved tag stays');
+    assert.is(emulator.registry.requestsTo('/service/rest/v1/search', 'GET').length, 1, 'no listing per delete');
+    assert.is(emulator.deleted.length, 3);
+  });
+});
+
 test('deletes running while the search pages: every survivor is listed', async () => {
   await withEmulator({ pageSize: 3 }, async (emulator) => {
     const doomed = Array.from({ length: 12 }, (_, i) => emulator.store.seedImage('acme/app', [`pr-${i}`], { content: `pr ${i}` }).digest);

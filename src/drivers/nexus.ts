@@ -127,6 +127,8 @@ export function createNexusDriver(context: DriverContext, options: NexusDriverOp
 function createComponentsDriver(context: DriverContext, located: { rest: string; repository: string }, options: NexusDriverOptions): Driver & DetailedLister & Untagger & ManifestReader & ContentPusher {
   const base = createRegistryApiDriver(context, { type: 'nexus', capabilities: componentsCapabilities });
   const listings = new SingleFlight<NexusComponent[]>();
+  /** The last full listing of each image (component ids for deletes). */
+  const lastListing = new Map<string, NexusComponent[]>();
   const api = new NativeApi({
     base: located.rest,
     title: 'Nexus API',
@@ -170,8 +172,21 @@ function createComponentsDriver(context: DriverContext, located: { rest: string;
         subject: `${context.host}/${name}`,
         notFoundHint: `check registries.<host>.api: it must be the Nexus repository URL (…/repository/${located.repository}) of a Nexus with the REST API; remove api to clean up through the Registry API`,
       });
-      return all.filter((c) => c.name === name && typeof c.id === 'string' && (version === undefined || c.version === version)); // search matches loosely
+      const found = all.filter((c) => c.name === name && typeof c.id === 'string' && (version === undefined || c.version === version)); // search matches loosely
+      if (version === undefined) lastListing.set(name, found);
+      return found;
     });
+  }
+
+  const isOn = (component: NexusComponent, name: string, digest: string): boolean => component.version === digest || manifestOf(component, name)?.digest === digest;
+
+  /**
+   * The components on a manifest: from the last full listing of the image (a fresh one when it has none on that
+   * digest), so apply's many deletes do not each page through the whole image. Each is re-read before its delete.
+   */
+  async function componentsOn(name: string, digest: string): Promise<NexusComponent[]> {
+    const cached = (lastListing.get(name) ?? []).filter((c) => isOn(c, name, digest));
+    return cached.length > 0 ? cached : (await components(name)).filter((c) => isOn(c, name, digest));
   }
 
   async function deleteComponent(name: string, component: NexusComponent, what: string): Promise<void> {
@@ -210,9 +225,15 @@ function createComponentsDriver(context: DriverContext, located: { rest: string;
       for (const component of found) await deleteComponent(name, component, tag);
     },
     async deleteManifest(name, digest) {
-      // Every component on the manifest: each tag's, and the one pushed by digest, if any.
-      const on = (await components(name)).filter((c) => c.version === digest || manifestOf(c, name)?.digest === digest);
-      await Promise.all(on.map((component) => deleteComponent(name, component, component.version ?? digest)));
+      // Every component on the manifest: each tag's, and the one pushed by digest, if any. A component is re-read
+      // first: one gone counts as gone, and one whose tag has moved to another manifest since the listing is left alone.
+      await Promise.all(
+        (await componentsOn(name, digest)).map(async (listed) => {
+          const now = await api.request<NexusComponent>('GET', `components/${encodeURIComponent(listed.id)}`, { expect: [200, 404], subject: `${context.host}/${name}:${listed.version ?? digest}` });
+          if (now.status === 404 || now.data === undefined || !isOn(now.data, name, digest)) return;
+          await deleteComponent(name, now.data, now.data.version ?? digest);
+        }),
+      );
     },
   };
 }
