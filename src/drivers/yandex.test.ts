@@ -4,6 +4,7 @@
  * exchange, Docker login), deletes that return an Operation polled until done (success, failure, never done),
  * listings that stay complete while deletes run, and no secret in any message.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startYandexEmulator, type YandexEmulator, type YandexEmulatorOptions } from '../../test/emulators/yandex.ts';
@@ -16,6 +17,17 @@ const rejection = (promise: Promise<unknown>): Promise<RegplanError> => rejectio
 const IAM = 't1.iam-Token-Secret-0001';
 const OAUTH = 'y0_OAuth-Secret-0002';
 const REPO = 'crp0registry00000001/app';
+const SA_KEYS = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+/** An authorized key file as `yc iam key create` writes it (its private_key starts with Yandex's warning line). */
+const KEY_FILE = JSON.stringify({
+  id: 'ajekeyid0000000000001',
+  service_account_id: 'ajesaid00000000000001',
+  created_at: '2025-01-01T00:00:00Z',
+  key_algorithm: 'RSA_2048',
+  public_key: SA_KEYS.publicKey,
+  private_key: `PLEASE DO NOT REMOVE THIS LINE! Yandex.Cloud SA Key ID <ajekeyid0000000000001>\n${SA_KEYS.privateKey}`,
+});
+const SA = { ajekeyid0000000000001: { serviceAccountId: 'ajesaid00000000000001', publicKey: SA_KEYS.publicKey } };
 const day = (n: number): Date => new Date(Date.UTC(2025, 0, 1) + n * 86_400_000);
 
 async function withEmulator(options: YandexEmulatorOptions, body: (emulator: YandexEmulator) => Promise<void>): Promise<void> {
@@ -170,6 +182,27 @@ test('an OAuth token is exchanged once for an IAM token, which is never shown', 
   });
 });
 
+test('a service account\'s authorized key is exchanged for an IAM token with a PS256 JWT the IAM API verifies', async () => {
+  await withEmulator({ serviceAccountKeys: SA }, async (emulator) => {
+    emulator.store.seedImage(REPO, ['v1']);
+    assert.is((await driverFor(emulator, { REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY: KEY_FILE }).listTagRecords(REPO)).length, 1);
+    assert.is(emulator.issued.length, 1);
+    assert.is((await driverFor(emulator, {}, { username: 'json_key', password: KEY_FILE }).listTagRecords(REPO)).length, 1, 'also from the json_key Docker login');
+  });
+});
+
+test('a key the IAM API does not know is an AuthError; a malformed key file a CredentialsError; neither shows the key', async () => {
+  await withEmulator({ serviceAccountKeys: {} }, async (emulator) => {
+    const refused = await rejection(driverFor(emulator, { REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY: KEY_FILE }).listTagRecords(REPO));
+    assert.instance(refused, AuthError);
+    assert.match(refused.message, /Yandex IAM API refused POST .*HTTP 401/);
+    const malformed = await rejection(driverFor(emulator, { REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY: '{"id": "x", "private_key": "-----BEGIN PRIVATE KEY-----secret-ish"}' }).listTagRecords(REPO));
+    assert.instance(malformed, CredentialsError);
+    assert.match(malformed.message, /service account key from \$REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY is not an authorized key file/);
+    for (const error of [refused, malformed]) assert.not.ok(`${error.message}${error.hint ?? ''}`.includes('PRIVATE KEY'));
+  });
+});
+
 test('the Docker login to the registry as "iam" is used as the IAM token when no flag is set', async () => {
   await withEmulator({}, async (emulator) => {
     emulator.store.seedImage(REPO, ['v1']);
@@ -179,10 +212,10 @@ test('the Docker login to the registry as "iam" is used as the IAM token when no
 
 test('no IAM token anywhere: a CredentialsError naming what to set, before any request', async () => {
   await withEmulator({}, async (emulator) => {
-    const error = await rejection(driverFor(emulator, {}, { username: 'json_key', password: '{}' }).listTagRecords(REPO));
+    const error = await rejection(driverFor(emulator, {}, { username: 'AWS', password: 'not-yandex' }).listTagRecords(REPO));
     assert.instance(error, CredentialsError);
     assert.match(error.message, /as type yandex: the Yandex images API needs an IAM token/);
-    assert.match(error.hint ?? '', /REGPLAN_REPO_YANDEX_IAM_TOKEN .*REGPLAN_REPO_YANDEX_OAUTH_TOKEN/);
+    assert.match(error.hint ?? '', /REGPLAN_REPO_YANDEX_IAM_TOKEN .*REGPLAN_REPO_YANDEX_OAUTH_TOKEN or REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY/);
     assert.is(emulator.registry.requests.length, 0);
   });
 });

@@ -4,9 +4,8 @@
  * its id, digest, tags and `createdAt`, tagged and untagged alike, and deletes an image by id — with every tag on it:
  * the API has no untag call. A repo `cr.yandex/<registry-id>/<image>` is the API's repository `<registry-id>/<image>`.
  *
- * Auth: an IAM token as `Authorization: Bearer`, from REGPLAN_REPO_YANDEX_IAM_TOKEN, else an OAuth token
- * (REGPLAN_REPO_YANDEX_OAUTH_TOKEN) exchanged at `POST <iam>/tokens`, else the Docker login to the registry when it
- * is one of Yandex's (`iam` + IAM token, `oauth` + OAuth token). The API base is `registries.<host>.api`
+ * Auth: an IAM token as `Authorization: Bearer`, from the sources yandex-iam.ts reads (the IAM token flag, an OAuth
+ * token or a service account key exchanged for one, or Yandex's Docker logins `iam`/`oauth`/`json_key`). The API base is `registries.<host>.api`
  * (`/container-registry/v1` added to a bare origin), else `https://container-registry.api.cloud.yandex.net`.
  * Quirks, as data: JSON in the proto3 mapping — int64 as strings (`compressedSize`), fields at their default left
  * out (no `images` on an empty page, no `tags` on an untagged image, no `nextPageToken` on the last page, no
@@ -22,20 +21,16 @@ import { createRegistryApiDriver } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, UntaggedLister } from './driver.ts';
 import { awaitOperation, OperationTimeout, type PollOptions } from './long-running-operation.ts';
 import { bodyTokenNext, confirmGone, NativeApi, nativeApiBase, SingleFlight } from './native-api.ts';
+import { YANDEX_ENV, YANDEX_IAM_URL, yandexIamToken } from './yandex-iam.ts';
 
 /** Where Yandex Cloud serves its APIs unless configured otherwise. */
 export const YANDEX_ENDPOINTS = {
   containerRegistry: 'https://container-registry.api.cloud.yandex.net/container-registry/v1',
   operation: 'https://operation.api.cloud.yandex.net',
-  iam: 'https://iam.api.cloud.yandex.net/iam/v1',
+  iam: YANDEX_IAM_URL,
 } as const;
 
-const ENV = {
-  iamToken: 'REGPLAN_REPO_YANDEX_IAM_TOKEN',
-  oauthToken: 'REGPLAN_REPO_YANDEX_OAUTH_TOKEN',
-  operationUrl: 'REGPLAN_REPO_YANDEX_OPERATION_URL',
-  iamUrl: 'REGPLAN_REPO_YANDEX_IAM_URL',
-} as const;
+const ENV = YANDEX_ENV;
 
 /** Images asked for per page (the API's maximum, reference §3.11). */
 const PAGE_SIZE = 1000;
@@ -48,10 +43,11 @@ const capabilities: Capabilities = {
   untag: false,
   listUntagged: true,
   nativeCredentials: [
-    { description: 'Yandex Cloud IAM token (else the OAuth token, else the Docker login as iam/oauth)', flag: '--repo-yandex-iam-token', env: ENV.iamToken, configKey: 'token', optional: true },
+    { description: 'Yandex Cloud IAM token (else the OAuth token, the service account key, or the Docker login as iam/oauth/json_key)', flag: '--repo-yandex-iam-token', env: ENV.iamToken, configKey: 'token', optional: true },
     { description: 'Yandex OAuth token, exchanged for an IAM token', flag: '--repo-yandex-oauth-token', env: ENV.oauthToken, optional: true },
+    { description: 'service account authorized key (the key file\'s JSON), exchanged for an IAM token', flag: '--repo-yandex-service-account-key', env: ENV.serviceAccountKey, optional: true },
     { description: `Operation API endpoint (default ${YANDEX_ENDPOINTS.operation})`, flag: '--repo-yandex-operation-url', env: ENV.operationUrl, optional: true },
-    { description: `IAM API endpoint for the OAuth exchange (default ${YANDEX_ENDPOINTS.iam})`, flag: '--repo-yandex-iam-url', env: ENV.iamUrl, optional: true },
+    { description: `IAM API endpoint for token exchanges (default ${YANDEX_ENDPOINTS.iam})`, flag: '--repo-yandex-iam-url', env: ENV.iamUrl, optional: true },
   ],
   notes:
     'a delete removes the image (digest) with all its tags (the images API has no untag), so a tag sharing its manifest with a kept tag is skipped; ' +
@@ -108,31 +104,11 @@ export function createYandexDriver(context: DriverContext, options: YandexDriver
   const imageIds = new Map<string, Map<string, string>>();
   const listings = new SingleFlight<YandexImage[]>();
 
-  /** The IAM token: the flag, else the OAuth exchange, else a Yandex Docker login; undefined when none is set. */
-  async function iamToken(): Promise<{ token: string; secrets: string[] } | undefined> {
-    const read = async (env: string) => (await context.nativeSecret(env))?.trim() || undefined;
-    const iam = await read(ENV.iamToken);
-    if (iam !== undefined) return { token: iam, secrets: [iam] };
-    let oauth = await read(ENV.oauthToken);
-    if (oauth === undefined) {
-      const login = await context.credentials();
-      if (login?.username === 'iam' && login.password) return { token: login.password, secrets: [login.password] };
-      if (login?.username === 'oauth' && login.password) oauth = login.password;
-    }
-    if (oauth === undefined) return undefined;
-    const exchange = new NativeApi({ ...common, base: (await read(ENV.iamUrl)) ?? YANDEX_ENDPOINTS.iam, title: 'Yandex IAM API', authHint: `check ${ENV.oauthToken}: Yandex refused to exchange it for an IAM token (OAuth tokens live a year)` });
-    exchange.addSecret(oauth);
-    const answer = await exchange.request<{ iamToken?: string }>('POST', 'tokens', { body: { yandexPassportOauthToken: oauth }, expect: [200] });
-    const token = answer.data?.iamToken;
-    if (typeof token !== 'string' || token === '') throw new RegplanError('the Yandex IAM API answered the OAuth exchange without an iamToken', { hint: `check ${ENV.iamUrl}: it must be the IAM API (…/iam/v1)`, context: { registry: context.host } });
-    return { token, secrets: [token, oauth] };
-  }
-
   async function connect(subject: string): Promise<{ images: NativeApi; operations: NativeApi }> {
-    const found = await iamToken();
+    const found = await yandexIamToken(context, common);
     if (found === undefined) {
       throw new CredentialsError(`cannot clean up "${subject}" as type yandex: the Yandex images API needs an IAM token, and none is set`, {
-        hint: `set ${ENV.iamToken} (yc iam create-token) or ${ENV.oauthToken}, or log in to ${context.host} with "docker login --username iam" (or oauth)`,
+        hint: `set ${ENV.iamToken} (yc iam create-token), ${ENV.oauthToken} or ${ENV.serviceAccountKey} (an authorized key's JSON), or log in to ${context.host} as Yandex documents (docker login --username iam, oauth or json_key)`,
         context: { registry: context.host },
       });
     }

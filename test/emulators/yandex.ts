@@ -11,12 +11,15 @@
  * - paging (ImageService.List): `pageSize` up to 1000 (default 100; the emulator can cap it lower), an opaque
  *   `nextPageToken` sent back as `pageToken`. The token names the last image id served, so deletes between pages
  *   never make a page skip an image;
+ * - IAM (iam/operations/iam-token/create-for-sa): a service account's JWT is PS256-signed, `kid` = key id, `aud`
+ *   = `https://iam.api.cloud.yandex.net/iam/v1/tokens`, at most an hour long; the authorized key file's
+ *   `private_key` starts with a "PLEASE DO NOT REMOVE THIS LINE! Yandex.Cloud SA Key ID …" line;
  * - ImageService.Delete answers an Operation (`metadata.@type` DeleteImageMetadata); the image goes when the
  *   operation completes, after `operationPolls` reads of it; a failed operation ends `done` with `error`
  *   (google.rpc.Status `{code, message}`), gRPC-status errors elsewhere (`{code: 5, message}` with HTTP 404).
  */
 import { Buffer } from 'node:buffer';
-import { createHash, randomUUID } from 'node:crypto';
+import { constants, createHash, createPublicKey, randomUUID, verify } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type MemoryRegistry, type RegistryStore, type RouteHelpers, startMemoryRegistry } from './memory-registry.ts';
 
@@ -26,6 +29,8 @@ export interface YandexEmulatorOptions {
   iamTokens?: string[];
   /** OAuth tokens the IAM API exchanges. */
   oauthTokens?: string[];
+  /** Service account keys whose JWTs the IAM API exchanges: key id -> {service account id, public key PEM}. */
+  serviceAccountKeys?: Record<string, { serviceAccountId: string; publicKey: string }>;
   /** The largest page served whatever `pageSize` asks (default 1000, the API's maximum). */
   maxPageSize?: number;
   /** Reads of a delete operation before it completes (default 2; 0: done in the DELETE answer). */
@@ -95,19 +100,42 @@ export async function startYandexEmulator(options: YandexEmulatorOptions = {}): 
   };
 
   async function exchange(req: IncomingMessage, res: ServerResponse, helpers: RouteHelpers): Promise<void> {
-    let body: { yandexPassportOauthToken?: string };
+    let body: { yandexPassportOauthToken?: string; jwt?: string };
     try {
       body = JSON.parse(new TextDecoder().decode(await helpers.readBody(req))) as typeof body;
     } catch {
       return helpers.sendJson(req, res, 400, grpcError(3, 'Illegal JSON'));
     }
-    if (req.method !== 'POST' || body.yandexPassportOauthToken === undefined || !oauth.has(body.yandexPassportOauthToken)) {
+    if (req.method !== 'POST') return helpers.sendJson(req, res, 501, grpcError(12, 'Method not implemented'));
+    if (body.jwt !== undefined) {
+      if (!validJwt(body.jwt)) return helpers.sendJson(req, res, 401, grpcError(16, 'JWT signature is invalid or the token expired'));
+    } else if (body.yandexPassportOauthToken === undefined || !oauth.has(body.yandexPassportOauthToken)) {
       return helpers.sendJson(req, res, 401, grpcError(16, 'The provided OAuth token is invalid.'));
     }
     const token = `t1.${randomUUID().replaceAll('-', '')}`;
     issued.push(token);
     accepted.add(token);
     helpers.sendJson(req, res, 200, { iamToken: token, expiresAt: new Date(clock().getTime() + 12 * 3_600_000).toISOString() });
+  }
+
+  /**
+   * A service account JWT as Yandex's IAM docs require: PS256 with the key's id as `kid`, `iss` the service
+   * account, `aud` the IAM token URL, and at most an hour between `iat` and `exp`.
+   */
+  function validJwt(jwt: string): boolean {
+    const [head, payload, signature] = jwt.split('.');
+    if (head === undefined || payload === undefined || signature === undefined) return false;
+    try {
+      const header = JSON.parse(Buffer.from(head, 'base64url').toString('utf8')) as { alg?: string; kid?: string };
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: string; aud?: string; iat?: number; exp?: number };
+      const key = header.kid === undefined ? undefined : options.serviceAccountKeys?.[header.kid];
+      if (header.alg !== 'PS256' || key === undefined || claims.iss !== key.serviceAccountId) return false;
+      if (claims.aud !== 'https://iam.api.cloud.yandex.net/iam/v1/tokens' || claims.iat === undefined || claims.exp === undefined || claims.exp - claims.iat > 3600) return false;
+      if (claims.exp * 1000 < clock().getTime()) return false;
+      return verify('sha256', Buffer.from(`${head}.${payload}`), { key: createPublicKey(key.publicKey), padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(signature, 'base64url'));
+    } catch {
+      return false;
+    }
   }
 
   /** Every image of the store's repos, sorted by id (the order pages follow). */
