@@ -1,7 +1,7 @@
 /**
  * Where the Yandex driver gets its IAM token (reference §3.11), in this order: REGPLAN_REPO_YANDEX_IAM_TOKEN; an
  * OAuth token (REGPLAN_REPO_YANDEX_OAUTH_TOKEN) exchanged at `POST <iam>/tokens {yandexPassportOauthToken}`; a
- * service account's authorized key (REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY, the key file's JSON) exchanged as a
+ * service account's authorized key (REGPLAN_REPO_YANDEX_PRIVATE_KEY, the key file's JSON) exchanged as a
  * PS256-signed JWT at `POST <iam>/tokens {jwt}`; else the Docker login to the registry, as Yandex's own logins name
  * it: `iam` + IAM token, `oauth` + OAuth token, `json_key` + the authorized key JSON. Every secret met is handed back
  * so the API clients can mask it.
@@ -17,7 +17,7 @@ import { NativeApi } from './native-api.ts';
 export const YANDEX_ENV = {
   iamToken: 'REGPLAN_REPO_YANDEX_IAM_TOKEN',
   oauthToken: 'REGPLAN_REPO_YANDEX_OAUTH_TOKEN',
-  serviceAccountKey: 'REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY',
+  serviceAccountKey: 'REGPLAN_REPO_YANDEX_PRIVATE_KEY',
   operationUrl: 'REGPLAN_REPO_YANDEX_OPERATION_URL',
   iamUrl: 'REGPLAN_REPO_YANDEX_IAM_URL',
 } as const;

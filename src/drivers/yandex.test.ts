@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startYandexEmulator, type YandexEmulator, type YandexEmulatorOptions } from '../../test/emulators/yandex.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
+import { SECRET_KEY } from '../config/secrets.ts';
 import { AuthError, CredentialsError, RegistryError, RegplanError } from '../errors.ts';
 import type { DriverContext } from './driver.ts';
 import { createYandexDriver } from './yandex.ts';
@@ -39,7 +40,7 @@ async function withEmulator(options: YandexEmulatorOptions, body: (emulator: Yan
   }
 }
 
-function driverFor(emulator: YandexEmulator, env: Record<string, string | undefined> = { REGPLAN_REPO_YANDEX_IAM_TOKEN: IAM }, login?: { username: string; password: string }) {
+function driverFor(emulator: YandexEmulator, env: Record<string, string | undefined> = { REGPLAN_REPO_YANDEX_IAM_TOKEN: IAM }, login?: { username: string; password: string }, pollTimeoutMs = 20_000) {
   const values: Record<string, string | undefined> = { REGPLAN_REPO_YANDEX_OPERATION_URL: emulator.api, REGPLAN_REPO_YANDEX_IAM_URL: emulator.iam, ...env };
   const context: DriverContext = {
     host: emulator.host,
@@ -48,7 +49,7 @@ function driverFor(emulator: YandexEmulator, env: Record<string, string | undefi
     credentials: async () => (login === undefined ? undefined : { ...login, source: 'test' }),
     nativeSecret: async (name) => values[name],
   };
-  return createYandexDriver(context, { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 5 }, poll: { intervalMs: 1, maxIntervalMs: 2, timeoutMs: 200 } });
+  return createYandexDriver(context, { retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 5 }, poll: { intervalMs: 1, maxIntervalMs: 2, timeoutMs: pollTimeoutMs } });
 }
 
 const assertNoSecret = (error: RegplanError, emulator: YandexEmulator) => {
@@ -121,7 +122,7 @@ test('an Operation ending PERMISSION_DENIED is an AuthError naming the role', as
 test('an Operation never done within the time is an error telling to re-run, not a success', async () => {
   await withEmulator({ operationPolls: 1_000_000 }, async (emulator) => {
     const image = emulator.store.seedImage(REPO, ['pr-1']);
-    const error = await rejection(driverFor(emulator).deleteManifest(REPO, image.digest));
+    const error = await rejection(driverFor(emulator, undefined, undefined, 150).deleteManifest(REPO, image.digest));
     assert.instance(error, RegistryError);
     assert.match(error.message, /operation \S+ was still running/);
     assert.match(error.hint ?? '', 'run the same apply again');
@@ -185,20 +186,24 @@ test('an OAuth token is exchanged once for an IAM token, which is never shown', 
 test('a service account\'s authorized key is exchanged for an IAM token with a PS256 JWT the IAM API verifies', async () => {
   await withEmulator({ serviceAccountKeys: SA }, async (emulator) => {
     emulator.store.seedImage(REPO, ['v1']);
-    assert.is((await driverFor(emulator, { REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY: KEY_FILE }).listTagRecords(REPO)).length, 1);
+    assert.is((await driverFor(emulator, { REGPLAN_REPO_YANDEX_PRIVATE_KEY: KEY_FILE }).listTagRecords(REPO)).length, 1);
     assert.is(emulator.issued.length, 1);
     assert.is((await driverFor(emulator, {}, { username: 'json_key', password: KEY_FILE }).listTagRecords(REPO)).length, 1, 'also from the json_key Docker login');
   });
 });
 
+test('the key\'s variable is one regplan masks everywhere (its name says it holds a private key)', () => {
+  assert.ok(SECRET_KEY.test('REGPLAN_REPO_YANDEX_PRIVATE_KEY'));
+});
+
 test('a key the IAM API does not know is an AuthError; a malformed key file a CredentialsError; neither shows the key', async () => {
   await withEmulator({ serviceAccountKeys: {} }, async (emulator) => {
-    const refused = await rejection(driverFor(emulator, { REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY: KEY_FILE }).listTagRecords(REPO));
+    const refused = await rejection(driverFor(emulator, { REGPLAN_REPO_YANDEX_PRIVATE_KEY: KEY_FILE }).listTagRecords(REPO));
     assert.instance(refused, AuthError);
     assert.match(refused.message, /Yandex IAM API refused POST .*HTTP 401/);
-    const malformed = await rejection(driverFor(emulator, { REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY: '{"id": "x", "private_key": "-----BEGIN PRIVATE KEY-----secret-ish"}' }).listTagRecords(REPO));
+    const malformed = await rejection(driverFor(emulator, { REGPLAN_REPO_YANDEX_PRIVATE_KEY: '{"id": "x", "private_key": "-----BEGIN PRIVATE KEY-----secret-ish"}' }).listTagRecords(REPO));
     assert.instance(malformed, CredentialsError);
-    assert.match(malformed.message, /service account key from \$REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY is not an authorized key file/);
+    assert.match(malformed.message, /service account key from \$REGPLAN_REPO_YANDEX_PRIVATE_KEY is not an authorized key file/);
     for (const error of [refused, malformed]) assert.not.ok(`${error.message}${error.hint ?? ''}`.includes('PRIVATE KEY'));
   });
 });
@@ -215,7 +220,7 @@ test('no IAM token anywhere: a CredentialsError naming what to set, before any r
     const error = await rejection(driverFor(emulator, {}, { username: 'AWS', password: 'not-yandex' }).listTagRecords(REPO));
     assert.instance(error, CredentialsError);
     assert.match(error.message, /as type yandex: the Yandex images API needs an IAM token/);
-    assert.match(error.hint ?? '', /REGPLAN_REPO_YANDEX_IAM_TOKEN .*REGPLAN_REPO_YANDEX_OAUTH_TOKEN or REGPLAN_REPO_YANDEX_SERVICE_ACCOUNT_KEY/);
+    assert.match(error.hint ?? '', /REGPLAN_REPO_YANDEX_IAM_TOKEN .*REGPLAN_REPO_YANDEX_OAUTH_TOKEN or REGPLAN_REPO_YANDEX_PRIVATE_KEY/);
     assert.is(emulator.registry.requests.length, 0);
   });
 });
