@@ -66,6 +66,20 @@ test('lists every tag with its manifest digest and blobCreated across continuati
   });
 });
 
+test('the last download of a tag\'s manifest is its pull time; never downloaded by that path stays unknown', async () => {
+  await withEmulator({}, async (emulator) => {
+    emulator.store.seedImage('acme/app', ['v1'], { pushedAt: day(1), content: 'pulled' });
+    emulator.store.seedImage('acme/app', ['v2'], { pushedAt: day(2), content: 'not pulled' });
+    emulator.store.recordPull('acme/app', 'v1', day(5));
+    const driver = driverFor(emulator);
+    if (!hasDetailedListing(driver)) throw new Error('components route expected');
+    assert.is(driver.capabilities.pullTimes, true);
+    const records = await driver.listTagRecords('acme/app');
+    assert.is(records.find((r) => r.tag === 'v1')?.pulled, day(5).toISOString());
+    assert.ok(records.find((r) => r.tag === 'v2') !== undefined && !('pulled' in (records.find((r) => r.tag === 'v2') ?? {})));
+  });
+});
+
 test('untag deletes that tag\'s component only: the shared manifest and its other tag stay', async () => {
   await withEmulator({}, async (emulator) => {
     const shared = emulator.store.seedImage('acme/app', ['v1.0.0', 'pr-1']);

@@ -55,9 +55,10 @@ const componentsCapabilities: Capabilities = {
   push: true,
   bundles: true,
   customArtifactType: true,
-  cleanupPath: 'Nexus components API: GET /service/rest/v1/search?repository=<repo>&format=docker&name=<image> (tags, manifest digests, blobCreated), DELETE /service/rest/v1/components/<id> (one tag)',
+  cleanupPath: 'Nexus components API: GET /service/rest/v1/search?repository=<repo>&format=docker&name=<image> (tags, manifest digests, blobCreated, lastDownloaded), DELETE /service/rest/v1/components/<id> (one tag)',
   untag: true,
   listUntagged: false,
+  pullTimes: true,
   nativeCredentials,
   notes: 'components API on (registries.<host>.api is the Nexus repository URL); untagged manifests are not components, so `untagged: delete` cannot act; ' + SPACE_NOTE,
 };
@@ -72,7 +73,7 @@ interface NexusComponent {
   id: string;
   name?: string;
   version?: string;
-  assets?: { path?: string; checksum?: { sha256?: string }; blobCreated?: string | null; lastModified?: string | null }[];
+  assets?: { path?: string; checksum?: { sha256?: string }; blobCreated?: string | null; lastModified?: string | null; lastDownloaded?: string | null }[];
 }
 
 interface SearchPage {
@@ -152,14 +153,19 @@ function createComponentsDriver(context: DriverContext, located: { rest: string;
     authHint: `the Nexus user needs browse, read and delete on repository "${located.repository}" (nx-repository-view-docker-${located.repository}-*); set ${ENV.username}/${ENV.password} or log in to ${context.host}`,
   });
 
-  /** The manifest digest and push time of a component, read from its manifest asset; undefined when it has none. */
-  function manifestOf(component: NexusComponent, name: string): { digest: string; pushedAt?: string } | undefined {
+  /**
+   * The manifest digest, push time and last pull of a component, read from its manifest asset; undefined when it has
+   * none. `lastDownloaded: null` is left unknown, not "never": Nexus records downloads per path, and a pull by digest
+   * reads another path than the tag's.
+   */
+  function manifestOf(component: NexusComponent, name: string): { digest: string; pushedAt?: string; pulled?: string } | undefined {
     const path = `v2/${name}/manifests/${component.version ?? ''}`;
     const asset = component.assets?.find((a) => a.path === path || a.path === `/${path}`);
     const hex = asset?.checksum?.sha256;
     if (asset === undefined || typeof hex !== 'string') return undefined;
     const pushedAt = parseTime(asset.blobCreated ?? asset.lastModified);
-    return { digest: `sha256:${hex}`, ...(pushedAt === undefined ? {} : { pushedAt }) };
+    const pulled = parseTime(asset.lastDownloaded);
+    return { digest: `sha256:${hex}`, ...(pushedAt === undefined ? {} : { pushedAt }), ...(pulled === undefined ? {} : { pulled }) };
   }
 
   /** Every component of an image (one per tag, plus any pushed by digest), across continuation tokens. */

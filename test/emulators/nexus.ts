@@ -87,7 +87,7 @@ export async function startNexusEmulator(options: NexusEmulatorOptions): Promise
                 checksum: { sha1: createHash('sha1').update(manifest?.bytes ?? new Uint8Array()).digest('hex'), sha256: hex },
                 contentType: manifest?.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
                 lastModified: t.pushedAt.toISOString().replace('Z', '+00:00'),
-                lastDownloaded: null,
+                lastDownloaded: store.lastPull(image, t.tag)?.toISOString().replace('Z', '+00:00') ?? null, // null until downloaded by this path
                 uploader: options.user.username,
                 uploaderIp: '127.0.0.1',
                 fileSize: manifest?.bytes.byteLength ?? 0,
