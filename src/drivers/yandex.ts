@@ -45,7 +45,7 @@ const capabilities: Capabilities = {
   nativeCredentials: [
     { description: 'Yandex Cloud IAM token (else the OAuth token, the service account key, or the Docker login as iam/oauth/json_key)', flag: '--repo-yandex-iam-token', env: ENV.iamToken, configKey: 'token', optional: true },
     { description: 'Yandex OAuth token, exchanged for an IAM token', flag: '--repo-yandex-oauth-token', env: ENV.oauthToken, optional: true },
-    { description: 'service account authorized key (the key file\'s JSON), exchanged for an IAM token', flag: '--repo-yandex-private-key', env: ENV.serviceAccountKey, optional: true },
+    { description: 'Yandex service account authorized key (the key file\'s JSON), exchanged for an IAM token', flag: '--repo-yandex-private-key', env: ENV.serviceAccountKey, optional: true },
     { description: `Operation API endpoint (default ${YANDEX_ENDPOINTS.operation})`, flag: '--repo-yandex-operation-url', env: ENV.operationUrl, optional: true },
     { description: `IAM API endpoint for token exchanges (default ${YANDEX_ENDPOINTS.iam})`, flag: '--repo-yandex-iam-url', env: ENV.iamUrl, optional: true },
   ],
