@@ -3,6 +3,9 @@
  * driver regplan really builds, `regplan registries --json` and `regplan detect --json` must all agree, for every
  * type and host variant. (Issue: GCR and Yandex were advertised with abilities their drivers forced off.)
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../cli/main.ts';
@@ -49,5 +52,24 @@ for (const type of REGISTRY_TYPES) {
     assert.equal(shown(detected.capabilities), shown(built));
   });
 }
+
+test('nexus with registries.<host>.api set to its repository URL: detect shows the components API the driver then uses', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-caps-'));
+  try {
+    const api = 'https://nexus.example.com/repository/docker-hosted';
+    const file = path.join(dir, 'registry.config.yaml');
+    await writeFile(file, `version: 1\nregistries:\n  nexus.example.com: { type: nexus, api: "${api}" }\nrepos: []\n`);
+    const factory = DRIVER_FACTORIES.nexus;
+    const built = factory.create({ host: 'nexus.example.com', type: 'nexus', registry: { host: 'nexus.example.com', insecure: false, api }, credentials: async () => undefined, nativeSecret: async () => undefined }).capabilities;
+    assert.is(built.untag, true, 'the components API deletes one tag');
+    assert.match(built.cleanupPath, 'Nexus components API');
+    const detected = (await json(['detect', '--json', '--config', file, 'nexus.example.com/team/app'])) as { type: string; capabilities: Parameters<typeof shown>[0] };
+    assert.is(detected.type, 'nexus');
+    assert.equal(shown(detected.capabilities), shown(built));
+    assert.not.equal(shown(detected.capabilities), shown(capabilitiesFor(factory, 'nexus.example.com')), 'and differs from the row without api');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test.run();

@@ -155,8 +155,8 @@ test('ecr: untags, lists tag records and untagged images through the AWS API, an
   assert.not.ok(refusesCleanup(driver));
 });
 
-test('Registry-API fallbacks say honestly that they cannot untag or list untagged manifests', () => {
-  for (const type of ['default', 'artifactory', 'nexus', 'yandex'] as const) {
+test('Registry-API fallbacks say honestly that they cannot untag or list untagged manifests (nexus: without api)', () => {
+  for (const type of ['default', 'artifactory', 'nexus'] as const) {
     const driver = driverFactory(type).create(contextFor('registry.example.com', type));
     assert.is(driver.type, type);
     assert.is(driver.capabilities.untag, false, type);
@@ -164,6 +164,15 @@ test('Registry-API fallbacks say honestly that they cannot untag or list untagge
     assert.is(driver.capabilities.listUntagged, false, type);
     assert.is(canListUntagged(driver), false, type);
   }
+});
+
+test('yandex: lists tags and untagged images through the images API, ready, and says it cannot untag', () => {
+  const driver = driverFactory('yandex').create(contextFor('cr.yandex', 'yandex'));
+  assert.is(driverFactory('yandex').status, 'ready');
+  assert.ok(hasDetailedListing(driver) && canListUntagged(driver) && canPush(driver));
+  assert.is(driver.capabilities.listUntagged, true);
+  assert.is(driver.capabilities.untag, false);
+  assert.not.ok(canUntag(driver));
 });
 
 test('gitlab: untags and lists through the GitLab API on gitlab.com; a self-hosted host without an api base refuses cleanup', () => {
