@@ -286,7 +286,8 @@ function describeRepositories(body: Body, context: OperationContext): unknown {
   }
   context.beforeOperation?.('DescribeRepositories', body);
   const registryId = body['registryId'] ?? context.account;
-  const all = registryId === context.account ? context.store.repos() : [];
+  // A repository outlives its images (CreateRepository/DeleteRepository manage it; BatchDeleteImage never removes it).
+  const all = registryId === context.account ? context.store.repos({ includeEmpty: true }) : [];
   for (const name of names ?? []) {
     if (!all.includes(name)) throw new EcrFault('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${context.account}'`);
   }
