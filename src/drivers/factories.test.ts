@@ -7,7 +7,6 @@ import { REGISTRY_TYPES } from '../config/types.ts';
 import { isNotFound, RegplanError } from '../errors.ts';
 import { canListUntagged, canPush, canReadManifests, canUntag, type DriverContext, hasDetailedListing, refusesCleanup } from './driver.ts';
 import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
-import { danglingTags } from './gcr.ts';
 import { cleanupPendingDriver } from './unavailable.ts';
 
 /** Registry DELETE semantics of three real registries (shared/reference/registry-apis.md §1.9). */
@@ -216,26 +215,6 @@ test('quay: untag removes one tag and keeps the manifest for the other', async (
   }
 });
 
-for (const semantics of ['gcr', 'gcr-unnamed'] as const) {
-  test(`gcr: deleting a tagged digest untags every tag first, then deletes it (${semantics} error text)`, async () => {
-    const registry = await startRegistry(semantics, { v1: 'a', 'v1.0': 'a', keep: 'b' });
-    try {
-      const driver = driverFactory('gcr').create(contextFor(registry.host, 'gcr'));
-      const digest = registry.digestOf('v1');
-      await driver.deleteManifest(REPO, digest);
-      assert.equal(registry.tags(), ['keep']);
-      assert.not.ok(registry.hasManifest(digest));
-      assert.ok(registry.requests.includes('DELETE /v2/team/app/manifests/v1'), registry.requests.join('\n'));
-    } finally {
-      await registry.close();
-    }
-  });
-}
-
-test('gcr: the dangling-tag error names the tag to untag', () => {
-  const error = { errors: [{ code: 'GOOGLE_MANIFEST_DANGLING_TAG', message: 'Manifest is still referenced by tag: v1.2' }] };
-  assert.equal(danglingTags(error as never), ['v1.2']);
-  assert.equal(danglingTags({ errors: [{ code: 'UNSUPPORTED', message: 'referenced by tag: x' }] } as never), []);
-});
+// GCR's dangling-tag deletes are tested against the GCR emulator in gcr.test.ts.
 
 test.run();

@@ -1,0 +1,109 @@
+/**
+ * GCR / Artifact Registry emulator (reference §3.8) on top of the memory registry. Quirks, each from its source:
+ * - tags/list carries Google's extension (reference §3.8; go-containerregistry pkg/v1/google `Tags`):
+ *   `{name, tags, child, manifest: {"sha256:…": {tag: [...], mediaType, imageSizeBytes, layerId: "",
+ *   timeCreatedMs, timeUploadedMs}}}`, numbers as strings; manifests with no tag are in the map with `tag: []`
+ *   (how gcrane gc finds them); `child` lists nested repositories.
+ * - GCR ignores `n` and answers everything at once (reference §1.10, go-containerregistry sends n=10000); with
+ *   `pageSize` set the emulator pages by `n`/`last` with a `Link` instead (an Artifact Registry that pages [U]),
+ *   each page's map holding the manifests of that page's tags, the untagged ones on the first.
+ * - `timeCreatedMs` is "0" when the image has no creation time; `zeroUploadTimes` answers `timeUploadedMs` "0"
+ *   for the digests given (reference §3.8 / the brief: "possibly 0").
+ * - DELETE by tag untags; DELETE by digest of a tagged manifest answers 400 GOOGLE_MANIFEST_DANGLING_TAG
+ *   "Manifest is still referenced by tag: <t>", naming one tag (genuinetools/reg#136, containers/image#1616).
+ * Test hook: `beforeDelete` runs before each manifest DELETE is answered (a tag pushed mid-apply).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type MemoryAuth, type MemoryRegistry, type RegistryStore, type RouteHelpers, startMemoryRegistry } from './memory-registry.ts';
+
+/** How the emulator behaves. */
+export interface GcrEmulatorOptions {
+  auth?: MemoryAuth;
+  clock?: () => Date;
+  /** Tags per tags/list page, paged with Link (default: everything at once, as GCR). */
+  pageSize?: number;
+  /** Digests whose `timeUploadedMs` is "0". */
+  zeroUploadTimes?: readonly string[];
+  /** Called before a manifest DELETE is answered. */
+  beforeDelete?: (info: { repo: string; ref: string; store: RegistryStore }) => void;
+}
+
+/** A running emulator. */
+export interface GcrEmulator {
+  registry: MemoryRegistry;
+  host: string;
+  store: RegistryStore;
+  /** From now on `timeUploadedMs` of `digest` is "0". */
+  zeroUploadTime(digest: string): void;
+  stop(): Promise<void>;
+}
+
+const TAGS_LIST = /^\/v2\/(.+)\/tags\/list$/;
+const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
+
+/** Starts the emulator on a free loopback port; always stop it. */
+export async function startGcrEmulator(options: GcrEmulatorOptions = {}): Promise<GcrEmulator> {
+  const zero = new Set(options.zeroUploadTimes ?? []);
+
+  const routes = (req: IncomingMessage, res: ServerResponse, url: URL, store: RegistryStore, helpers: RouteHelpers): boolean => {
+    const manifest = MANIFEST.exec(url.pathname);
+    if (manifest !== null && req.method === 'DELETE') {
+      options.beforeDelete?.({ repo: manifest[1] ?? '', ref: decodeURIComponent(manifest[2] ?? ''), store });
+      return false; // the memory registry answers with GCR's delete semantics (tagDelete/digestDelete below)
+    }
+    const list = TAGS_LIST.exec(url.pathname);
+    if (list === null || req.method !== 'GET') return false;
+    const repo = list[1] ?? '';
+    if (!helpers.auth.authorize(req, res, `repository:${repo}:pull`).ok) return true;
+    if (store.repo(repo) === undefined) {
+      helpers.sendOciError(req, res, 404, 'NAME_UNKNOWN', 'repository name not known to registry', { detail: { name: repo } });
+      return true;
+    }
+    const all = store.tags(repo);
+    const page = options.pageSize === undefined ? { items: all.map((t) => t.tag) } : helpers.paginate(all.map((t) => t.tag), url, options.pageSize);
+    if (typeof page === 'string') {
+      helpers.sendOciError(req, res, 400, 'PAGINATION_NUMBER_INVALID', 'invalid number of results requested');
+      return true;
+    }
+    const onPage = new Set(page.items);
+    const firstPage = url.searchParams.get('last') === null;
+    const map: Record<string, unknown> = {};
+    for (const m of store.manifests(repo)) {
+      const tags = store.tagsOf(repo, m.digest).filter((t) => onPage.has(t)).sort();
+      if (tags.length === 0 && !(firstPage && store.tagsOf(repo, m.digest).length === 0)) continue;
+      map[m.digest] = {
+        imageSizeBytes: String(m.bytes.byteLength + m.blobs.reduce((sum, b) => sum + (store.blob(b)?.byteLength ?? 0), 0)),
+        layerId: '',
+        mediaType: m.mediaType,
+        tag: tags,
+        timeCreatedMs: String(createdMs(store, m.blobs[0])),
+        timeUploadedMs: zero.has(m.digest) ? '0' : String(m.pushedAt.getTime()),
+      };
+    }
+    const child = [...new Set(store.repos().filter((r) => r.startsWith(`${repo}/`)).map((r) => r.slice(repo.length + 1).split('/')[0] ?? ''))];
+    helpers.sendJson(req, res, 200, { child, manifest: map, name: repo, tags: page.items }, helpers.linkHeader(`/v2/${repo}/tags/list`, page));
+    return true;
+  };
+
+  const registry = await startMemoryRegistry({
+    routes,
+    tagDelete: 'untag',
+    digestDelete: 'dangling-tag-400',
+    ...(options.auth === undefined ? {} : { auth: options.auth }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+  });
+  return { registry, host: registry.host, store: registry.store, zeroUploadTime: (digest) => void zero.add(digest), stop: () => registry.stop() };
+}
+
+/** The config blob's `created` in ms, 0 when there is none (GCR then answers "0"). */
+function createdMs(store: RegistryStore, config: string | undefined): number {
+  const bytes = config === undefined ? undefined : store.blob(config);
+  if (bytes === undefined) return 0;
+  try {
+    const created = (JSON.parse(new TextDecoder().decode(bytes)) as { created?: unknown }).created;
+    const ms = typeof created === 'string' ? Date.parse(created) : Number.NaN;
+    return Number.isFinite(ms) ? ms : 0;
+  } catch {
+    return 0;
+  }
+}
