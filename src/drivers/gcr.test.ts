@@ -1,16 +1,16 @@
 /**
  * The GCR / Artifact Registry driver against its emulator (test/emulators/gcr.ts): tag records and untagged
  * manifests from Google's tags/list `manifest` map (no HEAD per tag), Link pages followed where the registry
- * pages, "0" upload times passed on for inventory to judge, untag by tag, and digest deletes that untag first
- * (GOOGLE_MANIFEST_DANGLING_TAG) without looping when a tag keeps coming back.
+ * pages, "0" upload times passed on for inventory to judge, untag by tag, and digest deletes that untag the listed
+ * tags first (GOOGLE_MANIFEST_DANGLING_TAG) and never a tag pushed since the listing.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startGcrEmulator, type GcrEmulator, type GcrEmulatorOptions } from '../../test/emulators/gcr.ts';
 import { startMemoryRegistry } from '../../test/emulators/memory-registry.ts';
-import { isRegistryError, ProtocolError } from '../errors.ts';
+import { ProtocolError, StalePlanError } from '../errors.ts';
 import type { DriverContext } from './driver.ts';
-import { createGcrDriver, DANGLING_TAG_CODE, danglingTags, googleManifests } from './gcr.ts';
+import { createGcrDriver, danglingTags, googleManifests } from './gcr.ts';
 import { rejection } from '../../test/support/rejection.ts';
 
 const REPO = 'acme-project/web/api';
@@ -107,41 +107,56 @@ test('untag removes one tag and keeps the manifest for its other tag', async () 
   });
 });
 
-test('deleting a tagged manifest untags its tags (named by the error, then from the map) and deletes it', async () => {
+test('deleting a tagged manifest untags the tags the listing showed on it, then deletes it', async () => {
   await withEmulator(async (emulator) => {
     const doomed = emulator.store.seedImage(REPO, ['a', 'b', 'c'], { content: 'doomed' });
     emulator.store.seedImage(REPO, ['keep'], { content: 'kept' });
-    await driverFor(emulator).deleteManifest(REPO, doomed.digest);
+    const driver = driverFor(emulator);
+    await driver.listTagRecords(REPO); // apply re-lists right before deleting
+    await driver.deleteManifest(REPO, doomed.digest);
     assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['keep']);
     assert.not.ok(emulator.store.manifest(REPO, doomed.digest));
     const deletes = emulator.registry.requestsTo(`/v2/${REPO}/manifests/`, 'DELETE').map((r) => `${r.path.split('/').at(-1)} ${r.status}`);
-    assert.equal(deletes, [`${doomed.digest} 400`, 'a 202', `${doomed.digest} 400`, 'b 202', 'c 202', `${doomed.digest} 202`]);
+    assert.equal(deletes, ['a 202', 'b 202', 'c 202', `${doomed.digest} 202`], 'no refused digest delete first');
+    assert.is(emulator.registry.requestsTo(`/v2/${REPO}/tags/list`).length, 1, 'no listing per delete');
   });
 });
 
-test('a single-tag manifest costs delete, untag, delete and no listing', async () => {
+test('without an earlier listing, deleting lists once to learn the tags', async () => {
   await withEmulator(async (emulator) => {
     const doomed = emulator.store.seedImage(REPO, ['pr-9'], { content: 'pr 9' });
     await driverFor(emulator).deleteManifest(REPO, doomed.digest);
     assert.not.ok(emulator.store.manifest(REPO, doomed.digest));
-    assert.is(emulator.registry.requestsTo(`/v2/${REPO}/tags/list`).length, 0);
+    assert.is(emulator.registry.requestsTo(`/v2/${REPO}/tags/list`).length, 1);
   });
 });
 
-test('a tag that keeps coming back makes the delete fail with Google\'s error instead of looping', async () => {
-  let doomed = '';
+test('a tag pushed onto the manifest since the listing is never untagged: the delete is stale and the manifest stays', async () => {
   await withEmulator(async (emulator) => {
-    doomed = emulator.store.seedImage(REPO, ['a'], { content: 'doomed' }).digest;
-    const error = await rejection(driverFor(emulator).deleteManifest(REPO, doomed));
-    assert.ok(isRegistryError(error) && error.code === DANGLING_TAG_CODE, String(error));
-    assert.is(emulator.registry.requestsTo(`/v2/${REPO}/manifests/${doomed}`, 'DELETE').length, 3);
-    assert.ok(emulator.store.manifest(REPO, doomed), 'nothing deleted');
-  }, {
-    // another writer re-tags the manifest before every digest delete
-    beforeDelete: ({ repo, ref, store }) => {
-      const manifest = store.manifest(repo, ref);
-      if (ref === doomed && manifest !== undefined && store.tagsOf(repo, ref).length === 0) store.putManifest(repo, 'a', manifest.bytes, manifest.mediaType);
-    },
+    const doomed = emulator.store.seedImage(REPO, ['pr-1'], { content: 'doomed' });
+    const driver = driverFor(emulator);
+    await driver.listTagRecords(REPO);
+    const manifest = emulator.store.manifest(REPO, doomed.digest);
+    emulator.store.putManifest(REPO, 'rollback', manifest?.bytes as Uint8Array, manifest?.mediaType ?? ''); // a rollback re-tag
+    const error = await rejection(driver.deleteManifest(REPO, doomed.digest), StalePlanError);
+    assert.match(error.message, /now also tagged "rollback"; left alone/);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['rollback']);
+    assert.ok(emulator.store.manifest(REPO, doomed.digest));
+    assert.is(emulator.registry.requestsTo(`/v2/${REPO}/manifests/rollback`, 'DELETE').length, 0);
+  });
+});
+
+test('a listed tag moved to another manifest since is left on it', async () => {
+  await withEmulator(async (emulator) => {
+    const doomed = emulator.store.seedImage(REPO, ['pr-1', 'latest'], { content: 'doomed' });
+    const next = emulator.store.seedImage(REPO, ['next'], { content: 'next' });
+    const driver = driverFor(emulator);
+    await driver.listTagRecords(REPO);
+    const moved = emulator.store.manifest(REPO, next.digest);
+    emulator.store.putManifest(REPO, 'latest', moved?.bytes as Uint8Array, moved?.mediaType ?? '');
+    await driver.deleteManifest(REPO, doomed.digest);
+    assert.equal(emulator.store.resolve(REPO, 'latest')?.digest, next.digest);
+    assert.not.ok(emulator.store.manifest(REPO, doomed.digest));
   });
 });
 

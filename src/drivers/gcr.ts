@@ -9,13 +9,15 @@
  *   be "0": it is passed on as parsed and inventory judges it (it then falls back to the config's `created`).
  * - untag: `DELETE /v2/<name>/manifests/<tag>` removes just that tag.
  * - delete: `DELETE /v2/<name>/manifests/<digest>` works only once no tag is left, else 400
- *   GOOGLE_MANIFEST_DANGLING_TAG "Manifest is still referenced by tag: X". Google's recipe is to untag every tag of
- *   the manifest, then delete it; apply has already re-checked that every tag on the digest is planned. So a
- *   dangling answer untags the tag it names, or, once more, every tag the manifest map lists on the digest, and
- *   deletes again; a third refusal (a tag pushed meanwhile) is the error, never a loop.
+ *   GOOGLE_MANIFEST_DANGLING_TAG "Manifest is still referenced by tag: X" (genuinetools/reg#136). Google's recipe is
+ *   to untag the manifest's tags, then delete it. The tags untagged are exactly those the last listing showed on
+ *   the digest — apply lists right before deleting and has checked that every one of them is planned — so a tag
+ *   pushed onto the manifest since is never removed: the digest delete then answers dangling-tag, and that is a
+ *   StalePlanError naming the tag (the manifest stays), never a loop and never a wider untag. DELETE by tag is not
+ *   conditional, so each listed tag is resolved first and left alone when it has moved to another manifest.
  */
 import { isValidDigest, isValidTag } from '../model/names.ts';
-import { isNotFound, isRegistryError, ProtocolError, type RegistryError } from '../errors.ts';
+import { isNotFound, isRegistryError, ProtocolError, type RegistryError, StalePlanError } from '../errors.ts';
 import type { TagRecord, UntaggedRecord } from '../model/inventory.ts';
 import { parseTime } from '../model/time.ts';
 import { RegistryClient } from '../registry/client.ts';
@@ -120,48 +122,51 @@ export function createGcrDriver(context: DriverContext): Driver & DetailedLister
     return pages === undefined ? [] : googleManifests(pages, name, context.host);
   }
 
-  /** Untags `tags` one by one (a tag gone meanwhile is done: GCR answers 404 MANIFEST_UNKNOWN). */
-  async function untagAll(name: string, tags: readonly string[]): Promise<void> {
-    for (const tag of tags) {
+  /** Digest -> tags of each repo's last listing (apply's re-check right before deleting): what deleteManifest untags. */
+  const listed = new Map<string, Map<string, string[]>>();
+
+  async function listTagRecords(name: string): Promise<TagRecord[]> {
+    const found = await manifests(name);
+    listed.set(name, new Map(found.map((m) => [m.digest, m.tags])));
+    const records = found.flatMap((m) =>
+      m.tags.map((tag): TagRecord => ({
+        tag,
+        digest: m.digest,
+        ...(m.mediaType === undefined ? {} : { mediaType: m.mediaType }),
+        ...(m.uploadedAt === undefined ? {} : { pushedAt: m.uploadedAt }),
+      })),
+    );
+    return records.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+  }
+
+  /** File header: untag what the last listing showed on the digest, then delete it; a tag left over is stale. */
+  async function deleteManifest(name: string, digest: string): Promise<void> {
+    if (!listed.has(name)) await listTagRecords(name);
+    for (const tag of listed.get(name)?.get(digest) ?? []) {
+      // DELETE by tag is not conditional: a listed tag moved to another manifest since is left where it is now
+      if ((await base.resolveTag(name, tag))?.digest !== digest) continue;
       try {
         await base.untag(name, tag);
       } catch (error) {
         if (!isNotFound(error)) throw error; // gone meanwhile: the digest delete that follows is the judge
       }
     }
-  }
-
-  /** File header: delete, untag the named tag, delete, untag what the map lists, delete; the third refusal throws. */
-  async function deleteManifest(name: string, digest: string): Promise<void> {
     try {
-      return await base.deleteManifest(name, digest);
+      await base.deleteManifest(name, digest);
     } catch (error) {
       if (!isDangling(error)) throw error;
-      await untagAll(name, danglingTags(error));
+      const holders = danglingTags(error);
+      throw new StalePlanError(
+        `manifest ${digest} in "${context.host}/${name}" is now also tagged ${holders.length === 0 ? '(a tag regplan did not list)' : holders.map((t) => `"${t}"`).join(', ')}; left alone`,
+        { cause: error, hint: 'a tag was pushed onto it since the listing; run regplan plan again', context: { registry: context.host, repo: name, ref: digest } },
+      );
     }
-    try {
-      return await base.deleteManifest(name, digest);
-    } catch (error) {
-      if (!isDangling(error)) throw error;
-      await untagAll(name, (await manifests(name)).find((m) => m.digest === digest)?.tags ?? []);
-    }
-    await base.deleteManifest(name, digest);
   }
 
   return {
     ...base,
     capabilities,
-    async listTagRecords(name) {
-      const records = (await manifests(name)).flatMap((m) =>
-        m.tags.map((tag): TagRecord => ({
-          tag,
-          digest: m.digest,
-          ...(m.mediaType === undefined ? {} : { mediaType: m.mediaType }),
-          ...(m.uploadedAt === undefined ? {} : { pushedAt: m.uploadedAt }),
-        })),
-      );
-      return records.sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
-    },
+    listTagRecords,
     async listUntagged(name) {
       return (await manifests(name))
         .filter((m) => m.tags.length === 0)

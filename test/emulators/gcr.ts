@@ -11,7 +11,6 @@
  *   for the digests given (reference §3.8 / the brief: "possibly 0").
  * - DELETE by tag untags; DELETE by digest of a tagged manifest answers 400 GOOGLE_MANIFEST_DANGLING_TAG
  *   "Manifest is still referenced by tag: <t>", naming one tag (genuinetools/reg#136, containers/image#1616).
- * Test hook: `beforeDelete` runs before each manifest DELETE is answered (a tag pushed mid-apply).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type MemoryAuth, type MemoryRegistry, type RegistryStore, type RouteHelpers, startMemoryRegistry } from './memory-registry.ts';
@@ -24,8 +23,6 @@ export interface GcrEmulatorOptions {
   pageSize?: number;
   /** Digests whose `timeUploadedMs` is "0". */
   zeroUploadTimes?: readonly string[];
-  /** Called before a manifest DELETE is answered. */
-  beforeDelete?: (info: { repo: string; ref: string; store: RegistryStore }) => void;
 }
 
 /** A running emulator. */
@@ -39,18 +36,12 @@ export interface GcrEmulator {
 }
 
 const TAGS_LIST = /^\/v2\/(.+)\/tags\/list$/;
-const MANIFEST = /^\/v2\/(.+)\/manifests\/([^/]+)$/;
 
 /** Starts the emulator on a free loopback port; always stop it. */
 export async function startGcrEmulator(options: GcrEmulatorOptions = {}): Promise<GcrEmulator> {
   const zero = new Set(options.zeroUploadTimes ?? []);
 
   const routes = (req: IncomingMessage, res: ServerResponse, url: URL, store: RegistryStore, helpers: RouteHelpers): boolean => {
-    const manifest = MANIFEST.exec(url.pathname);
-    if (manifest !== null && req.method === 'DELETE') {
-      options.beforeDelete?.({ repo: manifest[1] ?? '', ref: decodeURIComponent(manifest[2] ?? ''), store });
-      return false; // the memory registry answers with GCR's delete semantics (tagDelete/digestDelete below)
-    }
     const list = TAGS_LIST.exec(url.pathname);
     if (list === null || req.method !== 'GET') return false;
     const repo = list[1] ?? '';
