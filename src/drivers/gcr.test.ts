@@ -92,10 +92,34 @@ test('a registry without the manifest map is an error, not an empty untagged lis
   }
 });
 
-test('digests and tags outside the grammar in the map are left out', () => {
+test('names outside the grammar in the map are passed on for inventory to reject, and never put into a URL', async () => {
   const good = `sha256:${'a'.repeat(64)}`;
   const found = googleManifests([{ manifest: { [good]: { tag: ['v1', '../x', 'a/b'], timeUploadedMs: '1700000000000' }, 'sha256:../../x': { tag: ['v2'] } } }], REPO, 'gcr.io');
-  assert.equal(found, [{ digest: good, tags: ['v1'], uploadedAt: new Date(1_700_000_000_000).toISOString() }]);
+  assert.equal(found, [
+    { digest: good, tags: ['v1', '../x', 'a/b'], uploadedAt: new Date(1_700_000_000_000).toISOString() },
+    { digest: 'sha256:../../x', tags: ['v2'] },
+  ]);
+  const registry = await startMemoryRegistry({
+    tagDelete: 'untag',
+    digestDelete: 'dangling-tag-400',
+    routes: (req, res, url, store, helpers) => {
+      if (req.method !== 'GET' || url.pathname !== `/v2/${REPO}/tags/list`) return false;
+      const digest = store.resolve(REPO, 'pr-1')?.digest ?? '';
+      helpers.sendJson(req, res, 200, { name: REPO, tags: [], manifest: { [digest]: { tag: [...store.tagsOf(REPO, digest), '../../v1', 'pr-1/../v1'] } } });
+      return true;
+    },
+  });
+  try {
+    const doomed = registry.store.seedImage(REPO, ['pr-1'], { content: 'doomed' });
+    registry.store.seedImage(REPO, ['v1'], { content: 'kept' });
+    const driver = createGcrDriver(contextFor(registry.host));
+    assert.equal((await driver.listTagRecords(REPO)).map((r) => r.tag), ['../../v1', 'pr-1', 'pr-1/../v1']);
+    await driver.deleteManifest(REPO, doomed.digest);
+    assert.equal(registry.store.tags(REPO).map((t) => t.tag), ['v1']);
+    assert.equal(registry.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path.split('/').at(-1)}`), ['HEAD pr-1', 'DELETE pr-1', `DELETE ${doomed.digest}`]);
+  } finally {
+    await registry.stop();
+  }
 });
 
 test('untag removes one tag and keeps the manifest for its other tag', async () => {

@@ -16,7 +16,7 @@
  *   StalePlanError naming the tag (the manifest stays), never a loop and never a wider untag. DELETE by tag is not
  *   conditional, so each listed tag is resolved first and left alone when it has moved to another manifest.
  */
-import { isValidDigest, isValidTag } from '../model/names.ts';
+import { isValidTag } from '../model/names.ts';
 import { isNotFound, isRegistryError, ProtocolError, type RegistryError, StalePlanError } from '../errors.ts';
 import type { TagRecord, UntaggedRecord } from '../model/inventory.ts';
 import { parseTime } from '../model/time.ts';
@@ -75,8 +75,9 @@ function epochMs(value: unknown): string | undefined {
 }
 
 /**
- * The manifests of tags/list pages' `manifest` maps. Digests or tags outside the grammar are left out (they are
- * never put into a URL); a page without the map is a ProtocolError — it is not a Google registry, and listing
+ * The manifests of tags/list pages' `manifest` maps. Digests and tags are passed on as sent: inventory rejects
+ * those outside the grammar (and shows them as skipped), and the driver never puts one into a URL; a page without
+ * the map is a ProtocolError — it is not a Google registry, and listing
  * without the map would show no untagged manifests while claiming to.
  */
 export function googleManifests(pages: readonly unknown[], subject: string, host: string): GoogleManifest[] {
@@ -92,8 +93,8 @@ export function googleManifests(pages: readonly unknown[], subject: string, host
       });
     }
     for (const [digest, raw] of Object.entries(map as Record<string, GoogleManifestEntry>)) {
-      if (!isValidDigest(digest) || typeof raw !== 'object' || raw === null) continue;
-      const tags = Array.isArray(raw.tag) ? raw.tag.filter((t): t is string => typeof t === 'string' && isValidTag(t)) : [];
+      if (typeof raw !== 'object' || raw === null) continue;
+      const tags = Array.isArray(raw.tag) ? raw.tag.filter((t): t is string => typeof t === 'string') : [];
       const uploadedAt = epochMs(raw.timeUploadedMs);
       const entry = found.get(digest) ?? { digest, tags: [] };
       entry.tags = [...new Set([...entry.tags, ...tags])];
@@ -127,7 +128,7 @@ export function createGcrDriver(context: DriverContext): Driver & DetailedLister
 
   async function listTagRecords(name: string): Promise<TagRecord[]> {
     const found = await manifests(name);
-    listed.set(name, new Map(found.map((m) => [m.digest, m.tags])));
+    listed.set(name, new Map(found.map((m) => [m.digest, m.tags.filter(isValidTag)]))); // only names that may go into a URL
     const records = found.flatMap((m) =>
       m.tags.map((tag): TagRecord => ({
         tag,
