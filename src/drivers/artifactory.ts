@@ -48,8 +48,8 @@ const capabilities: Capabilities = {
   untag: true,
   listUntagged: false,
   nativeCredentials: [
-    { description: 'Artifactory access token (optional: else the API key, else the Docker login as Basic)', flag: '--repo-artifactory-token', env: TOKEN_ENV, configKey: 'token', optional: true },
-    { description: 'Artifactory API key, sent as X-JFrog-Art-Api (legacy; optional)', flag: '--repo-artifactory-api-key', env: API_KEY_ENV, optional: true },
+    { description: 'Artifactory access token, sent as Bearer (else the API key, else the Docker login as Basic)', flag: '--repo-artifactory-token', env: TOKEN_ENV, configKey: 'token', optional: true },
+    { description: 'Artifactory API key, sent as X-JFrog-Art-Api (legacy)', flag: '--repo-artifactory-api-key', env: API_KEY_ENV, optional: true },
   ],
   notes:
     'repository path method: the first path segment is the repo key; subdomain, port or repo-key method: set registries.<host>.api to ' +
