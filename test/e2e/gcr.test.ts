@@ -67,4 +67,40 @@ test('143+ tags: plan from the manifest map, apply untags and deletes 4 at a tim
   }
 });
 
+test('multi-arch: the platform manifests Google lists with no tag stay with their kept index; a deleted index leaves its own to the next plan', async () => {
+  const emulator = await startGcrEmulator();
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-gcr-e2e-'));
+  dirs.push(dir);
+  try {
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    const kept = emulator.store.seedImage(REPO, ['v1.0.0'], { pushedAt: old, created: old, platforms: ['linux/amd64', 'linux/arm64'], content: 'release' });
+    const doomed = emulator.store.seedImage(REPO, ['pr-1'], { pushedAt: old, created: old, platforms: ['linux/amd64', 'linux/arm64'], content: 'pr 1' });
+    await mkdir(path.join(dir, 'docker'));
+    await writeFile(path.join(dir, 'registry.config.yaml'), cleanupScenarioConfig({ host: emulator.host, type: 'gcr', api: emulator.registry.url, repo: REPO }));
+    const run = async (argv: string[]) => {
+      const io = captureIo({ HOME: dir, DOCKER_CONFIG: path.join(dir, 'docker'), REGPLAN_CACHE_DIR: path.join(dir, 'cache') }, dir);
+      const code = await runCli(argv, io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    const planned = await run(['plan', '--json', '--out', 'plan.json']);
+    assert.is(planned.code, 0, planned.err);
+    const deleted = new Set((JSON.parse(planned.out) as Plan).actions.filter((a) => a.type === 'delete').map((a) => a.digest));
+    for (const child of Object.values(kept.platformDigests)) assert.not.ok(deleted.has(child), `child ${child} of the kept v1.0.0 is planned for deletion`);
+    assert.ok(deleted.has(doomed.digest));
+    const applied = await run(['apply', 'plan.json']);
+    assert.is(applied.code, 0, applied.err + applied.out);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v1.0.0']);
+    for (const child of Object.values(kept.platformDigests)) assert.ok(emulator.store.manifest(REPO, child), 'the kept index keeps its platform manifests');
+    assert.not.ok(emulator.store.manifest(REPO, doomed.digest));
+    // pr-1's platform manifests belonged to an index at plan time; once it is gone they are untagged orphans the
+    // next plan deletes (untagged: delete), never its kept neighbour's
+    const next = await run(['plan', '--json']);
+    assert.is(next.code, 0, next.err);
+    const orphans = (JSON.parse(next.out) as Plan).actions.filter((a) => a.type === 'delete').map((a) => a.digest).sort();
+    assert.equal(orphans, Object.values(doomed.platformDigests).sort());
+  } finally {
+    await emulator.stop();
+  }
+});
+
 test.run();
