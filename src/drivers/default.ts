@@ -33,7 +33,7 @@ export function createRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
 ): Driver & ManifestReader & ContentPusher {
-  const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(context, driver, false);
+  const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(registryClientFor(context), driver, false);
   return withoutUntag;
 }
 
@@ -44,21 +44,26 @@ export function createRegistryApiDriver(
 export function createUntaggingRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
+  client: RegistryClient = registryClientFor(context),
 ): Driver & Untagger & ManifestReader & ContentPusher {
-  return buildRegistryApiDriver(context, driver, true);
+  return buildRegistryApiDriver(client, driver, true);
 }
 
-function buildRegistryApiDriver(
-  context: DriverContext,
-  driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-  untag: boolean,
-): Driver & Untagger & ManifestReader & ContentPusher {
-  const client = new RegistryClient({
+/** The Registry API client of a driver context (a driver that also reads vendor fields shares it with its base). */
+export function registryClientFor(context: DriverContext): RegistryClient {
+  return new RegistryClient({
     host: context.host,
     insecure: context.registry?.insecure ?? false,
     credentials: context.credentials,
     ...(context.debug === undefined ? {} : { debug: context.debug }),
   });
+}
+
+function buildRegistryApiDriver(
+  client: RegistryClient,
+  driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
+  untag: boolean,
+): Driver & Untagger & ManifestReader & ContentPusher {
   return {
     type: driver.type,
     capabilities: {

@@ -184,6 +184,19 @@ test('a listed tag moved to another manifest since is left on it', async () => {
   });
 });
 
+test('with GCR\'s Bearer auth (user oauth2accesstoken), listing and deleting share one client: one token per scope, not one per path', async () => {
+  await withEmulator(async (emulator) => {
+    const doomed = emulator.store.seedImage(REPO, ['pr-1'], { content: 'doomed' });
+    emulator.store.seedImage(REPO, ['v1'], { content: 'kept' });
+    const driver = createGcrDriver({ ...contextFor(emulator.host), credentials: async () => ({ username: 'oauth2accesstoken', password: 'ya29.access-Token', source: 'test' }) });
+    assert.equal((await driver.listTagRecords(REPO)).map((r) => r.tag), ['pr-1', 'v1']);
+    await driver.deleteManifest(REPO, doomed.digest);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['v1']);
+    const tokens = emulator.registry.requestsTo('/token', 'GET').map((r) => new URLSearchParams(r.query).get('scope'));
+    assert.equal(tokens, [`repository:${REPO}:pull`, `repository:${REPO}:delete`]);
+  }, { auth: { kind: 'bearer', users: { oauth2accesstoken: 'ya29.access-Token' } } });
+});
+
 test('the dangling-tag error names the tag to untag', () => {
   const error = { errors: [{ code: 'GOOGLE_MANIFEST_DANGLING_TAG', message: 'Manifest is still referenced by tag: v1.2' }] };
   assert.equal(danglingTags(error as never), ['v1.2']);

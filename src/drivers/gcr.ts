@@ -20,8 +20,7 @@ import { isValidTag } from '../model/names.ts';
 import { isNotFound, isRegistryError, ProtocolError, type RegistryError, StalePlanError } from '../errors.ts';
 import type { TagRecord, UntaggedRecord } from '../model/inventory.ts';
 import { parseTime } from '../model/time.ts';
-import { RegistryClient } from '../registry/client.ts';
-import { createUntaggingRegistryApiDriver } from './default.ts';
+import { createUntaggingRegistryApiDriver, registryClientFor } from './default.ts';
 import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger, UntaggedLister } from './driver.ts';
 import { SingleFlight } from './native-api.ts';
 
@@ -108,13 +107,8 @@ export function googleManifests(pages: readonly unknown[], subject: string, host
 
 /** Builds the GCR / Artifact Registry driver for one host. */
 export function createGcrDriver(context: DriverContext): Driver & DetailedLister & UntaggedLister & Untagger & ManifestReader & ContentPusher {
-  const base = createUntaggingRegistryApiDriver(context, { type: 'gcr', capabilities });
-  const client = new RegistryClient({
-    host: context.host,
-    insecure: context.registry?.insecure ?? false,
-    credentials: context.credentials,
-    ...(context.debug === undefined ? {} : { debug: context.debug }),
-  });
+  const client = registryClientFor(context); // one client (one token cache) for the base driver and the map
+  const base = createUntaggingRegistryApiDriver(context, { type: 'gcr', capabilities }, client);
   const deletes = new SingleFlight<void>();
 
   /** The manifest map of a repo; [] when the repo does not exist. */
