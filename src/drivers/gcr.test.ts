@@ -73,6 +73,17 @@ test('an upload time of "0" is passed on as parsed (1970), for inventory to judg
   });
 });
 
+test('Artifact Registry sends timeUploadedMs as a number and timeCreatedMs "0": upload times still read', async () => {
+  await withEmulator(async (emulator) => {
+    const { digest } = emulator.store.seedImage(REPO, ['v1'], { pushedAt: day(5), content: 'ar' });
+    const orphan = emulator.store.seedImage(REPO, ['gone'], { pushedAt: day(6), content: 'orphan' });
+    emulator.store.untag(REPO, 'gone');
+    const driver = driverFor(emulator);
+    assert.equal(await driver.listTagRecords(REPO), [{ tag: 'v1', digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: day(5).toISOString() }]);
+    assert.equal(await driver.listUntagged(REPO), [{ digest: orphan.digest, pushedAt: day(6).toISOString() }]);
+  }, { artifactRegistry: true });
+});
+
 test('an unknown repository lists nothing', async () => {
   await withEmulator(async (emulator) => {
     const driver = driverFor(emulator);

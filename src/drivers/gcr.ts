@@ -3,7 +3,8 @@
  * `*-docker.pkg.dev`; reference §3.8). Everything goes through the Registry API, with Google's extension and
  * semantics:
  * - listing: `GET /v2/<name>/tags/list` carries a `manifest` map (digest -> {tag[], timeUploadedMs, timeCreatedMs,
- *   mediaType, imageSizeBytes}, numbers as strings). One read gives every tag with its digest and upload time (no
+ *   mediaType, imageSizeBytes}; GCR sends the numbers as strings, Artifact Registry `timeUploadedMs` as a number and
+ *   `timeCreatedMs` as "0"). One read gives every tag with its digest and upload time (no
  *   HEAD per tag), and the manifests whose `tag` list is empty, so `untagged: delete` works. GCR ignores `n` and
  *   answers everything at once; a `Link` page is followed all the same (the client's paging). `timeUploadedMs` may
  *   be "0": it is passed on as parsed and inventory judges it (it then falls back to the config's `created`).
@@ -68,8 +69,12 @@ export function danglingTags(error: RegistryError): string[] {
 
 const isDangling = (error: unknown): error is RegistryError => isRegistryError(error) && error.code === DANGLING_TAG_CODE;
 
-/** An epoch-millisecond string ("1700000000000") as a time; anything else (absent, not digits) is unknown. */
+/**
+ * Epoch milliseconds as a time: GCR sends a string ("1700000000000"), Artifact Registry a JSON number
+ * (go-containerregistry#667); anything else (absent, not digits) is unknown.
+ */
 function epochMs(value: unknown): string | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? parseTime({ epochMilliseconds: value }) : undefined;
   return typeof value === 'string' && /^\d+$/.test(value.trim()) ? parseTime({ epochMilliseconds: Number(value) }) : undefined;
 }
 

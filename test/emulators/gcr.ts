@@ -7,8 +7,11 @@
  * - GCR ignores `n` and answers everything at once (reference §1.10, go-containerregistry sends n=10000); with
  *   `pageSize` set the emulator pages by `n`/`last` with a `Link` instead (an Artifact Registry that pages [U]),
  *   each page's map holding the manifests of that page's tags, the untagged ones on the first.
- * - `timeCreatedMs` is "0" when the image has no creation time; `zeroUploadTimes` answers `timeUploadedMs` "0"
- *   for the digests given (reference §3.8 / the brief: "possibly 0").
+ * - `timeCreatedMs` is "0" when the image has no creation time; `zeroUploadTime(digest)` answers `timeUploadedMs`
+ *   "0" for that digest (reference §3.8: possibly "0").
+ * - `artifactRegistry: true` answers as Artifact Registry does: `timeUploadedMs` a JSON number, not a string
+ *   (go-containerregistry#667, "GCR returns timeUploadedMs as a string, while AR returns the same field as
+ *   int64"), `timeCreatedMs` always "0" and `imageSizeBytes` "0" (marekaf/gcr-lifecycle-policy#6).
  * - DELETE by tag untags; DELETE by digest of a tagged manifest answers 400 GOOGLE_MANIFEST_DANGLING_TAG
  *   "Manifest is still referenced by tag: <t>", naming one tag (genuinetools/reg#136, containers/image#1616).
  */
@@ -21,8 +24,8 @@ export interface GcrEmulatorOptions {
   clock?: () => Date;
   /** Tags per tags/list page, paged with Link (default: everything at once, as GCR). */
   pageSize?: number;
-  /** Digests whose `timeUploadedMs` is "0". */
-  zeroUploadTimes?: readonly string[];
+  /** Answer as Artifact Registry (see the header). */
+  artifactRegistry?: boolean;
 }
 
 /** A running emulator. */
@@ -39,7 +42,8 @@ const TAGS_LIST = /^\/v2\/(.+)\/tags\/list$/;
 
 /** Starts the emulator on a free loopback port; always stop it. */
 export async function startGcrEmulator(options: GcrEmulatorOptions = {}): Promise<GcrEmulator> {
-  const zero = new Set(options.zeroUploadTimes ?? []);
+  const zero = new Set<string>();
+  const ar = options.artifactRegistry === true;
 
   const routes = (req: IncomingMessage, res: ServerResponse, url: URL, store: RegistryStore, helpers: RouteHelpers): boolean => {
     const list = TAGS_LIST.exec(url.pathname);
@@ -63,12 +67,12 @@ export async function startGcrEmulator(options: GcrEmulatorOptions = {}): Promis
       const tags = store.tagsOf(repo, m.digest).filter((t) => onPage.has(t)).sort();
       if (tags.length === 0 && !(firstPage && store.tagsOf(repo, m.digest).length === 0)) continue;
       map[m.digest] = {
-        imageSizeBytes: String(m.bytes.byteLength + m.blobs.reduce((sum, b) => sum + (store.blob(b)?.byteLength ?? 0), 0)),
-        layerId: '',
+        imageSizeBytes: ar ? '0' : String(m.bytes.byteLength + m.blobs.reduce((sum, b) => sum + (store.blob(b)?.byteLength ?? 0), 0)),
+        ...(ar ? {} : { layerId: '' }),
         mediaType: m.mediaType,
         tag: tags,
-        timeCreatedMs: String(createdMs(store, m.blobs[0])),
-        timeUploadedMs: zero.has(m.digest) ? '0' : String(m.pushedAt.getTime()),
+        timeCreatedMs: ar ? '0' : String(createdMs(store, m.blobs[0])),
+        timeUploadedMs: zero.has(m.digest) ? (ar ? 0 : '0') : ar ? m.pushedAt.getTime() : String(m.pushedAt.getTime()),
       };
     }
     const child = [...new Set(store.repos().filter((r) => r.startsWith(`${repo}/`)).map((r) => r.slice(repo.length + 1).split('/')[0] ?? ''))];
