@@ -13,7 +13,8 @@
  *   (go-containerregistry#667, "GCR returns timeUploadedMs as a string, while AR returns the same field as
  *   int64"), `timeCreatedMs` always "0" and `imageSizeBytes` "0" (marekaf/gcr-lifecycle-policy#6).
  * - DELETE by tag untags; DELETE by digest of a tagged manifest answers 400 GOOGLE_MANIFEST_DANGLING_TAG
- *   "Manifest is still referenced by tag: <t>", naming one tag (genuinetools/reg#136, containers/image#1616).
+ *   "Manifest is still referenced by tag: <t>", naming one tag (genuinetools/reg#136, containers/image#1616; Artifact
+ *   Registry alike, enix/kube-image-keeper#636).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type MemoryAuth, type MemoryRegistry, type RegistryStore, type RouteHelpers, startMemoryRegistry } from './memory-registry.ts';
