@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { artifactoryTime, startArtifactoryEmulator, type ArtifactoryEmulator, type ArtifactoryEmulatorOptions } from '../../test/emulators/artifactory.ts';
-import { AuthError, RegplanError } from '../errors.ts';
+import { AuthError, RegplanError, StalePlanError } from '../errors.ts';
 import type { Credential } from '../credentials/types.ts';
 import type { DriverContext } from './driver.ts';
 import { artifactoryApi, createArtifactoryDriver } from './artifactory.ts';
@@ -115,6 +115,21 @@ test('a tag pushed onto the manifest since the listing keeps it; a listed tag mo
     await driver.deleteManifest(REPO, doomed.digest);
     assert.equal(emulator.store.tags(REPO).map((t) => `${t.tag}=${t.digest === next.digest ? 'next' : 'doomed'}`), ['latest=next', 'next=next', 'rollback=doomed']);
     assert.ok(emulator.store.manifest(REPO, doomed.digest), 'rollback still holds it');
+  });
+});
+
+test('a manifest held only by a tag pushed since the listing is left alone: stale, nothing removed', async () => {
+  await withEmulator(async (emulator) => {
+    const doomed = emulator.store.seedImage(REPO, ['a'], { content: 'doomed' });
+    const driver = createArtifactoryDriver(contextFor(emulator));
+    await driver.listTagRecords(REPO);
+    const manifest = emulator.store.manifest(REPO, doomed.digest);
+    emulator.store.untag(REPO, 'a');
+    emulator.store.putManifest(REPO, 'late', manifest?.bytes as Uint8Array, manifest?.mediaType ?? '');
+    const error = await rejection(driver.deleteManifest(REPO, doomed.digest), StalePlanError);
+    assert.match(error.message, /held by a tag the listing did not show; left alone/);
+    assert.equal(emulator.store.tags(REPO).map((t) => t.tag), ['late']);
+    assert.is(emulator.registry.requestsTo('/artifactory/', 'DELETE').length, 0);
   });
 });
 

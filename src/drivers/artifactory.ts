@@ -17,13 +17,14 @@
  *   of Docker tags and repositories"). A 404 is "already gone" only when a HEAD of the tag agrees.
  * - delete: a manifest is gone once no tag folder holds it, so deleting one removes the folders of the tags the last
  *   listing showed on it (apply re-lists right before deleting and has checked each is planned), each re-resolved
- *   first: a listed tag moved to another manifest since is left alone.
+ *   first: a listed tag moved to another manifest since is left alone, and when none is left to remove, the tag
+ *   apply just found on the digest is one the listing did not show (pushed since): a StalePlanError, nothing removed.
  * Credentials (reference §3.9): REGPLAN_REPO_ARTIFACTORY_TOKEN (an access token, `Authorization: Bearer`), else
  * REGPLAN_REPO_ARTIFACTORY_API_KEY (a legacy API key, `X-JFrog-Art-Api`), else the Docker login for the host as Basic
  * (Artifactory takes the same user and password or identity token on both APIs).
  */
 import pLimit from 'p-limit';
-import { RegplanError } from '../errors.ts';
+import { RegplanError, StalePlanError } from '../errors.ts';
 import type { TagRecord } from '../model/inventory.ts';
 import { isValidTag } from '../model/names.ts';
 import { parseTime } from '../model/time.ts';
@@ -179,10 +180,18 @@ export function createArtifactoryDriver(context: DriverContext): Driver & Detail
   /** File header: remove the folders of the tags the last listing showed on the digest, each re-resolved first. */
   async function deleteManifest(name: string, digest: string): Promise<void> {
     if (!listed.has(name)) await listTagRecords(name);
+    let removed = 0;
     for (const tag of listed.get(name)?.get(digest) ?? []) {
       if ((await base.resolveTag(name, tag))?.digest !== digest) continue; // moved to another manifest (or gone) since
       await untag(name, tag);
+      removed++;
     }
+    if (removed > 0) return;
+    // apply found a tag on the digest just now, yet none the listing showed is there: a tag pushed since holds it
+    throw new StalePlanError(`manifest ${digest} in "${context.host}/${name}" is held by a tag the listing did not show; left alone`, {
+      hint: 'a tag was pushed onto it since the listing; run regplan plan again',
+      context: { registry: context.host, repo: name, ref: digest },
+    });
   }
 
   return {
