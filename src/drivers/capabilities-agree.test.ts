@@ -1,7 +1,8 @@
 /**
  * One truth about what each registry type can do: the capabilities its factory declares, the capabilities of the
  * driver regplan really builds, `regplan registries --json` and `regplan detect --json` must all agree, for every
- * type and host variant. (Issue: GCR and Yandex were advertised with abilities their drivers forced off.)
+ * type and host variant. (Issue: GCR and Yandex were advertised with abilities their drivers forced off.) The
+ * rows finished natively in issue 12 say what they now do.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +34,18 @@ const shown = (c: { untag: boolean; listUntagged: boolean; push: boolean; bundle
 test('the native drivers declare how repo discovery lists repositories (issue 11)', () => {
   const declaring = REGISTRY_TYPES.filter((type) => DRIVER_FACTORIES[type].capabilities.repositoryListing !== undefined);
   assert.equal(declaring.sort(), ['acr', 'dockerhub', 'ecr', 'github', 'gitlab', 'harbor', 'quay']);
+});
+
+test('GCR and Artifactory are native (issue 12 item 7): ready, untag, GCR lists untagged manifests, and "registries --json" says so', async () => {
+  const { registries: rows } = (await json(['registries', '--json'])) as { registries: { type: string; status: string; untag: boolean; listUntagged: boolean }[] };
+  for (const [type, listUntagged] of [['gcr', true], ['artifactory', false]] as const) {
+    const factory = DRIVER_FACTORIES[type];
+    const built = capabilitiesFor(factory, HOSTS[type]);
+    assert.is(factory.status, 'ready', type);
+    assert.equal({ untag: built.untag, listUntagged: built.listUntagged }, { untag: true, listUntagged }, type);
+    const row = rows.find((r) => r.type === type);
+    assert.equal({ status: row?.status, untag: row?.untag, listUntagged: row?.listUntagged }, { status: 'ready', untag: true, listUntagged }, type);
+  }
 });
 
 for (const type of REGISTRY_TYPES) {
