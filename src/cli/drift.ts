@@ -34,6 +34,8 @@ export interface RepoDrift {
   status: 'checked' | 'none' | 'unreadable';
   /** The API call the policy came from, or why it cannot be read. */
   source: string;
+  /** How many tags and untagged manifests the installed policy would delete now (drift or not). */
+  serverDeletes: number;
   drift: DriftEntry[];
 }
 
@@ -48,8 +50,8 @@ Registries whose policy regplan cannot read are listed as such. Exit status: 0 n
 
 Flags:
       --repo GLOB                      only repos whose address matches (repeatable; * and ? wildcards)
-      --format text|json               text (default) or JSON: {"repos": [{repo, status, source, drift: [{tag,
-                                       digest, serverRule, keptBecause}]}]}
+      --format text|json               text (default) or JSON: {"repos": [{repo, status, source, serverDeletes,
+                                       drift: [{tag, digest, serverRule, keptBecause}]}]}
       --repo-container-registry NAME   force the registry type of every repo (see "regplan registries")
 
 Examples:
@@ -86,16 +88,17 @@ export async function checkDrift(args: DriftArgs, io: Io, globals: GlobalOptions
     if (refusesCleanup(opened.driver)) throw opened.driver.cleanupRefusal();
     const { driver } = opened;
     if (!readsInstalledPolicy(driver)) {
-      return { repo: display, status: 'unreadable', source: `regplan cannot read a server-side policy from ${driver.type} yet`, drift: [] };
+      return { repo: display, status: 'unreadable', source: `regplan cannot read a server-side policy from ${driver.type} yet`, serverDeletes: 0, drift: [] };
     }
     const installed = await driver.readInstalledPolicy(opened.name);
-    if (installed === undefined) return { repo: display, status: 'none', source: 'no policy installed', drift: [] };
+    if (installed === undefined) return { repo: display, status: 'none', source: 'no policy installed', serverDeletes: 0, drift: [] };
     let limit = limits.get(opened.hostKey);
     if (!limit) limits.set(opened.hostKey, (limit = pLimit(config.settings.concurrency)));
     const inventory = await takeInventory({ repo: display, name: opened.name, driver }, { cache: context.cache, limit, now: now.getTime() });
     const decision = evaluateRepo(inventory, policy, { facts, now, graceMs: config.settings.graceMs });
     const removals = simulateEcr(readEcrRules(installed.document, display), serverImages(inventory), now);
-    return { repo: display, status: 'checked', source: installed.source, drift: findDrift(display, removals, decision) };
+    const serverDeletes = removals.reduce((sum, r) => sum + Math.max(1, r.image.tags.length), 0);
+    return { repo: display, status: 'checked', source: installed.source, serverDeletes, drift: findDrift(display, removals, decision) };
   })));
 }
 
@@ -109,7 +112,7 @@ export function renderDrift(results: readonly RepoDrift[]): string {
       continue;
     }
     if (r.drift.length === 0) {
-      out.push(`${r.repo}: no drift (installed policy from ${r.source} deletes nothing regplan keeps)`);
+      out.push(`${r.repo}: no drift (the installed policy from ${r.source} would delete ${r.serverDeletes}, nothing regplan keeps)`);
       continue;
     }
     out.push(`${r.repo}: ${r.drift.length} kept by regplan, deleted by the installed policy (${r.source}):`);
