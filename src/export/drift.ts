@@ -19,18 +19,27 @@ export interface DriftEntry {
   keptBecause: string;
 }
 
+/** A push time the inventory gave, or undefined when unknown or unreadable (treated as new, as the plan does). */
+function timeOf(text: string | undefined): Date | undefined {
+  const at = text === undefined ? undefined : new Date(text);
+  return at === undefined || Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 /** The repo's images as a server sees them: tags grouped by digest (earliest known push time), then untagged manifests. */
 export function serverImages(inventory: RepoInventory): ServerImage[] {
   const byDigest = new Map<string, ServerImage>();
   for (const record of inventory.tags) {
     const image = byDigest.get(record.digest) ?? { digest: record.digest, tags: [] };
     image.tags.push(record.tag);
-    const at = record.pushedAt === undefined ? undefined : new Date(record.pushedAt);
+    const at = timeOf(record.pushedAt);
     if (at !== undefined && (image.pushedAt === undefined || at < image.pushedAt)) image.pushedAt = at;
     byDigest.set(record.digest, image);
   }
   for (const record of inventory.untagged) {
-    if (!byDigest.has(record.digest)) byDigest.set(record.digest, { digest: record.digest, tags: [], ...(record.pushedAt === undefined ? {} : { pushedAt: new Date(record.pushedAt) }) });
+    if (!byDigest.has(record.digest)) {
+      const at = timeOf(record.pushedAt);
+      byDigest.set(record.digest, { digest: record.digest, tags: [], ...(at === undefined ? {} : { pushedAt: at }) });
+    }
   }
   return [...byDigest.values()];
 }

@@ -13,18 +13,17 @@
  * never fires (sinceImagePushed 36500 days), so no later rule can expire those images.
  *
  * The compiled shape: protecting rules (one per wildcard of each `tags` keep rule, read as a superset, plus
- * `sha256-*` for signature tags), then ONE expiring rule family over the rest: `imageCountMoreThan N` for a single
- * `newest` (per wildcard of its `tags` scope, then `sinceImagePushed 1` for tags outside the scope), or
- * `sinceImagePushed D` with D = the longest of pushedWithin and grace, rounded up to whole days.
+ * `sha256-*` for signature tags), then one expiring rule over the rest: `sinceImagePushed D` with D = the longest
+ * of pushedWithin and grace, rounded up to whole days.
  *
  * Safety choice for ECR: DROP. Rules stand alone, so a keep rule ECR cannot express drops the tagged expiring rules
  * (they would weaken it); when nothing safe is left the export is `unsafe`. Dropped always: untagged expiry (ECR
  * counts signatures and index children as untagged images, aws/containers-roadmap#2613), and every tagged rule when
  * `delete.tags` is set (ECR expires an image with all its tags, so a kept tag outside the scope on the same image
- * would go too). A count rule is dropped when grace > 0 (imageCountMoreThan ignores age).
+ * would go too), and every tagged rule when the policy has a `newest` rule (see COUNT_REASON).
  */
 import type { Policy } from '../config/types.ts';
-import { dynamicRuleReason, graceLabel, labelledRules, UNTAGGED_REFERRERS_REASON } from './keep-rules.ts';
+import { dynamicRuleReason, labelledRules, UNTAGGED_REFERRERS_REASON } from './keep-rules.ts';
 import { wildcards } from './patterns.ts';
 import { daysCovering, type Limitation, type PolicyExport } from './types.ts';
 
@@ -50,6 +49,13 @@ export interface EcrLifecyclePolicy {
 
 /** Days a protecting rule waits: no image is a hundred years old, so the rule never expires one. */
 export const NEVER_DAYS = 36500;
+/**
+ * Why `newest` is never exported to ECR: a count rule ranks every image its selection matches, including images an
+ * earlier rule protects (lifecycle_policy_examples.html, "Filtering on multiple rules", Example A: rule 2 marks
+ * image B although rule 1 keeps it), so signature and attestation images (`sha256-…` tags) take places in the
+ * count; regplan's newest counts neither those nor images the count would share with them.
+ */
+const COUNT_REASON = 'ECR\'s imageCountMoreThan ranks every tagged image it selects, signature and attestation images (sha256-… tags) and images protected by earlier rules included (lifecycle_policy_examples.html, Example A); regplan\'s newest does not count referrers, so ECR could keep fewer';
 /** ECR's limit of wildcards per tagPatternList string. */
 const MAX_STARS = 4;
 
@@ -59,7 +65,6 @@ export function compileEcr(policy: Policy, options: { repo: string; graceMs: num
   const notes: string[] = [];
   const drop = (rule: string, reason: string) => limitations.push({ rule, reason, effect: 'tagged expiring rules dropped' });
   const protect: { patterns: string[]; why: string }[] = [{ patterns: ['sha256-*'], why: 'signature, attestation and SBOM tags follow their subject in regplan' }];
-  const counts: { count: number; scope?: string[]; label: string }[] = [];
   let ageMs = 0;
 
   for (const { label, rule } of labelledRules(policy)) {
@@ -77,9 +82,8 @@ export function compileEcr(policy: Policy, options: { repo: string; graceMs: num
         if (exact === undefined) notes.push(`${label}: ${JSON.stringify(rule.pattern)} is protected as ${list.join(', ')}, which keeps more tags than regplan does`);
       }
     } else if (rule.kind === 'newest') {
-      const scope = rule.tags === undefined ? undefined : wildcards(rule.tags, 'exact', MAX_STARS);
-      if (rule.tags !== undefined && scope === undefined) drop(label, `its scope ${JSON.stringify(rule.tags)} cannot be written exactly as ECR wildcards`);
-      else counts.push({ count: rule.count, label, ...(scope === undefined ? {} : { scope }) });
+      if (rule.count === 0) notes.push(`${label}: newest 0 keeps nothing`);
+      else drop(label, COUNT_REASON);
     } else if (rule.kind === 'pushedWithin') {
       ageMs = Math.max(ageMs, rule.durationMs);
     }
@@ -87,9 +91,6 @@ export function compileEcr(policy: Policy, options: { repo: string; graceMs: num
   if (policy.deleteTags !== undefined) {
     drop('delete.tags', 'ECR expires an image with every tag on it: a tag outside delete.tags (which regplan keeps) on the same image would be deleted too, and a wildcard cannot select "images whose tags all match"');
   }
-  if (counts.length > 1) drop(counts.map((c) => c.label).join(', '), 'each ECR rule counts its own selection; several newest rules keep their union, which one count rule cannot say');
-  if (counts.length === 1 && ageMs > 0) drop(`${counts[0]?.label}, pushedWithin`, 'an ECR rule expires by count or by age, never both; regplan keeps a tag when either rule keeps it');
-  if (counts.length === 1 && options.graceMs > 0) drop(graceLabel(options.graceMs), 'imageCountMoreThan expires by rank whatever the age, so it could expire an image pushed within the grace window');
   if (policy.untagged === 'delete') limitations.push({ rule: 'untagged: delete', reason: UNTAGGED_REFERRERS_REASON, effect: 'untagged expiry not exported (ECR keeps untagged images)' });
 
   const rules: EcrLifecycleRule[] = [];
@@ -100,16 +101,10 @@ export function compileEcr(policy: Policy, options: { repo: string; graceMs: num
     for (const { patterns, why } of protect) {
       for (const pattern of patterns) add(`regplan keeps: ${why} (never expires)`, { tagStatus: 'tagged', tagPatternList: [pattern], countType: 'sinceImagePushed', countUnit: 'days', countNumber: NEVER_DAYS });
     }
-    const [count] = counts;
-    if (count !== undefined) {
-      for (const pattern of count.scope ?? ['*']) add(`${count.label}: keep the ${count.count} newest`, { tagStatus: 'tagged', tagPatternList: [pattern], countType: 'imageCountMoreThan', countNumber: count.count });
-      if (count.scope !== undefined) add('tags outside every keep rule', { tagStatus: 'tagged', tagPatternList: ['*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 });
-    } else {
-      const days = daysCovering(Math.max(ageMs, options.graceMs));
-      const why = ageMs > 0 ? `pushedWithin and grace, rounded up to ${days} days` : `older than the grace window (at least 1 day)`;
-      add(`tags outside every keep rule, ${why}`, { tagStatus: 'tagged', tagPatternList: ['*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: days });
-    }
-    notes.push('ECR counts and ages images, not tags: an image is kept while any of its tags is kept, and counting images keeps at least as many tags as regplan\'s newest');
+    const days = daysCovering(Math.max(ageMs, options.graceMs));
+    const why = ageMs > 0 ? `pushedWithin and grace, rounded up to ${days} days` : `older than the grace window (at least 1 day)`;
+    add(`tags outside every keep rule, ${why}`, { tagStatus: 'tagged', tagPatternList: ['*'], countType: 'sinceImagePushed', countUnit: 'days', countNumber: days });
+    notes.push('ECR ages images, not tags: an image stays while any of its tags is protected');
   }
   const expiring = rules.filter((r) => r.selection.countNumber !== NEVER_DAYS);
   if (expiring.length === 0) {

@@ -189,3 +189,22 @@ const NOT_PYTHON = /\(\?<[A-Za-z]|\\[pPQzC]|\[\[:/;
 
 /** Whether `source` means the same in Python `re` as in RE2 (checked conservatively). */
 export const pythonCompatible = (source: string): boolean => !NOT_PYTHON.test(source) && !/\(\?[a-zA-Z]*[Us]/.test(source);
+
+/** The tag prefix of cosign-style referrers (`sha256-<hex>.sig/.att/.sbom`), which regplan never counts or judges by rules. */
+export const REFERRER_TAG_PREFIX = 'sha256-';
+
+/**
+ * Whether no tag `source` matches can start with `sha256-`: every alternative of its exact reading begins with a
+ * literal that rules the prefix out. False when unsure (a pattern a wildcard cannot read, or a leading gap).
+ */
+export function excludesReferrerTags(source: string): boolean {
+  const alts = patternAlternatives(source, 'cover');
+  if (alts === undefined) return false;
+  return alts.every((alt) => {
+    const head = alt.pieces[0];
+    return typeof head === 'string' && head !== '' && !head.startsWith(REFERRER_TAG_PREFIX) && !REFERRER_TAG_PREFIX.startsWith(head);
+  });
+}
+
+/** An RE2 regex matching every whole tag that does not start with `sha256-` (RE2 has no lookahead, so spelt out). */
+export const NOT_REFERRER_TAG_REGEX = `(?:|[^s].*|s(?:|[^h].*)|sh(?:|[^a].*)|sha(?:|[^2].*)|sha2(?:|[^5].*)|sha25(?:|[^6].*)|sha256(?:|[^-].*))`;
