@@ -9,20 +9,20 @@
  * image (digest); deleting it removes every tag on it. Conditions AND their fields; `tagPrefixes` match any prefix.
  * Durations are REST Durations (`86400s`). At most 10 policies per repository.
  *
- * Mapping: tags keeps -> KEEP tagPrefixes (the literal start of each alternative: a superset), newest -> KEEP
- * mostRecentVersions (per package; counting versions keeps at least as many tags), pushedWithin and grace ->
- * KEEP newerThan, then DELETE tagged versions (older than grace).
+ * Mapping: tags keeps -> KEEP tagPrefixes (the literal start of each alternative: a superset), signature tags ->
+ * KEEP tagPrefixes `sha256-`, pushedWithin -> KEEP newerThan, then DELETE tagged versions older than grace.
+ * `newest` is not exported: mostRecentVersions counts signature versions too, so it could keep fewer images.
  *
  * Safety choice for Artifact Registry: DROP, as for ECR. KEEP policies only ever keep more; the DELETE of tagged
  * versions is dropped when a keep rule cannot be written as a KEEP (semver, gitRefs, listed, inUse, pulledWithin,
- * groupBy, a newest with a `tags` scope, a pattern with no literal prefix) or when delete.tags is set (a version is
+ * groupBy, newest, a pattern with no literal prefix) or when delete.tags is set (a version is
  * deleted with all its tags). Untagged versions are never deleted (signatures and index children, see keep-rules.ts).
  * With no DELETE left the export is `unsafe`.
  */
 import type { Policy } from '../config/types.ts';
 import { dynamicRuleReason, graceLabel, labelledRules, UNTAGGED_REFERRERS_REASON } from './keep-rules.ts';
-import { prefixes } from './patterns.ts';
-import type { Limitation, PolicyExport } from './types.ts';
+import { prefixes, REFERRER_TAG_PREFIX } from './patterns.ts';
+import { daysCovering, type Limitation, type PolicyExport } from './types.ts';
 
 /** One cleanup policy. */
 export interface ArtifactRegistryCleanupPolicy {
@@ -61,12 +61,12 @@ export function compileArtifactRegistry(policy: Policy, options: { repo: string;
         if (prefixes(rule.pattern, 'exact') === undefined) notes.push(`${label}: ${JSON.stringify(rule.pattern)} is kept as the prefixes ${list.join(', ')}, which keeps more tags than regplan does`);
       }
     } else if (rule.kind === 'newest') {
-      if (rule.tags !== undefined) drop(label, `mostRecentVersions counts every version of the package; it cannot count only tags matching ${JSON.stringify(rule.tags)}`);
-      else policies.push({ id: `regplan-keep-${index}-newest`, action: 'KEEP', mostRecentVersions: { packageNamePrefixes, keepCount: rule.count } });
+      if (rule.count > 0) drop(label, 'mostRecentVersions counts every version of the package, signature and attestation versions (sha256-… tags) included, which regplan\'s newest does not count; it could keep fewer images');
     } else if (rule.kind === 'pushedWithin') {
       policies.push({ id: `regplan-keep-${index}-pushed-within`, action: 'KEEP', condition: { tagState: 'ANY', packageNamePrefixes, newerThan: seconds(rule.durationMs) } });
     }
   }
+  policies.push({ id: 'regplan-keep-referrer-tags', action: 'KEEP', condition: { tagState: 'TAGGED', tagPrefixes: [REFERRER_TAG_PREFIX], packageNamePrefixes } });
   if (policy.deleteTags !== undefined) drop('delete.tags', 'Artifact Registry deletes a version with every tag on it: a tag outside delete.tags (which regplan keeps) on the same version would be deleted too');
   if (policy.untagged === 'delete') limitations.push({ rule: 'untagged: delete', reason: UNTAGGED_REFERRERS_REASON, effect: 'untagged versions are not deleted' });
   const deleting = limitations.every((l) => l.effect !== 'DELETE of tagged versions dropped');
@@ -74,9 +74,9 @@ export function compileArtifactRegistry(policy: Policy, options: { repo: string;
     policies.push({
       id: 'regplan-delete-tagged',
       action: 'DELETE',
-      condition: { tagState: 'TAGGED', packageNamePrefixes, ...(options.graceMs > 0 ? { olderThan: seconds(options.graceMs) } : {}) },
+      condition: { tagState: 'TAGGED', packageNamePrefixes, olderThan: `${daysCovering(options.graceMs) * 86_400}s` },
     });
-    if (options.graceMs > 0) notes.push(`${graceLabel(options.graceMs)}: the DELETE takes only versions older than the grace window`);
+    notes.push(`${graceLabel(options.graceMs)}: the DELETE takes only versions older than ${daysCovering(options.graceMs)} day(s) (grace rounded up to whole days, at least one)`);
   }
   notes.push(`packageNamePrefixes matches by prefix: every package of the repository whose name starts with "${options.packageName}" follows these policies`);
   if (policies.length > AR_MAX_POLICIES) drop('keep', `Artifact Registry allows at most ${AR_MAX_POLICIES} cleanup policies per repository; this policy needs ${policies.length}`);

@@ -10,7 +10,7 @@ import { compileEcr } from './ecr.ts';
 import { compileGitlab } from './gitlab.ts';
 import { compileHarbor } from './harbor.ts';
 import { compileQuay } from './quay.ts';
-import type { PolicyExport } from './types.ts';
+import type { Limitation, PolicyExport } from './types.ts';
 
 /** Where the repo lives, as detection tells it. */
 export interface ExportTarget {
@@ -35,8 +35,23 @@ export function artifactRegistryPackage(host: string, name: string): string {
   return (/-docker\.pkg\.dev$/.test(host.replace(/:\d+$/, '')) ? parts.slice(2) : parts.slice(1)).join('/');
 }
 
+/**
+ * What no lifecycle language sees, listed on every export: content relationships the evaluator follows
+ * (plan/protection.ts). These are not rules the export could drop; `regplan drift` finds them on the live repo.
+ */
+export const RELATIONSHIPS: Limitation = {
+  rule: 'content relationships',
+  reason: 'regplan keeps the children of kept indexes and the subject of a kept artifact, and an artifact that names a subject (OCI subject) follows it instead of counting as a tag; the registry\'s policy does not see these links',
+  effect: 'not covered by the export: run "regplan drift" to check them against the live repo',
+};
+
 /** Compiles one repo's policy for its registry. */
 export function exportPolicy(target: ExportTarget, policy: Policy, options: { graceMs: number }): PolicyExport {
+  const result = compileFor(target, policy, options);
+  return result.status === 'unsupported' ? result : { ...result, limitations: [...result.limitations, RELATIONSHIPS] };
+}
+
+function compileFor(target: ExportTarget, policy: Policy, options: { graceMs: number }): PolicyExport {
   const base = { repo: target.repo, graceMs: options.graceMs };
   switch (target.type) {
     case 'ecr':

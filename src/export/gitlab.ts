@@ -13,7 +13,8 @@
  * This maps regplan closely: delete.tags -> name_regex_delete, tags keeps -> name_regex_keep (a union),
  * newest -> keep_n rounded UP to an allowed value (counted among the delete-scope tags, which ranks every tag at
  * least as high as regplan's count over all tags), pushedWithin and grace -> older_than rounded UP. Keeping more
- * is safe; keeping less is not.
+ * is safe; keeping less is not. Signature tags (`sha256-…`) follow their subject in regplan, so they are always in
+ * name_regex_keep, and kept out of name_regex_delete (spelt as an RE2 complement) so keep_n never counts them.
  *
  * Safety choice for GitLab: UNSAFE. A project has one policy; a keep rule it cannot express (semver, gitRefs,
  * listed, inUse, pulledWithin, groupBy, a newest scoped to other tags than delete.tags, a count over 100, an age
@@ -21,7 +22,7 @@
  */
 import type { Policy } from '../config/types.ts';
 import { dynamicRuleReason, graceLabel, labelledRules } from './keep-rules.ts';
-import { wholeTagRegex } from './patterns.ts';
+import { excludesReferrerTags, NOT_REFERRER_TAG_REGEX, REFERRER_TAG_PREFIX, wholeTagRegex } from './patterns.ts';
 import type { Limitation, PolicyExport } from './types.ts';
 
 /** The API payload (attributes of the project's container_expiration_policy). */
@@ -32,7 +33,7 @@ export interface GitlabCleanupPolicy {
     keep_n?: number;
     older_than: string;
     name_regex_delete: string;
-    name_regex_keep?: string;
+    name_regex_keep: string;
   };
 }
 
@@ -60,6 +61,11 @@ export function compileGitlab(policy: Policy, options: { repo: string; graceMs: 
       } else keepN = Math.max(keepN, rule.count);
     } else if (rule.kind === 'pushedWithin') ageMs = Math.max(ageMs, rule.durationMs);
   }
+  // keep_n ranks every tag name_regex_delete selects: signature tags (sha256-…), which regplan's newest never
+  // counts, must be outside it, or they would take places in the count.
+  if (keepN > 0 && policy.deleteTags !== undefined && !excludesReferrerTags(policy.deleteTags)) {
+    unsafe('newest', `keep_n ranks every tag name_regex_delete selects, and delete.tags ${JSON.stringify(policy.deleteTags)} may select signature tags (sha256-…), which regplan's newest does not count`);
+  }
   const keepNValue = keepN === 0 ? undefined : GITLAB_KEEP_N.find((n) => n >= keepN);
   if (keepN > 0 && keepNValue === undefined) unsafe('newest', `keep_n is at most 100; the policy keeps the ${keepN} newest`);
   else if (keepNValue !== undefined && keepNValue !== keepN) notes.push(`keep_n ${keepNValue}: GitLab accepts only ${GITLAB_KEEP_N.join(', ')}, so the ${keepN} newest are rounded up`);
@@ -79,8 +85,8 @@ export function compileGitlab(policy: Policy, options: { repo: string; graceMs: 
     cadence: '1d',
     ...(keepNValue === undefined ? {} : { keep_n: keepNValue }),
     older_than: `${days}d`,
-    name_regex_delete: policy.deleteTags === undefined ? '.*' : wholeTagRegex(policy.deleteTags),
-    ...(keeps.length === 0 ? {} : { name_regex_keep: keeps.join('|') }),
+    name_regex_delete: policy.deleteTags === undefined ? NOT_REFERRER_TAG_REGEX : wholeTagRegex(policy.deleteTags),
+    name_regex_keep: [...keeps, `${REFERRER_TAG_PREFIX}.*`].join('|'),
   };
   return {
     repo: options.repo,

@@ -12,7 +12,8 @@
  * This is regplan's own model (a tag survives when any keep rule keeps it), so each keep rule becomes a retain
  * rule: tags -> always (pattern read as a superset), newest -> latestPushedK (scope read exactly), pushedWithin
  * and grace -> nDaysSinceLastPush (days rounded up), tags outside delete.tags -> always with `excludes` (read
- * exactly), untagged artifacts -> always retained (see below).
+ * exactly), signature tags (`sha256-*`, which follow their subject in regplan) -> always, untagged artifacts ->
+ * always retained (see below).
  *
  * Safety choice for Harbor: UNSAFE. Whatever no rule retains is deleted, so a keep rule Harbor cannot express
  * cannot be dropped: the export prints no policy. Untagged artifacts are always retained, because regplan keeps
@@ -21,7 +22,7 @@
  */
 import type { Policy } from '../config/types.ts';
 import { dynamicRuleReason, labelledRules, UNTAGGED_REFERRERS_REASON } from './keep-rules.ts';
-import { wildcards } from './patterns.ts';
+import { excludesReferrerTags, REFERRER_TAG_PREFIX, wildcards } from './patterns.ts';
 import { daysCovering, type Limitation, type PolicyExport } from './types.ts';
 
 /** One retention selector. */
@@ -86,8 +87,11 @@ export function compileHarbor(policy: Policy, options: { repo: string; name: str
         if (wildcards(rule.pattern, 'exact') === undefined) notes.push(`${label}: ${JSON.stringify(rule.pattern)} is retained as ${union(list)}, which keeps more tags than regplan does`);
       }
     } else if (rule.kind === 'newest') {
-      const scope = rule.tags === undefined ? ['**'] : wildcards(rule.tags, 'exact');
-      if (scope === undefined) unsafe(label, `its scope ${JSON.stringify(rule.tags)} cannot be written exactly as a doublestar pattern`);
+      // regplan's newest never counts signature tags: count every other tag (excludes sha256-*), or a scope that rules them out.
+      const scope = rule.tags === undefined ? undefined : wildcards(rule.tags, 'exact');
+      if (rule.tags === undefined) retain('latestPushedK', { latestPushedK: rule.count }, `${REFERRER_TAG_PREFIX}*`, { decoration: 'excludes' });
+      else if (scope === undefined) unsafe(label, `its scope ${JSON.stringify(rule.tags)} cannot be written exactly as a doublestar pattern`);
+      else if (!excludesReferrerTags(rule.tags)) unsafe(label, `its scope ${JSON.stringify(rule.tags)} may match signature tags (sha256-…), which Harbor would count and regplan does not`);
       else retain('latestPushedK', { latestPushedK: rule.count }, union(scope));
     } else if (rule.kind === 'pushedWithin') {
       retain('nDaysSinceLastPush', { nDaysSinceLastPush: daysCovering(rule.durationMs) }, '**');
@@ -98,8 +102,10 @@ export function compileHarbor(policy: Policy, options: { repo: string; name: str
     if (scope === undefined) unsafe('delete.tags', `${JSON.stringify(policy.deleteTags)} cannot be written exactly as a doublestar pattern, so the tags outside it (which regplan keeps) cannot be retained`);
     else retain('always', {}, union(scope), { decoration: 'excludes' });
   }
-  if (options.graceMs > 0) retain('nDaysSinceLastPush', { nDaysSinceLastPush: daysCovering(options.graceMs) }, '**');
-  retain('always', {}, '**', { untagged: true });
+  // Signature tags, and (extras untagged) every untagged artifact: a '**' selector here would retain every tag.
+  retain('always', {}, `${REFERRER_TAG_PREFIX}*`, { untagged: true });
+  // The grace window, at least a day (also covers push times a little in the future, which the plan keeps).
+  retain('nDaysSinceLastPush', { nDaysSinceLastPush: daysCovering(options.graceMs) }, '**');
   if (policy.untagged === 'delete') limitations.push({ rule: 'untagged: delete', reason: UNTAGGED_REFERRERS_REASON, effect: 'untagged artifacts are retained' });
   if (rules.length > HARBOR_MAX_RULES) unsafe('keep', `Harbor allows at most ${HARBOR_MAX_RULES} retention rules per project; this policy needs ${rules.length}`);
   notes.push('Harbor counts and ages artifacts: an artifact is retained while any of its tags is, and counting artifacts keeps at least as many tags as regplan\'s newest');
