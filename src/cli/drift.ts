@@ -1,5 +1,6 @@
 /**
- * `regplan drift`: reads the lifecycle policy installed on each selected repo's registry (ECR GetLifecyclePolicy),
+ * `regplan drift`: reads the lifecycle policy installed on each selected repo's registry (ECR GetLifecyclePolicy,
+ * GitLab GET /projects/:id container_expiration_policy),
  * runs it against the repo's current inventory — the same inventory and evaluator regplan plans with — and lists
  * where the server would delete something regplan's plan keeps: the tag (or untagged digest), the server rule,
  * and regplan's reason to keep it. Exit 0: no drift; 2: drift; 1: error. Nothing is changed.
@@ -7,10 +8,14 @@
 import pLimit from 'p-limit';
 import { displayAddress } from '../config/display.ts';
 import { refusesCleanup } from '../drivers/driver.ts';
-import { UsageError } from '../errors.ts';
+import { RegplanError, UsageError } from '../errors.ts';
 import { findDrift, serverImages, type DriftEntry } from '../export/drift.ts';
 import { readsInstalledPolicy } from '../export/installed.ts';
-import { readEcrRules, simulateEcr } from '../export/simulate-ecr.ts';
+import type { GitlabCleanupPolicy } from '../export/gitlab.ts';
+import type { HarborRetentionPolicy } from '../export/harbor.ts';
+import type { InstalledPolicy } from '../export/installed.ts';
+import { readEcrRules, simulateEcr, type ServerImage } from '../export/simulate-ecr.ts';
+import { simulateGitlab, simulateHarbor, type Removal } from '../export/simulate-tag-policies.ts';
 import { evaluateRepo } from '../plan/evaluate.ts';
 import { gatherPolicyFacts } from '../plan/facts.ts';
 import { takeInventory } from '../plan/inventory.ts';
@@ -43,7 +48,8 @@ const USAGE = 'usage: regplan drift [--repo GLOB]... [--format text|json] [--rep
 
 const HELP = `Usage: regplan drift [--repo GLOB]... [--format text|json] [--repo-container-registry NAME]
 
-Reads the lifecycle policy installed on each repo's registry (ECR: GetLifecyclePolicy), runs it against the
+Reads the policy installed on each repo's registry (ECR: GetLifecyclePolicy; GitLab: the project's cleanup
+policy from GET /projects/:id), runs it against the
 repo's current tags exactly as regplan's plan sees them, and lists every tag or untagged manifest the server
 would delete that regplan keeps, with the server rule and regplan's reason to keep it. Nothing is changed.
 Registries whose policy regplan cannot read are listed as such. Exit status: 0 no drift, 2 drift, 1 error.
@@ -96,10 +102,24 @@ export async function checkDrift(args: DriftArgs, io: Io, globals: GlobalOptions
     if (!limit) limits.set(opened.hostKey, (limit = pLimit(config.settings.concurrency)));
     const inventory = await takeInventory({ repo: display, name: opened.name, driver }, { cache: context.cache, limit, now: now.getTime() });
     const decision = evaluateRepo(inventory, policy, { facts, now, graceMs: config.settings.graceMs });
-    const removals = simulateEcr(readEcrRules(installed.document, display), serverImages(inventory), now);
-    const serverDeletes = removals.reduce((sum, r) => sum + Math.max(1, r.image.tags.length), 0);
+    const removals = simulateInstalled(installed, { repo: display, name: opened.name }, serverImages(inventory), now);
+    const serverDeletes = removals.reduce((sum, r) => sum + (r.tags?.length ?? Math.max(1, r.image.tags.length)), 0);
     return { repo: display, status: 'checked', source: installed.source, serverDeletes, drift: findDrift(display, removals, decision) };
   })));
+}
+
+/** Runs the installed policy in its own language's simulator. */
+function simulateInstalled(installed: InstalledPolicy, where: { repo: string; name: string }, images: ServerImage[], now: Date): Removal[] {
+  switch (installed.format) {
+    case 'ecr-lifecycle-policy':
+      return simulateEcr(readEcrRules(installed.document, where.repo), images, now);
+    case 'gitlab-cleanup-policy':
+      return simulateGitlab(installed.document as GitlabCleanupPolicy, images, now);
+    case 'harbor-retention-policy':
+      return simulateHarbor(installed.document as HarborRetentionPolicy, where.name.split('/').slice(1).join('/'), images, now);
+    default:
+      throw new RegplanError(`regplan drift cannot simulate ${installed.format} policies yet (${where.repo})`);
+  }
 }
 
 /** The text view. */

@@ -30,7 +30,8 @@ export interface GitlabCleanupPolicy {
   container_expiration_policy_attributes: {
     enabled: boolean;
     cadence: '1d' | '7d' | '14d' | '1month' | '3month';
-    keep_n?: number;
+    /** null = no count (sent explicitly: a PUT without keep_n leaves the project's old value, 10 by default). */
+    keep_n: number | null;
     older_than: string;
     name_regex_delete: string;
     name_regex_keep: string;
@@ -83,7 +84,7 @@ export function compileGitlab(policy: Policy, options: { repo: string; graceMs: 
   const attributes: GitlabCleanupPolicy['container_expiration_policy_attributes'] = {
     enabled: true,
     cadence: '1d',
-    ...(keepNValue === undefined ? {} : { keep_n: keepNValue }),
+    keep_n: keepNValue ?? null,
     older_than: `${days}d`,
     name_regex_delete: policy.deleteTags === undefined ? NOT_REFERRER_TAG_REGEX : wholeTagRegex(policy.deleteTags),
     name_regex_keep: [...keeps, `${REFERRER_TAG_PREFIX}.*`].join('|'),

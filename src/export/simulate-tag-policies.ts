@@ -35,13 +35,14 @@ const tagsOf = (images: readonly ServerImage[]) => images.flatMap((image) => ima
 
 /** GitLab: exclude latest, keep name_regex_delete matches, drop the keep_n newest, those newer than older_than, name_regex_keep matches. */
 export function simulateGitlab(policy: GitlabCleanupPolicy, images: readonly ServerImage[], now: Date): Removal[] {
-  const p = policy.container_expiration_policy_attributes;
-  if (!p.enabled) return [];
+  // Read as installed: keep_n, older_than and the regexes may be missing (null in GitLab's answer).
+  const p = policy.container_expiration_policy_attributes as Partial<GitlabCleanupPolicy['container_expiration_policy_attributes']>;
+  if (p.enabled !== true || p.name_regex_delete === undefined) return []; // no delete regex: GitLab deletes nothing
   const remove = fullMatch(p.name_regex_delete);
   const keep = p.name_regex_keep === undefined || p.name_regex_keep === '' ? undefined : fullMatch(p.name_regex_keep);
   const candidates = newestFirst(tagsOf(images).filter((t) => t.tag !== 'latest' && remove.test(t.tag))).slice(p.keep_n ?? 0);
-  const ageMs = parseDays(p.older_than) * DAY;
-  const rule = `GitLab cleanup policy (keep_n ${p.keep_n ?? 'none'}, older_than ${p.older_than}, name_regex_delete ${JSON.stringify(p.name_regex_delete)})`;
+  const ageMs = p.older_than === undefined ? 0 : parseDays(p.older_than) * DAY;
+  const rule = `GitLab cleanup policy (keep_n ${p.keep_n ?? 'none'}, older_than ${p.older_than ?? 'none'}, name_regex_delete ${JSON.stringify(p.name_regex_delete)})`;
   return candidates.filter((t) => olderThan(t.image, now, ageMs) && !keep?.test(t.tag)).map((t) => ({ image: t.image, rule, tags: [t.tag] }));
 }
 
