@@ -1,6 +1,6 @@
 /**
  * `regplan drift`: reads the lifecycle policy installed on each selected repo's registry (ECR GetLifecyclePolicy,
- * GitLab GET /projects/:id container_expiration_policy),
+ * GitLab GET /projects/:id container_expiration_policy, Harbor GET /projects/<p> retention_id -> GET /retentions/<id>),
  * runs it against the repo's current inventory — the same inventory and evaluator regplan plans with — and lists
  * where the server would delete something regplan's plan keeps: the tag (or untagged digest), the server rule,
  * and regplan's reason to keep it. Exit 0: no drift; 2: drift; 1: error. Nothing is changed.
@@ -49,7 +49,7 @@ const USAGE = 'usage: regplan drift [--repo GLOB]... [--format text|json] [--rep
 const HELP = `Usage: regplan drift [--repo GLOB]... [--format text|json] [--repo-container-registry NAME]
 
 Reads the policy installed on each repo's registry (ECR: GetLifecyclePolicy; GitLab: the project's cleanup
-policy from GET /projects/:id), runs it against the
+policy from GET /projects/:id; Harbor: the project's tag retention policy), runs it against the
 repo's current tags exactly as regplan's plan sees them, and lists every tag or untagged manifest the server
 would delete that regplan keeps, with the server rule and regplan's reason to keep it. Nothing is changed.
 Registries whose policy regplan cannot read are listed as such. Exit status: 0 no drift, 2 drift, 1 error.
