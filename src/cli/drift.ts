@@ -19,7 +19,7 @@ import { simulateGitlab, simulateHarbor, type Removal } from '../export/simulate
 import { evaluateRepo } from '../plan/evaluate.ts';
 import { gatherPolicyFacts } from '../plan/facts.ts';
 import { takeInventory } from '../plan/inventory.ts';
-import { selectRepos } from '../plan/make-plan.ts';
+import { resolvePlanRepos } from '../plan/make-plan.ts';
 import type { Io } from '../runtime.ts';
 import type { Command, GlobalOptions } from './command.ts';
 import { loadPlanningContext } from './planning-context.ts';
@@ -84,28 +84,32 @@ export async function checkDrift(args: DriftArgs, io: Io, globals: GlobalOptions
   for (const w of context.warnings) io.stderr(`Warning: ${w.file}:${w.line}:${w.col} ${w.path}: ${w.message}\n`);
   const { config } = context;
   const now = options.now ?? new Date();
-  const repos = selectRepos(config, args.repoGlobs).filter((repo) => repo.cleanup !== undefined);
-  const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir, env: io.env });
   const limits = new Map<string, ReturnType<typeof pLimit>>();
-  return context.withRegistries(() => Promise.all(repos.map(async (repo): Promise<RepoDrift> => {
-    const display = displayAddress(repo);
-    const policy = repo.cleanup as NonNullable<typeof repo.cleanup>;
-    const opened = context.open(repo.repo);
-    if (refusesCleanup(opened.driver)) throw opened.driver.cleanupRefusal();
-    const { driver } = opened;
-    if (!readsInstalledPolicy(driver)) {
-      return { repo: display, status: 'unreadable', source: `regplan cannot read a server-side policy from ${driver.type} yet`, serverDeletes: 0, drift: [] };
-    }
-    const installed = await driver.readInstalledPolicy(opened.name);
-    if (installed === undefined) return { repo: display, status: 'none', source: 'no policy installed', serverDeletes: 0, drift: [] };
-    let limit = limits.get(opened.hostKey);
-    if (!limit) limits.set(opened.hostKey, (limit = pLimit(config.settings.concurrency)));
-    const inventory = await takeInventory({ repo: display, name: opened.name, driver }, { cache: context.cache, limit, now: now.getTime() });
-    const decision = evaluateRepo(inventory, policy, { facts, now, graceMs: config.settings.graceMs });
-    const removals = simulateInstalled(installed, { repo: display, name: opened.name }, serverImages(inventory), now);
-    const serverDeletes = removals.reduce((sum, r) => sum + (r.tags?.length ?? Math.max(1, r.image.tags.length)), 0);
-    return { repo: display, status: 'checked', source: installed.source, serverDeletes, drift: findDrift(display, removals, decision) };
-  })));
+  return context.withRegistries(async () => {
+    // The plan's own selection: config repos and repo patterns expanded through the registries' listings.
+    const { repos: selected } = await resolvePlanRepos({ config, open: context.open, repoGlobs: args.repoGlobs });
+    const repos = selected.filter((repo) => repo.cleanup !== undefined);
+    const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir, env: io.env });
+    return Promise.all(repos.map(async (repo): Promise<RepoDrift> => {
+      const display = displayAddress(repo);
+      const policy = repo.cleanup as NonNullable<typeof repo.cleanup>;
+      const opened = context.open(repo.repo);
+      if (refusesCleanup(opened.driver)) throw opened.driver.cleanupRefusal();
+      const { driver } = opened;
+      if (!readsInstalledPolicy(driver)) {
+        return { repo: display, status: 'unreadable', source: `regplan cannot read a server-side policy from ${driver.type} yet`, serverDeletes: 0, drift: [] };
+      }
+      const installed = await driver.readInstalledPolicy(opened.name);
+      if (installed === undefined) return { repo: display, status: 'none', source: 'no policy installed', serverDeletes: 0, drift: [] };
+      let limit = limits.get(opened.hostKey);
+      if (!limit) limits.set(opened.hostKey, (limit = pLimit(config.settings.concurrency)));
+      const inventory = await takeInventory({ repo: display, name: opened.name, driver }, { cache: context.cache, limit, now: now.getTime() });
+      const decision = evaluateRepo(inventory, policy, { facts, now, graceMs: config.settings.graceMs });
+      const removals = simulateInstalled(installed, { repo: display, name: opened.name }, serverImages(inventory), now);
+      const serverDeletes = removals.reduce((sum, r) => sum + (r.tags?.length ?? Math.max(1, r.image.tags.length)), 0);
+      return { repo: display, status: 'checked', source: installed.source, serverDeletes, drift: findDrift(display, removals, decision) };
+    }));
+  });
 }
 
 /** Runs the installed policy in its own language's simulator. */

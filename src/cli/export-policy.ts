@@ -76,6 +76,10 @@ export async function exportPolicies(args: ExportPolicyArgs, io: Io, globals: Gl
       { graceMs: config.settings.graceMs },
     ));
   }
+  const patterns = (config.repoPatterns ?? []).filter((entry) => entry.cleanup !== undefined);
+  if (patterns.length > 0) {
+    io.stderr(`Note: ${patterns.length} repo pattern${patterns.length === 1 ? '' : 's'} (${patterns.map((p) => p.pattern).join(', ')}) not compiled: patterns become repos only when a plan lists the registry; write the repos out to export their policies\n`);
+  }
   return exports;
 }
 
