@@ -9,6 +9,8 @@ export async function loadCommands(): Promise<Command[]> {
     import('./registries.ts'),
     import('./plan.ts'),
     import('./apply.ts'),
+    import('./export-policy.ts'),
+    import('./drift.ts'),
     import('./ci-env.ts'),
     import('./login.ts'),
     import('./logout.ts'),
