@@ -130,8 +130,8 @@ export class HttpTransport {
   readonly #timeoutMs: number;
   readonly #onWait: ((message: string) => void) | undefined;
   readonly #fetch: typeof fetch;
-  /** fetch's extra init: the keep-alive dispatcher (connections.ts) when this transport uses the global fetch. */
-  readonly #fetchInit: { dispatcher?: unknown };
+  /** The keep-alive dispatcher (connections.ts) when this transport uses the global fetch; resolved at the first request. */
+  readonly #dispatcher: (() => Promise<unknown>) | undefined;
   readonly #ky: typeof ky;
 
   constructor(options: TransportOptions) {
@@ -141,8 +141,8 @@ export class HttpTransport {
     this.#timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#onWait = options.onWait ?? defaults.onWait;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-    const dispatcher = options.fetch === undefined ? keepAliveDispatcher(options.connectionsPerHost ?? defaults.connectionsPerHost) : undefined;
-    this.#fetchInit = dispatcher === undefined ? {} : { dispatcher };
+    const connections = options.connectionsPerHost ?? defaults.connectionsPerHost;
+    this.#dispatcher = options.fetch === undefined ? () => keepAliveDispatcher(connections) : undefined;
     this.#ky = ky.create({ redirect: 'manual', throwHttpErrors: false, timeout: this.#timeoutMs });
   }
 
@@ -205,7 +205,6 @@ export class HttpTransport {
         method: hop.method,
         headers,
         ...(hop.body === undefined ? {} : large ? { body: viewStream(hop.body as Uint8Array), duplex: 'half' } : { body: hop.body as BodyInit }),
-        ...this.#fetchInit,
         fetch: (input, init) => this.#attempt(input, init, hop),
         retry: {
           limit,
@@ -267,7 +266,9 @@ export class HttpTransport {
   }
 
   /** fetch, plus one debug line per attempt when debugging (only then is the URL redacted and the clock read). */
-  async #loggedFetch(input: RequestInfo | URL, init: RequestInit | undefined): Promise<Response> {
+  async #loggedFetch(input: RequestInfo | URL, givenInit: RequestInit | undefined): Promise<Response> {
+    const dispatcher = await this.#dispatcher?.();
+    const init = dispatcher === undefined ? givenInit : ({ ...givenInit, dispatcher } as RequestInit);
     if (this.#options.debug === undefined) return this.#fetch(input, init);
     const line = input instanceof Request ? `${input.method} ${redactUrl(input.url)}` : `${init?.method ?? 'GET'} ${redactUrl(String(input))}`;
     const started = Date.now();
