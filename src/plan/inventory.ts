@@ -135,7 +135,8 @@ async function eachWithWorkers<T>(items: readonly T[], workers: number, work: (i
  * fail the tag grammar go to `rejected` without a request. A tag the last plan saw (the cache's tag hints) is
  * HEADed: its manifest is most likely cached, so the digest is all that is needed. Any other tag is read with one
  * GET by tag, whose body the client hashes and checks against Docker-Content-Digest; the digest and the manifest
- * come in that one request, and the manifest goes to the cache so it is not fetched again by digest.
+ * come in that one request, and the manifest goes to the cache so it is not fetched again by digest. Each tag's
+ * manifest facts are derived right after, so bytes read by tag are not held until every tag is resolved.
  */
 async function resolveTags(
   target: { repo: string; name: string; driver: Driver },
@@ -153,8 +154,11 @@ async function resolveTags(
   let done = 0;
   await eachWithWorkers(names, limit.concurrency, async (tag) => {
     const descriptor = reader && !hints.has(tag) ? await reader.readTag(tag) : await limit(() => driver.resolveTag(name, tag));
+    if (descriptor) {
+      records.push({ tag, digest: descriptor.digest, mediaType: descriptor.mediaType });
+      if (reader && isValidDigest(descriptor.digest)) await reader.facts(descriptor.digest); // while a manifest read by tag is at hand
+    }
     options.progress?.({ repo, done: ++done, total: names.length });
-    if (descriptor) records.push({ tag, digest: descriptor.digest, mediaType: descriptor.mediaType });
   });
   const order = new Map(names.map((tag, i) => [tag, i]));
   records.sort((a, b) => (order.get(a.tag) ?? 0) - (order.get(b.tag) ?? 0));
@@ -247,10 +251,11 @@ class ContentReader {
   /** What a manifest's content says: bytes just read by tag, the cached bytes when they verify, else the registry's (cached for next time). */
   async #manifestContent(digest: string): Promise<ManifestContent | undefined> {
     const fresh = this.#fresh.get(digest);
-    this.#fresh.delete(digest);
-    const fromFresh = fresh && manifestContent(fresh);
-    if (fromFresh) return fromFresh;
-    const cached = fresh === undefined ? await this.#cache.read('manifest', digest) : undefined;
+    if (fresh !== undefined) {
+      this.#fresh.delete(digest);
+      return this.#parsed(digest, fresh);
+    }
+    const cached = await this.#cache.read('manifest', digest);
     const fromCache = cached && manifestContent(cached);
     if (fromCache) return fromCache;
     let bytes: Uint8Array;
@@ -260,9 +265,13 @@ class ContentReader {
       if (isNotFound(error)) return undefined; // deleted since it was listed
       throw error;
     }
+    await this.#cache.store('manifest', digest, bytes);
+    return this.#parsed(digest, bytes);
+  }
+
+  #parsed(digest: string, bytes: Uint8Array): ManifestContent {
     const content = manifestContent(bytes);
     if (!content) throw new RegplanError(`manifest "${this.#name}@${digest}" is not a JSON object`, { context: { ref: digest }, hint: 'inspect it with skopeo inspect --raw' });
-    await this.#cache.store('manifest', digest, bytes);
     return content;
   }
 
