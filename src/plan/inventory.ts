@@ -5,9 +5,9 @@
  * `created`, cached by digest). Per manifest: children and subject, so related content follows what it belongs to.
  * Each manifest and each config is read at most once per repo, however many tags share it (single-flight by digest).
  * Requests to one host run at most `concurrency` at a time, and a repo is worked through by that many workers, so
- * memory grows with the tags' records, not with a pending promise per tag. Every push time, whatever its source (a native
- * listing, a config's `created`, an annotation), passes `plausiblePushTime` here and nowhere else: a zeroed or
- * future time becomes unknown, which keeps the tag.
+ * memory grows with the tags' records, not with a pending promise per tag. Every push time, whatever its source
+ * (a native listing, a config's `created`, an annotation), passes `plausiblePushTime` here and nowhere else: a
+ * zeroed or future time becomes unknown, which keeps the tag.
  * Names from the registry are hostile until checked: a tag or digest that fails the distribution grammar
  * (model/names.ts) is never resolved, read or deleted; it goes to `rejected` and the plan shows it as skipped.
  */
@@ -58,13 +58,15 @@ export async function takeInventory(
   const created = new Map<string, string>();
   if (reader) {
     const digests = [...new Set([...tags.map((t) => t.digest), ...untagged.map((u) => u.digest)])];
-    await eachWithWorkers(digests, limit.concurrency, async (digest) => {
-      const entry = await reader.facts(digest);
-      if (!entry) return;
+    const facts = new Map<string, DatedManifestFacts | undefined>();
+    await eachWithWorkers(digests, limit.concurrency, async (digest) => void facts.set(digest, await reader.facts(digest)));
+    for (const digest of digests) {
+      const entry = facts.get(digest);
+      if (!entry) continue;
       const { created: when, ...rest } = entry;
-      manifests[digest] = rest;
+      manifests[digest] = rest; // in listing order, whatever order the reads finished in
       if (when) created.set(digest, when);
-    });
+    }
   }
   const now = options.now ?? Date.now();
   const pushTime = (recorded: string | undefined, digest: string): string | undefined =>
