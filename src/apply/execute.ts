@@ -3,9 +3,10 @@
  * then deletions, a few at a time per repo. Before each delete the tag is re-resolved (compare-and-delete): gone = done,
  * moved = stale and left alone. A digest delete whose tag the guards below just read with a verified GET uses
  * that reading instead of a second lookup (one request per tag, issue 11): the DELETE names the planned digest, so
- * a tag that moves after the reading keeps its new manifest. An untag names the tag, so it always looks again. Before an action that removes content (a digest delete; an untag where the last tag
- * takes the manifest) the repo's other tags are checked too, so a tag moved onto that manifest since the plan
- * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
+ * a tag that moves after the reading keeps its new manifest. An untag names the tag, so it always looks again.
+ * Before an action that removes content (a digest delete; an untag where the last tag takes the manifest) the
+ * repo's other tags are checked too, so a tag moved onto that manifest since the plan (a rollback re-tag, say)
+ * protects it — the plan's digest is not enough when a digest delete removes all its tags.
  * Names are hostile until checked (model/names.ts): an action whose tag or digest fails the grammar fails without a
  * request, and a listed tag that fails it is neither resolved nor counted as a guard (the plan skipped it too).
  */
