@@ -71,6 +71,9 @@ export function setExitCode(code: number): void {
 /** The user's home directory (for `~/.docker`). */
 export const homeDir = (): string => os.homedir();
 
+/** True on Deno (its fetch has its own connection pool and takes no undici dispatcher). */
+export const onDeno = (): boolean => (globalThis as { Deno?: unknown }).Deno !== undefined;
+
 /** Name and version of the JavaScript runtime, for `--version`; "standalone" when it is the embedded one. */
 export function runtimeVersion(): string {
   const deno = (globalThis as { Deno?: { version: { deno: string } } }).Deno;

@@ -1,9 +1,12 @@
 /**
  * Apply: carries out exactly the actions of a plan (design §6). Pushes first (compare-and-push, see push.ts),
  * then deletions, a few at a time per repo. Before each delete the tag is re-resolved (compare-and-delete): gone = done,
- * moved = stale and left alone. Before an action that removes content (a digest delete; an untag where the last tag
- * takes the manifest) the repo's other tags are checked too, so a tag moved onto that manifest since the plan
- * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
+ * moved = stale and left alone. A digest delete whose tag the guards below just read with a verified GET uses
+ * that reading instead of a second lookup (one request per tag, issue 11): the DELETE names the planned digest, so
+ * a tag that moves after the reading keeps its new manifest. An untag names the tag, so it always looks again.
+ * Before an action that removes content (a digest delete; an untag where the last tag takes the manifest) the
+ * repo's other tags are checked too, so a tag moved onto that manifest since the plan (a rollback re-tag, say)
+ * protects it — the plan's digest is not enough when a digest delete removes all its tags.
  * Names are hostile until checked (model/names.ts): an action whose tag or digest fails the grammar fails without a
  * request, and a listed tag that fails it is neither resolved nor counted as a guard (the plan skipped it too).
  */
@@ -108,6 +111,8 @@ async function applyRepoDeletes(
 interface Guards {
   /** digest -> tags on it now. */
   byDigest: Map<string, string[]>;
+  /** tag -> its digest now (undefined: gone), for tags read one by one with a verified GET just now. */
+  readTags: Map<string, string | undefined>;
   /** `tag@digest` of every tag this apply removes. */
   leaving: Set<string>;
   /** Tags whose digest could not be read now, with why (named in the failure). */
@@ -116,7 +121,7 @@ interface Guards {
   failure?: string;
 }
 
-const NO_GUARDS: Guards = { byDigest: new Map(), leaving: new Set(), unreadable: [] };
+const NO_GUARDS: Guards = { byDigest: new Map(), readTags: new Map(), leaving: new Set(), unreadable: [] };
 
 /**
  * True when an action removes content if some other tag is not looked at first: a digest delete (every tag on
@@ -128,12 +133,14 @@ const needsGuard = (driver: Driver, action: DeleteAction): boolean =>
 async function readGuards(driver: Driver, name: string, deletes: readonly DeleteAction[], limit: ReturnType<typeof pLimit>): Promise<Guards> {
   const leaving = new Set(deletes.filter((a) => a.tag !== undefined).map((a) => `${a.tag}@${a.digest}`));
   const byDigest = new Map<string, string[]>();
+  const readTags = new Map<string, string | undefined>();
   const add = (tag: string, digest: string) => byDigest.set(digest, [...(byDigest.get(digest) ?? []), tag]);
   const unreadable = new Map<string, string>();
   const read = async (tag: string): Promise<void> => {
     try {
       const digest = await verifiedDigest(driver, name, tag);
       if (digest !== undefined) add(tag, digest);
+      if (canReadManifests(driver)) readTags.set(tag, digest);
       unreadable.delete(tag);
     } catch (error) {
       unreadable.set(tag, messageOf(error));
@@ -148,9 +155,9 @@ async function readGuards(driver: Driver, name: string, deletes: readonly Delete
       for (const tag of [...unreadable.keys()]) await read(tag);
     }
   } catch (error) {
-    return { byDigest, leaving, unreadable: [], failure: messageOf(error) };
+    return { byDigest, readTags: new Map(), leaving, unreadable: [], failure: messageOf(error) };
   }
-  return { byDigest, leaving, unreadable: [...unreadable].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([tag, why]) => ({ tag, why })) };
+  return { byDigest, readTags, leaving, unreadable: [...unreadable].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([tag, why]) => ({ tag, why })) };
 }
 
 /**
@@ -197,10 +204,11 @@ async function applyDelete(driver: Driver, name: string, action: DeleteAction, g
     return { outcome: 'failed', message: `refusing to act on invalid ${what}: it fails the distribution grammar (make a fresh plan)` };
   }
   if (action.tag !== undefined) {
-    const now = await driver.resolveTag(name, action.tag);
-    if (!now) return { outcome: 'already-gone' };
-    if (now.digest !== action.digest) {
-      return { outcome: 'stale', message: `tag now points at ${now.digest}, not ${action.digest} as planned; left alone (re-plan to reconsider)` };
+    const read = action.mode === 'manifest' && guards.readTags.has(action.tag);
+    const now = read ? guards.readTags.get(action.tag) : (await driver.resolveTag(name, action.tag))?.digest;
+    if (now === undefined) return { outcome: 'already-gone' };
+    if (now !== action.digest) {
+      return { outcome: 'stale', message: `tag now points at ${now}, not ${action.digest} as planned; left alone (re-plan to reconsider)` };
     }
   }
   const verdict = guardVerdict(driver, action, guards);

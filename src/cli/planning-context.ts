@@ -1,7 +1,8 @@
 /**
  * What `plan` and `apply` share before they act: the validated config, its digest (a saved plan is refused once
  * the config changes), the repo opener, the manifest cache, the transport settings every registry request of the
- * run shares (settings.timeout, retry-wait notices on stderr) and a progress line on stderr when it is a terminal.
+ * run shares (settings.timeout, retry-wait notices on stderr, settings.concurrency connections per host) and a
+ * progress line on stderr when it is a terminal.
  */
 import { createHash } from 'node:crypto';
 import { requireConfig } from '../config/load.ts';
@@ -41,7 +42,7 @@ export async function loadPlanningContext(io: Io, globals: GlobalOptions, option
     ...debug,
   });
   const cache = new ManifestCache(io.env['REGPLAN_NO_CACHE'] ? undefined : manifestCacheDir(io.env, io.env['HOME'] || homeDir()), debug);
-  const transport = { ...(config.settings.timeoutMs === undefined ? {} : { timeoutMs: config.settings.timeoutMs }), onWait: waitNotices(io) };
+  const transport = { ...(config.settings.timeoutMs === undefined ? {} : { timeoutMs: config.settings.timeoutMs }), onWait: waitNotices(io), connectionsPerHost: config.settings.concurrency };
   return { config, configDigest, warnings, open, cache, withRegistries: (body) => withTransportDefaults(transport, body) };
 }
 

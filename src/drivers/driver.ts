@@ -136,7 +136,11 @@ export interface GarbageCollector {
  * that digest (plan/manifest-cache.ts), so a cached copy can be checked the same way.
  */
 export interface ManifestReader {
-  /** A manifest or index (at most 4 MiB): its descriptor, its parsed form and its exact bytes. */
+  /**
+   * A manifest or index (at most 4 MiB): its descriptor, its parsed form and its exact bytes. `digest` may also be
+   * a tag (Registry-API drivers): one GET by tag then gives the tag's digest, checked against the body, and the
+   * manifest together (cold inventory; apply's guards).
+   */
   readManifest(name: string, digest: string): Promise<{ descriptor: Descriptor; manifest: Manifest; bytes: Uint8Array }>;
   /** An image config's exact bytes (at most 8 MiB). */
   readImageConfig(name: string, config: Descriptor): Promise<Uint8Array>;

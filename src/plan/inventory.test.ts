@@ -14,7 +14,7 @@ const digestOf = (n: number) => `sha256:${String(n).padStart(64, '0')}`;
 const IMAGE_CONFIG = 'application/vnd.oci.image.config.v1+json';
 const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
 
-/** A registry-API-like driver (HEAD + manifest + config `created`) over fixed content. */
+/** A registry-API-like driver (HEAD or GET by tag, manifest by digest, config `created`) over fixed content. */
 function registryDriver(created: Record<string, string | undefined>): Driver & ManifestReader {
   const tags = Object.keys(created);
   return {
@@ -23,7 +23,8 @@ function registryDriver(created: Record<string, string | undefined>): Driver & M
     listTags: async () => tags,
     resolveTag: async (_name, tag) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: digestOf(tags.indexOf(tag) + 1), size: 1 }),
     deleteManifest: async () => undefined,
-    readManifest: async (_name, digest) => {
+    readManifest: async (_name, ref) => {
+      const digest = ref.startsWith('sha256:') ? ref : digestOf(tags.indexOf(ref) + 1);
       const index = Number(digest.slice(7)) - 1;
       const config: Descriptor = { mediaType: IMAGE_CONFIG, digest: digestOf(1000 + index), size: 1 };
       const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [] } as Manifest;

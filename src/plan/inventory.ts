@@ -1,10 +1,13 @@
 /**
  * Inventory: reads what a repo holds, through its driver, into the plain data the evaluator decides on.
- * Per tag: digest (a HEAD, or the native listing) and push time (native listing, else the image config's
+ * Per tag: digest (the native listing; else a GET by tag, which brings the manifest too, or a HEAD where the last
+ * plan saw the tag and its manifest is likely cached) and push time (native listing, else the image config's
  * `created`, cached by digest). Per manifest: children and subject, so related content follows what it belongs to.
- * Requests to one host run at most `concurrency` at a time. Every push time, whatever its source (a native
- * listing, a config's `created`, an annotation), passes `plausiblePushTime` here and nowhere else: a zeroed or
- * future time becomes unknown, which keeps the tag.
+ * Each manifest and each config is read at most once per repo, however many tags share it (single-flight by digest).
+ * Requests to one host run at most `concurrency` at a time, and a repo is worked through by that many workers, so
+ * memory grows with the tags' records, not with a pending promise per tag. Every push time, whatever its source
+ * (a native listing, a config's `created`, an annotation), passes `plausiblePushTime` here and nowhere else: a
+ * zeroed or future time becomes unknown, which keeps the tag.
  * Names from the registry are hostile until checked: a tag or digest that fails the distribution grammar
  * (model/names.ts) is never resolved, read or deleted; it goes to `rejected` and the plan shows it as skipped.
  */
@@ -12,7 +15,7 @@ import pLimit from 'p-limit';
 import { canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing } from '../drivers/driver.ts';
 import { judgePullTime, parseTime, plausiblePushTime } from '../model/time.ts';
 import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
-import { RegplanError } from '../errors.ts';
+import { isNotFound, RegplanError } from '../errors.ts';
 import type { Descriptor } from '../registry/oci.ts';
 import type { ManifestCache } from './manifest-cache.ts';
 import { configCreated, type CreatedSource, type DatedManifestFacts, type ManifestContent, manifestContent } from './manifest-facts.ts';
@@ -40,9 +43,10 @@ export async function takeInventory(
   const { repo, name, driver } = target;
   const { limit, cache } = options;
   const rejected: SkippedName[] = [];
+  const reader = canReadManifests(driver) ? new ContentReader(driver, name, { cache, limit }) : undefined;
   const listed = hasDetailedListing(driver)
     ? await driver.listTagRecords(name)
-    : await resolveTags(target, { ...options, rejected });
+    : await resolveTags(target, { ...options, rejected, reader });
   const tags = listed.filter((record) => acceptTagRecord(repo, record, rejected));
   const untagged: UntaggedRecord[] = (canListUntagged(driver) ? await driver.listUntagged(name) : []).filter((record) => {
     if (isValidDigest(record.digest)) return true;
@@ -52,16 +56,17 @@ export async function takeInventory(
 
   const manifests: Record<string, ManifestFacts> = {};
   const created = new Map<string, string>();
-  if (canReadManifests(driver)) {
+  if (reader) {
     const digests = [...new Set([...tags.map((t) => t.digest), ...untagged.map((u) => u.digest)])];
-    const facts = await Promise.all(digests.map((digest) => limit(() => manifestFacts(driver, name, digest, cache))));
-    digests.forEach((digest, i) => {
-      const entry = facts[i];
-      if (!entry) return;
+    const facts = new Map<string, DatedManifestFacts | undefined>();
+    await eachWithWorkers(digests, limit.concurrency, async (digest) => void facts.set(digest, await reader.facts(digest)));
+    for (const digest of digests) {
+      const entry = facts.get(digest);
+      if (!entry) continue;
       const { created: when, ...rest } = entry;
-      manifests[digest] = rest;
+      manifests[digest] = rest; // in listing order, whatever order the reads finished in
       if (when) created.set(digest, when);
-    });
+    }
   }
   const now = options.now ?? Date.now();
   const pushTime = (recorded: string | undefined, digest: string): string | undefined =>
@@ -108,78 +113,177 @@ function acceptTagRecord(repo: string, record: TagRecord, rejected: SkippedName[
 }
 
 /**
- * Lists tag names, then resolves each valid one to its digest (one HEAD per tag); tags gone meanwhile are dropped,
- * and names that fail the tag grammar go to `rejected` without a request.
+ * Runs `work` on each item with `workers` of them in flight at a time (a pool, not a promise per item: 100,000
+ * tags would otherwise hold 100,000 pending closures at once). The first failure stops the pool and is thrown.
  */
-async function resolveTags(target: { repo: string; name: string; driver: Driver }, options: InventoryOptions & { rejected: SkippedName[] }): Promise<TagRecord[]> {
+async function eachWithWorkers<T>(items: readonly T[], workers: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
+}
+
+/**
+ * Lists tag names, then resolves each valid one to its digest; tags gone meanwhile are dropped, and names that
+ * fail the tag grammar go to `rejected` without a request. A tag the last plan saw (the cache's tag hints) is
+ * HEADed: its manifest is most likely cached, so the digest is all that is needed. Any other tag is read with one
+ * GET by tag, whose body the client hashes and checks against Docker-Content-Digest; the digest and the manifest
+ * come in that one request, and the manifest goes to the cache so it is not fetched again by digest. Each tag's
+ * manifest facts are derived right after, so bytes read by tag are not held until every tag is resolved.
+ */
+async function resolveTags(
+  target: { repo: string; name: string; driver: Driver },
+  options: InventoryOptions & { rejected: SkippedName[]; reader: ContentReader | undefined },
+): Promise<TagRecord[]> {
   const { repo, name, driver } = target;
-  const names = (await options.limit(() => driver.listTags(name))).filter((tag) => {
+  const { limit, cache, reader } = options;
+  const names = (await limit(() => driver.listTags(name))).filter((tag) => {
     if (isValidTag(tag)) return true;
     options.rejected.push({ repo, kind: 'tag', name: quoteName(tag), reason: INVALID_TAG_REASON });
     return false;
   });
+  const hints = reader ? await cache.readTagHints(repo) : new Map<string, string>();
+  const records: TagRecord[] = [];
   let done = 0;
-  const records = await Promise.all(
-    names.map((tag) =>
-      options.limit(async (): Promise<TagRecord | undefined> => {
-        const descriptor = await driver.resolveTag(name, tag);
-        options.progress?.({ repo, done: ++done, total: names.length });
-        return descriptor ? { tag, digest: descriptor.digest, mediaType: descriptor.mediaType } : undefined;
-      }),
-    ),
-  );
-  return records.filter((r): r is TagRecord => r !== undefined);
+  await eachWithWorkers(names, limit.concurrency, async (tag) => {
+    const descriptor = reader && !hints.has(tag) ? await reader.readTag(tag) : await limit(() => driver.resolveTag(name, tag));
+    if (descriptor) {
+      records.push({ tag, digest: descriptor.digest, mediaType: descriptor.mediaType });
+      if (reader && isValidDigest(descriptor.digest)) await reader.facts(descriptor.digest); // while a manifest read by tag is at hand
+    }
+    options.progress?.({ repo, done: ++done, total: names.length });
+  });
+  const order = new Map(names.map((tag, i) => [tag, i]));
+  records.sort((a, b) => (order.get(a.tag) ?? 0) - (order.get(b.tag) ?? 0));
+  if (reader) await cache.storeTagHints(repo, records);
+  return records;
 }
 
 /**
- * Facts of one digest (and its creation time: from its annotation, its newest child, or its image config), derived
- * from content that is either in the cache and hashes to its digest, or read from the registry (and then cached).
+ * Reads one repo's manifests and configs through the host's limiter, each digest at most once: concurrent asks
+ * for the same manifest or config share one request (many tags on one digest, an index's children also listed
+ * as tags, manifests sharing a config), and finished facts are remembered in the cache for the process.
  */
-async function manifestFacts(driver: Driver & ManifestReader, name: string, digest: string, cache: ManifestCache): Promise<DatedManifestFacts | undefined> {
-  const known = cache.recall(digest);
-  if (known) return known;
-  const content = await readManifestContent(driver, name, digest, cache);
-  if (!content) return undefined;
-  const created = await createdTime(content.created, { driver, name, cache });
-  const entry: DatedManifestFacts = { ...content.facts, ...(created === undefined ? {} : { created }) };
-  cache.remember(digest, entry);
-  return entry;
-}
+class ContentReader {
+  readonly #driver: Driver & ManifestReader;
+  readonly #name: string;
+  readonly #cache: ManifestCache;
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #facts = new Map<string, Promise<DatedManifestFacts | undefined>>();
+  readonly #configs = new Map<string, Promise<string | undefined>>();
+  /** Manifest bytes read by tag, waiting for their facts to be derived (dropped once they are). */
+  readonly #fresh = new Map<string, Uint8Array>();
 
-/** The creation time a manifest's content points to: its annotation, its newest child's, or its image config's. */
-async function createdTime(source: CreatedSource, from: { driver: Driver & ManifestReader; name: string; cache: ManifestCache }): Promise<string | undefined> {
-  if (source === undefined) return undefined;
-  if ('annotation' in source) return source.annotation;
-  if ('children' in source) {
-    const children = await Promise.all(source.children.map((child) => manifestFacts(from.driver, from.name, child, from.cache)));
-    return children.map((c) => c?.created).filter((t): t is string => t !== undefined).sort().at(-1);
+  constructor(driver: Driver & ManifestReader, name: string, options: { cache: ManifestCache; limit: ReturnType<typeof pLimit> }) {
+    this.#driver = driver;
+    this.#name = name;
+    this.#cache = options.cache;
+    this.#limit = options.limit;
   }
-  return configCreated(await readConfigBytes(from.driver, from.name, source.config, from.cache));
-}
 
-/** What a manifest's content says: the cached bytes when they verify, else the registry's (cached for next time). */
-async function readManifestContent(driver: ManifestReader, name: string, digest: string, cache: ManifestCache): Promise<ManifestContent | undefined> {
-  const cached = await cache.read('manifest', digest);
-  const fromCache = cached && manifestContent(cached);
-  if (fromCache) return fromCache;
-  let bytes: Uint8Array;
-  try {
-    bytes = (await driver.readManifest(name, digest)).bytes;
-  } catch (error) {
-    if ((error as { status?: number }).status === 404) return undefined; // deleted since it was listed
-    throw error;
+  /** A tag's descriptor from one GET by tag (verified by the driver), its manifest kept for `facts`; undefined when gone. */
+  async readTag(tag: string): Promise<Descriptor | undefined> {
+    let read: Awaited<ReturnType<ManifestReader['readManifest']>>;
+    try {
+      read = await this.#limit(() => this.#driver.readManifest(this.#name, tag));
+    } catch (error) {
+      if (isNotFound(error)) return undefined; // deleted since it was listed
+      throw error;
+    }
+    const { digest } = read.descriptor;
+    if (this.#cache.recall(digest) === undefined && !this.#facts.has(digest)) {
+      this.#fresh.set(digest, read.bytes);
+      await this.#cache.store('manifest', digest, read.bytes);
+    }
+    return read.descriptor;
   }
-  const content = manifestContent(bytes);
-  if (!content) throw new RegplanError(`manifest "${name}@${digest}" is not a JSON object`, { context: { ref: digest }, hint: 'inspect it with skopeo inspect --raw' });
-  await cache.store('manifest', digest, bytes);
-  return content;
-}
 
-/** An image config's bytes: the cached ones when they verify, else the registry's (cached for next time). */
-async function readConfigBytes(driver: ManifestReader, name: string, config: Descriptor, cache: ManifestCache): Promise<Uint8Array> {
-  const cached = await cache.read('config', config.digest);
-  if (cached) return cached;
-  const bytes = await driver.readImageConfig(name, config);
-  await cache.store('config', config.digest, bytes);
-  return bytes;
+  /**
+   * Facts of one digest (and its creation time: from its annotation, its newest child, or its image config),
+   * derived from content that is either in the cache and hashes to its digest, or read from the registry (and
+   * then cached).
+   */
+  facts(digest: string): Promise<DatedManifestFacts | undefined> {
+    const known = this.#cache.recall(digest);
+    if (known) return Promise.resolve(known);
+    let pending = this.#facts.get(digest);
+    if (pending === undefined) {
+      pending = this.#readFacts(digest);
+      this.#facts.set(digest, pending);
+    }
+    return pending;
+  }
+
+  async #readFacts(digest: string): Promise<DatedManifestFacts | undefined> {
+    const content = await this.#manifestContent(digest);
+    if (!content) return undefined;
+    const created = await this.#createdTime(content.created);
+    const entry: DatedManifestFacts = { ...content.facts, ...(created === undefined ? {} : { created }) };
+    this.#cache.remember(digest, entry);
+    this.#facts.delete(digest); // remembered in the cache from now on
+    return entry;
+  }
+
+  /** The creation time a manifest's content points to: its annotation, its newest child's, or its image config's. */
+  async #createdTime(source: CreatedSource): Promise<string | undefined> {
+    if (source === undefined) return undefined;
+    if ('annotation' in source) return source.annotation;
+    if ('children' in source) {
+      const children = await Promise.all(source.children.map((child) => this.facts(child)));
+      return children.map((c) => c?.created).filter((t): t is string => t !== undefined).sort().at(-1);
+    }
+    const config = source.config;
+    let pending = this.#configs.get(config.digest);
+    if (pending === undefined) {
+      pending = this.#readConfigBytes(config).then(configCreated);
+      this.#configs.set(config.digest, pending);
+    }
+    return pending;
+  }
+
+  /** What a manifest's content says: bytes just read by tag, the cached bytes when they verify, else the registry's (cached for next time). */
+  async #manifestContent(digest: string): Promise<ManifestContent | undefined> {
+    const fresh = this.#fresh.get(digest);
+    if (fresh !== undefined) {
+      this.#fresh.delete(digest);
+      return this.#parsed(digest, fresh);
+    }
+    const cached = await this.#cache.read('manifest', digest);
+    const fromCache = cached && manifestContent(cached);
+    if (fromCache) return fromCache;
+    let bytes: Uint8Array;
+    try {
+      bytes = (await this.#limit(() => this.#driver.readManifest(this.#name, digest))).bytes;
+    } catch (error) {
+      if (isNotFound(error)) return undefined; // deleted since it was listed
+      throw error;
+    }
+    await this.#cache.store('manifest', digest, bytes);
+    return this.#parsed(digest, bytes);
+  }
+
+  #parsed(digest: string, bytes: Uint8Array): ManifestContent {
+    const content = manifestContent(bytes);
+    if (!content) throw new RegplanError(`manifest "${this.#name}@${digest}" is not a JSON object`, { context: { ref: digest }, hint: 'inspect it with skopeo inspect --raw' });
+    return content;
+  }
+
+  /** An image config's bytes: the cached ones when they verify, else the registry's (cached for next time). */
+  async #readConfigBytes(config: Descriptor): Promise<Uint8Array> {
+    const cached = await this.#cache.read('config', config.digest);
+    if (cached) return cached;
+    const bytes = await this.#limit(() => this.#driver.readImageConfig(this.#name, config));
+    await this.#cache.store('config', config.digest, bytes);
+    return bytes;
+  }
 }

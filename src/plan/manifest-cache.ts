@@ -10,8 +10,15 @@
  * needed, so whoever can write the cache (a restored CI cache, a shared directory) can only put in content that
  * is what its digest says. Digests of an algorithm regplan cannot compute are not cached. Files are 0600 and the
  * directories regplan creates 0700, whatever the umask; writes are atomic.
+ *
+ * Beside the content, one file per repo (`tags/<sha256 of the repo address>.json`) remembers which digest each tag
+ * had in the last plan. It is a hint, never a fact: it only picks the request that reads a tag — a HEAD where the
+ * tag was seen before (its manifest is most likely cached, so only the digest is needed), a GET by tag otherwise
+ * (digest and manifest in one request). The digest always comes from the registry, so an edited or forged hint file
+ * can cost requests but cannot change a plan.
  */
-import { isValidDigest } from '../model/names.ts';
+import { createHash } from 'node:crypto';
+import { isValidDigest, isValidTag } from '../model/names.ts';
 import { matchesDigest } from '../registry/digest.ts';
 import { BODY_LIMITS } from '../registry/body.ts';
 import { FileRefusedError, makePrivateDir, path, readBytesCapped, writeFileAtomic } from '../runtime.ts';
@@ -24,6 +31,9 @@ const STORE: Record<CachedContent, { dir: string; maxBytes: number; what: string
   manifest: { dir: 'manifests', maxBytes: BODY_LIMITS.manifest, what: 'manifest' },
   config: { dir: 'configs', maxBytes: BODY_LIMITS.config, what: 'image config' },
 };
+
+/** The largest tag hint file read (about 150 bytes a tag: a million tags). */
+const TAG_HINTS_MAX_BYTES = 160 << 20;
 
 /** The digest algorithms whose content the cache can check (model/names.ts pins their lengths). */
 const VERIFIABLE = new Set(['sha256', 'sha512']);
@@ -91,5 +101,39 @@ export class ManifestCache {
   /** Remembers the facts derived for a digest for the rest of this process. */
   remember(digest: string, facts: DatedManifestFacts): void {
     this.#facts.set(digest, facts);
+  }
+
+  /** The tag -> digest hints of `repo` from the last plan (see the module comment); empty when there are none. */
+  async readTagHints(repo: string): Promise<Map<string, string>> {
+    const hints = new Map<string, string>();
+    const file = this.#tagHintsFile(repo);
+    if (!file) return hints;
+    try {
+      const parsed = JSON.parse(new TextDecoder().decode(await readBytesCapped(file, { maxBytes: TAG_HINTS_MAX_BYTES, regularOnly: true }))) as unknown;
+      if (typeof parsed === 'object' && parsed !== null) {
+        for (const [tag, digest] of Object.entries(parsed)) if (isValidTag(tag) && typeof digest === 'string' && isValidDigest(digest)) hints.set(tag, digest);
+      }
+    } catch {
+      // no hints yet, or unreadable ones: every tag is read by GET, which costs nothing extra on a cold cache
+    }
+    return hints;
+  }
+
+  /** Remembers each tag's digest of `repo` for the next plan (best effort, like `store`). */
+  async storeTagHints(repo: string, tags: readonly { tag: string; digest: string }[]): Promise<void> {
+    const file = this.#tagHintsFile(repo);
+    if (!file) return;
+    const hints = Object.create(null) as Record<string, string>; // a tag may be named __proto__
+    for (const { tag, digest } of tags) hints[tag] = digest;
+    try {
+      await makePrivateDir(path.dirname(file));
+      await writeFileAtomic(file, JSON.stringify(hints), { mode: 0o600 });
+    } catch {
+      // a hint only saves requests next time
+    }
+  }
+
+  #tagHintsFile(repo: string): string | undefined {
+    return this.#dir === undefined ? undefined : path.join(this.#dir, 'tags', `${createHash('sha256').update(repo).digest('hex')}.json`);
   }
 }

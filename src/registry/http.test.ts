@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isProtocolError, NetworkError, ProtocolError } from '../errors.ts';
+import { startLoopbackServer } from '../../test/support/loopback-server.ts';
 import { startScriptedServer, type ScriptHandler, type ScriptedServer } from '../../test/support/scripted-server.ts';
 import { RegistryClient } from './client.ts';
 import { HttpTransport, withTransportDefaults, type TransportOptions } from './http.ts';
@@ -105,6 +106,27 @@ test('a token realm on the insecure registry\'s own host may use plain http', as
     assert.equal(await client.listTags('app'), ['v1']);
     assert.is(server.requestsTo('/token').length, 1);
   });
+});
+
+
+test('connections: HEADs and GETs reuse kept-alive connections, at most settings.concurrency per host', async () => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const server = await startLoopbackServer(async (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'docker-content-digest': digest, 'content-length': '2' });
+    res.end(req.method === 'HEAD' ? undefined : '{}');
+  });
+  let connections = 0;
+  server.server.on('connection', () => connections++);
+  try {
+    await withTransportDefaults({ connectionsPerHost: 3 }, async () => {
+      const client = new RegistryClient({ host: server.host });
+      for (let round = 0; round < 4; round++) await Promise.all(Array.from({ length: 10 }, (_, i) => client.headManifest('acme/app', `t${round}-${i}`)));
+      await client.listTags('acme/app');
+    });
+    assert.ok(connections <= 3, `40 HEADs and a GET at concurrency 10 opened ${connections} connections, more than the 3 allowed`);
+  } finally {
+    await server.close();
+  }
 });
 
 test.run();

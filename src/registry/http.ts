@@ -5,12 +5,14 @@
  * `ky.retry({delay})` (5xx, 429 with Retry-After, a vendor's `retryWhen`), `shouldRetry` decides on failed
  * attempts, and every wait of 2 s or more is announced through `onWait` before it starts. Redirects are followed
  * here (`redirect: 'manual'`) so `Authorization` never reaches another origin and plain http is refused on the
- * way; one debug line per attempt (method, redacted URL, status, never headers).
+ * way; one debug line per attempt (method, redacted URL, status, never headers), built only with --debug.
+ * Connections stay open for every method, HEAD included, through one shared dispatcher (connections.ts).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import ky, { isNetworkError as isConnectionFailure, isTimeoutError } from 'ky';
 import { isRegplanError, NetworkError, ProtocolError } from '../errors.ts';
 import { BODY_LIMITS, readBody } from './body.ts';
+import { keepAliveDispatcher } from './connections.ts';
 import { isLoopbackHost } from './reference.ts';
 import { oneLine, redactUrl, type SecretSet } from './redact.ts';
 import { IDEMPOTENT_METHODS, isIdempotent, retryableAnswer, retryableFailure, retryDelay, retryTuning, WAIT_NOTICE_MIN_MS, waitNotice, type RetryOptions, type RetryTuning } from './retry-policy.ts';
@@ -50,6 +52,8 @@ export interface TransportDefaults {
   timeoutMs?: number;
   /** Told about every retry wait of 2 s or more, before it starts. */
   onWait?: (message: string) => void;
+  /** Open connections per origin (settings.concurrency; default 8): requests beyond it wait for a free one. */
+  connectionsPerHost?: number;
 }
 
 /** What the transport needs to know about its client. */
@@ -126,6 +130,8 @@ export class HttpTransport {
   readonly #timeoutMs: number;
   readonly #onWait: ((message: string) => void) | undefined;
   readonly #fetch: typeof fetch;
+  /** The keep-alive dispatcher (connections.ts) when this transport uses the global fetch; resolved at the first request. */
+  readonly #dispatcher: (() => Promise<unknown>) | undefined;
   readonly #ky: typeof ky;
 
   constructor(options: TransportOptions) {
@@ -135,6 +141,8 @@ export class HttpTransport {
     this.#timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#onWait = options.onWait ?? defaults.onWait;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    const connections = options.connectionsPerHost ?? defaults.connectionsPerHost;
+    this.#dispatcher = options.fetch === undefined ? () => keepAliveDispatcher(connections) : undefined;
     this.#ky = ky.create({ redirect: 'manual', throwHttpErrors: false, timeout: this.#timeoutMs });
   }
 
@@ -257,10 +265,13 @@ export class HttpTransport {
     return delayMs;
   }
 
-  async #loggedFetch(input: RequestInfo | URL, init: RequestInit | undefined): Promise<Response> {
-    const request = input instanceof Request ? input : new Request(input, init);
+  /** fetch, plus one debug line per attempt when debugging (only then is the URL redacted and the clock read). */
+  async #loggedFetch(input: RequestInfo | URL, givenInit: RequestInit | undefined): Promise<Response> {
+    const dispatcher = await this.#dispatcher?.();
+    const init = dispatcher === undefined ? givenInit : ({ ...givenInit, dispatcher } as RequestInit);
+    if (this.#options.debug === undefined) return this.#fetch(input, init);
+    const line = input instanceof Request ? `${input.method} ${redactUrl(input.url)}` : `${init?.method ?? 'GET'} ${redactUrl(String(input))}`;
     const started = Date.now();
-    const line = `${request.method} ${redactUrl(request.url)}`;
     try {
       const response = await this.#fetch(input, init);
       this.#debug(`${line} -> ${response.status} (${Date.now() - started} ms)`);

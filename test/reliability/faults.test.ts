@@ -245,6 +245,9 @@ test('a registry that always lies in Docker-Content-Digest on HEAD of a kept tag
   try {
     const { config, dockerConfig } = await writeWorld(dir, proxy, scenarioFor(0), repo);
     const io = captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache'), NO_COLOR: '1' }, dir);
+    // A first plan reads each tag with a verified GET (a cold plan sends no HEAD); the cache then knows the tags,
+    // so the plan inside apply HEADs them, and the HEAD of v1.1.0 lies.
+    assert.is(await runCli(['-c', config, '--docker-config', dockerConfig, 'plan'], captureIo({ HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache'), NO_COLOR: '1' }, dir)), 0);
     const code = await runCli(['-c', config, '--docker-config', dockerConfig, 'apply', '--auto-approve'], io);
     assert.ok(proxy.faultCounts()['wrong-digest'] > 0, 'the lie was told');
     const left = await listTagsDirect(registry, repo);
