@@ -37,7 +37,7 @@ export async function reachableDigests(layout: OciLayout): Promise<Set<string>> 
     reachable.add(descriptor.digest);
     if (isManifest) pending.push(descriptor.digest);
   };
-  for (const descriptor of (await layout.readIndex()).manifests) reach(descriptor, true);
+  for (const descriptor of (await layout.readIndex({ fresh: true })).manifests) reach(descriptor, true);
   for (let digest = pending.pop(); digest !== undefined; digest = pending.pop()) {
     if (!(await layout.hasBlob(digest))) continue; // a subject or child that was never copied: nothing to follow
     let content: Referencing;
