@@ -1,6 +1,6 @@
 /**
  * Apply: carries out exactly the actions of a plan (design §6). Pushes first (compare-and-push, see push.ts),
- * then deletions, a few at a time per repo. Before each delete the tag is re-resolved (compare-and-delete): gone = done,
+ * then deletions, a few at a time per repo (many where the driver writes them together, see BatchedDeleter). Before each delete the tag is re-resolved (compare-and-delete): gone = done,
  * moved = stale and left alone. Before an action that removes content (a digest delete; an untag where the last tag
  * takes the manifest) the repo's other tags are checked too, so a tag moved onto that manifest since the plan
  * (a rollback re-tag, say) protects it — the plan's digest is not enough when a digest delete removes all its tags.
@@ -8,7 +8,7 @@
  * request, and a listed tag that fails it is neither resolved nor counted as a guard (the plan skipped it too).
  */
 import pLimit from 'p-limit';
-import { canReadManifests, canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
+import { batchesDeletes, canReadManifests, canUntag, collectsGarbage, hasDetailedListing, type Driver } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { isNotFound, isRegplanError, StalePlanError } from '../errors.ts';
 import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
@@ -70,10 +70,17 @@ export async function applyPlan(plan: Plan, options: ApplyOptions): Promise<Acti
       for (const action of deletes) await report(action, 'failed', messageOf(error));
       continue;
     }
-    await applyRepoDeletes(opened, deletes, { report, limit: pLimit(options.concurrency ?? 4) });
+    const inFlight = batchesDeletes(opened.driver) ? BATCHED_DELETES_IN_FLIGHT : (options.concurrency ?? 4);
+    await applyRepoDeletes(opened, deletes, { report, limit: pLimit(inFlight) });
   }
   return reports;
 }
+
+/**
+ * Deletions in flight per repo on a driver that writes them together (the OCI layout): enough that a 100,000-tag
+ * cleanup takes a handful of index.json writes, few enough to bound the memory of the waiting actions.
+ */
+const BATCHED_DELETES_IN_FLIGHT = 10_000;
 
 async function applyRepoDeletes(
   opened: OpenedRepo,

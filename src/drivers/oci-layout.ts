@@ -12,7 +12,8 @@
  * the image config's `created`) is inventory's to read from the content, as for any registry (plan/inventory.ts,
  * once per digest, in parallel, through the manifest cache), so a plan reads each blob once.
  *
- * Cleanup only edits index.json (untag drops one tag's entry, deleteManifest every entry of a digest); the blobs
+ * Cleanup only edits index.json (untag drops one tag's entry, deleteManifest every entry of a digest), and edits
+ * asked for together are written together, so apply hands the driver many at a time (BatchedDeleter); the blobs
  * nothing references any more go when apply calls `collectGarbage` after its deletions. A directory that does not
  * exist is an empty repo (no tags); one that exists but is not a layout is an error.
  */
@@ -20,7 +21,9 @@ import { RegplanError } from '../errors.ts';
 import { entryPushTime } from '../layout/push-time.ts';
 import { OciLayout } from '../layout/store.ts';
 import type { Descriptor } from '../registry/oci.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, UntaggedLister, Untagger } from './driver.ts';
+import type {
+  BatchedDeleter, Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, UntaggedLister, Untagger,
+} from './driver.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
@@ -53,7 +56,7 @@ export const ociLayoutDriver = {
   title: 'OCI image layout (local directory)',
   status: 'ready',
   capabilities,
-  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader & ContentPusher {
+  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader & ContentPusher & BatchedDeleter {
     // One OciLayout per directory for the driver's life, so its index.json edits are serialised (and locked
     // against other processes, with a notice when a dead process's lock is taken over).
     const opened = new Map<string, OciLayout>();
@@ -81,6 +84,7 @@ export const ociLayoutDriver = {
     return {
       type: 'oci',
       capabilities,
+      batchesDeletes: true, // concurrent untag/deleteManifest calls share one index.json write (store.ts)
       async listTags(name) {
         const layout = await layoutOf(name);
         return layout ? [...new Set(await layout.listTags())] : [];
