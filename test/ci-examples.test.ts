@@ -2,7 +2,8 @@
  * The shipped CI files (examples/ci/*.yml, action.yml) parse as YAML, have the shape their CI expects, and every
  * regplan command line in them — in `run:`, `script:`, `before_script:`, and the action's `command:` input — is
  * one regplan's own argv parser accepts (checkCommandLine: the command exists and every flag does), without
- * running it.
+ * running it. GitHub expands `${{ … }}` expressions before a shell or the action sees the line; the check puts 1
+ * in their place (they stand for a matrix shard here), so `--shard ${{ matrix.shard }}/4` is checked as `1/4`.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,6 +29,9 @@ const SCRIPT_KEYS = new Set(['run', 'script', 'before_script', 'after_script']);
 /** `uses:` values that are the regplan action: the repository itself, or OWNER/regplan@REF. */
 const isRegplanAction = (uses: Yaml): boolean => uses === './' || (typeof uses === 'string' && /^[\w.-]+\/regplan@/.test(uses));
 
+/** A line as GitHub hands it on: every `${{ … }}` expression expanded, here to 1. */
+const expandExpressions = (line: string): string => line.replace(/\$\{\{[^}]*\}\}/g, '1');
+
 /** Every shell script in a document (values of run/script/before_script/after_script), and the action's command inputs. */
 function scripts(node: Yaml, found: string[] = []): string[] {
   if (Array.isArray(node)) {
@@ -35,12 +39,12 @@ function scripts(node: Yaml, found: string[] = []): string[] {
   } else if (isMap(node)) {
     for (const [key, value] of Object.entries(node)) {
       if (SCRIPT_KEYS.has(key) && (typeof value === 'string' || Array.isArray(value))) {
-        for (const line of [value].flat()) if (typeof line === 'string') found.push(line);
+        for (const line of [value].flat()) if (typeof line === 'string') found.push(expandExpressions(line));
       } else {
         scripts(value, found);
       }
     }
-    if (isRegplanAction(node['uses']) && isMap(node['with']) && typeof node['with']['command'] === 'string') found.push(`regplan ${node['with']['command']}`);
+    if (isRegplanAction(node['uses']) && isMap(node['with']) && typeof node['with']['command'] === 'string') found.push(expandExpressions(`regplan ${node['with']['command']}`));
   }
   return found;
 }
@@ -104,7 +108,13 @@ async function invalidCommands(commands: readonly string[][]): Promise<string[]>
 }
 
 /** Each shipped file and the least number of regplan command lines it must hold (so an extraction gone blind fails). */
-const FILES = { 'examples/ci/github-actions.yml': 7, 'examples/ci/gitlab-ci.yml': 5, 'action.yml': 1 };
+const FILES = {
+  'examples/ci/github-actions.yml': 7,
+  'examples/ci/gitlab-ci.yml': 5,
+  'examples/ci/github-actions-sharded.yml': 8,
+  'examples/ci/gitlab-ci-sharded.yml': 6,
+  'action.yml': 1,
+};
 
 /** The action's own default `command` input, as the command line it runs. */
 function actionDefault(doc: Record<string, Yaml>): string[] {
@@ -180,6 +190,43 @@ test('gitlab-ci.yml: plans in merge requests as an artifact shown in the MR, app
   assert.ok(scripts(apply).flatMap(regplanCommands).some((argv) => argv[0] === 'apply' && argv[1] === 'plan.json'));
   const hidden = ci['.regplan'] as Record<string, Yaml>;
   assert.ok(scripts(hidden).flatMap(regplanCommands).some((argv) => argv.join(' ') === 'ci-env auto'), 'jobs log in with ci-env auto');
+});
+
+/** The regplan command lines of one job. */
+const commandsOf = (job: Yaml): string[][] => scripts(job).flatMap(regplanCommands);
+
+test('github-actions-sharded.yml: a plan per matrix shard, a report merging them all, an apply per shard after the report', async () => {
+  const jobs = (await load('examples/ci/github-actions-sharded.yml'))['jobs'] as Record<string, Record<string, Yaml>>;
+  const shards = (job: Record<string, Yaml>) => ((job['strategy'] as Record<string, Yaml>)['matrix'] as Record<string, Yaml>)['shard'];
+  assert.equal(shards(jobs['plan']!), [1, 2, 3, 4]);
+  assert.equal(shards(jobs['apply']!), [1, 2, 3, 4]);
+  assert.ok(commandsOf(jobs['plan']).some((argv) => argv.join(' ') === 'plan --shard 1/4 --out plan-1.json'), 'each plan job plans its own shard of 4');
+  const report = jobs['report']!;
+  assert.is(report['needs'], 'plan');
+  assert.ok(commandsOf(report).some((argv) => argv[0] === 'plan' && argv[1] === '--merge' && argv[2] === 'plan-*.json'), 'the report merges every shard plan');
+  const download = (report['steps'] as Record<string, Record<string, Yaml>>[]).find((s) => String(s['uses']).startsWith('actions/download-artifact'));
+  assert.equal(download?.['with'], { pattern: 'regplan-plan-*', 'merge-multiple': true });
+  const apply = jobs['apply']!;
+  assert.equal(apply['needs'], ['plan', 'report']);
+  assert.match(String(apply['if']), "github.event_name != 'pull_request'");
+  assert.ok(typeof apply['environment'] === 'string');
+  assert.ok(commandsOf(apply).some((argv) => argv[0] === 'apply' && argv[1] === 'plan-1.json'), 'each apply job applies its own shard plan');
+});
+
+test('gitlab-ci-sharded.yml: parallel plan jobs (shard from CI_NODE_*), a merging report, parallel apply jobs after it', async () => {
+  const ci = await load('examples/ci/gitlab-ci-sharded.yml');
+  const plan = ci['regplan:plan'] as Record<string, Yaml>;
+  const report = ci['regplan:report'] as Record<string, Yaml>;
+  const apply = ci['regplan:apply'] as Record<string, Yaml>;
+  assert.is(plan['parallel'], 4);
+  assert.is(apply['parallel'], 4);
+  assert.ok(commandsOf(plan).some((argv) => argv.join(' ') === 'plan --out plan-$CI_NODE_INDEX.json'), 'the shard comes from CI_NODE_INDEX/CI_NODE_TOTAL');
+  assert.equal(report['needs'], ['regplan:plan']);
+  assert.ok(commandsOf(report).some((argv) => argv.slice(0, 3).join(' ') === 'plan --merge plan-*.json'));
+  assert.equal((report['artifacts'] as Record<string, Yaml>)['paths'], ['plan.md', 'plan.json']);
+  assert.equal(apply['needs'], ['regplan:plan', 'regplan:report']);
+  assert.equal((apply['rules'] as Record<string, Yaml>[]).map((r) => r['if']), ['$CI_PIPELINE_SOURCE == "schedule"']);
+  assert.ok(commandsOf(apply).some((argv) => argv[0] === 'apply' && argv[1] === 'plan-$CI_NODE_INDEX.json'));
 });
 
 test('action.yml is a composite action whose steps all name a shell, and whose default command is valid', async () => {

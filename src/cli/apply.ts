@@ -6,20 +6,23 @@ import { type ActionReport, applyPlan } from '../apply/execute.ts';
 import { Journal } from '../apply/journal.ts';
 import { StalePlanError, UsageError } from '../errors.ts';
 import { displayAddress } from '../config/display.ts';
+import { guardMassDeletion } from '../plan/mass-delete.ts';
 import { planDigest, readPlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
 import { type Io, path } from '../runtime.ts';
 import type { Command } from './command.ts';
-import { makePlan, renderPlan } from './plan.ts';
+import { makePlan, renderPlan, shardOption } from './plan.ts';
+import { parseShardFlag } from '../plan/shard.ts';
 import { applyProgressLine, loadPlanningContext } from './planning-context.ts';
-import { shortDigest } from './views/plan-human.ts';
+import { shardLine, shortDigest } from './views/plan-human.ts';
 import { parseCommandArgs } from './args.ts';
 
-const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]...
+const HELP = `Usage: regplan apply [PLAN.json] [--auto-approve] [--journal FILE] [--json] [--repo GLOB]... [--shard K/N] [--allow-mass-delete]
 
 With a plan file: carries out exactly its actions (pushes first, then deletions). The file is refused when it
 was made by another plan format or from a config that has changed since.
 Without one: makes a fresh plan, shows it, and asks for "yes" on a terminal; in CI pass --auto-approve.
+A shard plan (plan --shard K/N) acts on its shard's repos only, like any plan: on exactly its actions.
 
 Before each delete the tag is resolved again: a tag already gone counts as done, a tag that now points at
 another digest is left alone and reported "stale". A manifest is not deleted while another tag points at it.
@@ -32,7 +35,11 @@ Flags:
       --journal FILE                  journal path (default: PLAN.json.journal.jsonl, or .regplan/apply-<time>.jsonl)
       --json                          print the per-action report as JSON
       --repo GLOB                     with no plan file: only repos matching (repeatable)
+      --shard K/N                     with no plan file: only shard K of N (as plan --shard; default from
+                                      CI_NODE_INDEX/CI_NODE_TOTAL when set). With a plan file the file decides
       --repo-container-registry NAME  force the registry type of every repo
+      --allow-mass-delete             carry out a plan that deletes more than settings.maxDeletions allows; checked
+                                      here again even when the plan was made with it
 
 Exit status: 0 when every action is done (stale ones are reported, not failures), 1 when any failed.`;
 
@@ -43,6 +50,8 @@ interface ApplyArgs {
   json: boolean;
   repoGlobs: string[];
   registryFlag?: string;
+  shard?: string;
+  allowMassDelete: boolean;
 }
 
 function parseApplyArgs(args: string[]): ApplyArgs {
@@ -55,17 +64,25 @@ function parseApplyArgs(args: string[]): ApplyArgs {
       journal: { type: 'string' },
       json: { type: 'boolean', default: false },
       repo: { type: 'string', multiple: true },
+      shard: { type: 'string' },
       'repo-container-registry': { type: 'string' },
+      'allow-mass-delete': { type: 'boolean', default: false },
     },
   }, 'see regplan apply --help');
   const [planFile, ...extra] = parsed.positionals;
   if (extra.length) throw new UsageError(`regplan apply takes one plan file, got ${parsed.positionals.length}`, { hint: 'usage: regplan apply [PLAN.json]' });
   const v = parsed.values;
+  if (v.shard !== undefined) {
+    if (planFile !== undefined) throw new UsageError(`regplan apply: --shard chooses repos to plan, but "${planFile}" is already planned (a shard plan carries its shard)`, { flag: '--shard' });
+    parseShardFlag(v.shard);
+  }
   return {
     autoApprove: v['auto-approve'] === true,
     json: v.json === true,
     repoGlobs: v.repo ?? [],
+    allowMassDelete: v['allow-mass-delete'] === true,
     ...(planFile === undefined ? {} : { planFile }),
+    ...(v.shard === undefined ? {} : { shard: v.shard }),
     ...(v.journal === undefined ? {} : { journal: v.journal }),
     ...(v['repo-container-registry'] === undefined ? {} : { registryFlag: v['repo-container-registry'] }),
   };
@@ -99,6 +116,8 @@ export const command: Command = {
   checkArgs: (args) => void parseApplyArgs(args),
   async run(argv, io, globals) {
     const args = parseApplyArgs(argv);
+    // Without a plan file, apply plans like `plan`: --shard, else the CI variables; a plan file carries its own.
+    const shard = args.planFile === undefined ? shardOption(args.shard, io) : {};
     const context = await loadPlanningContext(io, globals, args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag });
     let plan: Plan;
     let journalFile: string;
@@ -111,9 +130,12 @@ export const command: Command = {
           context: { file },
         });
       }
+      for (const warning of guardMassDeletion(plan, context.config.settings.maxDeletions, { allowed: args.allowMassDelete, when: 'apply' })) io.stderr(`Warning: ${warning}\n`);
       journalFile = args.journal ?? `${file}.journal.jsonl`;
+      const part = shardLine(plan);
+      if (part !== undefined && !args.json) io.stdout(`Applying ${part}\n`);
     } else {
-      plan = await makePlan(io, globals, { repoGlobs: args.repoGlobs, quiet: args.json, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) });
+      plan = await makePlan(io, globals, { repoGlobs: args.repoGlobs, quiet: args.json, allowMassDelete: args.allowMassDelete, ...shard, ...(args.registryFlag === undefined ? {} : { registryFlag: args.registryFlag }) });
       if (!args.json) io.stdout(renderPlan(plan, 'human', { color: globals.color, compact: true }));
       if (plan.actions.length === 0) return 0;
       if (!(await confirm(io, plan, args))) {

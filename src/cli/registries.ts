@@ -105,6 +105,7 @@ export function renderSupportMatrix(rows: readonly SupportRow[], options: { wide
     '\n*ok: deletion needs native credentials beyond the Docker login; [..] = optional.\n' +
     '"this build": ready = complete; registry-api = cleanup through the Registry API only (digest deletes, no untag)\n' +
     'until the native driver lands; pending = refuses to run (its error names the workaround).\n' +
+    `pulledWithin reads pull times from: ${[...new Set(rows.filter((r) => r.pullTimes).map((r) => r.title))].join(', ')}; elsewhere it keeps every tag (pull time unknown).\n` +
     'Run "regplan detect <repo>" for one repo\'s type, cleanup path, notes and which credentials are set.\n'
   );
 }

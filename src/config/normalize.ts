@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { parseDuration } from './duration.ts';
 import type {
-  BundleConfig, Config, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, SecretRef,
+  BundleConfig, Config, DeletionLimit, InUseSource, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, SecretRef, Settings,
 } from './types.ts';
 
 /** Defaults the config language promises (design §4), in one place. */
@@ -26,8 +26,9 @@ interface RawBundle {
   artifactType?: string;
   annotations?: Record<string, string>;
 }
+type RawLimit = number | string;
 interface RawConfig {
-  settings?: { concurrency?: number; grace?: string; timeout?: string };
+  settings?: { concurrency?: number; grace?: string; timeout?: string; maxDeletions?: RawLimit | { repo?: RawLimit; total?: RawLimit } };
   registries?: Record<string, { type?: string; insecure?: boolean; api?: string; credentials?: Record<string, SecretRef> }>;
   policies?: Record<string, RawPolicy>;
   repos?: { repo: string; cleanup?: string | RawPolicy; bundles?: RawBundle[] }[];
@@ -85,11 +86,20 @@ export function normalizeConfig(
       concurrency: raw.settings?.concurrency ?? CONFIG_DEFAULTS.concurrency,
       graceMs: parseDuration(raw.settings?.grace ?? CONFIG_DEFAULTS.grace) as number,
       timeoutMs: parseDuration(raw.settings?.timeout ?? CONFIG_DEFAULTS.timeout) as number,
+      ...maxDeletions(raw.settings?.maxDeletions),
     },
     registries,
     policies,
     repos,
   };
+}
+
+/** settings.maxDeletions: a bare limit applies to each repo and to the whole plan. */
+function maxDeletions(raw: RawLimit | { repo?: RawLimit; total?: RawLimit } | undefined): Pick<Settings, 'maxDeletions'> {
+  if (raw === undefined) return {};
+  const limit = (value: RawLimit): DeletionLimit => (typeof value === 'number' ? { count: value } : { percent: Number(value.slice(0, -1)) });
+  if (typeof raw !== 'object') return { maxDeletions: { repo: limit(raw), total: limit(raw) } };
+  return { maxDeletions: { ...(raw.repo === undefined ? {} : { repo: limit(raw.repo) }), ...(raw.total === undefined ? {} : { total: limit(raw.total) }) } };
 }
 
 function normalizeCredentials(credentials: Record<string, SecretRef> | undefined, resolve: (p: string) => string): RegistryCredentialsConfig | undefined {
@@ -106,19 +116,42 @@ function normalizePolicy(name: string, policy: RawPolicy, context: { resolve: (p
   const { resolve, locate, at } = context;
   return {
     name,
-    keep: (policy.keep ?? []).map((rule, i) => normalizeKeepRule(rule, resolve, () => locate([...at, 'keep', i, 'listed']))),
+    keep: (policy.keep ?? []).map((rule, i) => normalizeKeepRule(rule, resolve, (key) => locate([...at, 'keep', i, key]))),
     ...(policy.delete === undefined ? {} : { deleteTags: policy.delete.tags }),
     untagged: policy.untagged ?? CONFIG_DEFAULTS.untagged,
   };
 }
 
-function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) => string, where: () => string | undefined): KeepRule {
+type RawInUse = { kubernetes?: { context?: string; kubeconfig?: string; namespace?: string }; file?: string; command?: string[] };
+
+function inUseSource(raw: RawInUse, resolve: (p: string) => string): InUseSource {
+  if (raw.file !== undefined) return { kind: 'file', file: resolve(raw.file) };
+  if (raw.command !== undefined) return { kind: 'command', argv: raw.command };
+  const k = raw.kubernetes ?? {};
+  return {
+    kind: 'kubernetes',
+    ...(k.context === undefined ? {} : { context: k.context }),
+    ...(k.kubeconfig === undefined ? {} : { kubeconfig: resolve(k.kubeconfig) }),
+    ...(k.namespace === undefined ? {} : { namespace: k.namespace }),
+  };
+}
+
+const groupBy = (rule: Record<string, unknown>): { groupBy?: string } => (typeof rule['groupBy'] === 'string' ? { groupBy: rule['groupBy'] } : {});
+
+function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) => string, where: (key: string) => string | undefined): KeepRule {
+  if (rule['inUse'] !== undefined) {
+    const at = where('inUse');
+    return { kind: 'inUse', source: inUseSource(rule['inUse'] as RawInUse, resolve), ...(at === undefined ? {} : { where: at }) };
+  }
   if (typeof rule['newest'] === 'number') {
-    return { kind: 'newest', count: rule['newest'], ...(typeof rule['tags'] === 'string' ? { tags: rule['tags'] } : {}) };
+    return { kind: 'newest', count: rule['newest'], ...(typeof rule['tags'] === 'string' ? { tags: rule['tags'] } : {}), ...groupBy(rule) };
   }
   if (typeof rule['tags'] === 'string') return { kind: 'tags', pattern: rule['tags'] };
   if (typeof rule['pushedWithin'] === 'string') {
-    return { kind: 'pushedWithin', durationMs: parseDuration(rule['pushedWithin']) as number, text: rule['pushedWithin'] };
+    return { kind: 'pushedWithin', durationMs: parseDuration(rule['pushedWithin']) as number, text: rule['pushedWithin'], ...groupBy(rule) };
+  }
+  if (typeof rule['pulledWithin'] === 'string') {
+    return { kind: 'pulledWithin', durationMs: parseDuration(rule['pulledWithin']) as number, text: rule['pulledWithin'] };
   }
   if (rule['semver'] !== undefined) {
     const s = rule['semver'] as { latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease?: boolean };
@@ -134,7 +167,7 @@ function normalizeKeepRule(rule: Record<string, unknown>, resolve: (p: string) =
     const g = rule['gitRefs'] as { repo?: string; branches?: boolean; tags?: boolean; commits?: number };
     return { kind: 'gitRefs', repo: resolve(g.repo ?? '.'), branches: g.branches ?? true, tags: g.tags ?? true, commits: g.commits ?? 0 };
   }
-  const at = where();
+  const at = where('listed');
   return { kind: 'listed', file: resolve(rule['listed'] as string), ...(at === undefined ? {} : { where: at }) };
 }
 

@@ -19,6 +19,11 @@ export const PATTERN_LIMITS = { maxLength: 1000, maxInstructions: 10_000 } as co
 export interface TagPattern {
   readonly source: string;
   test(text: string): boolean;
+  /**
+   * The group `text` falls in (keep rules' `groupBy`): its capture groups joined by "/", or the whole match when
+   * the pattern has none; undefined when it does not match. `^pr-(\d+)-` puts `pr-12-abc` in group "12".
+   */
+  groupOf(text: string): string | undefined;
 }
 
 /** Why a pattern cannot be used: a message quoting it and a hint saying what to write instead. */
@@ -85,7 +90,15 @@ function compileUncached(source: string): TagPattern | PatternProblem {
     return { message: `invalid regular expression ${shown}: ${said}`, hint: SYNTAX_HINT };
   }
   if (compiled.programSize() > PATTERN_LIMITS.maxInstructions) return tooLarge(shown, compiled.programSize());
-  return { source, test: (text) => compiled.test(text) };
+  return { source, test: (text) => compiled.test(text), groupOf: (text) => groupOf(compiled, text) };
+}
+
+function groupOf(compiled: RE2JS, text: string): string | undefined {
+  const match = compiled.matcher(text);
+  if (!match.find()) return undefined;
+  const count = match.groupCount();
+  if (count === 0) return match.group(0) ?? '';
+  return Array.from({ length: count }, (_, i) => match.group(i + 1) ?? '').join('/');
 }
 
 function tooLarge(shown: string, size: number): PatternProblem {

@@ -61,6 +61,28 @@ test('a regex that does not compile is reported in keep.tags, newest.tags and de
   assert.match(result.errors[0]?.hint ?? '', 'RE2 syntax');
 });
 
+test('groupBy: only next to newest or pushedWithin, and its pattern must compile', () => {
+  const misplaced = onlyError(['version: 1', 'policies:', '  ci:', '    keep:', "      - { tags: '^v', groupBy: '^(v)' }", ...REPO]);
+  assert.is(misplaced.line, 5);
+  assert.is(misplaced.path, '/policies/ci/keep/0/groupBy');
+  assert.is(misplaced.message, 'groupBy works only with newest or pushedWithin');
+  const broken = onlyError(['version: 1', 'policies:', '  ci:', '    keep:', "      - { newest: 2, groupBy: '^pr-(' }", ...REPO]);
+  assert.is(broken.path, '/policies/ci/keep/0/groupBy');
+  assert.match(broken.message, /invalid regular expression "\^pr-\("/);
+  const fine = load(['version: 1', 'policies:', '  ci:', '    keep:', "      - { newest: 2, groupBy: '^pr-(\\d+)-' }", "      - { pushedWithin: 7d, groupBy: '^pr-(\\d+)-' }", ...REPO]);
+  assert.equal(fine.errors, []);
+  assert.equal(fine.config?.policies['ci']?.keep, [{ kind: 'newest', count: 2, groupBy: '^pr-(\\d+)-' }, { kind: 'pushedWithin', durationMs: 7 * 86_400_000, text: '7d', groupBy: '^pr-(\\d+)-' }]);
+});
+
+test('inUse: exactly one source, with a hint showing each', () => {
+  for (const rule of ['{ inUse: {} }', '{ inUse: { file: a.txt, command: [b] } }']) {
+    const problem = onlyError(['version: 1', 'policies:', '  ci:', '    keep:', `      - ${rule}`, ...REPO]);
+    assert.is(problem.line, 5);
+    assert.is(problem.message, 'inUse needs exactly one source: kubernetes, file or command');
+    assert.match(problem.hint ?? '', 'inUse: { kubernetes: { context: prod } }');
+  }
+});
+
 test('an unknown policy name suggests the close one and lists the defined names', () => {
   expectAt(onlyError(['version: 1', ...POLICY, 'repos:', '  - repo: ghcr.io/acme/api', '    cleanup: cii']), {
     line: 8, col: 14, path: '/repos/0/cleanup', message: 'unknown policy "cii"', hint: 'did you mean "ci"? (defined policies: ci)',
@@ -278,14 +300,14 @@ test('an unknown top-level key suggests the intended one', () => {
 test('an unknown property in a keep rule suggests the intended kind and hides the "no kind" noise', () => {
   expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - newst: 3', ...REPO]), {
     line: 5, col: 9, path: '/policies/ci/keep/0/newst', message: 'unknown property "newst"',
-    hint: 'did you mean "newest"? (allowed here: tags, newest, pushedWithin, semver, gitRefs, listed)',
+    hint: 'did you mean "newest"? (allowed here: tags, newest, pushedWithin, pulledWithin, groupBy, semver, gitRefs, listed, inUse)',
   });
 });
 
 test('a keep rule with two kinds (other than newest + tags) or none is an error at the rule', () => {
   expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', "      - tags: '^v'", '        listed: ./tags.txt', ...REPO]), {
     line: 5, col: 9, path: '/policies/ci/keep/0', message: 'keep rule mixes several kinds: tags, listed',
-    hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, semver, gitRefs or listed',
+    hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, pulledWithin, semver, gitRefs, listed or inUse',
   });
   expectAt(onlyError(['version: 1', 'policies:', '  ci:', '    keep:', '      - {}', ...REPO]), {
     line: 5, col: 9, path: '/policies/ci/keep/0', message: 'keep rule has no rule kind',

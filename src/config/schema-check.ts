@@ -18,7 +18,7 @@ import { pointer, type ConfigSource } from './source.ts';
 export const CONFIG_REGISTRY_TYPES: readonly string[] = schema.definitions.registry.properties.type.enum;
 
 /** The keep rule kinds, in the order the schema lists them. */
-export const KEEP_RULE_KINDS = ['tags', 'newest', 'pushedWithin', 'semver', 'gitRefs', 'listed'] as const;
+export const KEEP_RULE_KINDS = ['tags', 'newest', 'pushedWithin', 'pulledWithin', 'semver', 'gitRefs', 'listed', 'inUse'] as const;
 
 const BUNDLE_KINDS = ['chart', 'files', 'image'] as const;
 
@@ -42,6 +42,7 @@ const ROLE_OF_SCHEMA: [unknown, string][] = [
   [defs.keepRule, 'keepRule'],
   [defs.keepRule.properties.semver, 'semver'],
   [defs.keepRule.properties.newest, 'newest'],
+  [defs.keepRule.properties.inUse, 'inUse'],
   [defs.policy.properties.untagged, 'untagged'],
   [defs.policy.properties.delete, 'delete'],
   [defs.bundle, 'bundle'],
@@ -167,6 +168,12 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
     }
     case 'minLength':
       return { ...at(path), message: `${String(last)} must not be empty` };
+    case 'minProperties':
+    case 'maxProperties':
+      if (role === 'inUse') {
+        return { ...at(path), message: 'inUse needs exactly one source: kubernetes, file or command', hint: 'e.g. inUse: { kubernetes: { context: prod } }, inUse: { file: ./running-images.txt } or inUse: { command: [./list-running-images.sh] } (one image reference per line)' };
+      }
+      return { ...at(path), message: `${String(last)} ${error.message ?? 'is invalid'}` };
     case 'minItems':
       return { ...at(path), message: `${String(last)} must list at least one entry` };
     case 'format':
@@ -233,7 +240,7 @@ function explainChoice(problem: Omit<ConfigProblem, 'message'>, role: string | u
     return {
       ...problem,
       message: found.length === 0 ? 'keep rule has no rule kind' : `keep rule mixes several kinds: ${found.join(', ')}`,
-      hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, semver, gitRefs or listed',
+      hint: 'write one kind per list item: tags, newest (optionally with tags as its scope), pushedWithin, pulledWithin, semver, gitRefs, listed or inUse',
     };
   }
   if (role === 'semver') {

@@ -41,6 +41,7 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
   if (isObject(data['settings'])) {
     checkDurationRange(data['settings']['grace'], ['settings', 'grace'], error);
     checkTimeout(data['settings']['timeout'], error);
+    checkMaxDeletions(data['settings']['maxDeletions'], error);
   }
 
   const policyNames = entries(data['policies']).map(([name]) => name);
@@ -144,13 +145,42 @@ function checkTimeout(value: unknown, error: Report): void {
   else if (ms > 3_600_000) error(['settings', 'timeout'], `settings.timeout must be at most 1h, not "${value}"`, hint);
 }
 
+const LIMIT_HINT = "write a count (maxDeletions: 50), a percentage in quotes (maxDeletions: '30%'), or { repo: '30%', total: 500 }";
+
+/** settings.maxDeletions: a count >= 0, a percentage 0%–100% as a string, or { repo, total } of those. */
+function checkMaxDeletions(value: unknown, error: Report): void {
+  if (value === undefined) return;
+  const checkLimit = (limit: unknown, at: Segment[]) => {
+    const name = at.join('.');
+    if (typeof limit === 'number') {
+      if (!Number.isInteger(limit) || limit < 0) error(at, `${name} must be a whole number >= 0, found ${limit}`, LIMIT_HINT);
+      return;
+    }
+    const percent = typeof limit === 'string' ? /^(\d+(?:\.\d+)?)%$/.exec(limit) : null;
+    if (percent === null || Number(percent[1]) > 100) {
+      error(at, `${name} must be a count or a percentage from 0% to 100%, found ${typeof limit === 'string' ? `"${limit}"` : JSON.stringify(limit)}`, LIMIT_HINT);
+    }
+  };
+  if (!isObject(value)) return checkLimit(value, ['settings', 'maxDeletions']);
+  const keys = Object.keys(value);
+  const unknown = keys.filter((key) => key !== 'repo' && key !== 'total');
+  for (const key of unknown) error(['settings', 'maxDeletions', key], `unknown key "${key}" in settings.maxDeletions`, 'allowed here: repo, total', true);
+  if (keys.length === 0) error(['settings', 'maxDeletions'], 'settings.maxDeletions is empty', LIMIT_HINT);
+  for (const key of ['repo', 'total'] as const) if (value[key] !== undefined) checkLimit(value[key], ['settings', 'maxDeletions', key]);
+}
+
 function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; warn: Report }): void {
   if (!isObject(policy)) return;
   const keep = items(policy['keep']);
   keep.forEach((rule, i) => {
     if (!isObject(rule)) return;
     checkRegex(rule['tags'], [...base, 'keep', i, 'tags'], report.error);
+    checkRegex(rule['groupBy'], [...base, 'keep', i, 'groupBy'], report.error);
+    if (rule['groupBy'] !== undefined && rule['newest'] === undefined && rule['pushedWithin'] === undefined) {
+      report.error([...base, 'keep', i, 'groupBy'], 'groupBy works only with newest or pushedWithin', "e.g. { newest: 2, groupBy: '^pr-(\\d+)-' } keeps the 2 newest tags of every PR");
+    }
     checkDurationRange(rule['pushedWithin'], [...base, 'keep', i, 'pushedWithin'], report.error);
+    checkDurationRange(rule['pulledWithin'], [...base, 'keep', i, 'pulledWithin'], report.error);
     const gitRefs = rule['gitRefs'];
     if (isObject(gitRefs) && gitRefs['branches'] === false && gitRefs['tags'] === false && !gitRefs['commits']) {
       report.warn([...base, 'keep', i, 'gitRefs'], 'gitRefs rule keeps nothing: branches and tags are false and commits is 0', 'enable branches or tags, or set commits: N');

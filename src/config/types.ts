@@ -35,11 +35,19 @@ export interface RegistryConfig {
  */
 export type KeepRule =
   | { kind: 'tags'; pattern: string }
-  | { kind: 'newest'; count: number; tags?: string }
-  | { kind: 'pushedWithin'; durationMs: number; text: string }
+  | { kind: 'newest'; count: number; tags?: string; groupBy?: string }
+  | { kind: 'pushedWithin'; durationMs: number; text: string; groupBy?: string }
+  | { kind: 'pulledWithin'; durationMs: number; text: string }
   | { kind: 'semver'; latestPerMinor?: number; latestPerMajor?: number; latestMajors?: number; prerelease: boolean }
   | { kind: 'gitRefs'; repo: string; branches: boolean; tags: boolean; commits: number }
-  | { kind: 'listed'; file: string; where?: string };
+  | { kind: 'listed'; file: string; where?: string }
+  | { kind: 'inUse'; source: InUseSource; where?: string };
+
+/** Where an `inUse` rule learns which images run (plan/in-use/). Paths are resolved against the config's directory. */
+export type InUseSource =
+  | { kind: 'kubernetes'; context?: string; kubeconfig?: string; namespace?: string }
+  | { kind: 'file'; file: string }
+  | { kind: 'command'; argv: string[] };
 
 /** A cleanup policy after defaults. `name` is the policy's key, or `inline:<repo>` for an inline one. */
 export interface Policy {
@@ -69,10 +77,15 @@ export interface RepoConfig {
   bundles: BundleConfig[];
 }
 
+/** A deletion limit: a count, or a share of a repo's (or the plan's) tags and untagged manifests. */
+export type DeletionLimit = { count: number } | { percent: number };
+
 /** `settings` after defaults. */
 export interface Settings {
   concurrency: number;
   graceMs: number;
+  /** settings.maxDeletions (plan/mass-delete.ts): per repo and for the whole plan; absent = no limit. */
+  maxDeletions?: { repo?: DeletionLimit; total?: DeletionLimit };
   /**
    * settings.timeout: per-request (per-attempt) HTTP timeout for every registry and native-API call. Always set by
    * normalize; optional so hand-built configs (tests) may leave it to the transport's 120 s default.

@@ -353,4 +353,52 @@ test('a half-configured service principal names what is missing', async () => {
   });
 });
 
+test('repo discovery: the catalog across 3 Link pages while a tag is deleted and a repo pushed, filtered by prefix', async () => {
+  let acr: AcrEmulator | undefined;
+  const options: Partial<AcrEmulatorOptions> = {
+    pageSize: 10,
+    beforeCatalogPage: ({ last }) => {
+      if (last !== null && acr?.store.repo('team/000-new') === undefined) acr?.store.seedImage('team/000-new', ['v1']); // sorts before the page read
+    },
+  };
+  await withAcr(options, async (emulator) => {
+    acr = emulator;
+    const expected = Array.from({ length: 22 }, (_, i) => `team/${i < 4 ? 'tools/' : ''}app-${String(i).padStart(2, '0')}`).sort();
+    for (const repo of expected) emulator.store.seedImage(repo, ['v1', 'pr-1']);
+    emulator.store.seedImage('zzz/other', ['v1']);
+    const driver = createAcrDriver(context(emulator, servicePrincipal(emulator)));
+    const [repos] = await Promise.all([driver.listRepositories('team/'), driver.untag('team/app-10', 'pr-1')]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('zzz/other'));
+    const pages = emulator.registry.requests.filter((r) => r.path === '/acr/v1/_catalog');
+    assert.equal(pages.map((r) => r.status), [200, 200, 200]);
+    assert.equal(await driver.listRepositories('team/tools/'), expected.filter((r) => r.startsWith('team/tools/')));
+    assert.equal(await driver.listRepositories('nobody/'), [], 'ACR has no namespaces: a prefix nothing matches lists nothing');
+  });
+});
+
+test('repo discovery: an identity the catalog scope is refused to gets an AuthError naming the scope, with no secret', async () => {
+  await withAcr({}, async (acr) => {
+    acr.store.seedImage(REPO, ['v1']);
+    const error = await rejection(createAcrDriver(context(acr, servicePrincipal(acr, 'sp-reader'))).listRepositories(''));
+    assert.instance(error, AuthError);
+    assert.match(error.hint ?? '', 'registry:catalog:*');
+    assert.not.ok(visible(error).includes(SECRET));
+  });
+});
+
+test('repo discovery: a catalog page on another origin is refused, and that origin receives nothing', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { repositories: [] } }));
+  try {
+    await withAcr({ pageSize: 2, nextOrigin: elsewhere.url }, async (acr) => {
+      for (const repo of ['team/a', 'team/b', 'team/c']) acr.store.seedImage(repo, ['v1']);
+      const error = await rejection(createAcrDriver(context(acr, servicePrincipal(acr))).listRepositories('team/'));
+      assert.match(error.message, `another origin (${elsewhere.url})`);
+      assert.is(elsewhere.requests.length, 0);
+    });
+  } finally {
+    await elsewhere.close();
+  }
+});
+
 test.run();

@@ -6,13 +6,17 @@
  * Identity: see ./acr/auth.ts (service principal from AZURE_* env, else the Docker login of the registry).
  * The API base is `registries.<host>.api` when set (the registry origin, e.g. https://myreg.azurecr.io), else
  * `https://<host>` (plain http only for loopback or `insecure: true`).
+ * Discovery (`listRepositories`): `GET /acr/v1/_catalog` with a `registry:catalog:*` token, following its relative
+ * `Link` pages (reference §3.2); ACR has no namespaces, so the whole catalog is read and filtered by the prefix, and a
+ * prefix nothing matches gives an empty list.
  */
 import { AuthError, isNotFound, isRegistryError, RegistryError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { ACR_AUTH_HINT, AcrTokens } from './acr/auth.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, UntaggedLister, Untagger } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, RepositoryLister, UntaggedLister, Untagger } from './driver.ts';
 import { confirmGone, linkNext, NativeApi, nativeApiBase, SingleFlight, digestSegment, tagSegment } from './native-api.ts';
+import { namesWithPrefix } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
@@ -22,6 +26,7 @@ const capabilities: Capabilities = {
   cleanupPath: 'ACR API: /acr/v1/<name>/_tags (digests, times), DELETE /acr/v1/<name>/_tags/<tag> (untag); DELETE /v2/<name>/manifests/<digest> for manifests',
   untag: true,
   listUntagged: true,
+  repositoryListing: 'ACR API: GET /acr/v1/_catalog (registry:catalog:* scope)',
   nativeCredentials: [
     {
       description:
@@ -37,6 +42,9 @@ const capabilities: Capabilities = {
     'deleting a tag leaves its manifest; a locked tag, manifest or repository (deleteEnabled or writeEnabled false) refuses deletes with 405; ' +
     'push times are lastUpdateTime; the identity needs the AcrDelete role (or Contributor)',
 };
+
+/** The token scope of the repository catalog. */
+const CATALOG_SCOPE = 'registry:catalog:*';
 
 /** Largest page ACR's metadata listings serve. */
 const PAGE_SIZE = 100;
@@ -80,7 +88,7 @@ const acrItems =
   };
 
 /** Builds the ACR driver for one registry host. */
-export function createAcrDriver(context: DriverContext): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
+export function createAcrDriver(context: DriverContext): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister {
   const base = acrApiBase(context);
   const insecure = context.registry?.insecure ?? false;
   const tokens = new AcrTokens({
@@ -124,6 +132,39 @@ export function createAcrDriver(context: DriverContext): Driver & Untagger & Det
       tokens.forget(name);
       return call(apiFor(name));
     }
+  };
+  let catalogApi: NativeApi | undefined;
+  const catalogClient = (): NativeApi =>
+    (catalogApi ??= tokens.guard(
+      new NativeApi({
+        base,
+        title: 'ACR API',
+        authHint: `${ACR_AUTH_HINT}; listing repositories needs the registry:catalog:* scope`,
+        insecure,
+        authorization: async () => `Bearer ${await tokens.scopedToken(CATALOG_SCOPE)}`,
+        ...(context.debug === undefined ? {} : { debug: context.debug }),
+      }),
+    ));
+  /** Every repository name of the registry's catalog; a 401 (an expired token) gets one retry with a fresh token. */
+  const listCatalog = async (): Promise<string[]> => {
+    const list = () =>
+      catalogClient().listAll<{ repositories?: unknown[] | null } | undefined, unknown>('acr/v1/_catalog', {
+        query: { n: PAGE_SIZE },
+        items: (data) => (data?.repositories === null ? [] : data?.repositories),
+        next: linkNext,
+        subject: `${context.host}/*`,
+        notFoundHint: `check registries["${context.host}"].api: it must be the registry's origin, e.g. https://${context.host}`,
+      });
+    let names: unknown[];
+    try {
+      names = await list();
+    } catch (error) {
+      if (!(error instanceof AuthError) || error.status !== 401) throw error;
+      catalogApi = undefined;
+      tokens.forgetScope(CATALOG_SCOPE);
+      names = await list();
+    }
+    return names.filter((n): n is string => typeof n === 'string');
   };
   const subject = (name: string, ref?: string) => `${context.host}/${name}${ref === undefined ? '' : ref.startsWith('sha256:') ? `@${ref}` : `:${ref}`}`;
 
@@ -173,6 +214,7 @@ export function createAcrDriver(context: DriverContext): Driver & Untagger & Det
   return {
     ...registryApi,
     type: 'acr',
+    listRepositories: async (prefix) => namesWithPrefix(await listCatalog(), prefix),
     capabilities,
     async listTags(name) {
       return (await listTagRecords(name)).map((t) => t.tag);

@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { runCli } from '../cli/main.ts';
 import { REGISTRY_TYPES } from '../config/types.ts';
 import { captureIo } from '../../test/support/io.ts';
+import { canListRepositories, type DriverContext } from './driver.ts';
 import { capabilitiesFor, declaredCapabilities, DRIVER_FACTORIES } from './index.ts';
 
 const HOSTS: Record<string, string> = {
@@ -23,8 +24,13 @@ async function json(argv: string[]): Promise<unknown> {
   return JSON.parse(io.out());
 }
 
-const shown = (c: { untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string }) =>
-  ({ untag: c.untag, listUntagged: c.listUntagged, push: c.push, bundles: c.bundles, cleanupPath: c.cleanupPath });
+const shown = (c: { untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string; repositoryListing?: string }) =>
+  ({ untag: c.untag, listUntagged: c.listUntagged, push: c.push, bundles: c.bundles, cleanupPath: c.cleanupPath, repositoryListing: c.repositoryListing });
+
+test('the native drivers declare how repo discovery lists repositories (issue 11)', () => {
+  const declaring = REGISTRY_TYPES.filter((type) => DRIVER_FACTORIES[type].capabilities.repositoryListing !== undefined);
+  assert.equal(declaring.sort(), ['acr', 'dockerhub', 'ecr', 'github', 'gitlab', 'harbor', 'quay']);
+});
 
 for (const type of REGISTRY_TYPES) {
   test(`${type}: declared, built, "registries --json" and "detect --json" capabilities agree`, async () => {
@@ -33,11 +39,13 @@ for (const type of REGISTRY_TYPES) {
     const built = capabilitiesFor(factory, host);
     assert.equal(shown(built), shown(declaredCapabilities(factory, host)), 'the factory declares what its driver does');
     assert.equal(built.nativeCredentials, declaredCapabilities(factory, host).nativeCredentials);
-    const { registries: rows } = (await json(['registries', '--json'])) as { registries: { type: string; detect: string; untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string }[] };
+    const inert: DriverContext = { host, type, credentials: async () => undefined, nativeSecret: async () => undefined };
+    if (built.repositoryListing !== undefined) assert.ok(canListRepositories(factory.create(inert)), 'a driver declaring a repository listing has listRepositories');
+    const { registries: rows } = (await json(['registries', '--json'])) as { registries: { type: string; detect: string; untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string; repositoryListing?: string }[] };
     const row = rows.find((r) => r.type === type && !r.detect.includes('docker.pkg.github.com'));
     assert.ok(row, `a row for ${type}`);
     assert.equal(shown(row), shown(capabilitiesFor(factory, undefined)));
-    const detected = (await json(type === 'oci' ? ['detect', '--json', host] : ['detect', '--json', '--repo-container-registry', type, `${host}/team/app`])) as { capabilities: { untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string } };
+    const detected = (await json(type === 'oci' ? ['detect', '--json', host] : ['detect', '--json', '--repo-container-registry', type, `${host}/team/app`])) as { capabilities: { untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string; repositoryListing?: string } };
     assert.equal(shown(detected.capabilities), shown(built));
   });
 }

@@ -79,12 +79,15 @@ test('lists 230 tags over three pages with each tag digest, media type and micro
     const driver = createDockerHubDriver(contextFor(hub, login));
     const records = await driver.listTagRecords(REPO);
     assert.is(records.length, 230);
-    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: single.digest, mediaType: single.mediaType, pushedAt: day(1).toISOString() });
-    assert.equal(records.find((r) => r.tag === 'multi-3'), { tag: 'multi-3', digest: multi.digest, mediaType: multi.mediaType, pushedAt: day(2).toISOString() });
+    hub.store.recordPull(REPO, 'multi-3', day(4));
+    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: single.digest, mediaType: single.mediaType, pushedAt: day(1).toISOString(), pulled: 'never' });
+    assert.equal(records.find((r) => r.tag === 'multi-3'), { tag: 'multi-3', digest: multi.digest, mediaType: multi.mediaType, pushedAt: day(2).toISOString(), pulled: 'never' });
     const pages = hub.hubRequests().filter((r) => r.startsWith('GET /v2/namespaces/acme/repositories/app/tags'));
     assert.is(pages.length, 3, pages.join('\n'));
     assert.match(pages[0] ?? '', 'page_size=100');
     assert.match(pages[2] ?? '', 'page=3');
+    const again = await driver.listTagRecords(REPO);
+    assert.equal(again.find((r) => r.tag === 'multi-3')?.pulled, day(4).toISOString(), 'tag_last_pulled once pulled');
   });
 });
 
@@ -360,6 +363,56 @@ test('push times are parsed, not judged: a zeroed 1970 time reaches inventory as
     const [record] = await createDockerHubDriver(contextFor(hub, login)).listTagRecords(REPO);
     assert.is(record?.pushedAt, '1970-01-01T00:00:00.000Z');
   });
+});
+
+test('repo discovery: a namespace\'s repositories across 3 pages of 100 while tags are deleted and a repo pushed, filtered by prefix', async () => {
+  let hub: DockerHubEmulator | undefined;
+  const options: DockerHubEmulatorOptions = {
+    beforeRepositoryPage: ({ page }) => {
+      if (page === 2 && hub?.store.repo('acme/000-new') === undefined) hub?.store.seedImage('acme/000-new', ['v1']); // shifts the pages
+    },
+  };
+  await withHub(options, async (emulator) => {
+    hub = emulator;
+    const expected = Array.from({ length: 230 }, (_, i) => `acme/${i < 15 ? 'tools-' : 'app-'}${String(i).padStart(3, '0')}`);
+    for (const repo of expected) emulator.store.seedImage(repo, ['v1', 'pr-1']);
+    emulator.store.seedImage('other/app', ['v1']);
+    const driver = createDockerHubDriver(contextFor(emulator, login));
+    const [repos] = await Promise.all([driver.listRepositories('acme/'), driver.untag('acme/app-100', 'pr-1')]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('other/app'));
+    assert.is(new Set(repos).size, repos.length, 'a repository seen on two pages is listed once');
+    const pages = emulator.hubRequests().filter((r) => r.startsWith('GET /v2/namespaces/acme/repositories?'));
+    assert.is(pages.length, 3);
+    assert.equal(await driver.listRepositories('acme/tools-'), expected.slice(0, 15));
+  });
+});
+
+test('repo discovery: a namespace the Hub does not know is an error naming it and the URL; no namespace is refused', async () => {
+  await withHub({}, async (hub) => {
+    hub.store.seedImage(REPO, ['v1']);
+    const driver = createDockerHubDriver(contextFor(hub, login));
+    const error = await rejection(driver.listRepositories('nobody/'));
+    assert.match(error.message, 'Docker Hub namespace "nobody" does not exist');
+    assert.match(error.message, '/hub/v2/namespaces/nobody/repositories');
+    assert.is(error.context.status, 404);
+    noSecretIn(error, PASSWORD);
+    assert.match((await rejection(driver.listRepositories(''))).message, 'per namespace (user or organization) only');
+  });
+});
+
+test('repo discovery: a next page on another origin is refused, and that origin receives nothing', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { count: 0, next: null, results: [] } }));
+  try {
+    await withHub({ nextOrigin: elsewhere.url }, async (hub) => {
+      for (let i = 0; i < 120; i++) hub.store.seedImage(`acme/app-${i}`, ['v1']);
+      const error = await rejection(createDockerHubDriver(contextFor(hub, login)).listRepositories('acme/'));
+      assert.match(error.message, `another origin (${elsewhere.url})`);
+      assert.is(elsewhere.requests.length, 0);
+    });
+  } finally {
+    await elsewhere.close();
+  }
 });
 
 test.run();

@@ -13,14 +13,19 @@
  * (falling back to the legacy `POST /v2/users/login` where the current endpoint is missing). Personal access
  * tokens can list but not delete. The Hub API base is `registries.<host>.api`, else https://hub.docker.com for
  * Docker Hub's hosts, else the registry host itself.
+ * Discovery (`listRepositories`): `GET /v2/namespaces/<ns>/repositories` of the prefix's namespace, paged by its
+ * absolute `next` URL (same origin only), names `<ns>/<name>`; a 404 on the first page is an unknown namespace. The Hub
+ * lists only what the credentials may see: an organization access token without `scope-repository-list` silently gets
+ * public repositories only (https://docs.docker.com/reference/api/hub/latest/operations/listNamespaceRepositories/).
  */
 import pLimit from 'p-limit';
 import { AuthError, isNotFound, isRegistryError, ProtocolError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { DOCKER_HUB_HOST } from '../registry/reference.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, RepositoryLister, Untagger } from './driver.ts';
 import { bodyNext, confirmGone, NativeApi, nativeApiBase, SingleFlight, tagSegment } from './native-api.ts';
+import { namespaceNotFound, namespaceRequired, namesWithPrefix, prefixOwner } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 /** The Hub API base for Docker Hub's own hosts. */
@@ -44,6 +49,8 @@ const capabilities: Capabilities = {
   cleanupPath: 'Hub API: tags with digests and push times from /v2/namespaces/<ns>/repositories/<repo>/tags, DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/ (untag)',
   untag: true,
   listUntagged: false,
+  repositoryListing: 'Hub API: GET /v2/namespaces/<ns>/repositories (a namespace is required)',
+  pullTimes: true,
   nativeCredentials: [
     { description: 'Docker Hub API token (instead of username + password)', flag: '--repo-docker-hub-token', env: TOKEN_ENV, configKey: 'token' },
     { description: 'Docker Hub username (with the password)', flag: '--repo-docker-hub-username', env: USERNAME_ENV, configKey: 'username' },
@@ -62,6 +69,7 @@ interface HubTag {
   digest?: string;
   media_type?: string | null;
   tag_last_pushed?: string | null;
+  tag_last_pulled?: string | null;
   last_updated?: string | null;
 }
 
@@ -101,7 +109,7 @@ export function hubRepository(host: string, name: string): { namespace: string; 
 }
 
 /** Builds the Docker Hub driver for one host. */
-export function createDockerHubDriver(context: DriverContext): Driver & Untagger & DetailedLister & ManifestReader & ContentPusher {
+export function createDockerHubDriver(context: DriverContext): Driver & Untagger & DetailedLister & ManifestReader & ContentPusher & RepositoryLister {
   const registry = createRegistryApiDriver(context, { type: 'dockerhub', capabilities });
   const base = hubApiBase(context);
   const common = {
@@ -134,11 +142,14 @@ export function createDockerHubDriver(context: DriverContext): Driver & Untagger
       if (typeof tag.name !== 'string' || tag.name === '') return;
       if (typeof tag.digest !== 'string' || tag.digest === '') return void unresolved.push(tag.name);
       const pushedAt = parseTime(tag.tag_last_pushed) ?? parseTime(tag.last_updated);
+      // tag_last_pulled: null = never pulled; a missing field (older answers) = unknown
+      const pulled = tag.tag_last_pulled === null ? 'never' : parseTime(tag.tag_last_pulled);
       records.set(tag.name, {
         tag: tag.name,
         digest: tag.digest,
         ...(typeof tag.media_type === 'string' && tag.media_type !== '' ? { mediaType: tag.media_type } : {}),
         ...(pushedAt === undefined ? {} : { pushedAt }),
+        ...(pulled === undefined ? {} : { pulled }),
       });
     });
     // Older answers carry only per-platform `images[]`, whose digests are not the tag's (an index has its own): ask the registry.
@@ -191,11 +202,35 @@ export function createDockerHubDriver(context: DriverContext): Driver & Untagger
     });
   };
 
+  /** The repositories of the prefix's namespace (file header). */
+  const listRepositories = async (prefix: string): Promise<string[]> => {
+    const namespace = prefixOwner(prefix);
+    if (namespace === '') throw namespaceRequired(context.host, 'namespace (user or organization)', `${context.host}/acme/*`);
+    const path = `v2/namespaces/${encodeURIComponent(namespace)}/repositories`;
+    let repositories: { name?: unknown }[];
+    try {
+      repositories = await api.listAll<{ next?: string | null; results?: { name?: unknown }[] }, { name?: unknown }>(path, {
+        items: (page) => page.results,
+        next: bodyNext('next'),
+        subject: `${context.host}/${namespace}/`,
+        query: { page_size: PAGE_SIZE, ordering: 'name' },
+      });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      throw namespaceNotFound({
+        host: context.host, namespace, what: 'Docker Hub namespace', tried: [api.url(path, { page_size: PAGE_SIZE, ordering: 'name' }).href], apiHost: api.base.host,
+        hint: `check the namespace in the pattern; registries."${context.host}".api must be the Hub API base (${HUB_API_BASE} for Docker Hub)`,
+      });
+    }
+    return namesWithPrefix(repositories.map((r) => r.name).filter((n): n is string => typeof n === 'string').map((n) => `${namespace}/${n}`), prefix);
+  };
+
   return {
     ...registry,
     type: 'dockerhub',
     capabilities,
     listTagRecords,
+    listRepositories,
     untag,
     /**
      * Untags the tags the last listing showed on `digest` (no listing per delete: offset pages shift while

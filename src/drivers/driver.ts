@@ -62,6 +62,17 @@ export interface Capabilities {
   untagLastDeletesManifest?: boolean;
   /** Manifests without tags can be listed (so `untagged: delete` works). */
   listUntagged: boolean;
+  /**
+   * How repo discovery lists repositories through the registry's own API, in words (e.g. "GitHub REST: GET
+   * /orgs|users/<owner>/packages"); absent when the driver has no native listing (the Registry API catalog, if any).
+   * A driver declaring it is a RepositoryLister.
+   */
+  repositoryListing?: string;
+  /**
+   * The listing says when each tag was last pulled (TagRecord.pulled), so `pulledWithin` can judge; elsewhere that
+   * rule keeps every tag ("pull time unknown").
+   */
+  pullTimes?: boolean;
   /** Native credentials deletion needs; empty when Docker credentials suffice. */
   nativeCredentials: NativeCredentialSpec[];
   /** Free-form notes shown by `regplan registries` (quirks, limits). */

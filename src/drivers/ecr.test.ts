@@ -57,6 +57,17 @@ test('the factory is ready and its capabilities say untag and untagged listing, 
   });
 });
 
+test('pull times: lastRecordedPullTime of the image for each of its tags; absent (never pulled) is "never"', async () => {
+  await withEmulator({}, async (emulator) => {
+    const image = emulator.store.seedImage(REPO, ['v1', 'latest'], { pushedAt: day(1) });
+    emulator.store.seedImage(REPO, ['v2'], { pushedAt: day(2), content: 'other' });
+    emulator.store.recordPull(REPO, image.digest, new Date(day(9).getTime() + 250));
+    const records = await createEcrDriver(contextFor(emulator)).listTagRecords(REPO);
+    assert.equal(records.map((r) => [r.tag, r.pulled]), [['latest', day(9).toISOString().replace('.000Z', '.250Z')], ['v1', day(9).toISOString().replace('.000Z', '.250Z')], ['v2', 'never']]);
+    assert.is(ecrDriver.capabilities.pullTimes, true);
+  });
+});
+
 test('the capabilities say ECR deletes an image with its last tag, so apply re-checks the tags before such an untag', () => {
   assert.is(ecrDriver.capabilities.untagLastDeletesManifest, true);
 });
@@ -90,7 +101,7 @@ test('listTagRecords follows nextToken across pages and reports digests, media t
     const driver = createEcrDriver(contextFor(emulator));
     const records = await driver.listTagRecords(REPO);
     assert.equal(records.map((r) => r.tag), ['latest', 'v1', 'v2', 'v3', 'v4', 'v5']);
-    assert.equal(records.find((r) => r.tag === 'v2'), { tag: 'v2', digest: seeded[1]?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: '2025-01-02T00:00:00.123Z' });
+    assert.equal(records.find((r) => r.tag === 'v2'), { tag: 'v2', digest: seeded[1]?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: '2025-01-02T00:00:00.123Z', pulled: 'never' });
     assert.is(records.find((r) => r.tag === 'latest')?.digest, seeded[4]?.digest);
     const calls = emulator.callsTo('DescribeImages');
     assert.is(calls.length, 3, 'five images in pages of two');
@@ -313,6 +324,44 @@ test('ecrTarget reads account and region from the host, FIPS and region from the
   assert.equal(ecrTarget('127.0.0.1:5000', 'https://api.ecr.ap-south-1.amazonaws.com'), { region: 'ap-south-1', endpoint: 'https://api.ecr.ap-south-1.amazonaws.com', fips: false });
   assert.equal(ecrTarget('ecr.internal:443', 'https://ecr-fips.us-east-1.amazonaws.com/'), { region: 'us-east-1', endpoint: 'https://ecr-fips.us-east-1.amazonaws.com/', fips: true });
   assert.equal(ecrTarget('127.0.0.1:5000', 'http://127.0.0.1:5000/'), { endpoint: 'http://127.0.0.1:5000/', fips: false });
+});
+
+test('repo discovery: DescribeRepositories across 3 pages (nextToken) while an image is deleted and a repo pushed, filtered by prefix', async () => {
+  let ecr: EcrEmulator | undefined;
+  const options: EcrEmulatorOptions = {
+    pageLimit: 10,
+    beforeOperation: (operation, body) => {
+      if (operation === 'DescribeRepositories' && body['nextToken'] !== undefined && ecr?.store.repo('team/000-new') === undefined) ecr?.store.seedImage('team/000-new', ['v1']); // shifts the pages
+    },
+  };
+  await withEmulator(options, async (emulator) => {
+    ecr = emulator;
+    const expected = Array.from({ length: 24 }, (_, i) => `team/${i < 4 ? 'tools/' : ''}app-${String(i).padStart(2, '0')}`).sort();
+    for (const repo of expected) emulator.store.seedImage(repo, ['v1', 'pr-1'], { content: repo });
+    emulator.store.seedImage('zzz/other', ['v1']);
+    const driver = createEcrDriver(contextFor(emulator));
+    const doomed = emulator.store.resolve('team/app-10', 'pr-1')?.digest ?? '';
+    const [repos] = await Promise.all([driver.listRepositories('team/'), driver.deleteManifest('team/app-10', doomed)]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('zzz/other'));
+    assert.is(new Set(repos).size, repos.length, 'a repository seen on two pages is listed once');
+    const pages = emulator.callsTo('DescribeRepositories');
+    assert.is(pages.length, 3);
+    assert.ok(pages.every((c) => c.body['maxResults'] === 1000 && c.status === 200));
+    assert.equal(await driver.listRepositories('team/tools/'), expected.filter((r) => r.startsWith('team/tools/')));
+    assert.equal(await driver.listRepositories('nobody/'), [], 'ECR has no namespaces: a prefix nothing matches lists nothing');
+  });
+});
+
+test('repo discovery: an identity without ecr:DescribeRepositories gets an AuthError naming the permission', async () => {
+  await withEmulator({ deny: ['DescribeRepositories'] }, async (emulator) => {
+    emulator.store.seedImage(REPO, ['v1']);
+    const error = await rejection(createEcrDriver(contextFor(emulator)).listRepositories('team/'));
+    assert.instance(error, AuthError);
+    assert.match(error.message, 'not authorized to perform: ecr:DescribeRepositories');
+    assert.match((error as AuthError).hint ?? '', 'ecr:DescribeRepositories');
+    assert.not.ok(error.message.includes(emulator.credentials.secretAccessKey));
+  });
 });
 
 test.run();

@@ -13,6 +13,9 @@
  *   after another, so two untags can never each count on the other to keep the image. The capability
  *   `untagLastDeletesManifest` tells apply the same, so it re-checks the tags before such an untag.
  * - Done only when ECR says so: see ecr/batch-delete.ts.
+ * - Discovery (`listRepositories`): DescribeRepositories through the SDK's paginator (pages of 1000, nextToken),
+ *   every repository of the registry's account filtered by the prefix; ECR has no namespaces (a `/` is part of the
+ *   name), so a prefix nothing matches gives an empty list.
  */
 import { Buffer } from 'node:buffer';
 import type { ImageDetail, ImageIdentifier } from '@aws-sdk/client-ecr';
@@ -20,9 +23,10 @@ import type { Credential } from '../credentials/types.ts';
 import { isNotFound, ProtocolError, StalePlanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger, UntaggedLister } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, RepositoryLister, Untagger, UntaggedLister } from './driver.ts';
 import { EcrApi } from './ecr/api.ts';
 import { BatchDeleter } from './ecr/batch-delete.ts';
+import { namesWithPrefix } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
@@ -33,6 +37,8 @@ const capabilities: Capabilities = {
   untag: true,
   untagLastDeletesManifest: true,
   listUntagged: true,
+  repositoryListing: 'AWS API: DescribeRepositories (ecr:DescribeRepositories)',
+  pullTimes: true,
   nativeCredentials: [
     {
       description: 'standard AWS credential chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, web identity, instance role)',
@@ -55,7 +61,7 @@ const PAGE_SIZE = 1000;
 /** The ECR driver for one registry host. */
 export function createEcrDriver(
   context: DriverContext,
-): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
+): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister {
   const api = new EcrApi(context);
   const display = (name: string) => `${context.host}/${name}`;
   const deleter = new BatchDeleter(api, display);
@@ -90,6 +96,14 @@ export function createEcrDriver(
       });
       return [...new Set(ids.flatMap((id) => (id.imageTag === undefined ? [] : [id.imageTag])))].sort();
     },
+    async listRepositories(prefix) {
+      const subject = `${context.host}/${prefix}*`;
+      const repositories = await api.run('DescribeRepositories', subject, async (sdk, client) => {
+        const pages = sdk.paginateDescribeRepositories({ client, pageSize: PAGE_SIZE }, { ...api.registryId });
+        return (await allPages(pages, subject, 'DescribeRepositories')).flatMap((page) => page.repositories ?? []);
+      });
+      return namesWithPrefix(repositories.flatMap((r) => (r.repositoryName === undefined ? [] : [r.repositoryName])), prefix);
+    },
     async listTagRecords(name) {
       const records: TagRecord[] = [];
       for (const detail of await describeAll(name, 'TAGGED')) {
@@ -100,6 +114,7 @@ export function createEcrDriver(
             digest: detail.imageDigest,
             ...(detail.imageManifestMediaType === undefined ? {} : { mediaType: detail.imageManifestMediaType }),
             ...pushedAt(detail),
+            ...lastPulled(detail),
           });
         }
       }
@@ -136,6 +151,13 @@ export function createEcrDriver(
         await deleter.delete(name, { imageTag: tag });
       }),
   };
+}
+
+/** ImageDetail.lastRecordedPullTime (refreshed at most daily by ECR); absent means the image was never pulled. */
+function lastPulled(detail: ImageDetail): { pulled: string } | Record<string, never> {
+  if (detail.lastRecordedPullTime === undefined) return { pulled: 'never' };
+  const time = parseTime(detail.lastRecordedPullTime);
+  return time === undefined ? {} : { pulled: time };
 }
 
 /** The push time of an image as ECR reports it (the SDK's Date); judging it is inventory's job. */

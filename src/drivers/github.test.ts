@@ -307,4 +307,85 @@ test('the factory is ready; docker.pkg.github.com keeps bundles refused and uses
   });
 });
 
+test('repo discovery: an org\'s container packages across 3 pages while versions are deleted, nested names kept, filtered by prefix', async () => {
+  let pushed = false;
+  let gh: GithubEmulator | undefined;
+  const options: GithubEmulatorOptions = {
+    beforePackagesPage: ({ page }) => {
+      if (page !== 2 || pushed) return;
+      pushed = true; // another writer pushes a package sorting first while regplan reads page 2: page 1's last item moves on
+      gh?.store.seedImage('acme/000-new', ['v1']);
+    },
+  };
+  await withGithub(options, async (emulator) => {
+    gh = emulator;
+    const expected: string[] = [];
+    for (let i = 0; i < 230; i++) {
+      const repo = i < 30 ? `acme/tools/t-${String(i).padStart(3, '0')}` : `acme/app-${String(i).padStart(3, '0')}`;
+      expected.push(repo);
+      emulator.store.seedImage(repo, ['v1']);
+      emulator.store.seedImage(repo, ['pr-1'], { content: `pr ${i}` });
+    }
+    emulator.store.seedImage('other/app', ['v1']);
+    const driver = driverFor(emulator);
+    const doomed = emulator.store.resolve('acme/app-100', 'pr-1')?.digest ?? '';
+    const [repos] = await Promise.all([driver.listRepositories('acme/'), driver.deleteManifest('acme/app-100', doomed)]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('other/app'));
+    assert.is(new Set(repos).size, repos.length, 'a package seen on two pages is listed once');
+    const pages = emulator.apiCalls.filter((c) => c.path === '/github-api/orgs/acme/packages');
+    assert.equal(pages.map((c) => new URLSearchParams(c.query).get('page')), ['1', '2', '3']);
+    assert.ok(pages.every((c) => new URLSearchParams(c.query).get('package_type') === 'container'));
+    assert.equal(await driver.listRepositories('acme/tools/'), expected.slice(0, 30));
+  });
+});
+
+test('repo discovery: a user\'s packages are listed through /users/<owner> after the org route answers 404', async () => {
+  await withGithub({ users: ['octo'] }, async (gh) => {
+    gh.store.seedImage('octo/app', ['v1']);
+    gh.store.seedImage('octo/tools/cli', ['v1']);
+    assert.equal(await driverFor(gh).listRepositories('octo/'), ['octo/app', 'octo/tools/cli']);
+    assert.equal(gh.apiCalls.map((c) => `${c.path} ${c.status}`), ['/github-api/orgs/octo/packages 404', '/github-api/users/octo/packages 200']);
+  });
+});
+
+test('repo discovery: an owner GitHub does not know is an error naming the owner and both URLs tried', async () => {
+  await withGithub({}, async (gh) => {
+    gh.store.seedImage('acme/api', ['v1']);
+    const error = await rejection(driverFor(gh).listRepositories('nobody/'));
+    assert.instance(error, RegistryError);
+    assert.match(error.message, 'GitHub owner "nobody" does not exist');
+    assert.match(error.message, '/orgs/nobody/packages?package_type=container');
+    assert.match(error.message, '/users/nobody/packages?package_type=container');
+    assert.is(error.context.status, 404);
+    assert.not.match(`${error.message} ${error.hint ?? ''}`, TOKEN);
+  });
+});
+
+test('repo discovery: a prefix without an owner, or no token, is refused before any request', async () => {
+  await withGithub({}, async (gh) => {
+    const error = await rejection(driverFor(gh).listRepositories(''));
+    assert.match(error.message, 'lists repositories per owner');
+    assert.match(error.hint ?? '', `${gh.host}/acme/*`);
+    const tokenless = await rejection(driverFor(gh, null).listRepositories('acme/'));
+    assert.match(tokenless.message, 'no GitHub token is set');
+    assert.is(tokenless.context.flag, '--repo-github-token');
+    assert.is(gh.apiCalls.length, 0);
+  });
+});
+
+test('repo discovery: a packages page pointed at another origin is an error, and nothing reaches that origin', async () => {
+  const foreign = await startScriptedServer(() => ({ status: 200, body: [] }));
+  try {
+    await withGithub({ nextOrigin: foreign.url }, async (gh) => {
+      for (let i = 0; i < 120; i++) gh.store.seedImage(`acme/app-${i}`, ['v1']);
+      const error = await rejection(driverFor(gh).listRepositories('acme/'));
+      assert.match(error.message, `another origin (${foreign.url})`);
+      assert.is(foreign.requests.length, 0, 'the second server received nothing');
+    });
+  } finally {
+    await foreign.close();
+  }
+});
+
 test.run();

@@ -5,6 +5,9 @@
  * every tag with its digest and time in one paged pass (untagged versions included), and a delete removes the
  * version with every tag on it: GitHub cannot untag, and the plan skips tags that share a kept manifest.
  *
+ * Discovery (`listRepositories`): the container packages of the prefix's owner (`GET /orgs|users/<owner>/packages?
+ * package_type=container`, same org-then-user rule and paging), as `<owner>/<package name>`; a prefix without an
+ * owner is an error (GitHub lists packages per owner only, and GHCR has no usable catalog, reference §1.11).
  * Owner: `<host>/<owner>/<package path>`; the package name is the path after the owner, URL-encoded (`a/b` ->
  * `a%2Fb`). The owner is tried as an organization (`/orgs/<owner>/...`) and, on 404, as a user
  * (`/users/<owner>/...`); the answer is remembered per owner. `/user/...` (the token's own packages) is never
@@ -27,8 +30,9 @@ import { isNotFound, isRegistryError, ProtocolError, RegistryError, RegplanError
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
 import { createRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, NativeCredentialSpec, UntaggedLister } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, NativeCredentialSpec, RepositoryLister, UntaggedLister } from './driver.ts';
 import { confirmGone, linkNext, NativeApi, SingleFlight } from './native-api.ts';
+import { namespaceNotFound, namespaceRequired, namesWithPrefix, prefixOwner } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 /** The REST API version regplan speaks (sent as `X-GitHub-Api-Version`). */
@@ -75,6 +79,7 @@ const capabilities: Capabilities = {
   cleanupPath: 'GitHub REST: list package versions (digest, tags, times), DELETE .../packages/container/<pkg>/versions/<id> (a version is a digest: every tag on it goes)',
   untag: false,
   listUntagged: true,
+  repositoryListing: 'GitHub REST: GET /orgs|users/<owner>/packages?package_type=container (an owner is required)',
   nativeCredentials: [token('read:packages + delete:packages')],
   notes:
     'Registry API DELETE answers 405 UNSUPPORTED; the last tagged version cannot be deleted (delete the package instead); ' +
@@ -174,7 +179,7 @@ function refusalHint(response: Response): string {
 export function createGithubDriver(
   context: DriverContext,
   options: GithubDriverOptions = {},
-): Driver & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
+): Driver & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister {
   const legacy = LEGACY_HOST.test(context.host);
   const hostCapabilities = legacy ? legacyCapabilities : capabilities;
   const packageType = legacy ? 'docker' : 'container';
@@ -227,16 +232,15 @@ export function createGithubDriver(
   };
 
   /**
-   * Every version of a package under one owner scope, from all pages; a listing that stops before GitHub's last
-   * page (a later page 404 or empty after a `rel="next"`) is an error, never a shorter package.
+   * Every item of a paged GitHub listing (package versions, an owner's packages), from all pages; a listing that stops
+   * before GitHub's last page (a later page 404 or empty after a `rel="next"`) is an error, never a shorter list.
    */
-  const listAt = async (name: string, scope: OwnerScope): Promise<PackageVersion[]> => {
-    const subject = `${context.host}/${name}`;
+  const listEveryPage = async <T>(path: string, subject: string, query: Record<string, string | number> = {}): Promise<T[]> => {
     let pages = 0;
     let lastPage = false;
-    const versions = await client().listAll<PackageVersion[], PackageVersion>(`${packagePath(name, scope)}/versions`, {
+    const items = await client().listAll<T[], T>(path, {
       subject,
-      query: { per_page: PER_PAGE, page: 1 },
+      query: { ...query, per_page: PER_PAGE, page: 1 },
       items: (data) => (Array.isArray(data) ? (pages++, data) : undefined),
       next: (page, asked) => {
         const next = linkNext(page, asked);
@@ -244,16 +248,20 @@ export function createGithubDriver(
         return next;
       },
     });
-    if (!lastPage && !(pages === 1 && versions.length === 0)) {
-      throw new ProtocolError(`GitHub API ended the versions of "${subject}" early (page ${pages + 1} was missing or empty after a Link rel="next")`, {
+    if (!lastPage && !(pages === 1 && items.length === 0)) {
+      throw new ProtocolError(`GitHub API ended the listing of "${subject}" early (page ${pages + 1} was missing or empty after a Link rel="next")`, {
         code: 'PAGING_LOOP',
         registry: client().base.host,
         repo: subject,
-        hint: 'versions were deleted while regplan listed them; run the command again',
+        hint: 'the listing changed while regplan read it; run the command again',
       });
     }
-    return versions;
+    return items;
   };
+
+  /** Every version of a package under one owner scope. */
+  const listAt = (name: string, scope: OwnerScope): Promise<PackageVersion[]> =>
+    listEveryPage<PackageVersion>(`${packagePath(name, scope)}/versions`, `${context.host}/${name}`);
 
   /** Every version of a package: as an organization's, else (on 404) as a user's; 404 on both is an error naming both. */
   const fetchVersions = async (name: string): Promise<PackageVersion[]> => {
@@ -275,6 +283,38 @@ export function createGithubDriver(
     const versions = await attempt(scopesOf(name));
     versionIds.set(name, new Map(versions.map((v) => [v.name, v.id])));
     return versions;
+  };
+
+  /**
+   * The repos of the owner a prefix names (`acme/` -> every container package of acme, as `acme/<package>`): the
+   * owner's packages as an organization's, else (on 404) as a user's; 404 on both is an error naming the owner.
+   */
+  const listOwnerRepositories = async (prefix: string): Promise<string[]> => {
+    const owner = prefixOwner(prefix);
+    if (owner === '') throw namespaceRequired(context.host, 'owner (organization or user)', `${context.host}/acme/*`);
+    await requireToken(`${owner}/*`);
+    const tried: string[] = [];
+    const attempt = async ([scope, ...rest]: readonly OwnerScope[]): Promise<{ name: string }[]> => {
+      if (scope === undefined) {
+        throw namespaceNotFound({
+          host: context.host, namespace: owner, what: 'GitHub owner', tried, apiHost: client().base.host,
+          hint: `check the owner in the pattern; GitHub also answers 404 for an owner whose packages the token cannot see, so ${TOKEN_HINT}`,
+        });
+      }
+      const path = `${scope}/${encodeURIComponent(owner)}/packages`;
+      try {
+        const packages = await listEveryPage<{ name: string }>(path, `${context.host}/${owner}/*`, { package_type: packageType });
+        ownerScopes.set(owner, scope);
+        return packages;
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        tried.push(client().url(path, { package_type: packageType }).href);
+        return attempt(rest);
+      }
+    };
+    const known = ownerScopes.get(owner);
+    const packages = await attempt(known === undefined ? ['orgs', 'users'] : [known]);
+    return namesWithPrefix(packages.filter((p) => typeof p.name === 'string').map((p) => `${owner}/${p.name}`), prefix);
   };
 
   const packageNotFound = (name: string, tried: readonly string[]): RegistryError =>
@@ -367,6 +407,7 @@ export function createGithubDriver(
           return { digest: v.name, ...(when === undefined ? {} : { pushedAt: when }) };
         });
     },
+    listRepositories: listOwnerRepositories,
     // Tags of one version are deleted concurrently by apply: they share one DELETE.
     deleteManifest: (name, digest) => deletes.run(`${name}@${digest}`, () => deleteVersion(name, digest)),
   };

@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startGitlabEmulator, type GitlabEmulator, type GitlabEmulatorOptions } from '../../test/emulators/gitlab.ts';
 import { AuthError, RegplanError } from '../errors.ts';
-import { canUntag, hasDetailedListing, refusesCleanup, type DetailedLister, type Driver, type DriverContext, type Untagger } from './driver.ts';
+import { canListRepositories, canUntag, hasDetailedListing, refusesCleanup, type DetailedLister, type Driver, type DriverContext, type Untagger } from './driver.ts';
 import { gitlabApiBase, gitlabDriver } from './gitlab.ts';
 import { rejection as rejectionOf } from '../../test/support/rejection.ts';
 import { startScriptedServer } from '../../test/support/scripted-server.ts';
@@ -263,6 +263,75 @@ test('pagination pointed at another origin is an error, and no token reaches tha
       assert.match(error.message, `another origin (${foreign.url})`);
       assert.is(foreign.requests.length, 0, 'the second server received nothing');
       assert.is(foreign.requests.filter((r) => ['private-token', 'job-token', 'authorization'].some((h) => r.headers[h] !== undefined)).length, 0);
+    });
+  } finally {
+    await foreign.close();
+  }
+});
+
+const GROUPS = [
+  { id: 3, path: 'acme' },
+  { id: 4, path: 'acme/platform-group' },
+];
+const lister = (gitlab: GitlabEmulator) => {
+  const driver = gitlabDriver.create(contextFor(gitlab, TOKEN));
+  if (!canListRepositories(driver) || !canUntag(driver)) throw new Error('the GitLab driver lists repositories');
+  return driver;
+};
+
+test('repo discovery: a group lists the repositories of all its projects across 3 pages while a tag is deleted and a repo pushed', async () => {
+  let gitlab: GitlabEmulator | undefined;
+  const projects = [...PROJECTS, { id: 9, path: 'acme/web' }, { id: 10, path: 'other/app' }];
+  const options: Partial<GitlabEmulatorOptions> = {
+    projects, groups: GROUPS, maxPerPage: 4,
+    beforeRepositoriesPage: ({ page }) => {
+      if (page === 2 && gitlab?.store.repo('acme/web/000-new') === undefined) gitlab?.store.seedImage('acme/web/000-new', ['v1']); // shifts page 1's last item on
+    },
+  };
+  await withGitlab(options, async (emulator) => {
+    gitlab = emulator;
+    const expected = ['acme/platform', 'acme/platform/api', 'acme/platform/tools', 'acme/platform/tools/cli', 'acme/platform/tools/lint', 'acme/web', 'acme/web/a', 'acme/web/b', 'acme/web/c', 'acme/web/d'];
+    for (const repo of expected) emulator.store.seedImage(repo, ['v1', 'pr-1']);
+    emulator.store.seedImage('other/app', ['v1']);
+    const driver = lister(emulator);
+    const [repos] = await Promise.all([driver.listRepositories('acme/'), driver.untag('acme/web/a', 'pr-1')]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('other/app'));
+    assert.is(new Set(repos).size, repos.length, 'a repository seen on two pages is listed once');
+    assert.ok(emulator.apiRequests().filter((r) => r.path === '/api/v4/groups/acme/registry/repositories').length >= 3);
+    assert.equal(await driver.listRepositories('acme/platform/tools/'), ['acme/platform/tools/cli', 'acme/platform/tools/lint']);
+  });
+});
+
+test('repo discovery: a path that is no group is listed as a project (group 404, then the project\'s repositories)', async () => {
+  await withGitlab({ groups: GROUPS }, async (gitlab) => {
+    for (const repo of ['acme/platform', 'acme/platform/api', 'acme/platform/tools/cli']) gitlab.store.seedImage(repo, ['v1']);
+    assert.equal(await lister(gitlab).listRepositories('acme/platform/'), ['acme/platform/api']);
+    assert.equal(gitlab.apiRequests().map((r) => `${r.path} ${r.status}`), ['/api/v4/groups/acme%2Fplatform/registry/repositories 404', '/api/v4/projects/acme%2Fplatform/registry/repositories 200']);
+  });
+});
+
+test('repo discovery: a path that is neither group nor project is an error naming it and both URLs; no path at all is refused', async () => {
+  await withGitlab({ groups: GROUPS }, async (gitlab) => {
+    const error = await rejection(lister(gitlab).listRepositories('nobody/team/'));
+    assert.match(error.message, 'GitLab group or project "nobody/team" does not exist');
+    assert.match(error.message, '/groups/nobody%2Fteam/registry/repositories');
+    assert.match(error.message, '/projects/nobody%2Fteam/registry/repositories');
+    assert.is(error.context.status, 404);
+    assert.not.match(`${error.message} ${error.hint ?? ''}`, TOKEN);
+    const whole = await rejection(lister(gitlab).listRepositories(''));
+    assert.match(whole.message, 'per group or project only');
+  });
+});
+
+test('repo discovery: a group page pointed at another origin is an error, and nothing reaches that origin', async () => {
+  const foreign = await startScriptedServer(() => ({ status: 200, body: [] }));
+  try {
+    await withGitlab({ groups: GROUPS, maxPerPage: 2, nextOrigin: foreign.url }, async (gitlab) => {
+      for (const repo of ['acme/platform', 'acme/platform/a', 'acme/platform/b']) gitlab.store.seedImage(repo, ['v1']);
+      const error = await rejection(lister(gitlab).listRepositories('acme/'));
+      assert.match(error.message, `another origin (${foreign.url})`);
+      assert.is(foreign.requests.length, 0, 'the second server received nothing');
     });
   } finally {
     await foreign.close();

@@ -9,6 +9,10 @@
  * Auth: an access token with the `api` scope as PRIVATE-TOKEN; else, in GitLab CI (GITLAB_CI=true), the job's
  * CI_JOB_TOKEN as JOB-TOKEN, which GitLab accepts for the container registry API of the job's own project since
  * 13.12 (reference §5; https://docs.gitlab.com/ci/jobs/ci_job_token/), never sent as PRIVATE-TOKEN.
+ * Discovery (`listRepositories`): the prefix's namespace path is tried as a group (`/groups/<path>/registry/
+ * repositories`: every project of the group and its subgroups) and, on 404, as a project (`/projects/<path>/registry/
+ * repositories`); each repository's `path` is its Registry-API name. A prefix without a namespace is an error (the
+ * instance-wide `/v2/_catalog` needs a GitLab admin, reference §3.5).
  * Paging: offset pages (`X-Next-Page`) or GitLab.com keyset pages (`Link rel="next"`), through `NativeApi.listAll`
  * on the API's own origin only (reference §3.5).
  */
@@ -17,8 +21,9 @@ import { isNotFound, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { createRegistryApiDriver } from './default.ts';
 import { hostWithoutPort } from './detect.ts';
-import type { Capabilities, CleanupRefuser, DetailedLister, Driver, DriverContext, DriverFactory, Untagger } from './driver.ts';
+import type { Capabilities, CleanupRefuser, DetailedLister, Driver, DriverContext, DriverFactory, RepositoryLister, Untagger } from './driver.ts';
 import { confirmGone, headerPageNext, NativeApi, SingleFlight, tagSegment } from './native-api.ts';
+import { namespaceNotFound, namespaceRequired, namesWithPrefix, prefixNamespace } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const TOKEN_FLAG = '--repo-gitlab-token';
@@ -52,6 +57,7 @@ const capabilities: Capabilities = {
   untag: true,
   untagLastDeletesManifest: true,
   listUntagged: false,
+  repositoryListing: 'GitLab API: GET /groups/<path>/registry/repositories, else /projects/<path>/registry/repositories (a group or project is required)',
   nativeCredentials: [
     { description: 'GitLab access token with api scope', flag: TOKEN_FLAG, env: TOKEN_ENV, configKey: 'token' },
     {
@@ -196,7 +202,29 @@ function createGitlabDriver(context: DriverContext): Driver {
     await deleteTagsStillOn(name, at, digest, listing.filter((r) => r.digest === digest).map((r) => r.tag));
   };
 
-  const driver: Driver & DetailedLister & Untagger = {
+  /** The registry repositories under a prefix's namespace: as a group's, else (on 404) as a project's (file header). */
+  const listRepositories = async (prefix: string): Promise<string[]> => {
+    const namespace = prefixNamespace(prefix);
+    if (namespace === '') throw namespaceRequired(context.host, 'group or project', `${context.host}/acme/**`);
+    const api = await client();
+    const tried: string[] = [];
+    for (const kind of ['groups', 'projects'] as const) {
+      const path = `${kind}/${encodeURIComponent(namespace)}/registry/repositories`;
+      try {
+        const repositories = await listAll<RepositoryJson>(api, path, `${context.host}/${namespace}/`);
+        return namesWithPrefix(repositories.map((r) => r.path).filter((p): p is string => typeof p === 'string'), prefix);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        tried.push(api.url(path).href);
+      }
+    }
+    throw namespaceNotFound({
+      host: context.host, namespace, what: 'GitLab group or project', tried, apiHost: api.base.host,
+      hint: `check the path in the pattern; GitLab also answers 404 for private groups and projects the token cannot read, so ${TOKEN_ADVICE}`,
+    });
+  };
+
+  const driver: Driver & DetailedLister & Untagger & RepositoryLister = {
     ...base,
     capabilities,
     async listTagRecords(name) {
@@ -221,6 +249,7 @@ function createGitlabDriver(context: DriverContext): Driver {
      * the manifest. Concurrent calls for one digest (tags sharing it, applied in parallel) share one run.
      */
     deleteManifest: (name, digest) => manifestDeletes.run(`${name}@${digest}`, () => deleteEveryTagOn(name, digest)),
+    listRepositories,
   };
   return driver;
 }

@@ -82,6 +82,18 @@ test('a repository name is encoded twice when it contains a slash, and a name wi
   assert.match((error as RegplanError).message, 'Harbor names repositories <project>/<repository>');
 });
 
+test('pull times: the later of the tag\'s and the artifact\'s pull_time (a pull by digest moves only the artifact\'s); zero time passes through for inventory to judge', async () => {
+  await withHarbor({}, async (h) => {
+    const shared = h.store.seedImage('acme/app', ['v1', 'stable'], { pushedAt: day(1) });
+    h.store.seedImage('acme/app', ['old'], { pushedAt: day(2), content: 'old' });
+    h.store.recordPull('acme/app', 'v1', day(5));
+    h.store.recordPull('acme/app', shared.digest, day(8));
+    const records = await createHarborDriver(contextFor(h)).listTagRecords('acme/app');
+    // stable was never pulled by tag (its pull_time is zero) but its artifact was, by digest, on day 8
+    assert.equal(records.map((r) => [r.tag, r.pulled]), [['old', '0001-01-01T00:00:00.000Z'], ['stable', day(8).toISOString()], ['v1', day(8).toISOString()]]);
+  });
+});
+
 test('listing follows Link pages of 100 and gives every tag its digest, media type and own push time', async () => {
   await withHarbor({}, async (h) => {
     for (let i = 0; i < 105; i++) h.store.seedImage('acme/team/app', [`build-${String(i).padStart(3, '0')}`], { pushedAt: day(i) });
@@ -91,7 +103,7 @@ test('listing follows Link pages of 100 and gives every tag its digest, media ty
     const driver = createHarborDriver(contextFor(h));
     const records = await driver.listTagRecords('acme/team/app');
     assert.is(records.length, 107);
-    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: h.store.resolve('acme/team/app', 'build-007')?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: day(7).toISOString() });
+    assert.equal(records.find((r) => r.tag === 'build-007'), { tag: 'build-007', digest: h.store.resolve('acme/team/app', 'build-007')?.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', pushedAt: day(7).toISOString(), pulled: '0001-01-01T00:00:00.000Z' });
     assert.equal(records.filter((r) => r.digest === shared.digest).map((r) => [r.tag, r.pushedAt]), [['stable', day(210).toISOString()], ['v1.0.0', day(200).toISOString()]]);
     const pages = h.requestsTo('/api/v2.0/projects/acme/repositories/team%252Fapp/artifacts', 'GET');
     assert.equal(pages.map((r) => new URLSearchParams(r.query).get('page')), ['1', '2']);
@@ -325,6 +337,69 @@ test('a next page on another origin is refused, and that origin receives nothing
     assert.is(elsewhere.requests.length, 0);
   } finally {
     await api.close();
+    await elsewhere.close();
+  }
+});
+
+test('repo discovery: a project\'s repositories across 3 pages of 100 while an artifact is deleted and a repo pushed, filtered by prefix', async () => {
+  let harbor: HarborEmulator | undefined;
+  const options: HarborEmulatorOptions = {
+    beforeListPage: ({ page }) => {
+      if (page === 2 && harbor?.store.repo('acme/000-new') === undefined) harbor?.store.seedImage('acme/000-new', ['v1']); // shifts the pages
+    },
+  };
+  await withHarbor(options, async (h) => {
+    harbor = h;
+    const expected: string[] = [];
+    for (let i = 0; i < 230; i++) {
+      const repo = i < 20 ? `acme/tools/t-${String(i).padStart(3, '0')}` : `acme/app-${String(i).padStart(3, '0')}`;
+      expected.push(repo);
+      h.store.seedImage(repo, ['v1']);
+    }
+    const doomed = h.store.seedImage('acme/app-100', ['pr-1'], { content: 'pr' });
+    h.store.seedImage('other/app', ['v1']);
+    const driver = createHarborDriver(contextFor(h));
+    const [repos] = await Promise.all([driver.listRepositories('acme/'), driver.deleteManifest('acme/app-100', doomed.digest)]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('other/app'));
+    assert.is(new Set(repos).size, repos.length, 'a repository seen on two pages is listed once');
+    const pages = h.requests.filter((r) => r.path === '/api/v2.0/projects/acme/repositories');
+    assert.equal(pages.map((r) => new URLSearchParams(r.query).get('page')), ['1', '2', '3']);
+    assert.equal(await driver.listRepositories('acme/tools/'), expected.slice(0, 20));
+  });
+});
+
+test('repo discovery: a prefix without a project lists every project the account sees, then their repositories', async () => {
+  await withHarbor({ projects: ['empty'] }, async (h) => {
+    for (const repo of ['acme/api', 'acme/tools/cli', 'library/nginx']) h.store.seedImage(repo, ['v1']);
+    assert.equal(await createHarborDriver(contextFor(h)).listRepositories(''), ['acme/api', 'acme/tools/cli', 'library/nginx']);
+    const [first, ...perProject] = h.requestsTo('/api/v2.0/projects').map((r) => r.path);
+    assert.is(first, '/api/v2.0/projects');
+    assert.equal(perProject.sort(), ['/api/v2.0/projects/acme/repositories', '/api/v2.0/projects/empty/repositories', '/api/v2.0/projects/library/repositories']);
+  });
+});
+
+test('repo discovery: a project Harbor does not know is an error naming the project and the URL', async () => {
+  await withHarbor({}, async (h) => {
+    h.store.seedImage('acme/api', ['v1']);
+    const error = await rejection(createHarborDriver(contextFor(h)).listRepositories('nobody/'), RegistryError);
+    assert.match(error.message, 'Harbor project "nobody" does not exist');
+    assert.match(error.message, '/api/v2.0/projects/nobody/repositories');
+    assert.is(error.status, 404);
+    assertNoSecret(error);
+  });
+});
+
+test('repo discovery: a repositories page on another origin is refused, and that origin receives nothing', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: [] }));
+  try {
+    await withHarbor({ nextOrigin: elsewhere.url }, async (h) => {
+      for (let i = 0; i < 120; i++) h.store.seedImage(`acme/app-${i}`, ['v1']);
+      const error = await rejection(createHarborDriver(contextFor(h)).listRepositories('acme/'), RegplanError);
+      assert.match(error.message, `another origin (${elsewhere.url})`);
+      assert.is(elsewhere.requests.length, 0);
+    });
+  } finally {
     await elsewhere.close();
   }
 });

@@ -10,19 +10,26 @@
  * REGPLAN_REPO_HARBOR_USERNAME/PASSWORD (or `registries.<host>.credentials.username/password`); when neither is
  * set, the Docker login for the host, since Harbor accepts the same user and robot accounts on both APIs.
  * With no usable credentials, planning a cleanup fails (the listing asks first) instead of apply failing later.
+ * Discovery (`listRepositories`): the repositories of the prefix's project (`GET /projects/<p>/repositories`, whose
+ * `name` is already `<p>/<repo>`); a prefix without a project lists the projects the account sees (`GET /projects`)
+ * and then each one's repositories, skipping a project deleted in between (reference §3.6).
  */
+import pLimit from 'p-limit';
 import { RegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import { oneLine } from '../registry/redact.ts';
 import { createRegistryApiDriver, REGISTRY_API_DELETE } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger, UntaggedLister } from './driver.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, RepositoryLister, Untagger, UntaggedLister } from './driver.ts';
 import { basicAuthorization, confirmGone, linkNext, NativeApi, nativeApiBase, type NativeResponse, digestSegment, tagSegment } from './native-api.ts';
+import { namespaceNotFound, namesWithPrefix, prefixOwner } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const USERNAME_ENV = 'REGPLAN_REPO_HARBOR_USERNAME';
 const PASSWORD_ENV = 'REGPLAN_REPO_HARBOR_PASSWORD';
 /** Harbor's largest page (reference §3.6). */
 const PAGE_SIZE = 100;
+/** Projects whose repositories are listed at once when discovery lists every project. */
+const PROJECT_CONCURRENCY = 4;
 
 const capabilities: Capabilities = {
   push: true,
@@ -33,6 +40,8 @@ const capabilities: Capabilities = {
     `untags, DELETE .../artifacts/<digest> removes the artifact and its tags (the same as ${REGISTRY_API_DELETE})`,
   untag: true,
   listUntagged: true,
+  repositoryListing: 'Harbor API: GET /projects/<project>/repositories (of every visible project when no project is given)',
+  pullTimes: true,
   nativeCredentials: [
     { description: 'Harbor API user or robot account (defaults to the Docker login for the host)', flag: '--repo-harbor-username', env: USERNAME_ENV, configKey: 'username', optional: true },
     { description: 'Harbor API password or robot secret (defaults to the Docker login for the host)', flag: '--repo-harbor-password', env: PASSWORD_ENV, configKey: 'password', optional: true },
@@ -47,6 +56,7 @@ const capabilities: Capabilities = {
 interface HarborTag {
   name: string;
   push_time?: string;
+  pull_time?: string;
 }
 
 /** The fields of a Harbor artifact regplan reads. */
@@ -54,6 +64,7 @@ interface HarborArtifact {
   digest: string;
   manifest_media_type?: string;
   push_time?: string;
+  pull_time?: string;
   tags?: HarborTag[] | null;
 }
 
@@ -92,7 +103,7 @@ function harborMessage(data: unknown): string {
 /** Builds the Harbor driver for one host. */
 export function createHarborDriver(
   context: DriverContext,
-): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher {
+): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister {
   const { host } = context;
   const base = harborApiBase(context);
   const api = new NativeApi({
@@ -166,19 +177,64 @@ export function createHarborDriver(
     return artifacts.filter((a) => typeof a?.digest === 'string');
   }
 
+  /** Every item of a Harbor list (projects, repositories), following its `Link` pages on the API's origin. */
+  const listPaged = <T>(path: string, subject: string): Promise<T[]> =>
+    api.listAll<unknown, T>(path, {
+      items: (data) => (Array.isArray(data) ? (data as T[]) : undefined),
+      next: linkNext,
+      subject,
+      query: { page: 1, page_size: PAGE_SIZE },
+      notFoundHint: apiHint,
+    });
+
+  /** The repository names of one project; a project Harbor does not know is `undefined`. */
+  const projectRepositories = async (project: string): Promise<string[] | undefined> => {
+    try {
+      const repositories = await listPaged<{ name?: unknown }>(`projects/${encodeURIComponent(project)}/repositories`, `${host}/${project}/`);
+      return repositories.map((r) => r.name).filter((name): name is string => typeof name === 'string');
+    } catch (error) {
+      if (error instanceof RegistryError && error.status === 404) return undefined;
+      throw error;
+    }
+  };
+
+  /** The repositories under a prefix: its project's, or every visible project's for a prefix without one (file header). */
+  async function listRepositories(prefix: string): Promise<string[]> {
+    const project = prefixOwner(prefix);
+    if (project !== '') {
+      const names = await projectRepositories(project);
+      if (names === undefined) {
+        throw namespaceNotFound({
+          host, namespace: project, what: 'Harbor project', tried: [api.url(`projects/${encodeURIComponent(project)}/repositories`).href], apiHost: api.base.host,
+          hint: `check the project name in the pattern, and that the account is a member of it; ${apiHint}`,
+        });
+      }
+      return namesWithPrefix(names, prefix);
+    }
+    const projects = (await listPaged<{ name?: unknown }>('projects', `${host}/*`)).map((p) => p.name).filter((n): n is string => typeof n === 'string');
+    const limit = pLimit(PROJECT_CONCURRENCY);
+    const perProject = await Promise.all(projects.map((name) => limit(async () => (await projectRepositories(name)) ?? []))); // [] : gone since the project listing
+    return namesWithPrefix(perProject.flat(), prefix);
+  }
+
   return {
     ...registryApi,
     type: 'harbor',
+    listRepositories,
     capabilities,
     async listTagRecords(name) {
       const records = (await listArtifacts(name)).flatMap((artifact) =>
         (artifact.tags ?? []).map((tag): TagRecord => {
           const pushedAt = parseTime(tag.push_time) ?? parseTime(artifact.push_time);
+          // the later of the tag's and the artifact's pull_time (a pull by digest moves only the artifact's);
+          // Go's zero time (0001-01-01) means never pulled, judged in inventory
+          const pulled = [parseTime(tag.pull_time), parseTime(artifact.pull_time)].filter((t) => t !== undefined).sort().at(-1);
           return {
             tag: tag.name,
             digest: artifact.digest,
             ...(artifact.manifest_media_type ? { mediaType: artifact.manifest_media_type } : {}),
             ...(pushedAt === undefined ? {} : { pushedAt }),
+            ...(pulled === undefined ? {} : { pulled }),
           };
         }),
       );

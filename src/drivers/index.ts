@@ -95,6 +95,10 @@ export interface SupportRow {
   cleanupPath: string;
   untag: boolean;
   listUntagged: boolean;
+  /** How repo discovery lists repositories natively (absent: no native listing). */
+  repositoryListing?: string;
+  /** The listing gives pull times (the `pulledWithin` rule judges them; elsewhere it keeps every tag). */
+  pullTimes: boolean;
   nativeCredentials: NativeCredentialSpec[];
   notes?: string;
 }
@@ -120,6 +124,8 @@ function row(factory: DriverFactory, detect: string, capabilities: Capabilities)
     cleanupPath: capabilities.cleanupPath,
     untag: capabilities.untag,
     listUntagged: capabilities.listUntagged,
+    ...(capabilities.repositoryListing === undefined ? {} : { repositoryListing: capabilities.repositoryListing }),
+    pullTimes: capabilities.pullTimes === true,
     nativeCredentials: capabilities.nativeCredentials,
     ...(capabilities.notes === undefined ? {} : { notes: capabilities.notes }),
   };

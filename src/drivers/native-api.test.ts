@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { AuthError, ProtocolError, RegistryError } from '../errors.ts';
 import { startScriptedServer } from '../../test/support/scripted-server.ts';
 import {
-  basicAuthorization, bodyNext, confirmGone, headerPageNext, linkNext, NativeApi, nativeApiBase, pageNumberNext, SingleFlight, vendorMessage,
+  basicAuthorization, bodyNext, bodyTokenNext, confirmGone, headerPageNext, linkNext, NativeApi, nativeApiBase, pageNumberNext, SingleFlight, vendorMessage,
 } from './native-api.ts';
 
 const SECRET = 'Zq7xW3-canary-native-secret';
@@ -158,6 +158,25 @@ test('page rules: X-Next-Page sets the page parameter; has_additional counts pag
     assert.equal(await api.listAll('gitlab', { items, next: headerPageNext('x-next-page'), subject: 's', query: { per_page: 2 } }), [1, 2]);
     assert.equal(await api.listAll('quay', { items, next: pageNumberNext<{ has_additional?: boolean }>('page', (d) => d.has_additional === true), subject: 's', query: { page: 1 } }), [1, 2, 3]);
     assert.is(server.requestsTo('/gitlab')[1]?.query.get('per_page'), '2');
+  } finally {
+    await server.close();
+  }
+});
+
+test('bodyTokenNext: an opaque token goes back as a query parameter of the same URL, even when it looks like another origin', async () => {
+  const seen: string[] = [];
+  const server = await startScriptedServer((r) => {
+    const token = r.query.get('next_page');
+    seen.push(token ?? '');
+    const next = token === null ? 'tok-2' : token === 'tok-2' ? 'http://198.51.100.7/steal?x=1' : undefined;
+    return { status: 200, body: { items: [seen.length], ...(next === undefined ? {} : { next_page: next }) } };
+  });
+  try {
+    const api = new NativeApi({ base: server.url, title: 'Quay API', authHint: '-' });
+    const items = (d: { items?: number[]; next_page?: string }) => d.items;
+    assert.equal(await api.listAll('repository', { items, next: bodyTokenNext<{ items?: number[]; next_page?: string }>('next_page'), subject: 'quay.io/acme/', query: { namespace: 'acme' } }), [1, 2, 3]);
+    assert.equal(seen, ['', 'tok-2', 'http://198.51.100.7/steal?x=1']);
+    assert.ok(server.requests.every((r) => r.path === '/repository' && r.query.get('namespace') === 'acme'));
   } finally {
     await server.close();
   }

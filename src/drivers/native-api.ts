@@ -6,7 +6,7 @@
  *   Selectel's 409 during GC);
  * - base URLs: `nativeApiBase` — the configured `api` (with the vendor's known path appended to a bare origin)
  *   or one derived from the host, http only where the registry is loopback or `insecure`;
- * - paging: `listAll` follows a vendor's next-page rule (`linkNext`, `bodyNext`, `headerPageNext`,
+ * - paging: `listAll` follows a vendor's next-page rule (`linkNext`, `bodyNext`, `bodyTokenNext`, `headerPageNext`,
  *   `pageNumberNext`) and sends credentials only to the API's own origin: a next page elsewhere is an error, a
  *   page seen twice is an error (a listing that stops early could hide a tag that protects a manifest);
  * - "is it gone": `confirmGone` — a 404 on DELETE is "already gone" only when a fresh lookup agrees;
@@ -274,6 +274,20 @@ export const bodyNext =
   (page) => {
     const value = (page.data as Record<string, unknown> | undefined)?.[field];
     return typeof value === 'string' ? value : undefined;
+  };
+
+/**
+ * An opaque next-page token in a body field, sent back as the `param` query parameter of the same URL (Quay's
+ * `next_page`); the page stays on the URL it came from, so the token can never move it to another origin.
+ */
+export const bodyTokenNext =
+  <P>(field: keyof P & string, param: string = field): NextPage<P> =>
+  (page, asked) => {
+    const value = (page.data as Record<string, unknown> | undefined)?.[field];
+    if (typeof value !== 'string' || value === '') return undefined;
+    const url = new URL(asked);
+    url.searchParams.set(param, value);
+    return url;
   };
 
 /** A next page number in a header (GitLab `X-Next-Page`), set as the `param` query parameter; Link first when sent. */

@@ -6,7 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startQuayEmulator, type QuayEmulator } from '../../test/emulators/quay.ts';
+import { startQuayEmulator, type QuayEmulator, type QuayEmulatorOptions } from '../../test/emulators/quay.ts';
 import { startScriptedServer } from '../../test/support/scripted-server.ts';
 import { AuthError, isNotFound, RegplanError } from '../errors.ts';
 import type { DriverContext } from './driver.ts';
@@ -240,6 +240,77 @@ test('the factory is ready, untags, and its token is optional', () => {
   assert.is(quayDriver.capabilities.untag, true);
   assert.is(quayDriver.capabilities.listUntagged, false);
   assert.equal(quayDriver.capabilities.nativeCredentials.map((c) => [c.env, c.optional]), [['REGPLAN_REPO_QUAY_TOKEN', true]]);
+});
+
+async function withQuay(options: Omit<QuayEmulatorOptions, 'token'>, body: (emulator: QuayEmulator) => Promise<void>): Promise<void> {
+  const emulator = await startQuayEmulator({ token: TOKEN, ...options });
+  try {
+    await body(emulator);
+  } finally {
+    await emulator.stop();
+  }
+}
+
+test('repo discovery: a namespace\'s repositories across 3 pages of next_page tokens while a tag is deleted and a repo pushed', async () => {
+  let quay: QuayEmulator | undefined;
+  const options = {
+    repositoriesPerPage: 10,
+    beforeRepositoryPage: ({ page }: { page: number }) => {
+      if (page === 2 && quay?.store.repo('acme/000-new') === undefined) quay?.store.seedImage('acme/000-new', ['v1']); // shifts the pages
+    },
+  };
+  await withQuay(options, async (emulator) => {
+    quay = emulator;
+    const expected = Array.from({ length: 25 }, (_, i) => (i < 5 ? `acme/charts/c-${i}` : `acme/app-${String(i).padStart(2, '0')}`));
+    for (const repo of expected) emulator.store.seedImage(repo, ['v1', 'pr-1']);
+    emulator.store.seedImage('other/app', ['v1']);
+    const driver = driverFor(emulator, TOKEN);
+    const [repos] = await Promise.all([driver.listRepositories('acme/'), driver.untag('acme/app-10', 'pr-1')]);
+    for (const repo of expected) assert.ok(repos.includes(repo), `${repo} is listed`);
+    assert.not.ok(repos.includes('other/app'));
+    assert.is(new Set(repos).size, repos.length, 'a repository seen on two pages is listed once');
+    const pages = emulator.registry.requests.filter((r) => r.path === '/api/v1/repository');
+    assert.is(pages.length, 3);
+    assert.equal(pages.map((r) => new URLSearchParams(r.query).has('next_page')), [false, true, true]);
+    assert.equal(await driver.listRepositories('acme/charts/'), expected.slice(0, 5));
+  });
+});
+
+test('repo discovery: an empty namespace lists nothing, and one Quay does not know is an error naming it and the URLs', async () => {
+  await withQuay({ namespaces: ['empty'] }, async (emulator) => {
+    emulator.store.seedImage('acme/app', ['v1']);
+    const driver = driverFor(emulator, TOKEN);
+    assert.equal(await driver.listRepositories('empty/'), []);
+    const error = await rejection(driver.listRepositories('nobody/'));
+    assert.match(error.message, 'Quay namespace "nobody" does not exist');
+    assert.match(error.message, '/api/v1/organization/nobody');
+    assert.match(error.message, '/api/v1/users/nobody');
+    assert.is(error.context.status, 404);
+    assert.not.match(`${error.message} ${error.hint ?? ''}`, TOKEN);
+  });
+});
+
+test('repo discovery: no namespace, or no token, is refused before any request with what to set', async () => {
+  await withQuay({}, async (emulator) => {
+    assert.match((await rejection(driverFor(emulator, TOKEN).listRepositories(''))).message, 'per namespace (organization or user) only');
+    const error = await rejection(driverFor(emulator, undefined).listRepositories('acme/'));
+    assert.match(error.hint ?? '', 'REGPLAN_REPO_QUAY_TOKEN');
+    assert.is(emulator.registry.requests.length, 0);
+  });
+});
+
+test('repo discovery: a next_page that is a URL of another origin stays a token on the API origin; that origin receives nothing', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { repositories: [] } }));
+  try {
+    await withQuay({ repositoriesPerPage: 2, hostileNextPage: `${elsewhere.url}/api/v1/repository?namespace=acme` }, async (emulator) => {
+      for (const repo of ['acme/a', 'acme/b', 'acme/c']) emulator.store.seedImage(repo, ['v1']);
+      const error = await rejection(driverFor(emulator, TOKEN).listRepositories('acme/'));
+      assert.match(error.message, 'HTTP 400');
+      assert.is(elsewhere.requests.length, 0);
+    });
+  } finally {
+    await elsewhere.close();
+  }
 });
 
 test.run();

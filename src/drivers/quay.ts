@@ -11,6 +11,9 @@
  * (404) is an error naming the URL, never an empty repository; a 404 on a tag DELETE is "already gone" only when
  * a lookup of that tag agrees. Quirk: Quay answers a dead (deleted or expired) tag with `TAG_EXPIRED`, which
  * counts as a missing tag.
+ * Discovery (`listRepositories`, token required): `GET /repository?namespace=<ns>` following the opaque `next_page`
+ * token (reference §3.7), names `<ns>/<name>`. Quay lists nothing for an unknown namespace, so an empty listing is
+ * checked with `GET /organization/<ns>` and `GET /users/<ns>`: 404 on both is an error naming the namespace.
  */
 import { isValidTag } from '../model/names.ts';
 import pLimit from 'p-limit';
@@ -18,8 +21,9 @@ import { isNotFound, isRegistryError, RegplanError } from '../errors.ts';
 import { parseTime } from '../model/time.ts';
 import type { RetryOptions } from '../registry/http.ts';
 import { createUntaggingRegistryApiDriver } from './default.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
-import { confirmGone, NativeApi, nativeApiBase, pageNumberNext, tagSegment } from './native-api.ts';
+import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, ManifestReader, RepositoryLister, Untagger } from './driver.ts';
+import { bodyTokenNext, confirmGone, NativeApi, nativeApiBase, pageNumberNext, tagSegment } from './native-api.ts';
+import { namespaceNotFound, namespaceRequired, namesWithPrefix, prefixOwner } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const TOKEN_ENV = 'REGPLAN_REPO_QUAY_TOKEN';
@@ -37,6 +41,7 @@ const capabilities: Capabilities = {
     'or the Registry API (DELETE by tag untags, by digest removes every tag on it)',
   untag: true,
   listUntagged: false,
+  repositoryListing: 'Quay API: GET /repository?namespace=<ns> (a namespace and REGPLAN_REPO_QUAY_TOKEN are required)',
   nativeCredentials: [
     { description: 'Quay OAuth application token with repo:read and repo:write (optional: without it the Registry API lists and deletes with the Docker login)', flag: '--repo-quay-token', env: TOKEN_ENV, configKey: 'token', optional: true },
   ],
@@ -74,7 +79,7 @@ export function quayApiBase(context: Pick<DriverContext, 'host' | 'registry'>): 
 export const isQuayTagMissing = (error: unknown): boolean => isNotFound(error) || (isRegistryError(error) && error.errors.some((e) => e.code === 'TAG_EXPIRED'));
 
 /** Builds the Quay driver for one host (the factory's create, with tuning for tests). */
-export function createQuayDriver(context: DriverContext, options: QuayDriverOptions = {}): Driver & DetailedLister & Untagger & ManifestReader & ContentPusher {
+export function createQuayDriver(context: DriverContext, options: QuayDriverOptions = {}): Driver & DetailedLister & Untagger & ManifestReader & ContentPusher & RepositoryLister {
   const base = createUntaggingRegistryApiDriver(context, { type: 'quay', capabilities });
   let api: Promise<NativeApi | undefined> | undefined;
 
@@ -157,6 +162,42 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
     });
   }
 
+  /** The repositories of the prefix's namespace through the Quay API (file header); a token is required. */
+  async function listRepositories(prefix: string): Promise<string[]> {
+    const namespace = prefixOwner(prefix);
+    if (namespace === '') throw namespaceRequired(context.host, 'namespace (organization or user)', `${context.host}/acme/*`);
+    const client = await quayApi();
+    if (client === undefined) {
+      throw new RegplanError(`cannot list the repositories of "${context.host}/${namespace}/": listing repositories needs the Quay API, and ${TOKEN_ENV} is not set`, {
+        hint: `set ${TOKEN_ENV} (or registries."${context.host}".credentials.token) to an OAuth application token with repo:read, or list the repos in the config one by one`,
+        context: { registry: context.host, flag: '--repo-quay-token' },
+      });
+    }
+    const repositories = await client.listAll<{ repositories?: { name?: unknown }[]; next_page?: string }, { name?: unknown }>('repository', {
+      items: (data) => data.repositories,
+      next: bodyTokenNext('next_page'),
+      subject: `${context.host}/${namespace}/`,
+      query: { namespace },
+    });
+    const names = repositories.map((r) => r.name).filter((n): n is string => typeof n === 'string').map((n) => `${namespace}/${n}`);
+    if (names.length === 0) await requireNamespace(client, namespace);
+    return namesWithPrefix(names, prefix);
+  }
+
+  /** Resolves when `namespace` is a Quay organization or user; 404 on both is an error naming it. */
+  async function requireNamespace(client: NativeApi, namespace: string): Promise<void> {
+    const tried: string[] = [];
+    for (const path of [`organization/${encodeURIComponent(namespace)}`, `users/${encodeURIComponent(namespace)}`]) {
+      const found = await client.request('GET', path, { expect: [200, 404], subject: `${context.host}/${namespace}/` });
+      if (found.status === 200) return;
+      tried.push(client.url(path).href);
+    }
+    throw namespaceNotFound({
+      host: context.host, namespace, what: 'Quay namespace', tried, apiHost: client.base.host,
+      hint: `check the namespace in the pattern (an organization or user on ${context.host})`,
+    });
+  }
+
   async function resolveTag(name: string, tag: string) {
     try {
       return await base.resolveTag(name, tag);
@@ -170,6 +211,7 @@ export function createQuayDriver(context: DriverContext, options: QuayDriverOpti
     ...base,
     capabilities,
     resolveTag,
+    listRepositories,
     async listTagRecords(name) {
       const client = await quayApi();
       return client === undefined ? registryTagRecords(name) : apiTagRecords(client, name);

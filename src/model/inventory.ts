@@ -11,6 +11,12 @@ export interface TagRecord {
   digest: string;
   mediaType?: string;
   pushedAt?: string;
+  /**
+   * When the registry last saw the tag (or its image) pulled, where it records that (ECR, Harbor, Docker Hub):
+   * ISO 8601, or 'never'. Absent = unknown (the registry does not say), which the `pulledWithin` rule keeps.
+   * Drivers pass the vendor's value through `parseTime`; inventory judges it (`judgePullTime`).
+   */
+  pulled?: string;
 }
 
 /** The facts the inventory gathered about one manifest (only what cleanup needs to follow relationships). */

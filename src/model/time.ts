@@ -42,6 +42,19 @@ function parseTimeText(text: string): number {
  * The push time to plan with: `time` when it is plausible for a push (on or after 2000-01-01 and at most a day
  * after `now`), else undefined — unknown, which keeps the tag. Every time reaching the evaluator passes here.
  */
+/**
+ * A pull time as the `pulledWithin` rule reads it: 'never' stays; a time before 2000-01-01 means never pulled
+ * (Harbor reports Go's zero time, 0001-01-01, for "never"); a time in the future counts as now (recent, kept);
+ * anything unparsable is unknown (undefined), which keeps the tag.
+ */
+export function judgePullTime(value: string | undefined, now: number): string | undefined {
+  if (value === undefined || value === 'never') return value;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return undefined;
+  if (ms < EARLIEST_PUSH_TIME) return 'never';
+  return new Date(Math.min(ms, now)).toISOString();
+}
+
 export function plausiblePushTime(time: string | undefined, now: number): string | undefined {
   if (time === undefined) return undefined;
   const ms = Date.parse(time);

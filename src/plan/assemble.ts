@@ -3,7 +3,7 @@
  * apply re-checks: format version, regplan version, config digest. Pure: the creation time comes in as data.
  */
 import { REGPLAN_VERSION } from '../version.ts';
-import type { Action, Kept, Plan, PlanNote, PlanSkippedEntry, PlanSummary } from './types.ts';
+import type { Action, Kept, Plan, PlanNote, PlanShard, PlanSkippedEntry, PlanSummary } from './types.ts';
 
 /** Counts for the closing `Plan: …` line. */
 export function summarizePlan(parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly PlanSkippedEntry[] }): PlanSummary {
@@ -18,7 +18,7 @@ export function summarizePlan(parts: { actions: readonly Action[]; kept: readonl
 /** Builds the Plan; pushes are ordered before deletions (apply runs them first), each group keeping its order. */
 export function assemblePlan(
   parts: { actions: readonly Action[]; kept: readonly Kept[]; skipped: readonly PlanSkippedEntry[]; notes?: readonly PlanNote[] },
-  meta: { createdAt: Date; configDigest: string; regplanVersion?: string },
+  meta: { createdAt: Date; configDigest: string; regplanVersion?: string; shard?: PlanShard },
 ): Plan {
   const actions = [...parts.actions.filter((a) => a.type === 'push'), ...parts.actions.filter((a) => a.type === 'delete')];
   return {
@@ -26,6 +26,7 @@ export function assemblePlan(
     regplanVersion: meta.regplanVersion ?? REGPLAN_VERSION,
     createdAt: meta.createdAt.toISOString(),
     configDigest: meta.configDigest,
+    ...(meta.shard === undefined ? {} : { shard: meta.shard }),
     actions,
     kept: [...parts.kept],
     skipped: [...parts.skipped],

@@ -9,6 +9,7 @@
 import type { Policy } from '../config/types.ts';
 import { RegplanError } from '../errors.ts';
 import { FileRefusedError, path, readTextFileCapped, runCommand } from '../runtime.ts';
+import { inUseKey, readInUse } from './in-use/index.ts';
 import { parseKeepList } from './policies/listed.ts';
 import type { GitFacts, PolicyFacts } from './types.ts';
 
@@ -93,13 +94,18 @@ export async function readKeepList(file: string, resolved: string, options: { wh
  * Gathers facts for every gitRefs and listed rule of the given policies. Keys are the strings written in the rules;
  * relative paths are resolved against `baseDir` (the config file's directory).
  */
-export async function gatherPolicyFacts(policies: readonly Policy[], options: { baseDir: string }): Promise<PolicyFacts> {
+export async function gatherPolicyFacts(
+  policies: readonly Policy[],
+  options: { baseDir: string; env?: Readonly<Record<string, string | undefined>> },
+): Promise<PolicyFacts> {
   const commitsByRepo = new Map<string, number>();
   const files = new Map<string, string | undefined>(); // keep-list -> where the first rule naming it is
+  const sources = new Map<string, Extract<Policy['keep'][number], { kind: 'inUse' }>>();
   for (const policy of policies) {
     for (const rule of policy.keep) {
       if (rule.kind === 'gitRefs') commitsByRepo.set(rule.repo, Math.max(commitsByRepo.get(rule.repo) ?? 0, rule.commits));
       if (rule.kind === 'listed' && !files.has(rule.file)) files.set(rule.file, rule.where);
+      if (rule.kind === 'inUse' && !sources.has(inUseKey(rule.source))) sources.set(inUseKey(rule.source), rule);
     }
   }
   const facts: PolicyFacts = { git: {}, listed: {} };
@@ -108,6 +114,9 @@ export async function gatherPolicyFacts(policies: readonly Policy[], options: { 
   }
   for (const [file, where] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     facts.listed[file] = await readKeepList(file, path.resolve(options.baseDir, file), where === undefined ? {} : { where });
+  }
+  for (const [key, rule] of [...sources].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    facts.inUse = { ...facts.inUse, [key]: await readInUse(rule.source, { cwd: options.baseDir, env: options.env ?? process.env, ...(rule.where === undefined ? {} : { where: rule.where }) }) };
   }
   return facts;
 }

@@ -10,7 +10,7 @@
  */
 import pLimit from 'p-limit';
 import { canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing } from '../drivers/driver.ts';
-import { parseTime, plausiblePushTime } from '../model/time.ts';
+import { judgePullTime, parseTime, plausiblePushTime } from '../model/time.ts';
 import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import { RegplanError } from '../errors.ts';
 import type { Descriptor } from '../registry/oci.ts';
@@ -67,9 +67,10 @@ export async function takeInventory(
   const pushTime = (recorded: string | undefined, digest: string): string | undefined =>
     plausiblePushTime(parseTime(recorded), now) ?? plausiblePushTime(parseTime(created.get(digest)), now);
   const withTimes = tags.map((record): TagRecord => {
-    const { pushedAt: _recorded, ...rest } = record;
+    const { pushedAt: _recorded, pulled: _pulled, ...rest } = record;
     const when = pushTime(record.pushedAt, record.digest);
-    return { ...rest, ...(when === undefined ? {} : { pushedAt: when }) };
+    const pulled = judgePullTime(record.pulled, now);
+    return { ...rest, ...(when === undefined ? {} : { pushedAt: when }), ...(pulled === undefined ? {} : { pulled }) };
   });
   const untaggedWithTimes = untagged.map((record): UntaggedRecord => {
     const when = pushTime(record.pushedAt, record.digest);

@@ -18,6 +18,7 @@ import { evaluateCleanup, type CleanupTarget } from './evaluate.ts';
 import { gatherPolicyFacts } from './facts.ts';
 import { takeInventory, type InventoryProgress } from './inventory.ts';
 import type { ManifestCache } from './manifest-cache.ts';
+import { shardRepos, type ShardSpec } from './shard.ts';
 import type { Plan } from './types.ts';
 
 /** Everything planning needs; `now` is explicit so the evaluator stays pure and tests stay deterministic. */
@@ -29,12 +30,16 @@ export interface PlanRequest {
   cache: ManifestCache;
   /** `--repo GLOB` filters (any match selects the repo); empty = every repo. */
   repoGlobs?: readonly string[];
+  /** `--shard K/N`: plan only the selected repos of this shard (plan/shard.ts); absent = every selected repo. */
+  shard?: ShardSpec;
   progress?: InventoryProgress;
   /**
    * What a repo address can take (bundles refused or not), decided without opening it; default: detection from
    * the config alone. The CLI passes one that also honours --repo-container-registry and the environment.
    */
   capabilitiesOf?: (address: string) => RegistryCapabilities;
+  /** The environment keep-rule sources read (KUBECONFIG and HOME for `inUse: kubernetes`); default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Converts a shell-style glob (`*`, `?`) to an anchored pattern over the whole repo address (linear-time, config/pattern.ts). */
@@ -61,7 +66,7 @@ export function selectRepos(config: Config, globs: readonly string[] = []): Repo
 /** Makes the plan (bundle pushes and cleanup) for the selected repos. */
 export async function planCleanup(request: PlanRequest): Promise<Plan> {
   const { config } = request;
-  const selected = selectRepos(config, request.repoGlobs);
+  const { repos: selected, shard } = shardRepos(selectRepos(config, request.repoGlobs), request.shard);
   const limits = new Map<string, ReturnType<typeof pLimit>>();
   const limitFor = (hostKey: string) => {
     let limit = limits.get(hostKey);
@@ -75,7 +80,7 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
     limit: (hostKey, work) => limitFor(hostKey)(work),
   });
   const repos = selected.filter((repo) => repo.cleanup !== undefined);
-  const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir });
+  const facts = await gatherPolicyFacts(repos.map((repo) => repo.cleanup).filter((p) => p !== undefined), { baseDir: config.dir, ...(request.env === undefined ? {} : { env: request.env }) });
   const targets: CleanupTarget[] = await Promise.all(
     repos.map(async (repo) => {
       const opened = request.open(repo.repo);
@@ -93,5 +98,5 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
   // Names the registries listed that fail the grammar were never evaluated; the plan shows them as skipped.
   const rejected = targets.flatMap((target) => target.inventory.rejected ?? []);
   const skipped = [...merged.skipped, ...rejected].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0));
-  return assemblePlan({ ...merged, skipped }, { createdAt: request.now, configDigest: request.configDigest });
+  return assemblePlan({ ...merged, skipped }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
 }

@@ -24,6 +24,16 @@ export interface PolicyFacts {
   git: Record<string, GitFacts>;
   /** The raw lines of each keep-list file (entries `tag`, `repo:tag`, `sha256:…`, `repo@sha256:…`; `#` comments). */
   listed: Record<string, string[]>;
+  /** Images running workloads reference, per `inUse` source (key: plan/in-use `inUseKey`). */
+  inUse?: Record<string, InUseImage[]>;
+}
+
+/** An image reference a workload uses, and which workload (for the kept tag's label). */
+export interface InUseImage {
+  /** As the workload wrote it: `nginx`, `ghcr.io/acme/api:v1`, `…@sha256:…`. */
+  image: string;
+  /** `Deployment shop/api`, `CronJob jobs/nightly`, `running-images.txt:12`. */
+  by: string;
 }
 
 /** A deletion. `tag` is absent for an untagged manifest; `digest` is what apply re-checks before deleting. */
@@ -123,6 +133,21 @@ export interface PlanNote {
   message: string;
 }
 
+/**
+ * Which part of a sharded run a plan covers (plan/shard.ts): absent on a plan of the whole selection. A plan of
+ * `--shard 2/4` has `indexes: [2]`; a merge of some shards (`--merge --allow-partial`) lists each one it holds.
+ */
+export interface PlanShard {
+  /** The shards this plan covers, 1-based, ascending. */
+  indexes: number[];
+  /** N: how many shards the selection was split into. */
+  total: number;
+  /** Display addresses of the repos this plan covers, sorted (a repo with nothing to report is listed too). */
+  repos: string[];
+  /** How many repos the whole selection (all N shards together) has. */
+  selectedRepos: number;
+}
+
 /** The plan file (formatVersion 1). */
 export interface Plan {
   formatVersion: 1;
@@ -131,6 +156,8 @@ export interface Plan {
   createdAt: string;
   /** Digest of the normalized config; apply refuses the plan when it changed. */
   configDigest: string;
+  /** Present when the plan covers only some shards of the selection. */
+  shard?: PlanShard;
   actions: Action[];
   kept: Kept[];
   skipped: PlanSkippedEntry[];

@@ -5,6 +5,10 @@
  * authority (./acr-auth.ts), and ACR's quirks: a DELETE on a locked tag, manifest or repository (deleteEnabled or
  * writeEnabled false) answers 405 REGISTRY_DISALLOWED_OPERATION, and 429 TOOMANYREQUESTS with Retry-After on demand.
  * Deleting a tag leaves its manifest; `DELETE /v2/<name>/manifests/<digest>` removes the manifest and its tags.
+ * Discovery (reference §3.2; https://learn.microsoft.com/rest/api/containerregistry/repository/get-list): `GET /acr/v1/
+ * _catalog?n=&last=` → `{repositories:[…]}` sorted by name, needing a token for `registry:catalog:*`, with the next page
+ * as a relative `Link: </acr/v1/_catalog?last=<x>&n=<n>&orderby=>; rel="next"`. Test hooks: `beforeCatalogPage`
+ * (another writer pushing mid-listing), `nextOrigin` (catalog Links absolute on another origin).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AcrAuth, AUTHORITY_PATH, type AcrIdentities } from './acr-auth.ts';
@@ -28,6 +32,10 @@ export interface AcrEmulatorOptions {
   /** What `DELETE /v2/<name>/manifests/<tag>` does (default 'unsupported-405'; the reference leaves it open [U]). */
   tagDelete?: TagDeleteMode;
   clock?: () => Date;
+  /** Called before a page of `/acr/v1/_catalog` is answered. */
+  beforeCatalogPage?: (info: { last: string | null }) => void;
+  /** Writes catalog `Link` URLs absolute on this origin (a hostile or misconfigured API). */
+  nextOrigin?: string;
 }
 
 /** A running ACR emulator. */
@@ -80,6 +88,19 @@ export async function startAcrEmulator(options: AcrEmulatorOptions): Promise<Acr
         return true;
       }
       return false; // the memory registry deletes the manifest and every tag on it
+    }
+    if (url.pathname === '/acr/v1/_catalog' && req.method === 'GET') {
+      if (!helpers.auth.authorize(req, res, 'registry:catalog:*').ok) return true;
+      const nText = url.searchParams.get('n');
+      if (nText !== null && !/^\d+$/.test(nText)) return helpers.sendOciError(req, res, 400, 'PAGINATION_NUMBER_INVALID', 'invalid number of results requested', { detail: { n: nText } }), true;
+      const last = url.searchParams.get('last');
+      options.beforeCatalogPage?.({ last });
+      const n = Math.min(nText === null ? pageSize : Number(nText), pageSize);
+      const rest = store.repos().filter((r) => last === null || r > last);
+      const items = rest.slice(0, n);
+      const lastItem = items.at(-1);
+      const link = rest.length > items.length && lastItem !== undefined ? { link: `<${options.nextOrigin ?? ''}/acr/v1/_catalog?last=${encodeURIComponent(lastItem)}&n=${n}&orderby=>; rel="next"` } : {};
+      return helpers.sendJson(req, res, 200, { repositories: items }, link), true;
     }
     const match = /^\/acr\/v1\/(.+?)\/(_tags|_manifests)(?:\/([^/]+))?$/.exec(url.pathname);
     if (match === null) return false;

@@ -8,6 +8,11 @@
  * (`DELETE /v2/repositories/<ns>/<repo>/tags/<tag>/`, trailing slash required, 204/404). Personal access tokens may list but not delete; `library/` belongs to nobody.
  * Every Hub API answer carries `X-RateLimit-*` headers; a per-minute limit or `throttleNext` answers 429 with
  * `Retry-After` and `X-Retry-After`.
+ * Discovery (reference §3.3; https://docs.docker.com/reference/api/hub/latest/operations/listNamespaceRepositories/):
+ * `GET /v2/namespaces/<ns>/repositories?page=&page_size=(≤100)&ordering=name` → `{count, next (absolute URL), previous,
+ * results:[{name, namespace, repository_type, is_private, …}]}`, 404 past the last page, and 404 for a namespace the Hub
+ * does not know [R]; the deprecated `GET /v2/repositories/<ns>/` answers the same. Test hooks: `beforeRepositoryPage`
+ * (another writer pushing mid-listing), `nextOrigin` (`next` URLs of the repository listing on another origin).
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,6 +47,12 @@ export interface DockerHubEmulatorOptions {
    * interleave, so a listing reads its offset page after deletes that were sent before it finished (§5).
    */
   latencyMs?: number;
+  /** Namespaces that exist without repositories (accounts, their organizations and namespaces holding a repo exist anyway). */
+  namespaces?: readonly string[];
+  /** Called before a page of a namespace's repository listing is answered. */
+  beforeRepositoryPage?: (info: { namespace: string; page: number }) => void;
+  /** Writes the repository listing's `next` URLs on this origin (a hostile or misconfigured API). */
+  nextOrigin?: string;
 }
 
 /** A running emulator. */
@@ -130,6 +141,30 @@ export async function startDockerHubEmulator(options: DockerHubEmulatorOptions =
       const match = /^(?:Bearer|JWT)\s+(\S+)$/i.exec(header);
       grant = match?.[1] === undefined ? undefined : grants.get(match[1]);
       if (grant === undefined) return send(401, { detail: 'Invalid JWT token', message: 'Invalid JWT token' }), true;
+    }
+
+    const repositories = /^\/v2\/namespaces\/([^/]+)\/repositories\/?$/.exec(path) ?? /^\/v2\/repositories\/([^/]+)\/?$/.exec(path);
+    if (repositories !== null && method === 'GET') {
+      const ns = decodeURIComponent(repositories[1] ?? '');
+      const known = new Set([...(options.namespaces ?? []), ...Object.keys(accounts), ...Object.values(accounts).flatMap((a) => a.namespaces ?? []), ...store.repos().map((r) => r.split('/')[0] ?? r)]);
+      if (!known.has(ns)) return send(404, { detail: 'Object not found', message: 'namespace not found' }), true;
+      const page = Number(url.searchParams.get('page') ?? '1');
+      const size = Math.min(Number(url.searchParams.get('page_size') ?? '10'), MAX_PAGE_SIZE);
+      if (!Number.isInteger(page) || !Number.isInteger(size) || page < 1 || size < 1) return send(400, { fields: { page: ['A valid integer is required.'] }, text: 'invalid page or page_size' }), true;
+      options.beforeRepositoryPage?.({ namespace: ns, page });
+      const all = store.repos().filter((r) => r.startsWith(`${ns}/`) && !r.slice(ns.length + 1).includes('/'));
+      if (url.searchParams.get('ordering') === '-name') all.reverse();
+      const pages = Math.max(1, Math.ceil(all.length / size));
+      if (page > pages) return send(404, { detail: 'Invalid page.', message: 'Invalid page.' }), true;
+      const pageUrl = (n: number) => {
+        const next = new URL(`${options.nextOrigin ?? helpers.url}${url.pathname}`);
+        for (const [key, value] of url.searchParams) next.searchParams.set(key, value);
+        next.searchParams.set('page', String(n));
+        next.searchParams.set('page_size', String(size));
+        return next.toString();
+      };
+      const results = all.slice((page - 1) * size, page * size).map((r) => ({ name: r.slice(ns.length + 1), namespace: ns, repository_type: 'image', status: 1, is_private: false, star_count: 0, pull_count: 0 }));
+      return send(200, { count: all.length, next: page < pages ? pageUrl(page + 1) : null, previous: page > 1 ? pageUrl(page - 1) : null, results }), true;
     }
 
     const listing =
@@ -239,7 +274,8 @@ function tagJson(store: RegistryStore, name: string, tag: StoredTag, options: Do
     v2: true,
     tag_status: 'active',
     status: 'active',
-    tag_last_pulled: null,
+    // tag_last_pulled: null until the tag is first pulled (reference §3.4: timestamps "or null")
+    tag_last_pulled: store.lastPull(name, tag.tag)?.toISOString() ?? null,
     tag_last_pushed: options.nullLastPushed === true ? null : pushed,
     images,
     ...(options.omitTagDigest === true ? {} : { digest: tag.digest, media_type: manifest?.mediaType ?? null, content_type: 'image' }),

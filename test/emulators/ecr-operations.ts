@@ -35,6 +35,8 @@ export interface OperationContext {
   registryPassword: string;
   pageLimit: number | undefined;
   now: () => Date;
+  /** Called before an operation reads the store (another writer changing it while a listing pages). */
+  beforeOperation?: (operation: string, body: Body) => void;
   /** Faults a test injected: image id key (`tag:<t>` / `digest:<d>`) -> the failure its next BatchDeleteImage item gets. */
   injectedFailures: Map<string, { failureCode: string; failureReason: string }>;
 }
@@ -144,11 +146,19 @@ function imageDetail(context: OperationContext, repo: string, image: { manifest:
     ...(tags.length > 0 ? { imageTags: tags } : {}),
     imageSizeInBytes: sizeOf(context.store, repo, manifest),
     imagePushedAt: manifest.pushedAt.getTime() / 1000,
+    // ImageDetail.lastRecordedPullTime: absent until the image is first pulled; ECR refreshes it at most once
+    // every 24 hours (API reference, ImageDetail).
+    ...lastPulled(context, repo, manifest.digest),
     imageManifestMediaType: manifest.mediaType,
     ...(manifest.artifactType === undefined ? {} : { artifactMediaType: manifest.artifactType }),
     ...(manifest.subject === undefined ? {} : { subjectManifestDigest: manifest.subject }),
     imageStatus: 'ACTIVE',
   };
+}
+
+function lastPulled(context: OperationContext, repo: string, digest: string): Body {
+  const at = context.store.lastPull(repo, digest);
+  return at === undefined ? {} : { lastRecordedPullTime: at.getTime() / 1000 };
 }
 
 function describeImages(body: Body, context: OperationContext): unknown {
@@ -263,9 +273,20 @@ function getAuthorizationToken(_body: Body, context: OperationContext): unknown 
   };
 }
 
+/**
+ * DescribeRepositories (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRepositories.html):
+ * every repository in pages of maxResults (1–1000, default 100) with an opaque nextToken, names with `/` as they
+ * are; `repositoryNames` (1–100) cannot be combined with maxResults or nextToken ("This option cannot be used when you
+ * specify repositories with repositoryNames"); another account's registryId finds nothing of this registry.
+ */
 function describeRepositories(body: Body, context: OperationContext): unknown {
   const names = listSize(body, 'repositoryNames') as string[] | undefined;
-  const all = context.store.repos();
+  if (names !== undefined && (body['maxResults'] !== undefined || body['nextToken'] !== undefined)) {
+    throw new EcrFault('InvalidParameterException', 'Invalid parameter: maxResults and nextToken cannot be used with repositoryNames');
+  }
+  context.beforeOperation?.('DescribeRepositories', body);
+  const registryId = body['registryId'] ?? context.account;
+  const all = registryId === context.account ? context.store.repos() : [];
   for (const name of names ?? []) {
     if (!all.includes(name)) throw new EcrFault('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${context.account}'`);
   }

@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BatchDeleteImageCommand, DescribeImagesCommand, ECRClient, GetAuthorizationTokenCommand, ListImagesCommand,
+  BatchDeleteImageCommand, DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand, ListImagesCommand,
 } from '@aws-sdk/client-ecr';
 import { ECR_TARGET_PREFIX, startEcrEmulator, type EcrEmulator } from './ecr.ts';
 
@@ -151,6 +151,22 @@ test('a key signed for another region is an InvalidSignatureException', async ()
     const error = await failure(client.send(new ListImagesCommand({ repositoryName: REPO })));
     assert.is(error.name, 'InvalidSignatureException');
     assert.match(error.message, 'Credential should be scoped to a valid region');
+  });
+});
+
+test('DescribeRepositories pages by maxResults with nextToken, keeps names with "/", and refuses names mixed with paging', async () => {
+  await withEmulator(async (emulator, client) => {
+    for (const repo of ['team/a', 'team/b/c', 'web']) emulator.store.seedImage(repo, ['v1']);
+    const first = await client.send(new DescribeRepositoriesCommand({ maxResults: 2 }));
+    assert.equal(first.repositories?.map((r) => r.repositoryName), ['team/a', 'team/b/c']);
+    assert.is(first.repositories?.[1]?.repositoryUri, `${emulator.account}.dkr.ecr.${emulator.region}.amazonaws.com/team/b/c`);
+    const second = await client.send(new DescribeRepositoriesCommand({ maxResults: 2, ...(first.nextToken === undefined ? {} : { nextToken: first.nextToken }) }));
+    assert.equal(second.repositories?.map((r) => r.repositoryName), ['web']);
+    assert.is(second.nextToken, undefined);
+    assert.is((await failure(client.send(new DescribeRepositoriesCommand({ maxResults: 1001 })))).name, 'InvalidParameterException');
+    assert.is((await failure(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['web'], maxResults: 5 })))).name, 'InvalidParameterException');
+    assert.is((await failure(client.send(new DescribeRepositoriesCommand({ repositoryNames: ['nope'] })))).name, 'RepositoryNotFoundException');
+    assert.equal((await client.send(new DescribeRepositoriesCommand({ registryId: '999999999999' }))).repositories, []);
   });
 });
 

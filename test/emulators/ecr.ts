@@ -7,7 +7,8 @@
  * epoch-second (fractional) `imagePushedAt`, one ListImages entry per tag, the 1–100 item limit of
  * BatchDeleteImage / DescribeImages imageIds (InvalidParameterException), partial failures with HTTP 200 in
  * `failures`, by-tag deletes that remove only the tag (the image goes with its last tag), by-digest deletes that
- * take every tag, ImageReferencedByManifestList for index children, index children listed as untagged images.
+ * take every tag, ImageReferencedByManifestList for index children, index children listed as untagged images,
+ * DescribeRepositories paged by nextToken (see ecr-operations.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -43,6 +44,8 @@ export interface EcrEmulatorOptions {
   registryAuth?: boolean;
   clock?: () => Date;
   store?: MemoryRegistryOptions['store'];
+  /** Called before DescribeRepositories reads the store (another writer pushing while a listing pages). */
+  beforeOperation?: (operation: string, body: Body) => void;
 }
 
 /** One API call as the emulator received it. */
@@ -121,7 +124,7 @@ export async function startEcrEmulator(options: EcrEmulatorOptions = {}): Promis
       }
       const handler = OPERATIONS[operation];
       if (handler === undefined) throw new EcrFault('UnknownOperationException', `Unknown operation ${operation}`);
-      answer(200, handler(call.body, { store, account, region, origin, registryPassword, pageLimit: options.pageLimit, now: options.clock ?? (() => new Date()), injectedFailures }));
+      answer(200, handler(call.body, { store, account, region, origin, registryPassword, pageLimit: options.pageLimit, now: options.clock ?? (() => new Date()), injectedFailures, ...(options.beforeOperation === undefined ? {} : { beforeOperation: options.beforeOperation }) }));
     } catch (error) {
       if (error instanceof EcrFault) answer(error.status, { __type: error.code, message: error.message });
       else answer(500, { __type: 'ServerException', message: String(error) });

@@ -14,8 +14,12 @@
  *   other route answers 404 (reference §3.4, §5); a version's `url` names its own route;
  * - pages are `page` + `per_page` (≤ 100, default 30) with absolute `Link` URLs (reference §3.4, §5), computed
  *   on every request from the store, so deletes running between two page requests shift the pages as on GitHub.
- * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check), `beforePage` (another writer
- * changing the package while a listing runs).
+ * - an owner's packages (`GET /orgs|users/{owner}/packages?package_type=container`, `package_type` required; the
+ *   other owner kind's route and an unknown owner answer 404) are paged like versions; a package's `name` is its path
+ *   under the owner with `/` kept as is (https://docs.github.com/rest/packages/packages#list-packages-for-an-organization;
+ *   reference §3.4: nested names are URL-encoded only in URLs).
+ * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check), `beforePage` /
+ * `beforePackagesPage` (another writer changing the package or the owner's packages while a listing runs).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startMemoryRegistry, type MemoryAuth, type MemoryRegistry, type RegistryStore, type RouteHelpers } from './memory-registry.ts';
@@ -54,6 +58,10 @@ export interface GithubEmulatorOptions {
   nextOrigin?: string;
   /** Called before a versions page is answered (another writer changing the package mid-listing). */
   beforePage?: (info: { repo: string; page: number }) => void;
+  /** Organizations that exist without packages (an owner with a package exists anyway). */
+  orgs?: readonly string[];
+  /** Called before a page of an owner's packages is answered (another writer pushing or deleting mid-listing). */
+  beforePackagesPage?: (info: { owner: string; page: number }) => void;
 }
 
 /** One REST call as the emulator saw it (headers a test may want to check). */
@@ -168,6 +176,26 @@ export async function startGithubEmulator(options: GithubEmulatorOptions = {}): 
       helpers.sendJson(req, res, 200, { login, id: 1, type: options.users?.includes(login) ? 'User' : 'Organization' }, rate);
       return true;
     }
+    const packages = /^\/(orgs|users)\/([^/]+)\/packages$/.exec(path);
+    if (packages && method === 'GET') {
+      const owner = decodeURIComponent(packages[2] ?? '');
+      const isUser = options.users?.includes(owner) ?? false;
+      const known = isUser || (options.orgs?.includes(owner) ?? false) || store.repos().some((r) => r.startsWith(`${owner}/`));
+      if (!known || (packages[1] === 'orgs') === isUser) return fail(404, 'Not Found');
+      const withScopes = { ...scopeHeaders, 'x-accepted-oauth-scopes': 'read:packages' };
+      if (!grant.scopes.includes('read:packages')) return fail(403, 'You need at least read:packages scope to list packages.', withScopes);
+      const type = url.searchParams.get('package_type');
+      if (type === null) return fail(400, 'package_type is required.'); // docs: package_type "Required"
+      const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+      options.beforePackagesPage?.({ owner, page });
+      const names = type === (options.packageType ?? 'container') ? store.repos().filter((r) => r.startsWith(`${owner}/`)) : [];
+      const pages = Math.max(1, Math.ceil(names.length / perPage));
+      const scope = isUser ? 'users' : 'orgs';
+      const items = names.slice((page - 1) * perPage, page * perPage).map((repo) => packageJson(repo, { origin: helpers.url, owner, scope, packageType: type, id: idOf(repo, '') }));
+      helpers.sendJson(req, res, 200, items, { ...rate, ...withScopes, ...pageLinks(options.nextOrigin ?? helpers.url, url, page, pages, perPage) });
+      return true;
+    }
     const match = /^\/(?:(orgs|users)\/([^/]+)|(user))\/packages\/([^/]+)\/([^/]+)\/versions(?:\/(\d+))?$/.exec(path);
     if (!match) return fail(404, 'Not Found');
     const [, scope, ownerText, self, packageType, packageText, idText] = match;
@@ -256,6 +284,21 @@ function versionJson(v: Version, at: { origin: string; repo: string; owner: stri
     updated_at: v.updated.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     html_url: `${web}/packages/${at.packageType}/${pkg}/${v.id}`,
     metadata: { package_type: at.packageType, container: { tags: v.tags } },
+  };
+}
+
+/** A package as GitHub lists an owner's packages: `name` keeps its `/`, URLs encode it. */
+function packageJson(repo: string, at: { origin: string; owner: string; scope: 'orgs' | 'users'; packageType: string; id: number }): Record<string, unknown> {
+  const name = repo.slice(at.owner.length + 1);
+  const web = at.scope === 'users' ? `https://github.com/users/${at.owner}` : `https://github.com/orgs/${at.owner}`;
+  return {
+    id: at.id,
+    name,
+    package_type: at.packageType,
+    owner: { login: at.owner, type: at.scope === 'users' ? 'User' : 'Organization' },
+    visibility: 'private',
+    url: `${at.origin}${GITHUB_API_PREFIX}/${at.scope}/${at.owner}/packages/${at.packageType}/${encodeURIComponent(name)}`,
+    html_url: `${web}/packages/${at.packageType}/package/${encodeURIComponent(name)}`,
   };
 }
 

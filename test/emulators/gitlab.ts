@@ -11,7 +11,12 @@
  * "Container registry API: the token is scoped to the container registry of the job's project only"): sent as
  * `JOB-TOKEN`, it lists and deletes tags of its own project's registry; another project answers 403; a job token
  * sent as PRIVATE-TOKEN is no access token (401).
- * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check) and `collectUntagged`
+ * Groups (`GET /groups/:id/registry/repositories`, reference §3.5; https://docs.gitlab.com/api/container_registry/
+ * "Within a group"): the registry repositories of every project in the group and its subgroups (GitLab's
+ * ContainerRepositoriesFinder: `for_group_and_its_subgroups`), offset pages as for projects, no tags; an unknown group
+ * answers `404 Group Not Found`, and a job token (scoped to its own project's registry) gets 403.
+ * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check), `beforeRepositoriesPage`
+ * (another writer pushing while a repository listing runs) and `collectUntagged`
  * (a manifest goes with its last tag at once, as GitLab's garbage collection later removes untagged content,
  * reference §3.5 "Blobs stay until GC runs"; the driver relies on it: `untagLastDeletesManifest`).
  */
@@ -31,6 +36,10 @@ export type GitlabTokenScope = 'api' | 'read_api';
 /** Options of the GitLab emulator (the memory registry's own options pass through). */
 export interface GitlabEmulatorOptions extends Omit<MemoryRegistryOptions, 'routes' | 'tagDelete' | 'digestDelete'> {
   projects: readonly GitlabProject[];
+  /** Groups (and subgroups) by id and full path; their registry listing covers every project below them. */
+  groups?: readonly GitlabProject[];
+  /** Called before a page of a project's or group's registry repositories is answered. */
+  beforeRepositoriesPage?: (info: { path: string; page: number }) => void;
   /** Personal/project access tokens (PRIVATE-TOKEN or `Authorization: Bearer`) and their scope. */
   tokens?: Record<string, GitlabTokenScope>;
   /** CI_JOB_TOKEN values (JOB-TOKEN header) -> the id of the job's project, whose registry they may list and delete. */
@@ -157,6 +166,17 @@ async function serveApi(req: IncomingMessage, res: ServerResponse, requestUrl: U
 
   // /api/v4/projects/:id/registry/repositories[/:rid/tags[/:tag]] — the raw path keeps %2F inside :id.
   const parts = url.pathname.slice(API.length).split('/');
+  if (parts[0] === 'groups' && parts[2] === 'registry' && parts[3] === 'repositories' && parts.length === 4 && parts[1] !== undefined) {
+    const group = findProject(state.options.groups ?? [], decodeURIComponent(parts[1]));
+    if (group === undefined || caller.kind === 'anonymous') return send(404, { message: '404 Group Not Found' });
+    if (caller.kind === 'job') return send(403, { message: '403 Forbidden' }); // a job token reaches its own project only
+    if ((req.method ?? 'GET') !== 'GET') return send(405, { message: '405 Method Not Allowed' });
+    state.options.beforeRepositoriesPage?.({ path: group.path, page: Number(url.searchParams.get('page') ?? '1') });
+    const inGroup = state.options.projects.filter((p) => p.path.toLowerCase().startsWith(`${group.path.toLowerCase()}/`));
+    const listed = inGroup.flatMap((p) => repositoriesOf(p, call).map((path) => ({ path, project: p }))).sort((a, b) => (a.path < b.path ? -1 : 1));
+    const page = offsetPage(listed, url, maxPerPage, state.options.nextOrigin);
+    return send(200, page.items.map((r) => repositoryJson(r.path, r.project, call, new URL(url.pathname, url.origin))), page.headers);
+  }
   if (parts[0] !== 'projects' || parts[2] !== 'registry' || parts[3] !== 'repositories' || parts[1] === undefined) {
     return send(404, { error: '404 Not Found' });
   }
@@ -168,6 +188,7 @@ async function serveApi(req: IncomingMessage, res: ServerResponse, requestUrl: U
 
   if (parts.length === 4) {
     if (method !== 'GET') return send(405, { message: '405 Method Not Allowed' });
+    state.options.beforeRepositoriesPage?.({ path: project.path, page: Number(url.searchParams.get('page') ?? '1') });
     const page = offsetPage(repositories, url, maxPerPage, state.options.nextOrigin);
     return send(200, page.items.map((r) => repositoryJson(r, project, call, url)), page.headers);
   }

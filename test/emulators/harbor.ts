@@ -7,6 +7,11 @@
  * `UNAUTHORIZED`, `PRECONDITION`, `VIOLATE_FOREIGN_KEY_CONSTRAINT`), 412 for immutable tags and for a child of
  * an index, 403 for a read-only account, CSRF for cookie sessions, `X-Request-Id` echoed, and on `/v2`
  * DELETE by tag → 400 UNSUPPORTED with the registry token at `/service/token` (service `harbor-registry`).
+ * Discovery (reference §3.6; Harbor's api/v2.0/swagger.yaml, operations `listProjects` and `listRepositories`):
+ * `GET /projects` → `[{project_id, name, repo_count, …}]` and `GET /projects/<p>/repositories` → `[{id, project_id,
+ * name: "<p>/<repo>", artifact_count, …}]`, both paged like artifacts; an unknown project answers 404 NOT_FOUND, an
+ * anonymous caller sees public projects only. Test hooks: `nextOrigin` (Link URLs on another origin) and
+ * `beforeListPage` (another writer pushing while a project or repository listing runs).
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -34,6 +39,12 @@ export interface HarborEmulatorOptions {
   fault?: (req: IncomingMessage, url: URL) => HarborFault | undefined;
   /** Stamps push times of pushes over `/v2` (default: the real time). */
   clock?: () => Date;
+  /** Projects that exist without repositories (a project holding a repository exists anyway). */
+  projects?: readonly string[];
+  /** Writes project and repository listing `Link` URLs on this origin (a hostile or misconfigured API). */
+  nextOrigin?: string;
+  /** Called before a page of `/projects` or `/projects/<p>/repositories` is answered. */
+  beforeListPage?: (info: { path: string; page: number }) => void;
 }
 
 /** A running Harbor emulator: the memory registry plus the API base. */
@@ -70,12 +81,31 @@ export async function startHarborEmulator(options: HarborEmulatorOptions = {}): 
       };
       const fault = options.fault?.(req, url);
       if (fault !== undefined) return fail(fault.status, fault.code, fault.message, fault.headers);
-      const route = parseRoute(url.pathname);
-      if (route === undefined) return fail(404, 'NOT_FOUND', `no route for ${req.method ?? 'GET'} ${url.pathname}`);
       const method = req.method ?? 'GET';
       const user = helpers.auth.basicUser(req);
       const accounts = Object.keys(users).length > 0;
       if (accounts && req.headers.authorization !== undefined && user === undefined) return fail(401, 'UNAUTHORIZED', 'unauthorized');
+      const listing = /^\/api\/v2\.0\/projects(?:\/([^/]+)\/repositories)?\/?$/.exec(url.pathname);
+      if (listing !== null && method === 'GET') {
+        const paging = pageOf(url);
+        if (typeof paging === 'string') return fail(paging.startsWith('page_size') ? 422 : 400, paging.startsWith('page_size') ? 'UNPROCESSABLE_ENTITY' : 'BAD_REQUEST', paging);
+        options.beforeListPage?.({ path: url.pathname, page: paging.page });
+        const projects = [...new Set([...(options.projects ?? []), ...store.repos().map((r) => r.split('/')[0] ?? r)])].sort();
+        const visible = accounts && user === undefined ? projects.filter((p) => (options.publicProjects ?? []).includes(p)) : projects;
+        const send = (all: unknown[]): true => {
+          helpers.sendJson(req, res, 200, all.slice((paging.page - 1) * paging.size, paging.page * paging.size), {
+            'x-request-id': requestId, 'x-total-count': String(all.length), ...links(url, paging, all.length, options.nextOrigin),
+          });
+          return true;
+        };
+        if (listing[1] === undefined) return send(visible.map((name) => ({ project_id: idOf(`project ${name}`), name, repo_count: store.repos().filter((r) => r.startsWith(`${name}/`)).length, metadata: { public: String((options.publicProjects ?? []).includes(name)) } })));
+        const project = decodeURIComponent(listing[1]);
+        if (!visible.includes(project)) return accounts && user === undefined ? fail(401, 'UNAUTHORIZED', 'unauthorized') : fail(404, 'NOT_FOUND', `project ${project} not found`);
+        const repositories = store.repos().filter((r) => r.startsWith(`${project}/`));
+        return send(repositories.map((name) => ({ id: idOf(`repository ${name}`), project_id: idOf(`project ${project}`), name, artifact_count: store.manifests(name).length, pull_count: 0 })));
+      }
+      const route = parseRoute(url.pathname);
+      if (route === undefined) return fail(404, 'NOT_FOUND', `no route for ${req.method ?? 'GET'} ${url.pathname}`);
       if (method !== 'GET' && user === undefined && /(?:^|;\s*)sid=/.test(req.headers.cookie ?? '') && req.headers['x-harbor-csrf-token'] === undefined) {
         return fail(403, 'FORBIDDEN', 'CSRF token invalid');
       }
@@ -166,13 +196,13 @@ function pageOf(url: URL): { page: number; size: number } | string {
   return { page: Number(page), size: Number(size) === 0 ? DEFAULT_PAGE_SIZE : Number(size) };
 }
 
-/** Harbor's `Link`: relative URLs, `rel="prev"` and `rel="next"` joined by " , ". */
-function links(url: URL, paging: { page: number; size: number }, total: number): Record<string, string> {
+/** Harbor's `Link`: relative URLs (absolute on `origin` when given), `rel="prev"` and `rel="next"` joined by " , ". */
+function links(url: URL, paging: { page: number; size: number }, total: number, origin = ''): Record<string, string> {
   const at = (page: number): string => {
     const next = new URLSearchParams(url.searchParams);
     next.set('page', String(page));
     next.set('page_size', String(paging.size));
-    return `<${url.pathname}?${next.toString()}>`;
+    return `<${origin}${url.pathname}?${next.toString()}>`;
   };
   const parts: string[] = [];
   if (paging.page > 1) parts.push(`${at(paging.page - 1)}; rel="prev"`);
@@ -226,7 +256,7 @@ function artifactJson(store: RegistryStore, name: string, m: StoredManifest, opt
     size: m.bytes.byteLength,
     icon: '',
     push_time: pushTime(store, name, m).toISOString(),
-    pull_time: ZERO_TIME,
+    pull_time: store.lastPull(name, m.digest)?.toISOString() ?? ZERO_TIME,
     extra_attrs: {},
     annotations: m.annotations ?? null,
     references: m.children.length === 0 ? null : m.children.map((child) => ({ parent_id: id, child_id: options.idOf(`${name}@${child}`), child_digest: child, platform: null })),
@@ -239,7 +269,7 @@ function artifactJson(store: RegistryStore, name: string, m: StoredManifest, opt
             artifact_id: id,
             name: t.tag,
             push_time: t.pushedAt.toISOString(),
-            pull_time: ZERO_TIME,
+            pull_time: store.lastPull(name, t.tag)?.toISOString() ?? ZERO_TIME,
             immutable: options.immutable?.test(t.tag) === true,
           })),
     labels: null,

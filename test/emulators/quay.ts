@@ -7,7 +7,15 @@
  * `DELETE .../tag/<tag>` answering 204; errors as `application/problem+json` (401 invalid_token, 403
  * insufficient_scope, 404 not_found). Quirks: a tag whose `expiration` passed is dead, and fetching a dead tag
  * through the Registry API answers 404 `TAG_EXPIRED`; `throttle(n)` makes the next n API calls answer 429.
+ * Discovery (reference §3.7; https://docs.quay.io/api/swagger/#operation--api-v1-repository-get): `GET repository?
+ * namespace=<ns>&next_page=<token>` → `{repositories:[{namespace, name, …}], next_page?}`, 100 a page (Quay's
+ * REPOS_PER_PAGE [R]), `next_page` an opaque token (not a URL) and absent on the last page; without namespace, starred
+ * or public → 400; an unknown namespace lists nothing (Quay filters by it, it does not look it up), so
+ * `GET organization/<org>` and `GET users/<name>` (404 when unknown) tell a missing namespace from an empty one.
+ * Test hooks: `beforeRepositoryPage` (another writer pushing mid-listing), `hostileNextPage` (next_page is a URL of
+ * another origin instead of a token).
  */
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type MemoryAuth, type MemoryRegistry, type RegistryStore, type RouteHelpers, startMemoryRegistry } from './memory-registry.ts';
 
@@ -18,6 +26,16 @@ export interface QuayEmulatorOptions {
   /** Auth of the Registry API (/v2), default none. */
   registryAuth?: MemoryAuth;
   clock?: () => Date;
+  /** Namespaces that are users (any other known namespace is an organization). */
+  users?: readonly string[];
+  /** Namespaces that exist without repositories (one holding a repository exists anyway). */
+  namespaces?: readonly string[];
+  /** Repositories per page of the repository listing (default Quay's 100). */
+  repositoriesPerPage?: number;
+  /** Called before a page of the repository listing is answered. */
+  beforeRepositoryPage?: (info: { namespace: string; page: number }) => void;
+  /** Answers `next_page` with this URL instead of a token (a hostile or broken API). */
+  hostileNextPage?: string;
 }
 
 /** A tag that is no longer alive: deleted, moved away from, or expired. */
@@ -99,6 +117,15 @@ export async function startQuayEmulator(options: QuayEmulatorOptions): Promise<Q
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     if (bearer === undefined) return problem(req, res, helpers, 403, 'insufficient_scope', 'Unauthorized'), true;
     if (bearer !== options.token) return problem(req, res, helpers, 401, 'invalid_token', 'The access token provided is invalid'), true;
+    if (url.pathname === '/api/v1/repository' && req.method === 'GET') return listRepositories(req, res, url, store, helpers), true;
+    const account = /^\/api\/v1\/(organization|users)\/([^/]+)$/.exec(url.pathname);
+    if (account !== null && req.method === 'GET') {
+      const name = decodeURIComponent(account[2] ?? '');
+      const known = (options.namespaces ?? []).includes(name) || (options.users ?? []).includes(name) || store.repos().some((r) => r.startsWith(`${name}/`));
+      if (!known || (account[1] === 'users') !== (options.users ?? []).includes(name)) return problem(req, res, helpers, 404, 'not_found', 'Not Found'), true;
+      helpers.sendJson(req, res, 200, account[1] === 'users' ? { username: name, kind: 'user' } : { name, is_admin: false });
+      return true;
+    }
     const match = TAG_PATH.exec(url.pathname);
     if (match === null) return problem(req, res, helpers, 404, 'not_found', 'Not Found'), true;
     const [, repoPath = '', rawTag = ''] = match;
@@ -120,6 +147,29 @@ export async function startQuayEmulator(options: QuayEmulatorOptions): Promise<Q
     }
     return problem(req, res, helpers, 405, 'invalid_request', 'Method not allowed'), true;
   };
+
+  function listRepositories(req: IncomingMessage, res: ServerResponse, url: URL, store: RegistryStore, helpers: RouteHelpers): void {
+    const namespace = url.searchParams.get('namespace');
+    if (namespace === null && url.searchParams.get('starred') === null && url.searchParams.get('public') === null) {
+      return problem(req, res, helpers, 400, 'invalid_request', 'namespace, starred or public are required for this API call');
+    }
+    let offset = 0;
+    const token = url.searchParams.get('next_page');
+    if (token !== null) {
+      const decoded = /^\d+$/.test(Buffer.from(token, 'base64url').toString('utf8')) ? Number(Buffer.from(token, 'base64url').toString('utf8')) : undefined;
+      if (decoded === undefined) return problem(req, res, helpers, 400, 'invalid_request', 'Invalid page token');
+      offset = decoded;
+    }
+    const size = options.repositoriesPerPage ?? 100;
+    options.beforeRepositoryPage?.({ namespace: namespace ?? '', page: Math.floor(offset / size) + 1 });
+    const all = store.repos().filter((r) => namespace !== null && r.startsWith(`${namespace}/`));
+    const repositories = all.slice(offset, offset + size).map((r) => ({
+      namespace, name: r.slice((namespace ?? '').length + 1), description: null, is_public: false, kind: 'image', state: 'NORMAL', is_starred: false,
+    }));
+    const more = offset + size < all.length;
+    const next = options.hostileNextPage ?? Buffer.from(String(offset + size), 'utf8').toString('base64url');
+    helpers.sendJson(req, res, 200, { repositories, ...(more ? { next_page: next } : {}) });
+  }
 
   function listTags(req: IncomingMessage, res: ServerResponse, url: URL, store: RegistryStore, repo: string, helpers: RouteHelpers): void {
     const limit = Math.min(100, Math.max(1, Number.parseInt(url.searchParams.get('limit') ?? '50', 10) || 50));

@@ -33,6 +33,16 @@ const time = fc.option(
   { nil: undefined, freq: 6 },
 );
 
+/** A tag's last pull as inventory hands it over: a time, 'never', a garbled value, or unknown (absent). */
+const PULLED = fc.option(
+  fc.oneof(
+    { arbitrary: fc.constantFrom(...HOURS_AGO).map((h) => new Date(NOW.getTime() - h * 3_600_000).toISOString()), weight: 6 },
+    { arbitrary: fc.constant('never'), weight: 3 },
+    { arbitrary: fc.constant('garbled'), weight: 1 },
+  ),
+  { nil: undefined, freq: 3 },
+);
+
 const withTime = <T extends object>(value: T, pushedAt: string | undefined): T & { pushedAt?: string } =>
   pushedAt === undefined ? value : { ...value, pushedAt };
 
@@ -54,7 +64,8 @@ const manifestFacts: fc.Arbitrary<ManifestFacts> = fc
 export const inventoryArb: fc.Arbitrary<RepoInventory> = fc
   .record({
     tags: fc.uniqueArray(
-      fc.record({ tag: fc.constantFrom(...NAMES), digest: fc.constantFrom(...POOL), pushedAt: time }).map(({ tag, digest, pushedAt }) => withTime({ tag, digest }, pushedAt)),
+      fc.record({ tag: fc.constantFrom(...NAMES), digest: fc.constantFrom(...POOL), pushedAt: time, pulled: PULLED })
+        .map(({ tag, digest, pushedAt, pulled }) => ({ ...withTime({ tag, digest }, pushedAt), ...(pulled === undefined ? {} : { pulled }) })),
       { selector: (t) => t.tag, maxLength: 14 },
     ),
     untagged: fc.array(
@@ -74,11 +85,18 @@ export const inventoryArb: fc.Arbitrary<RepoInventory> = fc
   }));
 
 const DAY = 86_400_000;
+/** The one inUse source generated rules name (its facts are generated in factsArb). */
+const IN_USE_SOURCE = { kind: 'file' as const, file: 'running.txt' };
+const IN_USE_KEY = JSON.stringify(IN_USE_SOURCE);
+/** groupBy patterns over NAMES: by captured prefix word, by version major, by two captures, by whole match. */
+const GROUP_BY = fc.option(fc.constantFrom('^([a-z]+)', '^v?(\\d+)\\.', '^(pr|main)-?(\\d*)', '^[a-z]+-'), { nil: undefined, freq: 2 });
 const keepRuleArb: fc.Arbitrary<KeepRule> = fc.oneof(
   fc.constantFrom('^v', '^main$', 'x', '^pr-1$', '^sha256-').map((pattern): KeepRule => ({ kind: 'tags', pattern })),
-  fc.record({ count: fc.integer({ min: 0, max: 4 }), tags: fc.option(fc.constantFrom('^main', '^pr-', '^(pr|main)'), { nil: undefined }) })
-    .map(({ count, tags }): KeepRule => (tags === undefined ? { kind: 'newest', count } : { kind: 'newest', count, tags })),
-  fc.constantFrom<[number, string]>([3_600_000, '1h'], [DAY, '1d'], [10 * DAY, '10d']).map(([durationMs, text]): KeepRule => ({ kind: 'pushedWithin', durationMs, text })),
+  fc.record({ count: fc.integer({ min: 0, max: 4 }), tags: fc.option(fc.constantFrom('^main', '^pr-', '^(pr|main)'), { nil: undefined }), groupBy: GROUP_BY })
+    .map(({ count, tags, groupBy }): KeepRule => ({ kind: 'newest', count, ...(tags === undefined ? {} : { tags }), ...(groupBy === undefined ? {} : { groupBy }) })),
+  fc.record({ window: fc.constantFrom<[number, string]>([3_600_000, '1h'], [DAY, '1d'], [10 * DAY, '10d']), groupBy: GROUP_BY })
+    .map(({ window: [durationMs, text], groupBy }): KeepRule => ({ kind: 'pushedWithin', durationMs, text, ...(groupBy === undefined ? {} : { groupBy }) })),
+  fc.constantFrom<[number, string]>([DAY, '1d'], [10 * DAY, '10d'], [100 * DAY, '100d']).map(([durationMs, text]): KeepRule => ({ kind: 'pulledWithin', durationMs, text })),
   fc.record({
     latestPerMinor: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
     latestPerMajor: fc.option(fc.integer({ min: 1, max: 2 }), { nil: undefined }),
@@ -93,6 +111,7 @@ const keepRuleArb: fc.Arbitrary<KeepRule> = fc.oneof(
   })),
   fc.record({ branches: fc.boolean(), tags: fc.boolean(), commits: fc.integer({ min: 0, max: 3 }) }).map((r): KeepRule => ({ kind: 'gitRefs', repo: '.', ...r })),
   fc.constant<KeepRule>({ kind: 'listed', file: 'keep.txt' }),
+  fc.constant<KeepRule>({ kind: 'inUse', source: IN_USE_SOURCE }),
 );
 
 /** A random cleanup policy. */
@@ -106,8 +125,14 @@ export const policyArb: fc.Arbitrary<Policy> = fc
 
 /** Random gathered facts for the gitRefs ('.') and listed ('keep.txt') rules. */
 export const factsArb: fc.Arbitrary<PolicyFacts> = fc
-  .subarray(['pr-1', `${REPO}:pr-2`, 'other.example.com/app:pr-3', POOL_1, '# comment', 'latest # deployed', `${REPO}:${'v1.0.0'}`])
-  .map((lines) => ({
+  .record({
+    lines: fc.subarray(['pr-1', `${REPO}:pr-2`, 'other.example.com/app:pr-3', POOL_1, '# comment', 'latest # deployed', `${REPO}:${'v1.0.0'}`]),
+    images: fc.subarray([
+      `${REPO}:pr-3`, `${REPO}@${POOL_0}`, `${REPO}:main@${POOL_1}`, REPO, 'REGISTRY.example.com/acme/app:feature-x',
+      'registry.example.com/acme/other:pr-4', `registry.example.com/acme/other@${POOL_1}`, 'pr-1',
+    ]),
+  })
+  .map(({ lines, images }) => ({
     git: {
       '.': {
         branches: ['feature/X', 'main'],
@@ -116,6 +141,7 @@ export const factsArb: fc.Arbitrary<PolicyFacts> = fc
       },
     },
     listed: { 'keep.txt': lines },
+    inUse: { [IN_USE_KEY]: images.map((image, i) => ({ image, by: `Pod ns/p${i}` })) },
   }));
 
 /** Grace windows to try: none, and the default 2h (some generated times sit exactly on it). */

@@ -18,16 +18,50 @@ export interface ModelOutcome {
   untaggedDeleted: string[];
 }
 
-type T = { tag: string; digest: string; pushedAt?: string };
+type T = { tag: string; digest: string; pushedAt?: string; pulled?: string };
+
+/** Tags by group key: the captures of `pattern` joined by "/", or the whole match when it captures nothing. */
+function groupsOf(tags: T[], pattern: string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const t of tags) {
+    const m = new RegExp(pattern).exec(t.tag);
+    if (m === null) continue;
+    const key = m.length > 1 ? m.slice(1).map((g) => g ?? '').join('/') : m[0];
+    groups.set(key, [...(groups.get(key) ?? []), t]);
+  }
+  return groups;
+}
 
 function ruleKeeps(rule: KeepRule, judged: T[], repo: string, facts: PolicyFacts, now: number): Set<string> {
   const out = new Set<string>();
   if (rule.kind === 'tags') {
     for (const t of judged) if (new RegExp(rule.pattern).test(t.tag)) out.add(t.tag);
+  } else if (rule.kind === 'pushedWithin' && rule.groupBy !== undefined) {
+    // a group whose any member is recent or of unknown time keeps all its members
+    const groups = groupsOf(judged, rule.groupBy);
+    for (const members of groups.values()) {
+      const recent = members.some((t) => {
+        const when = t.pushedAt === undefined ? NaN : Date.parse(t.pushedAt);
+        return Number.isNaN(when) || now - when <= rule.durationMs;
+      });
+      if (recent) for (const t of members) out.add(t.tag);
+    }
   } else if (rule.kind === 'pushedWithin') {
     for (const t of judged) {
       const when = t.pushedAt === undefined ? NaN : Date.parse(t.pushedAt);
       if (!Number.isNaN(when) && now - when <= rule.durationMs) out.add(t.tag);
+    }
+  } else if (rule.kind === 'pulledWithin') {
+    // kept: pulled within the window, or no usable pull time at all; not kept: 'never', or pulled too long ago
+    for (const t of judged) {
+      if (t.pulled === 'never') continue;
+      const when = t.pulled === undefined ? NaN : Date.parse(t.pulled);
+      if (Number.isNaN(when) || now - when <= rule.durationMs) out.add(t.tag);
+    }
+  } else if (rule.kind === 'newest' && rule.groupBy !== undefined) {
+    const pool = judged.filter((t) => !/^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/.test(t.tag) && (rule.tags === undefined || new RegExp(rule.tags).test(t.tag)));
+    for (const members of groupsOf(pool, rule.groupBy).values()) {
+      for (const tag of ruleKeeps({ kind: 'newest', count: rule.count }, members, repo, facts, now)) out.add(tag);
     }
   } else if (rule.kind === 'newest') {
     const pool = judged.filter((t) => !/^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$/.test(t.tag) && (rule.tags === undefined || new RegExp(rule.tags).test(t.tag)));
@@ -90,6 +124,19 @@ function ruleKeeps(rule: KeepRule, judged: T[], repo: string, facts: PolicyFacts
       for (const t of judged) {
         if (line === t.tag || line === `${repo}:${t.tag}` || line === t.digest) out.add(t.tag);
       }
+    }
+  } else if (rule.kind === 'inUse') {
+    const images = facts.inUse?.[JSON.stringify(rule.source)];
+    if (images === undefined) throw new Error('model: no inUse facts');
+    for (const { image } of images) {
+      // repo[:tag][@digest]; a bare repo means :latest; the host part compares case-insensitively
+      const [named = '', digest] = image.split('@');
+      const m = /^(.*?)(?::([^:/]+))?$/.exec(named);
+      const name = m?.[1] ?? '';
+      const tag = m?.[2] ?? (digest === undefined ? 'latest' : undefined);
+      const [host = '', ...rest] = name.split('/');
+      if (`${host.toLowerCase()}/${rest.join('/')}` !== repo) continue;
+      for (const t of judged) if (t.tag === tag || t.digest === digest) out.add(t.tag);
     }
   }
   return out;

@@ -3,6 +3,7 @@
  * `~` skip, `=` kept with the rules that kept it (an unchanged bundle is kept by "bundle unchanged"), and a
  * closing `Plan: N to push, N to delete, N kept, N skipped.` line.
  */
+import { describeShards } from '../../plan/shard.ts';
 import type { Action, Kept, Plan, PlanSkippedEntry, PushAction } from '../../plan/types.ts';
 
 /** Shortens a digest for display: `sha256:0123456789ab`. */
@@ -64,6 +65,8 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   for (const note of plan.notes ?? []) group(note.repo);
 
   const lines: string[] = [];
+  const shard = shardLine(plan);
+  if (shard !== undefined) lines.push(paint(options.color, 1, shard), '');
   for (const [repo, entry] of [...repos].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     lines.push(paint(options.color, 1, repo));
     for (const note of (plan.notes ?? []).filter((n) => n.repo === repo)) lines.push(`  ${paint(options.color, 33, `! note: ${note.message}`)}`);
@@ -119,6 +122,20 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/**
+ * What part of a sharded run the plan covers, for every view: `shard 2/4: 3 of 12 repos`; an empty shard and a
+ * partial merge say so. Undefined for a plan of every selected repo.
+ */
+export function shardLine(plan: Plan): string | undefined {
+  const shard = plan.shard;
+  if (shard === undefined) return undefined;
+  const counted = `${describeShards(shard)}: ${shard.repos.length} of ${shard.selectedRepos} repo${shard.selectedRepos === 1 ? '' : 's'}`;
+  const missing = Array.from({ length: shard.total }, (_, i) => i + 1).filter((index) => !shard.indexes.includes(index));
+  if (missing.length > 0 && shard.indexes.length > 1) return `${counted} (${describeShards({ indexes: missing, total: shard.total })} missing: this is not the whole config)`;
+  if (shard.repos.length === 0) return `${counted} (no repo falls in this shard: the plan is empty)`;
+  return counted;
 }
 
 /** The closing line every view shares. */

@@ -47,7 +47,10 @@ type Identity =
   | { kind: 'basic'; username: string; password: string; source: string }
   | { kind: 'bearer'; token: string; source: string };
 
-/** Access tokens for one registry, per repository, from the identity chosen once. */
+/** The token scope regplan asks for a repository: read its metadata and delete in it. */
+const repositoryScope = (name: string): string => `repository:${name}:metadata_read,delete`;
+
+/** Access tokens for one registry, per scope (a repository's, or the catalog's), from the identity chosen once. */
 export class AcrTokens {
   readonly #options: AcrAuthOptions;
   readonly #apis: NativeApi[] = [];
@@ -69,18 +72,28 @@ export class AcrTokens {
 
   /** An access token for `repository:<name>:metadata_read,delete` (cached until `forget`). */
   accessToken(name: string): Promise<string> {
-    let token = this.#tokens.get(name);
+    return this.scopedToken(repositoryScope(name));
+  }
+
+  /** An access token for one token-server scope, e.g. `registry:catalog:*` (cached until `forgetScope`). */
+  scopedToken(scope: string): Promise<string> {
+    let token = this.#tokens.get(scope);
     if (token === undefined) {
-      token = this.#fetchAccessToken(name);
-      this.#tokens.set(name, token);
-      token.catch(() => this.#tokens.delete(name));
+      token = this.#fetchAccessToken(scope);
+      this.#tokens.set(scope, token);
+      token.catch(() => this.#tokens.delete(scope));
     }
     return token;
   }
 
   /** Drops a repository's cached token (the registry refused it, e.g. it expired). */
   forget(name: string): void {
-    this.#tokens.delete(name);
+    this.forgetScope(repositoryScope(name));
+  }
+
+  /** Drops the cached token of one scope. */
+  forgetScope(scope: string): void {
+    this.#tokens.delete(scope);
   }
 
   /**
@@ -162,11 +175,10 @@ export class AcrTokens {
     return { kind: 'refresh', refreshToken, source: `the service principal ${AZURE_ENV.clientId}=${clientId}` };
   }
 
-  async #fetchAccessToken(name: string): Promise<string> {
+  async #fetchAccessToken(scope: string): Promise<string> {
     const identity = await this.#resolve();
     if (identity.kind === 'bearer') return identity.token;
     const { host } = this.#options;
-    const scope = `repository:${name}:metadata_read,delete`;
     const subject = `token for ${scope} (${identity.source})`;
     let answer;
     if (identity.kind === 'refresh') {

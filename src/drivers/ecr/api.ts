@@ -58,7 +58,9 @@ export function ecrTarget(host: string, api?: string): EcrTarget {
 export const AWS_CREDENTIALS_HINT =
   'give regplan AWS credentials through the standard chain: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ' +
   '(plus AWS_SESSION_TOKEN for temporary keys), or AWS_PROFILE (run "aws configure" or "aws sso login"), or run with a web identity, container or instance role';
-const PERMISSIONS_HINT = 'allow ecr:DescribeImages, ecr:ListImages, ecr:BatchDeleteImage and ecr:GetAuthorizationToken on the repository to the IAM identity regplan runs as';
+const PERMISSIONS_HINT =
+  'allow ecr:DescribeImages, ecr:ListImages, ecr:BatchDeleteImage and ecr:GetAuthorizationToken on the repository to the IAM identity regplan runs as ' +
+  '(and ecr:DescribeRepositories on the registry for repo patterns)';
 
 /** Credential codes AWS answers with, and what each means for the user. */
 const AUTH_CODES: Readonly<Record<string, string>> = {

@@ -4,8 +4,10 @@
  */
 import type { KeepRule } from '../../config/types.ts';
 import { keepGitRefTags } from './git-refs.ts';
+import { keepInUseTags } from './in-use.ts';
 import { keepListedTags } from './listed.ts';
 import { keepNewestTags } from './newest.ts';
+import { keepRecentlyPulled } from './pulled-within.ts';
 import { keepRecentlyPushed } from './pushed-within.ts';
 import { keepSemverTags } from './semver.ts';
 import { keepMatchingTags } from './tags.ts';
@@ -20,12 +22,16 @@ export function applyKeepRule(rule: KeepRule, input: RuleInput): RuleVerdicts {
       return keepNewestTags(rule, input);
     case 'pushedWithin':
       return keepRecentlyPushed(rule, input);
+    case 'pulledWithin':
+      return keepRecentlyPulled(rule, input);
     case 'semver':
       return keepSemverTags(rule, input);
     case 'gitRefs':
       return keepGitRefTags(rule, input);
     case 'listed':
       return keepListedTags(rule, input);
+    case 'inUse':
+      return keepInUseTags(rule, input);
   }
 }
 

@@ -40,4 +40,31 @@ test('newest: zero keeps nothing', () => {
   assert.is(keepNewestTags({ count: 0 }, input([tag('a', digestOf('a'))])).size, 0);
 });
 
+test('newest with groupBy: keeps the N newest of every group, and nothing the pattern does not match', () => {
+  const tags = [
+    tag('pr-12-a', digestOf('a'), daysAgo(9)),
+    tag('pr-12-b', digestOf('b'), daysAgo(5)),
+    tag('pr-12-c', digestOf('c'), daysAgo(1)),
+    tag('pr-7-a', digestOf('d'), daysAgo(30)),
+    tag('main-1', digestOf('e'), daysAgo(0)),
+  ];
+  const kept = keepNewestTags({ count: 2, groupBy: '^pr-(\\d+)-' }, input(tags));
+  assert.equal([...kept].sort(), [
+    ['pr-12-b', 'newest 2 in group "12" of ^pr-(\\d+)-'],
+    ['pr-12-c', 'newest 2 in group "12" of ^pr-(\\d+)-'],
+    ['pr-7-a', 'newest 2 in group "7" of ^pr-(\\d+)-'],
+  ]);
+});
+
+test('newest with groupBy: several capture groups form one key; no capture group groups by the whole match', () => {
+  const tags = [tag('api-main-1', digestOf('1'), daysAgo(3)), tag('api-main-2', digestOf('2'), daysAgo(1)), tag('web-main-1', digestOf('3'), daysAgo(2))];
+  assert.equal([...keepNewestTags({ count: 1, groupBy: '^([a-z]+)-([a-z]+)-' }, input(tags)).keys()].sort(), ['api-main-2', 'web-main-1']);
+  assert.equal([...keepNewestTags({ count: 1, groupBy: '^[a-z]+' }, input(tags)).keys()].sort(), ['api-main-2', 'web-main-1']);
+});
+
+test('newest with groupBy and a tags scope: groups only the tags in scope', () => {
+  const tags = [tag('pr-1-x', digestOf('1'), daysAgo(3)), tag('pr-1-y', digestOf('2'), daysAgo(1)), tag('pr-2-x', digestOf('3'), daysAgo(2))];
+  assert.equal([...keepNewestTags({ count: 1, tags: 'x$', groupBy: '^pr-(\\d+)-' }, input(tags)).keys()].sort(), ['pr-1-x', 'pr-2-x']);
+});
+
 test.run();

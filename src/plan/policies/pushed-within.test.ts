@@ -21,4 +21,25 @@ test('pushedWithin: unknown or unparsable push times are left to the evaluator (
   assert.is(keepRecentlyPushed({ durationMs: DAY, text: '1d' }, { repo: 'r', tags, now: NOW, facts: noFacts }).size, 0);
 });
 
+test('pushedWithin with groupBy: keeps every tag of a group whose newest push is within the window', () => {
+  const tags = [
+    tag('pr-1-old', digestOf('1'), daysAgo(40)),
+    tag('pr-1-new', digestOf('2'), daysAgo(2)),
+    tag('pr-2-old', digestOf('3'), daysAgo(40)),
+    tag('pr-2-older', digestOf('4'), daysAgo(50)),
+    tag('main', digestOf('5'), daysAgo(1)),
+  ];
+  const kept = keepRecentlyPushed({ durationMs: 7 * DAY, text: '7d', groupBy: '^pr-(\\d+)-' }, { repo: 'r', tags, now: NOW, facts: noFacts });
+  assert.equal([...kept].sort(), [
+    ['pr-1-new', 'pushedWithin 7d in group "1" of ^pr-(\\d+)-'],
+    ['pr-1-old', 'pushedWithin 7d in group "1" of ^pr-(\\d+)-'],
+  ]);
+});
+
+test('pushedWithin with groupBy: a member with an unknown push time makes its group recent (keeps more)', () => {
+  const tags = [tag('pr-3-old', digestOf('1'), daysAgo(40)), tag('pr-3-unknown', digestOf('2'))];
+  const kept = keepRecentlyPushed({ durationMs: DAY, text: '1d', groupBy: '^pr-(\\d+)-' }, { repo: 'r', tags, now: NOW, facts: noFacts });
+  assert.equal([...kept.keys()].sort(), ['pr-3-old', 'pr-3-unknown']);
+});
+
 test.run();

@@ -28,6 +28,9 @@ export interface StoredRepo {
   tags: Map<string, string>;
   manifests: Map<string, StoredManifest>;
   tagPushedAt: Map<string, Date>;
+  /** Last pull per tag and per manifest digest (`recordPull`), for the vendor APIs that report pull times. */
+  tagPulledAt?: Map<string, Date>;
+  manifestPulledAt?: Map<string, Date>;
   /** Blobs linked into this repository (uploaded, mounted or seeded here). */
   blobs: Set<string>;
 }
@@ -100,6 +103,25 @@ export class RegistryStore {
       this.#repos.set(name, repo);
     }
     return repo;
+  }
+
+  /**
+   * Records a pull of `ref` (a tag or digest) at `at`, as a registry does when a client GETs the manifest: the
+   * manifest's last pull, and the tag's when pulled by tag. Tests call it; the emulators' own GETs do not, so a
+   * plan's reads never move the times a test set.
+   */
+  recordPull(repo: string, ref: string, at: Date): void {
+    const r = this.#repos.get(repo);
+    const manifest = this.resolve(repo, ref);
+    if (r === undefined || manifest === undefined) throw new Error(`recordPull: ${repo}:${ref} does not exist`);
+    (r.manifestPulledAt ??= new Map()).set(manifest.digest, at);
+    if (!isDigestRef(ref)) (r.tagPulledAt ??= new Map()).set(ref, at);
+  }
+
+  /** The last recorded pull of a tag, or of a manifest by digest; undefined when never pulled. */
+  lastPull(repo: string, ref: string): Date | undefined {
+    const r = this.#repos.get(repo);
+    return isDigestRef(ref) ? r?.manifestPulledAt?.get(ref) : r?.tagPulledAt?.get(ref);
   }
 
   /** A repo's tags sorted by name, with digest and push time. */
