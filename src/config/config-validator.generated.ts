@@ -5,7 +5,7 @@ import { configFormats } from './schema-formats.ts';
 import ajvRuntime1 from 'ajv/dist/runtime/ucs2length.js';
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/regplan/regplan/schema/regplan.schema.json","title":"regplan config (registry.config.yaml)","description":"Declares which registry tags regplan keeps or deletes and which OCI bundles it pushes. `regplan plan` previews, `regplan apply` executes, `regplan validate` checks this file. Limits: at most 256 KiB, 32 levels of nesting, 5,000 entries per mapping or list, 4,096 characters per string (no control characters such as NUL), and YAML aliases expanding at most 100 times over.","type":"object","additionalProperties":false,"required":["version"],"properties":{"$schema":{"type":"string","description":"Path or URL of this JSON Schema, for editors; ignored by regplan."},"version":{"const":1,"description":"Config language version. Always 1."},"settings":{"type":"object","additionalProperties":false,"description":"Settings that apply to every repo.","properties":{"concurrency":{"type":"integer","minimum":1,"default":8,"description":"Parallel requests per registry host. Default 8."},"grace":{"$ref":"#/definitions/duration","default":"2h","description":"Nothing pushed within this window is ever deleted, whatever the policy says. Default 2h. A number and a unit: 30m, 2h, 14d, 1w."},"timeout":{"$ref":"#/definitions/duration","default":"120s","description":"How long one HTTP request to a registry or its API may take (each attempt of it, body included) before regplan gives up on that attempt. Default 120s; between 1s and 1h. Raise it for slow registries or large manifests over slow links."}}},"registries":{"type":"object","description":"Per-registry settings, keyed by host[:port] as it appears in repo addresses (e.g. registry.example.com, localhost:5000). Optional: detection and the Docker config cover most registries.","propertyNames":{"pattern":"^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:]+\\])(:[0-9]{1,5})?$"},"additionalProperties":{"$ref":"#/definitions/registry"}},"policies":{"type":"object","description":"Named cleanup policies; a repo refers to one by name in `cleanup`.","propertyNames":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$"},"additionalProperties":{"$ref":"#/definitions/policy"}},"repos":{"type":"array","description":"The repositories regplan manages: cleanup with a policy, bundles to push, or both.","items":{"$ref":"#/definitions/repo"}}},"definitions":{"duration":{"type":"string","pattern":"^([0-9]+[smhdw])+$","description":"A duration: a number and a unit (s, m, h, d, w), optionally combined: 30m, 2h, 14d, 1w, 1d12h."},"regex":{"type":"string","minLength":1,"description":"A regular expression in RE2 syntax (as in Go), matched against the tag in linear time; anchored only as written (use ^ and $), no flags. RE2 is JavaScript's everyday syntax — ^ $ . [a-z] [^0-9] \\d \\w \\s \\b ( ) (?:) (?<name>) | * + ? {n,m} and non-greedy *? — without backreferences (\\1, \\k<name>) and lookaround ((?=…), (?!…), (?<=…), (?<!…)); it adds (?i) for case-insensitive parts, \\pL Unicode classes, [[:alpha:]] and \\Q…\\E. At most 1,000 characters and about 10,000 compiled instructions (repeat counts at most 1,000). Example: '^v\\d+\\.\\d+\\.\\d+$'."},"secretRef":{"type":"object","description":"Where a secret is read from at run time; a literal secret is never written in the config.","additionalProperties":false,"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Name of the environment variable holding the secret (e.g. HARBOR_PASSWORD)."},"file":{"type":"string","minLength":1,"description":"Path of a file holding the secret (trailing whitespace trimmed); relative to the config file."}},"oneOf":[{"required":["env"]},{"required":["file"]}]},"registry":{"type":"object","description":"Settings for one registry host.","additionalProperties":false,"properties":{"type":{"enum":["auto","default","ecr","acr","dockerhub","gcr","github","gitlab","harbor","artifactory","nexus","quay","yandex","selectel"],"default":"auto","description":"Which registry this is, when detection from the host is not enough (auto = detect). Overridden by --repo-container-registry / REGPLAN_REPO_CONTAINER_REGISTRY."},"insecure":{"type":"boolean","default":false,"description":"Allow plain http and self-signed TLS for this host. Loopback hosts never need it."},"api":{"type":"string","format":"uri","description":"Base URL of the registry's native API when it cannot be derived from the host (e.g. https://gitlab.example.com for a GitLab registry on its own host; a bare origin gets the vendor's API path, e.g. /api/v1 for Selectel CRaaS). Selectel's Keystone identity endpoint is not set here but with REGPLAN_REPO_SELECTEL_IDENTITY_URL / --repo-selectel-identity-url (default https://cloud.api.selcloud.ru/identity/v3)."},"credentials":{"type":"object","description":"Native-API credentials (which ones matter depends on the registry). Each is { env: NAME } or { file: path }.","additionalProperties":false,"properties":{"username":{"$ref":"#/definitions/secretRef","description":"User name for the native API: { env: NAME } or { file: path }."},"password":{"$ref":"#/definitions/secretRef","description":"Password for the native API: { env: NAME } or { file: path }."},"token":{"$ref":"#/definitions/secretRef","description":"API token for the native API: { env: NAME } or { file: path }."}}}}},"policy":{"type":"object","description":"A cleanup policy: tags in the delete scope that no keep rule keeps and that are older than settings.grace are deleted.","additionalProperties":false,"properties":{"keep":{"type":"array","description":"Keep rules; a tag survives when ANY rule keeps it.","items":{"$ref":"#/definitions/keepRule"}},"delete":{"type":"object","description":"Limits which tags are deletion candidates. Without it every tag is a candidate.","additionalProperties":false,"required":["tags"],"properties":{"tags":{"$ref":"#/definitions/regex","description":"Only tags matching this regex can be deleted (e.g. '^(pr|branch)-')."}}},"untagged":{"enum":["delete","keep"],"default":"keep","description":"What to do with untagged manifests where the registry can list them. Default keep."}}},"keepRule":{"type":"object","description":"One keep rule: exactly one of tags, newest, pushedWithin, semver, gitRefs, listed (newest may add tags as its scope).","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/regex","description":"Keep every tag matching this regex; next to newest, the scope newest counts within."},"newest":{"type":"integer","minimum":1,"description":"Keep the N most recently pushed tags (within `tags` when given)."},"pushedWithin":{"$ref":"#/definitions/duration","description":"Keep tags pushed within this duration: 30m, 2h, 14d, 1w."},"semver":{"type":"object","description":"Keep the latest semantic versions. At least one of latestPerMinor, latestPerMajor, latestMajors.","additionalProperties":false,"properties":{"latestPerMinor":{"type":"integer","minimum":1,"description":"Keep the N highest patch versions of every minor (1.4.x)."},"latestPerMajor":{"type":"integer","minimum":1,"description":"Keep the N highest versions of every major (1.x.y)."},"latestMajors":{"type":"integer","minimum":1,"description":"Only consider the N highest major versions; older majors are not kept by this rule."},"prerelease":{"type":"boolean","default":false,"description":"Count pre-releases (1.2.0-rc.1) as versions. Default false."}},"anyOf":[{"required":["latestPerMinor"]},{"required":["latestPerMajor"]},{"required":["latestMajors"]}]},"gitRefs":{"type":"object","description":"Keep tags that name a live git ref or a recent commit of a local git checkout.","additionalProperties":false,"properties":{"repo":{"type":"string","minLength":1,"default":".","description":"Path of the git checkout, relative to the config file. Default the config's directory."},"branches":{"type":"boolean","default":true,"description":"Keep tags named after a branch (slashes become dashes). Default true."},"tags":{"type":"boolean","default":true,"description":"Keep tags named after a git tag. Default true."},"commits":{"type":"integer","minimum":0,"maximum":1000000,"default":0,"description":"Keep tags naming one of the last N commits of HEAD (full or short SHA), at most 1,000,000. Default 0."}}},"listed":{"type":"string","minLength":1,"description":"Keep tags listed in this file (one tag or repo:tag per line), relative to the config file. Read at plan time: a regular file of at most 16 MiB (pipes and devices are refused)."}},"oneOf":[{"required":["newest"]},{"required":["tags"],"not":{"required":["newest"]}},{"required":["pushedWithin"]},{"required":["semver"]},{"required":["gitRefs"]},{"required":["listed"]}]},"repo":{"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file)."},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}},"bundle":{"type":"object","description":"One bundle: a tag and exactly one of chart, files, image.","additionalProperties":false,"required":["tag"],"properties":{"tag":{"type":"string","description":"The tag to push to (letters, digits, _ . -; at most 128 characters). Quote numbers-like tags: '1.4'."},"chart":{"type":"string","minLength":1,"description":"A Helm chart directory, packaged as an OCI Helm chart artifact."},"files":{"type":"array","minItems":1,"description":"Files pushed as the layers of a generic OCI artifact.","items":{"type":"string","minLength":1}},"image":{"type":"string","minLength":1,"description":"An image to publish from an OCI layout: oci:<dir>:<tag> (relative to the config file)."},"artifactType":{"type":"string","pattern":"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$","description":"The artifactType of a files bundle, a media type such as application/vnd.acme.docs.v1."},"annotations":{"type":"object","description":"Manifest annotations (e.g. org.opencontainers.image.source).","additionalProperties":{"type":"string"}}},"oneOf":[{"required":["chart"]},{"required":["files"]},{"required":["image"]}]}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/regplan/regplan/schema/regplan.schema.json","title":"regplan config (registry.config.yaml)","description":"Declares which registry tags regplan keeps or deletes and which OCI bundles it pushes. `regplan plan` previews, `regplan apply` executes, `regplan validate` checks this file. Limits: at most 256 KiB, 32 levels of nesting, 5,000 entries per mapping or list, 4,096 characters per string (no control characters such as NUL), and YAML aliases expanding at most 100 times over.","type":"object","additionalProperties":false,"required":["version"],"properties":{"$schema":{"type":"string","description":"Path or URL of this JSON Schema, for editors; ignored by regplan."},"version":{"const":1,"description":"Config language version. Always 1."},"settings":{"type":"object","additionalProperties":false,"description":"Settings that apply to every repo.","properties":{"concurrency":{"type":"integer","minimum":1,"default":8,"description":"Parallel requests per registry host. Default 8."},"grace":{"$ref":"#/definitions/duration","default":"2h","description":"Nothing pushed within this window is ever deleted, whatever the policy says. Default 2h. A number and a unit: 30m, 2h, 14d, 1w."},"maxDeletions":{"description":"Circuit breaker: the most a plan may delete (tags and untagged manifests; untags count). A count (50, a whole number >= 0), a percentage of a repo's tags and untagged manifests as a string ('30%', 0% to 100%), or { repo: …, total: … } to limit each repo and the whole plan separately; a bare value limits both. A plan over it is an error unless --allow-mass-delete, and apply checks again (it needs the flag too). Default: no limit. (Checked by regplan's semantic step, which names the line of a bad value.)"},"timeout":{"$ref":"#/definitions/duration","default":"120s","description":"How long one HTTP request to a registry or its API may take (each attempt of it, body included) before regplan gives up on that attempt. Default 120s; between 1s and 1h. Raise it for slow registries or large manifests over slow links."}}},"registries":{"type":"object","description":"Per-registry settings, keyed by host[:port] as it appears in repo addresses (e.g. registry.example.com, localhost:5000). Optional: detection and the Docker config cover most registries.","propertyNames":{"pattern":"^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:]+\\])(:[0-9]{1,5})?$"},"additionalProperties":{"$ref":"#/definitions/registry"}},"policies":{"type":"object","description":"Named cleanup policies; a repo refers to one by name in `cleanup`.","propertyNames":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$"},"additionalProperties":{"$ref":"#/definitions/policy"}},"repos":{"type":"array","description":"The repositories regplan manages: cleanup with a policy, bundles to push, or both.","items":{"$ref":"#/definitions/repo"}}},"definitions":{"duration":{"type":"string","pattern":"^([0-9]+[smhdw])+$","description":"A duration: a number and a unit (s, m, h, d, w), optionally combined: 30m, 2h, 14d, 1w, 1d12h."},"regex":{"type":"string","minLength":1,"description":"A regular expression in RE2 syntax (as in Go), matched against the tag in linear time; anchored only as written (use ^ and $), no flags. RE2 is JavaScript's everyday syntax — ^ $ . [a-z] [^0-9] \\d \\w \\s \\b ( ) (?:) (?<name>) | * + ? {n,m} and non-greedy *? — without backreferences (\\1, \\k<name>) and lookaround ((?=…), (?!…), (?<=…), (?<!…)); it adds (?i) for case-insensitive parts, \\pL Unicode classes, [[:alpha:]] and \\Q…\\E. At most 1,000 characters and about 10,000 compiled instructions (repeat counts at most 1,000). Example: '^v\\d+\\.\\d+\\.\\d+$'."},"secretRef":{"type":"object","description":"Where a secret is read from at run time; a literal secret is never written in the config.","additionalProperties":false,"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Name of the environment variable holding the secret (e.g. HARBOR_PASSWORD)."},"file":{"type":"string","minLength":1,"description":"Path of a file holding the secret (trailing whitespace trimmed); relative to the config file."}},"oneOf":[{"required":["env"]},{"required":["file"]}]},"registry":{"type":"object","description":"Settings for one registry host.","additionalProperties":false,"properties":{"type":{"enum":["auto","default","ecr","acr","dockerhub","gcr","github","gitlab","harbor","artifactory","nexus","quay","yandex","selectel"],"default":"auto","description":"Which registry this is, when detection from the host is not enough (auto = detect). Overridden by --repo-container-registry / REGPLAN_REPO_CONTAINER_REGISTRY."},"insecure":{"type":"boolean","default":false,"description":"Allow plain http and self-signed TLS for this host. Loopback hosts never need it."},"api":{"type":"string","format":"uri","description":"Base URL of the registry's native API when it cannot be derived from the host (e.g. https://gitlab.example.com for a GitLab registry on its own host; a bare origin gets the vendor's API path, e.g. /api/v1 for Selectel CRaaS). Selectel's Keystone identity endpoint is not set here but with REGPLAN_REPO_SELECTEL_IDENTITY_URL / --repo-selectel-identity-url (default https://cloud.api.selcloud.ru/identity/v3)."},"credentials":{"type":"object","description":"Native-API credentials (which ones matter depends on the registry). Each is { env: NAME } or { file: path }.","additionalProperties":false,"properties":{"username":{"$ref":"#/definitions/secretRef","description":"User name for the native API: { env: NAME } or { file: path }."},"password":{"$ref":"#/definitions/secretRef","description":"Password for the native API: { env: NAME } or { file: path }."},"token":{"$ref":"#/definitions/secretRef","description":"API token for the native API: { env: NAME } or { file: path }."}}}}},"policy":{"type":"object","description":"A cleanup policy: tags in the delete scope that no keep rule keeps and that are older than settings.grace are deleted.","additionalProperties":false,"properties":{"keep":{"type":"array","description":"Keep rules; a tag survives when ANY rule keeps it.","items":{"$ref":"#/definitions/keepRule"}},"delete":{"type":"object","description":"Limits which tags are deletion candidates. Without it every tag is a candidate.","additionalProperties":false,"required":["tags"],"properties":{"tags":{"$ref":"#/definitions/regex","description":"Only tags matching this regex can be deleted (e.g. '^(pr|branch)-')."}}},"untagged":{"enum":["delete","keep"],"default":"keep","description":"What to do with untagged manifests where the registry can list them. Default keep."}}},"keepRule":{"type":"object","description":"One keep rule: exactly one of tags, newest, pushedWithin, pulledWithin, inUse, semver, gitRefs, listed (newest may add tags as its scope).","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/regex","description":"Keep every tag matching this regex; next to newest, the scope newest counts within."},"newest":{"type":"integer","minimum":1,"description":"Keep the N most recently pushed tags (within `tags` when given)."},"pushedWithin":{"$ref":"#/definitions/duration","description":"Keep tags pushed within this duration: 30m, 2h, 14d, 1w."},"pulledWithin":{"$ref":"#/definitions/duration","description":"Keep tags pulled within this duration, from the registry's own record (ECR lastRecordedPullTime, Harbor pull_time, Docker Hub tag_last_pulled; see regplan registries). Where the registry does not say (any other registry, or a value that does not parse) the tag is kept, with that reason. ECR refreshes its pull time at most once a day: use windows of days."},"groupBy":{"$ref":"#/definitions/regex","description":"Only with newest or pushedWithin: judge tags per group. A tag's group is what the pattern's capture groups capture (the whole match without groups); tags it does not match are not kept by this rule. newest: N keeps the N newest of every group; pushedWithin keeps every tag of a group whose newest tag was pushed within the duration (unknown push time counts as recent). Example: groupBy: '^pr-(\\d+)-'."},"semver":{"type":"object","description":"Keep the latest semantic versions. At least one of latestPerMinor, latestPerMajor, latestMajors.","additionalProperties":false,"properties":{"latestPerMinor":{"type":"integer","minimum":1,"description":"Keep the N highest patch versions of every minor (1.4.x)."},"latestPerMajor":{"type":"integer","minimum":1,"description":"Keep the N highest versions of every major (1.x.y)."},"latestMajors":{"type":"integer","minimum":1,"description":"Only consider the N highest major versions; older majors are not kept by this rule."},"prerelease":{"type":"boolean","default":false,"description":"Count pre-releases (1.2.0-rc.1) as versions. Default false."}},"anyOf":[{"required":["latestPerMinor"]},{"required":["latestPerMajor"]},{"required":["latestMajors"]}]},"gitRefs":{"type":"object","description":"Keep tags that name a live git ref or a recent commit of a local git checkout.","additionalProperties":false,"properties":{"repo":{"type":"string","minLength":1,"default":".","description":"Path of the git checkout, relative to the config file. Default the config's directory."},"branches":{"type":"boolean","default":true,"description":"Keep tags named after a branch (slashes become dashes). Default true."},"tags":{"type":"boolean","default":true,"description":"Keep tags named after a git tag. Default true."},"commits":{"type":"integer","minimum":0,"maximum":1000000,"default":0,"description":"Keep tags naming one of the last N commits of HEAD (full or short SHA), at most 1,000,000. Default 0."}}},"listed":{"type":"string","minLength":1,"description":"Keep tags listed in this file (one tag or repo:tag per line), relative to the config file. Read at plan time: a regular file of at most 16 MiB (pipes and devices are refused)."},"inUse":{"type":"object","description":"Keep images that running workloads reference, matched by tag and by digest (docker.io names normalised). One source: kubernetes (Pods and the pod templates of Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs; containers, init and ephemeral containers, and the digests pods run), file (image references, one per line), or command (prints image references, one per line). A source that cannot be read stops the plan.","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"kubernetes":{"type":"object","additionalProperties":false,"description":"A cluster, through its kubeconfig (credentials as kubectl uses them, exec plugins included).","properties":{"context":{"type":"string","minLength":1,"description":"The kubeconfig context; default its current-context."},"kubeconfig":{"type":"string","minLength":1,"description":"Path of the kubeconfig file, relative to the config file; default $KUBECONFIG, else ~/.kube/config."},"namespace":{"type":"string","minLength":1,"description":"Only this namespace; default every namespace."}}},"file":{"type":"string","minLength":1,"description":"A file of image references (repo:tag, repo@sha256:…, repo:tag@sha256:…), one per line, relative to the config file; a regular file of at most 16 MiB."},"command":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"A program and its arguments (no shell), run in the config file's directory; it prints image references, one per line, and must exit 0 within 5 minutes."}}}},"oneOf":[{"required":["newest"]},{"required":["tags"],"not":{"required":["newest"]}},{"required":["pushedWithin"]},{"required":["pulledWithin"]},{"required":["semver"]},{"required":["gitRefs"]},{"required":["listed"]},{"required":["inUse"]}]},"repo":{"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file)."},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}},"bundle":{"type":"object","description":"One bundle: a tag and exactly one of chart, files, image.","additionalProperties":false,"required":["tag"],"properties":{"tag":{"type":"string","description":"The tag to push to (letters, digits, _ . -; at most 128 characters). Quote numbers-like tags: '1.4'."},"chart":{"type":"string","minLength":1,"description":"A Helm chart directory, packaged as an OCI Helm chart artifact."},"files":{"type":"array","minItems":1,"description":"Files pushed as the layers of a generic OCI artifact.","items":{"type":"string","minLength":1}},"image":{"type":"string","minLength":1,"description":"An image to publish from an OCI layout: oci:<dir>:<tag> (relative to the config file)."},"artifactType":{"type":"string","pattern":"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$","description":"The artifactType of a files bundle, a media type such as application/vnd.acme.docs.v1."},"annotations":{"type":"object","description":"Manifest annotations (e.g. org.opencontainers.image.source).","additionalProperties":{"type":"string"}}},"oneOf":[{"required":["chart"]},{"required":["files"]},{"required":["image"]}]}}};
 const schema12 = {"type":"string","pattern":"^([0-9]+[smhdw])+$","description":"A duration: a number and a unit (s, m, h, d, w), optionally combined: 30m, 2h, 14d, 1w, 1d12h."};
 const pattern0 = new RegExp("^([0-9]+[smhdw])+$", "u");
 const pattern2 = new RegExp("^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:]+\\])(:[0-9]{1,5})?$", "u");
@@ -556,7 +556,8 @@ return errors === 0;
 
 const schema18 = {"type":"object","description":"A cleanup policy: tags in the delete scope that no keep rule keeps and that are older than settings.grace are deleted.","additionalProperties":false,"properties":{"keep":{"type":"array","description":"Keep rules; a tag survives when ANY rule keeps it.","items":{"$ref":"#/definitions/keepRule"}},"delete":{"type":"object","description":"Limits which tags are deletion candidates. Without it every tag is a candidate.","additionalProperties":false,"required":["tags"],"properties":{"tags":{"$ref":"#/definitions/regex","description":"Only tags matching this regex can be deleted (e.g. '^(pr|branch)-')."}}},"untagged":{"enum":["delete","keep"],"default":"keep","description":"What to do with untagged manifests where the registry can list them. Default keep."}}};
 const schema20 = {"type":"string","minLength":1,"description":"A regular expression in RE2 syntax (as in Go), matched against the tag in linear time; anchored only as written (use ^ and $), no flags. RE2 is JavaScript's everyday syntax — ^ $ . [a-z] [^0-9] \\d \\w \\s \\b ( ) (?:) (?<name>) | * + ? {n,m} and non-greedy *? — without backreferences (\\1, \\k<name>) and lookaround ((?=…), (?!…), (?<=…), (?<!…)); it adds (?i) for case-insensitive parts, \\pL Unicode classes, [[:alpha:]] and \\Q…\\E. At most 1,000 characters and about 10,000 compiled instructions (repeat counts at most 1,000). Example: '^v\\d+\\.\\d+\\.\\d+$'."};
-const schema19 = {"type":"object","description":"One keep rule: exactly one of tags, newest, pushedWithin, semver, gitRefs, listed (newest may add tags as its scope).","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/regex","description":"Keep every tag matching this regex; next to newest, the scope newest counts within."},"newest":{"type":"integer","minimum":1,"description":"Keep the N most recently pushed tags (within `tags` when given)."},"pushedWithin":{"$ref":"#/definitions/duration","description":"Keep tags pushed within this duration: 30m, 2h, 14d, 1w."},"semver":{"type":"object","description":"Keep the latest semantic versions. At least one of latestPerMinor, latestPerMajor, latestMajors.","additionalProperties":false,"properties":{"latestPerMinor":{"type":"integer","minimum":1,"description":"Keep the N highest patch versions of every minor (1.4.x)."},"latestPerMajor":{"type":"integer","minimum":1,"description":"Keep the N highest versions of every major (1.x.y)."},"latestMajors":{"type":"integer","minimum":1,"description":"Only consider the N highest major versions; older majors are not kept by this rule."},"prerelease":{"type":"boolean","default":false,"description":"Count pre-releases (1.2.0-rc.1) as versions. Default false."}},"anyOf":[{"required":["latestPerMinor"]},{"required":["latestPerMajor"]},{"required":["latestMajors"]}]},"gitRefs":{"type":"object","description":"Keep tags that name a live git ref or a recent commit of a local git checkout.","additionalProperties":false,"properties":{"repo":{"type":"string","minLength":1,"default":".","description":"Path of the git checkout, relative to the config file. Default the config's directory."},"branches":{"type":"boolean","default":true,"description":"Keep tags named after a branch (slashes become dashes). Default true."},"tags":{"type":"boolean","default":true,"description":"Keep tags named after a git tag. Default true."},"commits":{"type":"integer","minimum":0,"maximum":1000000,"default":0,"description":"Keep tags naming one of the last N commits of HEAD (full or short SHA), at most 1,000,000. Default 0."}}},"listed":{"type":"string","minLength":1,"description":"Keep tags listed in this file (one tag or repo:tag per line), relative to the config file. Read at plan time: a regular file of at most 16 MiB (pipes and devices are refused)."}},"oneOf":[{"required":["newest"]},{"required":["tags"],"not":{"required":["newest"]}},{"required":["pushedWithin"]},{"required":["semver"]},{"required":["gitRefs"]},{"required":["listed"]}]};
+const schema19 = {"type":"object","description":"One keep rule: exactly one of tags, newest, pushedWithin, pulledWithin, inUse, semver, gitRefs, listed (newest may add tags as its scope).","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/regex","description":"Keep every tag matching this regex; next to newest, the scope newest counts within."},"newest":{"type":"integer","minimum":1,"description":"Keep the N most recently pushed tags (within `tags` when given)."},"pushedWithin":{"$ref":"#/definitions/duration","description":"Keep tags pushed within this duration: 30m, 2h, 14d, 1w."},"pulledWithin":{"$ref":"#/definitions/duration","description":"Keep tags pulled within this duration, from the registry's own record (ECR lastRecordedPullTime, Harbor pull_time, Docker Hub tag_last_pulled; see regplan registries). Where the registry does not say (any other registry, or a value that does not parse) the tag is kept, with that reason. ECR refreshes its pull time at most once a day: use windows of days."},"groupBy":{"$ref":"#/definitions/regex","description":"Only with newest or pushedWithin: judge tags per group. A tag's group is what the pattern's capture groups capture (the whole match without groups); tags it does not match are not kept by this rule. newest: N keeps the N newest of every group; pushedWithin keeps every tag of a group whose newest tag was pushed within the duration (unknown push time counts as recent). Example: groupBy: '^pr-(\\d+)-'."},"semver":{"type":"object","description":"Keep the latest semantic versions. At least one of latestPerMinor, latestPerMajor, latestMajors.","additionalProperties":false,"properties":{"latestPerMinor":{"type":"integer","minimum":1,"description":"Keep the N highest patch versions of every minor (1.4.x)."},"latestPerMajor":{"type":"integer","minimum":1,"description":"Keep the N highest versions of every major (1.x.y)."},"latestMajors":{"type":"integer","minimum":1,"description":"Only consider the N highest major versions; older majors are not kept by this rule."},"prerelease":{"type":"boolean","default":false,"description":"Count pre-releases (1.2.0-rc.1) as versions. Default false."}},"anyOf":[{"required":["latestPerMinor"]},{"required":["latestPerMajor"]},{"required":["latestMajors"]}]},"gitRefs":{"type":"object","description":"Keep tags that name a live git ref or a recent commit of a local git checkout.","additionalProperties":false,"properties":{"repo":{"type":"string","minLength":1,"default":".","description":"Path of the git checkout, relative to the config file. Default the config's directory."},"branches":{"type":"boolean","default":true,"description":"Keep tags named after a branch (slashes become dashes). Default true."},"tags":{"type":"boolean","default":true,"description":"Keep tags named after a git tag. Default true."},"commits":{"type":"integer","minimum":0,"maximum":1000000,"default":0,"description":"Keep tags naming one of the last N commits of HEAD (full or short SHA), at most 1,000,000. Default 0."}}},"listed":{"type":"string","minLength":1,"description":"Keep tags listed in this file (one tag or repo:tag per line), relative to the config file. Read at plan time: a regular file of at most 16 MiB (pipes and devices are refused)."},"inUse":{"type":"object","description":"Keep images that running workloads reference, matched by tag and by digest (docker.io names normalised). One source: kubernetes (Pods and the pod templates of Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs; containers, init and ephemeral containers, and the digests pods run), file (image references, one per line), or command (prints image references, one per line). A source that cannot be read stops the plan.","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"kubernetes":{"type":"object","additionalProperties":false,"description":"A cluster, through its kubeconfig (credentials as kubectl uses them, exec plugins included).","properties":{"context":{"type":"string","minLength":1,"description":"The kubeconfig context; default its current-context."},"kubeconfig":{"type":"string","minLength":1,"description":"Path of the kubeconfig file, relative to the config file; default $KUBECONFIG, else ~/.kube/config."},"namespace":{"type":"string","minLength":1,"description":"Only this namespace; default every namespace."}}},"file":{"type":"string","minLength":1,"description":"A file of image references (repo:tag, repo@sha256:…, repo:tag@sha256:…), one per line, relative to the config file; a regular file of at most 16 MiB."},"command":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"A program and its arguments (no shell), run in the config file's directory; it prints image references, one per line, and must exit 0 within 5 minutes."}}}},"oneOf":[{"required":["newest"]},{"required":["tags"],"not":{"required":["newest"]}},{"required":["pushedWithin"]},{"required":["pulledWithin"]},{"required":["semver"]},{"required":["gitRefs"]},{"required":["listed"]},{"required":["inUse"]}]};
+const func5 = Object.prototype.hasOwnProperty;
 
 function validate14(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -667,8 +668,8 @@ passing0 = 2;
 }
 const _errs7 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.semver === undefined){
-const err5 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "semver"},message:"must have required property '"+"semver"+"'",schema:schema19.oneOf[3].required,parentSchema:schema19.oneOf[3],data};
+if(data.pulledWithin === undefined){
+const err5 = {instancePath,schemaPath:"#/oneOf/3/required",keyword:"required",params:{missingProperty: "pulledWithin"},message:"must have required property '"+"pulledWithin"+"'",schema:schema19.oneOf[3].required,parentSchema:schema19.oneOf[3],data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -690,8 +691,8 @@ passing0 = 3;
 }
 const _errs8 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.gitRefs === undefined){
-const err6 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "gitRefs"},message:"must have required property '"+"gitRefs"+"'",schema:schema19.oneOf[4].required,parentSchema:schema19.oneOf[4],data};
+if(data.semver === undefined){
+const err6 = {instancePath,schemaPath:"#/oneOf/4/required",keyword:"required",params:{missingProperty: "semver"},message:"must have required property '"+"semver"+"'",schema:schema19.oneOf[4].required,parentSchema:schema19.oneOf[4],data};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -713,8 +714,8 @@ passing0 = 4;
 }
 const _errs9 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.listed === undefined){
-const err7 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "listed"},message:"must have required property '"+"listed"+"'",schema:schema19.oneOf[5].required,parentSchema:schema19.oneOf[5],data};
+if(data.gitRefs === undefined){
+const err7 = {instancePath,schemaPath:"#/oneOf/5/required",keyword:"required",params:{missingProperty: "gitRefs"},message:"must have required property '"+"gitRefs"+"'",schema:schema19.oneOf[5].required,parentSchema:schema19.oneOf[5],data};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -734,18 +735,66 @@ if(_valid0){
 valid0 = true;
 passing0 = 5;
 }
+const _errs10 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.listed === undefined){
+const err8 = {instancePath,schemaPath:"#/oneOf/6/required",keyword:"required",params:{missingProperty: "listed"},message:"must have required property '"+"listed"+"'",schema:schema19.oneOf[6].required,parentSchema:schema19.oneOf[6],data};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+var _valid0 = _errs10 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 6];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 6;
+}
+const _errs11 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.inUse === undefined){
+const err9 = {instancePath,schemaPath:"#/oneOf/7/required",keyword:"required",params:{missingProperty: "inUse"},message:"must have required property '"+"inUse"+"'",schema:schema19.oneOf[7].required,parentSchema:schema19.oneOf[7],data};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid0 = _errs11 === errors;
+if(_valid0 && valid0){
+valid0 = false;
+passing0 = [passing0, 7];
+}
+else {
+if(_valid0){
+valid0 = true;
+passing0 = 7;
+}
+}
+}
 }
 }
 }
 }
 }
 if(!valid0){
-const err8 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema19.oneOf,parentSchema:schema19,data};
+const err10 = {instancePath,schemaPath:"#/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema19.oneOf,parentSchema:schema19,data};
 if(vErrors === null){
-vErrors = [err8];
+vErrors = [err10];
 }
 else {
-vErrors.push(err8);
+vErrors.push(err10);
 }
 errors++;
 }
@@ -762,33 +811,8 @@ vErrors = null;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((((key0 === "tags") || (key0 === "newest")) || (key0 === "pushedWithin")) || (key0 === "semver")) || (key0 === "gitRefs")) || (key0 === "listed"))){
-const err9 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema19,data};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-if(data.tags !== undefined){
-let data0 = data.tags;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err10 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema20,data:data0};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-else {
-const err11 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/regex/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.type,parentSchema:schema20,data:data0};
+if(!(func5.call(schema19.properties, key0))){
+const err11 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema19,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -798,10 +822,11 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data.newest !== undefined){
-let data1 = data.newest;
-if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-const err12 = {instancePath:instancePath+"/newest",schemaPath:"#/properties/newest/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.newest.type,parentSchema:schema19.properties.newest,data:data1};
+if(data.tags !== undefined){
+let data0 = data.tags;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err12 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema20,data:data0};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -810,9 +835,9 @@ vErrors.push(err12);
 }
 errors++;
 }
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 < 1 || isNaN(data1)){
-const err13 = {instancePath:instancePath+"/newest",schemaPath:"#/properties/newest/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.newest,data:data1};
+}
+else {
+const err13 = {instancePath:instancePath+"/tags",schemaPath:"#/definitions/regex/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.type,parentSchema:schema20,data:data0};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -822,12 +847,10 @@ vErrors.push(err13);
 errors++;
 }
 }
-}
-if(data.pushedWithin !== undefined){
-let data2 = data.pushedWithin;
-if(typeof data2 === "string"){
-if(!pattern0.test(data2)){
-const err14 = {instancePath:instancePath+"/pushedWithin",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+[smhdw])+$"},message:"must match pattern \""+"^([0-9]+[smhdw])+$"+"\"",schema:"^([0-9]+[smhdw])+$",parentSchema:schema12,data:data2};
+if(data.newest !== undefined){
+let data1 = data.newest;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+const err14 = {instancePath:instancePath+"/newest",schemaPath:"#/properties/newest/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.newest.type,parentSchema:schema19.properties.newest,data:data1};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -836,9 +859,9 @@ vErrors.push(err14);
 }
 errors++;
 }
-}
-else {
-const err15 = {instancePath:instancePath+"/pushedWithin",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.type,parentSchema:schema12,data:data2};
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+const err15 = {instancePath:instancePath+"/newest",schemaPath:"#/properties/newest/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.newest,data:data1};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -848,14 +871,12 @@ vErrors.push(err15);
 errors++;
 }
 }
-if(data.semver !== undefined){
-let data3 = data.semver;
-const _errs21 = errors;
-let valid5 = false;
-const _errs22 = errors;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.latestPerMinor === undefined){
-const err16 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf/0/required",keyword:"required",params:{missingProperty: "latestPerMinor"},message:"must have required property '"+"latestPerMinor"+"'",schema:schema19.properties.semver.anyOf[0].required,parentSchema:schema19.properties.semver.anyOf[0],data:data3};
+}
+if(data.pushedWithin !== undefined){
+let data2 = data.pushedWithin;
+if(typeof data2 === "string"){
+if(!pattern0.test(data2)){
+const err16 = {instancePath:instancePath+"/pushedWithin",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+[smhdw])+$"},message:"must match pattern \""+"^([0-9]+[smhdw])+$"+"\"",schema:"^([0-9]+[smhdw])+$",parentSchema:schema12,data:data2};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -865,13 +886,8 @@ vErrors.push(err16);
 errors++;
 }
 }
-var _valid1 = _errs22 === errors;
-valid5 = valid5 || _valid1;
-if(!valid5){
-const _errs23 = errors;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.latestPerMajor === undefined){
-const err17 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf/1/required",keyword:"required",params:{missingProperty: "latestPerMajor"},message:"must have required property '"+"latestPerMajor"+"'",schema:schema19.properties.semver.anyOf[1].required,parentSchema:schema19.properties.semver.anyOf[1],data:data3};
+else {
+const err17 = {instancePath:instancePath+"/pushedWithin",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.type,parentSchema:schema12,data:data2};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -881,13 +897,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-var _valid1 = _errs23 === errors;
-valid5 = valid5 || _valid1;
-if(!valid5){
-const _errs24 = errors;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.latestMajors === undefined){
-const err18 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf/2/required",keyword:"required",params:{missingProperty: "latestMajors"},message:"must have required property '"+"latestMajors"+"'",schema:schema19.properties.semver.anyOf[2].required,parentSchema:schema19.properties.semver.anyOf[2],data:data3};
+if(data.pulledWithin !== undefined){
+let data3 = data.pulledWithin;
+if(typeof data3 === "string"){
+if(!pattern0.test(data3)){
+const err18 = {instancePath:instancePath+"/pulledWithin",schemaPath:"#/definitions/duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+[smhdw])+$"},message:"must match pattern \""+"^([0-9]+[smhdw])+$"+"\"",schema:"^([0-9]+[smhdw])+$",parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -897,12 +911,8 @@ vErrors.push(err18);
 errors++;
 }
 }
-var _valid1 = _errs24 === errors;
-valid5 = valid5 || _valid1;
-}
-}
-if(!valid5){
-const err19 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema19.properties.semver.anyOf,parentSchema:schema19.properties.semver,data:data3};
+else {
+const err19 = {instancePath:instancePath+"/pulledWithin",schemaPath:"#/definitions/duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema12.type,parentSchema:schema12,data:data3};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -911,21 +921,12 @@ vErrors.push(err19);
 }
 errors++;
 }
-else {
-errors = _errs21;
-if(vErrors !== null){
-if(_errs21){
-vErrors.length = _errs21;
 }
-else {
-vErrors = null;
-}
-}
-}
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-for(const key1 in data3){
-if(!((((key1 === "latestPerMinor") || (key1 === "latestPerMajor")) || (key1 === "latestMajors")) || (key1 === "prerelease"))){
-const err20 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.semver,data:data3};
+if(data.groupBy !== undefined){
+let data4 = data.groupBy;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err20 = {instancePath:instancePath+"/groupBy",schemaPath:"#/definitions/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema20,data:data4};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -935,10 +936,8 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data3.latestPerMinor !== undefined){
-let data4 = data3.latestPerMinor;
-if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
-const err21 = {instancePath:instancePath+"/semver/latestPerMinor",schemaPath:"#/properties/semver/properties/latestPerMinor/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.semver.properties.latestPerMinor.type,parentSchema:schema19.properties.semver.properties.latestPerMinor,data:data4};
+else {
+const err21 = {instancePath:instancePath+"/groupBy",schemaPath:"#/definitions/regex/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema20.type,parentSchema:schema20,data:data4};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -947,9 +946,15 @@ vErrors.push(err21);
 }
 errors++;
 }
-if((typeof data4 == "number") && (isFinite(data4))){
-if(data4 < 1 || isNaN(data4)){
-const err22 = {instancePath:instancePath+"/semver/latestPerMinor",schemaPath:"#/properties/semver/properties/latestPerMinor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.semver.properties.latestPerMinor,data:data4};
+}
+if(data.semver !== undefined){
+let data5 = data.semver;
+const _errs29 = errors;
+let valid7 = false;
+const _errs30 = errors;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.latestPerMinor === undefined){
+const err22 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf/0/required",keyword:"required",params:{missingProperty: "latestPerMinor"},message:"must have required property '"+"latestPerMinor"+"'",schema:schema19.properties.semver.anyOf[0].required,parentSchema:schema19.properties.semver.anyOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -959,11 +964,13 @@ vErrors.push(err22);
 errors++;
 }
 }
-}
-if(data3.latestPerMajor !== undefined){
-let data5 = data3.latestPerMajor;
-if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
-const err23 = {instancePath:instancePath+"/semver/latestPerMajor",schemaPath:"#/properties/semver/properties/latestPerMajor/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.semver.properties.latestPerMajor.type,parentSchema:schema19.properties.semver.properties.latestPerMajor,data:data5};
+var _valid1 = _errs30 === errors;
+valid7 = valid7 || _valid1;
+if(!valid7){
+const _errs31 = errors;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.latestPerMajor === undefined){
+const err23 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf/1/required",keyword:"required",params:{missingProperty: "latestPerMajor"},message:"must have required property '"+"latestPerMajor"+"'",schema:schema19.properties.semver.anyOf[1].required,parentSchema:schema19.properties.semver.anyOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -972,9 +979,14 @@ vErrors.push(err23);
 }
 errors++;
 }
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 < 1 || isNaN(data5)){
-const err24 = {instancePath:instancePath+"/semver/latestPerMajor",schemaPath:"#/properties/semver/properties/latestPerMajor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.semver.properties.latestPerMajor,data:data5};
+}
+var _valid1 = _errs31 === errors;
+valid7 = valid7 || _valid1;
+if(!valid7){
+const _errs32 = errors;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.latestMajors === undefined){
+const err24 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf/2/required",keyword:"required",params:{missingProperty: "latestMajors"},message:"must have required property '"+"latestMajors"+"'",schema:schema19.properties.semver.anyOf[2].required,parentSchema:schema19.properties.semver.anyOf[2],data:data5};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -984,11 +996,12 @@ vErrors.push(err24);
 errors++;
 }
 }
+var _valid1 = _errs32 === errors;
+valid7 = valid7 || _valid1;
 }
-if(data3.latestMajors !== undefined){
-let data6 = data3.latestMajors;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
-const err25 = {instancePath:instancePath+"/semver/latestMajors",schemaPath:"#/properties/semver/properties/latestMajors/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.semver.properties.latestMajors.type,parentSchema:schema19.properties.semver.properties.latestMajors,data:data6};
+}
+if(!valid7){
+const err25 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema19.properties.semver.anyOf,parentSchema:schema19.properties.semver,data:data5};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -997,9 +1010,21 @@ vErrors.push(err25);
 }
 errors++;
 }
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 < 1 || isNaN(data6)){
-const err26 = {instancePath:instancePath+"/semver/latestMajors",schemaPath:"#/properties/semver/properties/latestMajors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.semver.properties.latestMajors,data:data6};
+else {
+errors = _errs29;
+if(vErrors !== null){
+if(_errs29){
+vErrors.length = _errs29;
+}
+else {
+vErrors = null;
+}
+}
+}
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key1 in data5){
+if(!((((key1 === "latestPerMinor") || (key1 === "latestPerMajor")) || (key1 === "latestMajors")) || (key1 === "prerelease"))){
+const err26 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.semver,data:data5};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1009,11 +1034,10 @@ vErrors.push(err26);
 errors++;
 }
 }
-}
-if(data3.prerelease !== undefined){
-let data7 = data3.prerelease;
-if(typeof data7 !== "boolean"){
-const err27 = {instancePath:instancePath+"/semver/prerelease",schemaPath:"#/properties/semver/properties/prerelease/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.semver.properties.prerelease.type,parentSchema:schema19.properties.semver.properties.prerelease,data:data7};
+if(data5.latestPerMinor !== undefined){
+let data6 = data5.latestPerMinor;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+const err27 = {instancePath:instancePath+"/semver/latestPerMinor",schemaPath:"#/properties/semver/properties/latestPerMinor/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.semver.properties.latestPerMinor.type,parentSchema:schema19.properties.semver.properties.latestPerMinor,data:data6};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1022,10 +1046,9 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.semver.type,parentSchema:schema19.properties.semver,data:data3};
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 < 1 || isNaN(data6)){
+const err28 = {instancePath:instancePath+"/semver/latestPerMinor",schemaPath:"#/properties/semver/properties/latestPerMinor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.semver.properties.latestPerMinor,data:data6};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1035,12 +1058,11 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data.gitRefs !== undefined){
-let data8 = data.gitRefs;
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-for(const key2 in data8){
-if(!((((key2 === "repo") || (key2 === "branches")) || (key2 === "tags")) || (key2 === "commits"))){
-const err29 = {instancePath:instancePath+"/gitRefs",schemaPath:"#/properties/gitRefs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gitRefs,data:data8};
+}
+if(data5.latestPerMajor !== undefined){
+let data7 = data5.latestPerMajor;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
+const err29 = {instancePath:instancePath+"/semver/latestPerMajor",schemaPath:"#/properties/semver/properties/latestPerMajor/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.semver.properties.latestPerMajor.type,parentSchema:schema19.properties.semver.properties.latestPerMajor,data:data7};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1049,12 +1071,9 @@ vErrors.push(err29);
 }
 errors++;
 }
-}
-if(data8.repo !== undefined){
-let data9 = data8.repo;
-if(typeof data9 === "string"){
-if(func2(data9) < 1){
-const err30 = {instancePath:instancePath+"/gitRefs/repo",schemaPath:"#/properties/gitRefs/properties/repo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.gitRefs.properties.repo,data:data9};
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 < 1 || isNaN(data7)){
+const err30 = {instancePath:instancePath+"/semver/latestPerMajor",schemaPath:"#/properties/semver/properties/latestPerMajor/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.semver.properties.latestPerMajor,data:data7};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1064,8 +1083,11 @@ vErrors.push(err30);
 errors++;
 }
 }
-else {
-const err31 = {instancePath:instancePath+"/gitRefs/repo",schemaPath:"#/properties/gitRefs/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gitRefs.properties.repo.type,parentSchema:schema19.properties.gitRefs.properties.repo,data:data9};
+}
+if(data5.latestMajors !== undefined){
+let data8 = data5.latestMajors;
+if(!(((typeof data8 == "number") && (!(data8 % 1) && !isNaN(data8))) && (isFinite(data8)))){
+const err31 = {instancePath:instancePath+"/semver/latestMajors",schemaPath:"#/properties/semver/properties/latestMajors/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.semver.properties.latestMajors.type,parentSchema:schema19.properties.semver.properties.latestMajors,data:data8};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1074,11 +1096,9 @@ vErrors.push(err31);
 }
 errors++;
 }
-}
-if(data8.branches !== undefined){
-let data10 = data8.branches;
-if(typeof data10 !== "boolean"){
-const err32 = {instancePath:instancePath+"/gitRefs/branches",schemaPath:"#/properties/gitRefs/properties/branches/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.gitRefs.properties.branches.type,parentSchema:schema19.properties.gitRefs.properties.branches,data:data10};
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 < 1 || isNaN(data8)){
+const err32 = {instancePath:instancePath+"/semver/latestMajors",schemaPath:"#/properties/semver/properties/latestMajors/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema19.properties.semver.properties.latestMajors,data:data8};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1088,10 +1108,11 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data8.tags !== undefined){
-let data11 = data8.tags;
-if(typeof data11 !== "boolean"){
-const err33 = {instancePath:instancePath+"/gitRefs/tags",schemaPath:"#/properties/gitRefs/properties/tags/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.gitRefs.properties.tags.type,parentSchema:schema19.properties.gitRefs.properties.tags,data:data11};
+}
+if(data5.prerelease !== undefined){
+let data9 = data5.prerelease;
+if(typeof data9 !== "boolean"){
+const err33 = {instancePath:instancePath+"/semver/prerelease",schemaPath:"#/properties/semver/properties/prerelease/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.semver.properties.prerelease.type,parentSchema:schema19.properties.semver.properties.prerelease,data:data9};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1101,10 +1122,9 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data8.commits !== undefined){
-let data12 = data8.commits;
-if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
-const err34 = {instancePath:instancePath+"/gitRefs/commits",schemaPath:"#/properties/gitRefs/properties/commits/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gitRefs.properties.commits.type,parentSchema:schema19.properties.gitRefs.properties.commits,data:data12};
+}
+else {
+const err34 = {instancePath:instancePath+"/semver",schemaPath:"#/properties/semver/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.semver.type,parentSchema:schema19.properties.semver,data:data5};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1113,9 +1133,13 @@ vErrors.push(err34);
 }
 errors++;
 }
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 > 1000000 || isNaN(data12)){
-const err35 = {instancePath:instancePath+"/gitRefs/commits",schemaPath:"#/properties/gitRefs/properties/commits/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000",schema:1000000,parentSchema:schema19.properties.gitRefs.properties.commits,data:data12};
+}
+if(data.gitRefs !== undefined){
+let data10 = data.gitRefs;
+if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
+for(const key2 in data10){
+if(!((((key2 === "repo") || (key2 === "branches")) || (key2 === "tags")) || (key2 === "commits"))){
+const err35 = {instancePath:instancePath+"/gitRefs",schemaPath:"#/properties/gitRefs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.gitRefs,data:data10};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -1124,8 +1148,12 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(data12 < 0 || isNaN(data12)){
-const err36 = {instancePath:instancePath+"/gitRefs/commits",schemaPath:"#/properties/gitRefs/properties/commits/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.gitRefs.properties.commits,data:data12};
+}
+if(data10.repo !== undefined){
+let data11 = data10.repo;
+if(typeof data11 === "string"){
+if(func2(data11) < 1){
+const err36 = {instancePath:instancePath+"/gitRefs/repo",schemaPath:"#/properties/gitRefs/properties/repo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.gitRefs.properties.repo,data:data11};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -1135,10 +1163,8 @@ vErrors.push(err36);
 errors++;
 }
 }
-}
-}
 else {
-const err37 = {instancePath:instancePath+"/gitRefs",schemaPath:"#/properties/gitRefs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gitRefs.type,parentSchema:schema19.properties.gitRefs,data:data8};
+const err37 = {instancePath:instancePath+"/gitRefs/repo",schemaPath:"#/properties/gitRefs/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.gitRefs.properties.repo.type,parentSchema:schema19.properties.gitRefs.properties.repo,data:data11};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1148,11 +1174,10 @@ vErrors.push(err37);
 errors++;
 }
 }
-if(data.listed !== undefined){
-let data13 = data.listed;
-if(typeof data13 === "string"){
-if(func2(data13) < 1){
-const err38 = {instancePath:instancePath+"/listed",schemaPath:"#/properties/listed/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.listed,data:data13};
+if(data10.branches !== undefined){
+let data12 = data10.branches;
+if(typeof data12 !== "boolean"){
+const err38 = {instancePath:instancePath+"/gitRefs/branches",schemaPath:"#/properties/gitRefs/properties/branches/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.gitRefs.properties.branches.type,parentSchema:schema19.properties.gitRefs.properties.branches,data:data12};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1162,8 +1187,10 @@ vErrors.push(err38);
 errors++;
 }
 }
-else {
-const err39 = {instancePath:instancePath+"/listed",schemaPath:"#/properties/listed/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.listed.type,parentSchema:schema19.properties.listed,data:data13};
+if(data10.tags !== undefined){
+let data13 = data10.tags;
+if(typeof data13 !== "boolean"){
+const err39 = {instancePath:instancePath+"/gitRefs/tags",schemaPath:"#/properties/gitRefs/properties/tags/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema19.properties.gitRefs.properties.tags.type,parentSchema:schema19.properties.gitRefs.properties.tags,data:data13};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1173,14 +1200,311 @@ vErrors.push(err39);
 errors++;
 }
 }
-}
-else {
-const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(data10.commits !== undefined){
+let data14 = data10.commits;
+if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+const err40 = {instancePath:instancePath+"/gitRefs/commits",schemaPath:"#/properties/gitRefs/properties/commits/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema19.properties.gitRefs.properties.commits.type,parentSchema:schema19.properties.gitRefs.properties.commits,data:data14};
 if(vErrors === null){
 vErrors = [err40];
 }
 else {
 vErrors.push(err40);
+}
+errors++;
+}
+if((typeof data14 == "number") && (isFinite(data14))){
+if(data14 > 1000000 || isNaN(data14)){
+const err41 = {instancePath:instancePath+"/gitRefs/commits",schemaPath:"#/properties/gitRefs/properties/commits/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000000},message:"must be <= 1000000",schema:1000000,parentSchema:schema19.properties.gitRefs.properties.commits,data:data14};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(data14 < 0 || isNaN(data14)){
+const err42 = {instancePath:instancePath+"/gitRefs/commits",schemaPath:"#/properties/gitRefs/properties/commits/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema19.properties.gitRefs.properties.commits,data:data14};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err43 = {instancePath:instancePath+"/gitRefs",schemaPath:"#/properties/gitRefs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.gitRefs.type,parentSchema:schema19.properties.gitRefs,data:data10};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+if(data.listed !== undefined){
+let data15 = data.listed;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err44 = {instancePath:instancePath+"/listed",schemaPath:"#/properties/listed/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.listed,data:data15};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/listed",schemaPath:"#/properties/listed/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.listed.type,parentSchema:schema19.properties.listed,data:data15};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data.inUse !== undefined){
+let data16 = data.inUse;
+if(data16 && typeof data16 == "object" && !Array.isArray(data16)){
+if(Object.keys(data16).length > 1){
+const err46 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema19.properties.inUse,data:data16};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if(Object.keys(data16).length < 1){
+const err47 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema19.properties.inUse,data:data16};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+for(const key3 in data16){
+if(!(((key3 === "kubernetes") || (key3 === "file")) || (key3 === "command"))){
+const err48 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.inUse,data:data16};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+}
+if(data16.kubernetes !== undefined){
+let data17 = data16.kubernetes;
+if(data17 && typeof data17 == "object" && !Array.isArray(data17)){
+for(const key4 in data17){
+if(!(((key4 === "context") || (key4 === "kubeconfig")) || (key4 === "namespace"))){
+const err49 = {instancePath:instancePath+"/inUse/kubernetes",schemaPath:"#/properties/inUse/properties/kubernetes/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema19.properties.inUse.properties.kubernetes,data:data17};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+if(data17.context !== undefined){
+let data18 = data17.context;
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err50 = {instancePath:instancePath+"/inUse/kubernetes/context",schemaPath:"#/properties/inUse/properties/kubernetes/properties/context/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.inUse.properties.kubernetes.properties.context,data:data18};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/inUse/kubernetes/context",schemaPath:"#/properties/inUse/properties/kubernetes/properties/context/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.inUse.properties.kubernetes.properties.context.type,parentSchema:schema19.properties.inUse.properties.kubernetes.properties.context,data:data18};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data17.kubeconfig !== undefined){
+let data19 = data17.kubeconfig;
+if(typeof data19 === "string"){
+if(func2(data19) < 1){
+const err52 = {instancePath:instancePath+"/inUse/kubernetes/kubeconfig",schemaPath:"#/properties/inUse/properties/kubernetes/properties/kubeconfig/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.inUse.properties.kubernetes.properties.kubeconfig,data:data19};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+else {
+const err53 = {instancePath:instancePath+"/inUse/kubernetes/kubeconfig",schemaPath:"#/properties/inUse/properties/kubernetes/properties/kubeconfig/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.inUse.properties.kubernetes.properties.kubeconfig.type,parentSchema:schema19.properties.inUse.properties.kubernetes.properties.kubeconfig,data:data19};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+}
+if(data17.namespace !== undefined){
+let data20 = data17.namespace;
+if(typeof data20 === "string"){
+if(func2(data20) < 1){
+const err54 = {instancePath:instancePath+"/inUse/kubernetes/namespace",schemaPath:"#/properties/inUse/properties/kubernetes/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.inUse.properties.kubernetes.properties.namespace,data:data20};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+else {
+const err55 = {instancePath:instancePath+"/inUse/kubernetes/namespace",schemaPath:"#/properties/inUse/properties/kubernetes/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.inUse.properties.kubernetes.properties.namespace.type,parentSchema:schema19.properties.inUse.properties.kubernetes.properties.namespace,data:data20};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/inUse/kubernetes",schemaPath:"#/properties/inUse/properties/kubernetes/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.inUse.properties.kubernetes.type,parentSchema:schema19.properties.inUse.properties.kubernetes,data:data17};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data16.file !== undefined){
+let data21 = data16.file;
+if(typeof data21 === "string"){
+if(func2(data21) < 1){
+const err57 = {instancePath:instancePath+"/inUse/file",schemaPath:"#/properties/inUse/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.inUse.properties.file,data:data21};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/inUse/file",schemaPath:"#/properties/inUse/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.inUse.properties.file.type,parentSchema:schema19.properties.inUse.properties.file,data:data21};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+if(data16.command !== undefined){
+let data22 = data16.command;
+if(Array.isArray(data22)){
+if(data22.length < 1){
+const err59 = {instancePath:instancePath+"/inUse/command",schemaPath:"#/properties/inUse/properties/command/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema19.properties.inUse.properties.command,data:data22};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+const len0 = data22.length;
+for(let i0=0; i0<len0; i0++){
+let data23 = data22[i0];
+if(typeof data23 === "string"){
+if(func2(data23) < 1){
+const err60 = {instancePath:instancePath+"/inUse/command/" + i0,schemaPath:"#/properties/inUse/properties/command/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema19.properties.inUse.properties.command.items,data:data23};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+else {
+const err61 = {instancePath:instancePath+"/inUse/command/" + i0,schemaPath:"#/properties/inUse/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema19.properties.inUse.properties.command.items.type,parentSchema:schema19.properties.inUse.properties.command.items,data:data23};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/inUse/command",schemaPath:"#/properties/inUse/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema19.properties.inUse.properties.command.type,parentSchema:schema19.properties.inUse.properties.command,data:data22};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/inUse",schemaPath:"#/properties/inUse/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.properties.inUse.type,parentSchema:schema19.properties.inUse,data:data16};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+else {
+const err64 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema19.type,parentSchema:schema19,data};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
 }
 errors++;
 }
@@ -1317,16 +1641,16 @@ validate13.errors = vErrors;
 return errors === 0;
 }
 
-const schema23 = {"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file)."},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}};
-const schema24 = {"type":"object","description":"One bundle: a tag and exactly one of chart, files, image.","additionalProperties":false,"required":["tag"],"properties":{"tag":{"type":"string","description":"The tag to push to (letters, digits, _ . -; at most 128 characters). Quote numbers-like tags: '1.4'."},"chart":{"type":"string","minLength":1,"description":"A Helm chart directory, packaged as an OCI Helm chart artifact."},"files":{"type":"array","minItems":1,"description":"Files pushed as the layers of a generic OCI artifact.","items":{"type":"string","minLength":1}},"image":{"type":"string","minLength":1,"description":"An image to publish from an OCI layout: oci:<dir>:<tag> (relative to the config file)."},"artifactType":{"type":"string","pattern":"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$","description":"The artifactType of a files bundle, a media type such as application/vnd.acme.docs.v1."},"annotations":{"type":"object","description":"Manifest annotations (e.g. org.opencontainers.image.source).","additionalProperties":{"type":"string"}}},"oneOf":[{"required":["chart"]},{"required":["files"]},{"required":["image"]}]};
-const pattern8 = new RegExp("^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", "u");
+const schema25 = {"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file)."},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}};
+const schema26 = {"type":"object","description":"One bundle: a tag and exactly one of chart, files, image.","additionalProperties":false,"required":["tag"],"properties":{"tag":{"type":"string","description":"The tag to push to (letters, digits, _ . -; at most 128 characters). Quote numbers-like tags: '1.4'."},"chart":{"type":"string","minLength":1,"description":"A Helm chart directory, packaged as an OCI Helm chart artifact."},"files":{"type":"array","minItems":1,"description":"Files pushed as the layers of a generic OCI artifact.","items":{"type":"string","minLength":1}},"image":{"type":"string","minLength":1,"description":"An image to publish from an OCI layout: oci:<dir>:<tag> (relative to the config file)."},"artifactType":{"type":"string","pattern":"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$","description":"The artifactType of a files bundle, a media type such as application/vnd.acme.docs.v1."},"annotations":{"type":"object","description":"Manifest annotations (e.g. org.opencontainers.image.source).","additionalProperties":{"type":"string"}}},"oneOf":[{"required":["chart"]},{"required":["files"]},{"required":["image"]}]};
+const pattern9 = new RegExp("^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", "u");
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.repo === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'",schema:schema23.required,parentSchema:schema23,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'",schema:schema25.required,parentSchema:schema25,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -1337,7 +1661,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((key0 === "repo") || (key0 === "cleanup")) || (key0 === "bundles"))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema23,data};
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema25,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -1351,7 +1675,7 @@ if(data.repo !== undefined){
 let data0 = data.repo;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/repo",schemaPath:"#/properties/repo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.repo,data:data0};
+const err2 = {instancePath:instancePath+"/repo",schemaPath:"#/properties/repo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema25.properties.repo,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -1362,7 +1686,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/repo",schemaPath:"#/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.repo.type,parentSchema:schema23.properties.repo,data:data0};
+const err3 = {instancePath:instancePath+"/repo",schemaPath:"#/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.repo.type,parentSchema:schema25.properties.repo,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -1402,7 +1726,7 @@ if(_valid0){
 const _errs8 = errors;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema23.properties.cleanup.then,data:data1};
+const err5 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema25.properties.cleanup.then,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1413,7 +1737,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema23.properties.cleanup.then.type,parentSchema:schema23.properties.cleanup.then,data:data1};
+const err6 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cleanup.then.type,parentSchema:schema25.properties.cleanup.then,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1437,7 +1761,7 @@ valid1 = _valid0;
 ifClause0 = "else";
 }
 if(!valid1){
-const err7 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema23.properties.cleanup.if,parentSchema:schema23.properties.cleanup,data:data1};
+const err7 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema25.properties.cleanup.if,parentSchema:schema25.properties.cleanup,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1459,7 +1783,7 @@ let passing0 = null;
 const _errs17 = errors;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 if(data3.chart === undefined){
-const err8 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/0/required",keyword:"required",params:{missingProperty: "chart"},message:"must have required property '"+"chart"+"'",schema:schema24.oneOf[0].required,parentSchema:schema24.oneOf[0],data:data3};
+const err8 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/0/required",keyword:"required",params:{missingProperty: "chart"},message:"must have required property '"+"chart"+"'",schema:schema26.oneOf[0].required,parentSchema:schema26.oneOf[0],data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1477,7 +1801,7 @@ passing0 = 0;
 const _errs18 = errors;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 if(data3.files === undefined){
-const err9 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/1/required",keyword:"required",params:{missingProperty: "files"},message:"must have required property '"+"files"+"'",schema:schema24.oneOf[1].required,parentSchema:schema24.oneOf[1],data:data3};
+const err9 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/1/required",keyword:"required",params:{missingProperty: "files"},message:"must have required property '"+"files"+"'",schema:schema26.oneOf[1].required,parentSchema:schema26.oneOf[1],data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1500,7 +1824,7 @@ passing0 = 1;
 const _errs19 = errors;
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 if(data3.image === undefined){
-const err10 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/2/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema24.oneOf[2].required,parentSchema:schema24.oneOf[2],data:data3};
+const err10 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/2/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema26.oneOf[2].required,parentSchema:schema26.oneOf[2],data:data3};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1523,7 +1847,7 @@ passing0 = 2;
 }
 }
 if(!valid5){
-const err11 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema24.oneOf,parentSchema:schema24,data:data3};
+const err11 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1545,7 +1869,7 @@ vErrors = null;
 }
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 if(data3.tag === undefined){
-const err12 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/required",keyword:"required",params:{missingProperty: "tag"},message:"must have required property '"+"tag"+"'",schema:schema24.required,parentSchema:schema24,data:data3};
+const err12 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/required",keyword:"required",params:{missingProperty: "tag"},message:"must have required property '"+"tag"+"'",schema:schema26.required,parentSchema:schema26,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1556,7 +1880,7 @@ errors++;
 }
 for(const key1 in data3){
 if(!((((((key1 === "tag") || (key1 === "chart")) || (key1 === "files")) || (key1 === "image")) || (key1 === "artifactType")) || (key1 === "annotations"))){
-const err13 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema24,data:data3};
+const err13 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1569,7 +1893,7 @@ errors++;
 if(data3.tag !== undefined){
 let data4 = data3.tag;
 if(typeof data4 !== "string"){
-const err14 = {instancePath:instancePath+"/bundles/" + i0+"/tag",schemaPath:"#/definitions/bundle/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.properties.tag.type,parentSchema:schema24.properties.tag,data:data4};
+const err14 = {instancePath:instancePath+"/bundles/" + i0+"/tag",schemaPath:"#/definitions/bundle/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.tag.type,parentSchema:schema26.properties.tag,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1583,7 +1907,7 @@ if(data3.chart !== undefined){
 let data5 = data3.chart;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err15 = {instancePath:instancePath+"/bundles/" + i0+"/chart",schemaPath:"#/definitions/bundle/properties/chart/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema24.properties.chart,data:data5};
+const err15 = {instancePath:instancePath+"/bundles/" + i0+"/chart",schemaPath:"#/definitions/bundle/properties/chart/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.chart,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1594,7 +1918,7 @@ errors++;
 }
 }
 else {
-const err16 = {instancePath:instancePath+"/bundles/" + i0+"/chart",schemaPath:"#/definitions/bundle/properties/chart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.properties.chart.type,parentSchema:schema24.properties.chart,data:data5};
+const err16 = {instancePath:instancePath+"/bundles/" + i0+"/chart",schemaPath:"#/definitions/bundle/properties/chart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.chart.type,parentSchema:schema26.properties.chart,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1608,7 +1932,7 @@ if(data3.files !== undefined){
 let data6 = data3.files;
 if(Array.isArray(data6)){
 if(data6.length < 1){
-const err17 = {instancePath:instancePath+"/bundles/" + i0+"/files",schemaPath:"#/definitions/bundle/properties/files/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema24.properties.files,data:data6};
+const err17 = {instancePath:instancePath+"/bundles/" + i0+"/files",schemaPath:"#/definitions/bundle/properties/files/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema26.properties.files,data:data6};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1622,7 +1946,7 @@ for(let i1=0; i1<len1; i1++){
 let data7 = data6[i1];
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err18 = {instancePath:instancePath+"/bundles/" + i0+"/files/" + i1,schemaPath:"#/definitions/bundle/properties/files/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema24.properties.files.items,data:data7};
+const err18 = {instancePath:instancePath+"/bundles/" + i0+"/files/" + i1,schemaPath:"#/definitions/bundle/properties/files/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.files.items,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1633,7 +1957,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/bundles/" + i0+"/files/" + i1,schemaPath:"#/definitions/bundle/properties/files/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.properties.files.items.type,parentSchema:schema24.properties.files.items,data:data7};
+const err19 = {instancePath:instancePath+"/bundles/" + i0+"/files/" + i1,schemaPath:"#/definitions/bundle/properties/files/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.files.items.type,parentSchema:schema26.properties.files.items,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1645,7 +1969,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/bundles/" + i0+"/files",schemaPath:"#/definitions/bundle/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema24.properties.files.type,parentSchema:schema24.properties.files,data:data6};
+const err20 = {instancePath:instancePath+"/bundles/" + i0+"/files",schemaPath:"#/definitions/bundle/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.properties.files.type,parentSchema:schema26.properties.files,data:data6};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1659,7 +1983,7 @@ if(data3.image !== undefined){
 let data8 = data3.image;
 if(typeof data8 === "string"){
 if(func2(data8) < 1){
-const err21 = {instancePath:instancePath+"/bundles/" + i0+"/image",schemaPath:"#/definitions/bundle/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema24.properties.image,data:data8};
+const err21 = {instancePath:instancePath+"/bundles/" + i0+"/image",schemaPath:"#/definitions/bundle/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.image,data:data8};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1670,7 +1994,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/bundles/" + i0+"/image",schemaPath:"#/definitions/bundle/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.properties.image.type,parentSchema:schema24.properties.image,data:data8};
+const err22 = {instancePath:instancePath+"/bundles/" + i0+"/image",schemaPath:"#/definitions/bundle/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.image.type,parentSchema:schema26.properties.image,data:data8};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1683,8 +2007,8 @@ errors++;
 if(data3.artifactType !== undefined){
 let data9 = data3.artifactType;
 if(typeof data9 === "string"){
-if(!pattern8.test(data9)){
-const err23 = {instancePath:instancePath+"/bundles/" + i0+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"+"\"",schema:"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",parentSchema:schema24.properties.artifactType,data:data9};
+if(!pattern9.test(data9)){
+const err23 = {instancePath:instancePath+"/bundles/" + i0+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"+"\"",schema:"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",parentSchema:schema26.properties.artifactType,data:data9};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1695,7 +2019,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/bundles/" + i0+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.properties.artifactType.type,parentSchema:schema24.properties.artifactType,data:data9};
+const err24 = {instancePath:instancePath+"/bundles/" + i0+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.artifactType.type,parentSchema:schema26.properties.artifactType,data:data9};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1711,7 +2035,7 @@ if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
 for(const key2 in data10){
 let data11 = data10[key2];
 if(typeof data11 !== "string"){
-const err25 = {instancePath:instancePath+"/bundles/" + i0+"/annotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/bundle/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema24.properties.annotations.additionalProperties.type,parentSchema:schema24.properties.annotations.additionalProperties,data:data11};
+const err25 = {instancePath:instancePath+"/bundles/" + i0+"/annotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/bundle/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.annotations.additionalProperties.type,parentSchema:schema26.properties.annotations.additionalProperties,data:data11};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1723,7 +2047,7 @@ errors++;
 }
 }
 else {
-const err26 = {instancePath:instancePath+"/bundles/" + i0+"/annotations",schemaPath:"#/definitions/bundle/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema24.properties.annotations.type,parentSchema:schema24.properties.annotations,data:data10};
+const err26 = {instancePath:instancePath+"/bundles/" + i0+"/annotations",schemaPath:"#/definitions/bundle/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.properties.annotations.type,parentSchema:schema26.properties.annotations,data:data10};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1735,7 +2059,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema24.type,parentSchema:schema24,data:data3};
+const err27 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.type,parentSchema:schema26,data:data3};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1747,7 +2071,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/bundles",schemaPath:"#/properties/bundles/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema23.properties.bundles.type,parentSchema:schema23.properties.bundles,data:data2};
+const err28 = {instancePath:instancePath+"/bundles",schemaPath:"#/properties/bundles/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.bundles.type,parentSchema:schema25.properties.bundles,data:data2};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1759,7 +2083,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema23.type,parentSchema:schema23,data};
+const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.type,parentSchema:schema25,data};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1830,7 +2154,7 @@ if(data.settings !== undefined){
 let data2 = data.settings;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 for(const key1 in data2){
-if(!(((key1 === "concurrency") || (key1 === "grace")) || (key1 === "timeout"))){
+if(!((((key1 === "concurrency") || (key1 === "grace")) || (key1 === "maxDeletions")) || (key1 === "timeout"))){
 const err4 = {instancePath:instancePath+"/settings",schemaPath:"#/properties/settings/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema11.properties.settings,data:data2};
 if(vErrors === null){
 vErrors = [err4];

@@ -4,14 +4,14 @@
 import ajvRuntime0 from 'ajv/dist/runtime/ucs2length.js';
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://regplan.dev/schema/plan.schema.json","title":"regplan plan file","description":"A saved regplan plan (formatVersion 1): what `regplan apply plan.json` will do, and what it keeps and skips, each with its reasons. Written by `regplan plan --out FILE` and `--json`.","type":"object","required":["formatVersion","regplanVersion","createdAt","configDigest","actions","kept","skipped","summary"],"additionalProperties":false,"properties":{"formatVersion":{"const":1,"description":"Plan file format; apply refuses any other."},"regplanVersion":{"type":"string","minLength":1,"description":"Version of regplan that made the plan."},"createdAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T","description":"When the plan was made (ISO 8601)."},"configDigest":{"type":"string","minLength":1,"description":"Digest of the normalized config; apply refuses the plan when the config changed."},"actions":{"type":"array","description":"What apply does, pushes first, then deletions, each sorted by repo and tag.","items":{"oneOf":[{"$ref":"#/definitions/deleteAction"},{"$ref":"#/definitions/pushAction"}]}},"kept":{"type":"array","items":{"$ref":"#/definitions/kept"}},"skipped":{"type":"array","items":{"oneOf":[{"$ref":"#/definitions/skipped"},{"$ref":"#/definitions/skippedName"}]}},"notes":{"type":"array","description":"What the config asks for that this plan cannot do, per repo (e.g. `untagged: delete` on a registry whose driver cannot list untagged manifests).","items":{"type":"object","required":["repo","message"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"message":{"type":"string"}}}},"summary":{"type":"object","required":["push","delete","kept","skipped"],"additionalProperties":false,"properties":{"push":{"type":"integer","minimum":0},"delete":{"type":"integer","minimum":0},"kept":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0}}}},"definitions":{"repo":{"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."},"tag":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"deleteAction":{"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}},"pushAction":{"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}},"kept":{"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}},"skipped":{"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}},"skippedName":{"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://regplan.dev/schema/plan.schema.json","title":"regplan plan file","description":"A saved regplan plan (formatVersion 1): what `regplan apply plan.json` will do, and what it keeps and skips, each with its reasons. Written by `regplan plan --out FILE` and `--json`.","type":"object","required":["formatVersion","regplanVersion","createdAt","configDigest","actions","kept","skipped","summary"],"additionalProperties":false,"properties":{"formatVersion":{"const":1,"description":"Plan file format; apply refuses any other."},"regplanVersion":{"type":"string","minLength":1,"description":"Version of regplan that made the plan."},"createdAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T","description":"When the plan was made (ISO 8601)."},"configDigest":{"type":"string","minLength":1,"description":"Digest of the normalized config; apply refuses the plan when the config changed."},"shard":{"type":"object","description":"Present when the plan covers only some shards of the selected repos (`regplan plan --shard K/N`, or `--merge --allow-partial`); absent on a plan of every selected repo. A repo's shard is the first 8 bytes of sha256(repo address) as a big-endian unsigned integer, modulo `total`, plus 1.","required":["indexes","total","repos","selectedRepos"],"additionalProperties":false,"properties":{"indexes":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1},"description":"The shards this plan covers (1-based, ascending)."},"total":{"type":"integer","minimum":1,"description":"N: how many shards the selection was split into."},"repos":{"type":"array","items":{"$ref":"#/definitions/repo"},"description":"The repos this plan covers, sorted; a repo with nothing to report is listed too."},"selectedRepos":{"type":"integer","minimum":0,"description":"How many repos all N shards together cover."}}},"actions":{"type":"array","description":"What apply does, pushes first, then deletions, each sorted by repo and tag.","items":{"oneOf":[{"$ref":"#/definitions/deleteAction"},{"$ref":"#/definitions/pushAction"}]}},"kept":{"type":"array","items":{"$ref":"#/definitions/kept"}},"skipped":{"type":"array","items":{"oneOf":[{"$ref":"#/definitions/skipped"},{"$ref":"#/definitions/skippedName"}]}},"notes":{"type":"array","description":"What the config asks for that this plan cannot do, per repo (e.g. `untagged: delete` on a registry whose driver cannot list untagged manifests).","items":{"type":"object","required":["repo","message"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"message":{"type":"string"}}}},"summary":{"type":"object","required":["push","delete","kept","skipped"],"additionalProperties":false,"properties":{"push":{"type":"integer","minimum":0},"delete":{"type":"integer","minimum":0},"kept":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0}}}},"definitions":{"repo":{"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."},"tag":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"deleteAction":{"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}},"pushAction":{"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}},"kept":{"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}},"skipped":{"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}},"skippedName":{"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}}}};
+const schema12 = {"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime0.default;
 const pattern0 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T", "u");
-const schema12 = {"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}};
-const schema13 = {"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."};
-const schema14 = {"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"};
-const schema15 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
+const schema13 = {"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}};
+const schema15 = {"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"};
+const schema16 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
 const pattern1 = new RegExp("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$", "u");
 const pattern2 = new RegExp("^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$", "u");
 
@@ -235,7 +235,7 @@ errors++;
 if(data.mode !== undefined){
 let data6 = data.mode;
 if(!((data6 === "manifest") || (data6 === "untag"))){
-const err17 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema12.properties.mode.enum},message:"must be equal to one of the allowed values"};
+const err17 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema13.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -322,7 +322,7 @@ validate11.errors = vErrors;
 return errors === 0;
 }
 
-const schema17 = {"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}};
+const schema18 = {"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}};
 
 function validate13(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -379,7 +379,7 @@ vErrors.push(err4);
 errors++;
 }
 for(const key0 in data){
-if(!(func2.call(schema17.properties, key0))){
+if(!(func2.call(schema18.properties, key0))){
 const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err5];
@@ -505,7 +505,7 @@ errors++;
 if(data.source !== undefined){
 let data5 = data.source;
 if(!(((data5 === "chart") || (data5 === "files")) || (data5 === "image"))){
-const err15 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/enum",keyword:"enum",params:{allowedValues: schema17.properties.source.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/enum",keyword:"enum",params:{allowedValues: schema18.properties.source.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -680,7 +680,7 @@ validate13.errors = vErrors;
 return errors === 0;
 }
 
-const schema22 = {"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}};
+const schema23 = {"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}};
 
 function validate15(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -879,7 +879,7 @@ validate15.errors = vErrors;
 return errors === 0;
 }
 
-const schema26 = {"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}};
+const schema27 = {"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}};
 
 function validate17(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1042,7 +1042,7 @@ validate17.errors = vErrors;
 return errors === 0;
 }
 
-const schema30 = {"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}};
+const schema31 = {"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}};
 const pattern11 = new RegExp("^\"[\\x20-\\x7e]*$", "u");
 
 function validate19(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -1129,7 +1129,7 @@ errors++;
 if(data.kind !== undefined){
 let data1 = data.kind;
 if(!((data1 === "tag") || (data1 === "digest"))){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema30.properties.kind.enum},message:"must be equal to one of the allowed values"};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/enum",keyword:"enum",params:{allowedValues: schema31.properties.kind.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1424,43 +1424,11 @@ vErrors.push(err15);
 errors++;
 }
 }
-if(data.actions !== undefined){
-let data4 = data.actions;
-if(Array.isArray(data4)){
-const len0 = data4.length;
-for(let i0=0; i0<len0; i0++){
-let data5 = data4[i0];
-const _errs12 = errors;
-let valid3 = false;
-let passing0 = null;
-const _errs13 = errors;
-if(!(validate11(data5, {instancePath:instancePath+"/actions/" + i0,parentData:data4,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs13 === errors;
-if(_valid0){
-valid3 = true;
-passing0 = 0;
-}
-const _errs14 = errors;
-if(!(validate13(data5, {instancePath:instancePath+"/actions/" + i0,parentData:data4,parentDataProperty:i0,rootData}))){
-vErrors = vErrors === null ? validate13.errors : vErrors.concat(validate13.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs14 === errors;
-if(_valid0 && valid3){
-valid3 = false;
-passing0 = [passing0, 1];
-}
-else {
-if(_valid0){
-valid3 = true;
-passing0 = 1;
-}
-}
-if(!valid3){
-const err16 = {instancePath:instancePath+"/actions/" + i0,schemaPath:"#/properties/actions/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
+if(data.shard !== undefined){
+let data4 = data.shard;
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.indexes === undefined){
+const err16 = {instancePath:instancePath+"/shard",schemaPath:"#/properties/shard/required",keyword:"required",params:{missingProperty: "indexes"},message:"must have required property '"+"indexes"+"'"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1469,21 +1437,8 @@ vErrors.push(err16);
 }
 errors++;
 }
-else {
-errors = _errs12;
-if(vErrors !== null){
-if(_errs12){
-vErrors.length = _errs12;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/actions",schemaPath:"#/properties/actions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data4.total === undefined){
+const err17 = {instancePath:instancePath+"/shard",schemaPath:"#/properties/shard/required",keyword:"required",params:{missingProperty: "total"},message:"must have required property '"+"total"+"'"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1492,20 +1447,8 @@ vErrors.push(err17);
 }
 errors++;
 }
-}
-if(data.kept !== undefined){
-let data6 = data.kept;
-if(Array.isArray(data6)){
-const len1 = data6.length;
-for(let i1=0; i1<len1; i1++){
-if(!(validate15(data6[i1], {instancePath:instancePath+"/kept/" + i1,parentData:data6,parentDataProperty:i1,rootData}))){
-vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/kept",schemaPath:"#/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(data4.repos === undefined){
+const err18 = {instancePath:instancePath+"/shard",schemaPath:"#/properties/shard/required",keyword:"required",params:{missingProperty: "repos"},message:"must have required property '"+"repos"+"'"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1514,44 +1457,8 @@ vErrors.push(err18);
 }
 errors++;
 }
-}
-if(data.skipped !== undefined){
-let data8 = data.skipped;
-if(Array.isArray(data8)){
-const len2 = data8.length;
-for(let i2=0; i2<len2; i2++){
-let data9 = data8[i2];
-const _errs21 = errors;
-let valid8 = false;
-let passing1 = null;
-const _errs22 = errors;
-if(!(validate17(data9, {instancePath:instancePath+"/skipped/" + i2,parentData:data8,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate17.errors : vErrors.concat(validate17.errors);
-errors = vErrors.length;
-}
-var _valid1 = _errs22 === errors;
-if(_valid1){
-valid8 = true;
-passing1 = 0;
-}
-const _errs23 = errors;
-if(!(validate19(data9, {instancePath:instancePath+"/skipped/" + i2,parentData:data8,parentDataProperty:i2,rootData}))){
-vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
-errors = vErrors.length;
-}
-var _valid1 = _errs23 === errors;
-if(_valid1 && valid8){
-valid8 = false;
-passing1 = [passing1, 1];
-}
-else {
-if(_valid1){
-valid8 = true;
-passing1 = 1;
-}
-}
-if(!valid8){
-const err19 = {instancePath:instancePath+"/skipped/" + i2,schemaPath:"#/properties/skipped/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
+if(data4.selectedRepos === undefined){
+const err19 = {instancePath:instancePath+"/shard",schemaPath:"#/properties/shard/required",keyword:"required",params:{missingProperty: "selectedRepos"},message:"must have required property '"+"selectedRepos"+"'"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1560,21 +1467,9 @@ vErrors.push(err19);
 }
 errors++;
 }
-else {
-errors = _errs21;
-if(vErrors !== null){
-if(_errs21){
-vErrors.length = _errs21;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/skipped",schemaPath:"#/properties/skipped/type",keyword:"type",params:{type: "array"},message:"must be array"};
+for(const key1 in data4){
+if(!((((key1 === "indexes") || (key1 === "total")) || (key1 === "repos")) || (key1 === "selectedRepos"))){
+const err20 = {instancePath:instancePath+"/shard",schemaPath:"#/properties/shard/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1584,15 +1479,11 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data.notes !== undefined){
-let data10 = data.notes;
-if(Array.isArray(data10)){
-const len3 = data10.length;
-for(let i3=0; i3<len3; i3++){
-let data11 = data10[i3];
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-if(data11.repo === undefined){
-const err21 = {instancePath:instancePath+"/notes/" + i3,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
+if(data4.indexes !== undefined){
+let data5 = data4.indexes;
+if(Array.isArray(data5)){
+if(data5.length < 1){
+const err21 = {instancePath:instancePath+"/shard/indexes",schemaPath:"#/properties/shard/properties/indexes/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1601,8 +1492,11 @@ vErrors.push(err21);
 }
 errors++;
 }
-if(data11.message === undefined){
-const err22 = {instancePath:instancePath+"/notes/" + i3,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+const len0 = data5.length;
+for(let i0=0; i0<len0; i0++){
+let data6 = data5[i0];
+if(!((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6)))){
+const err22 = {instancePath:instancePath+"/shard/indexes/" + i0,schemaPath:"#/properties/shard/properties/indexes/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -1611,9 +1505,9 @@ vErrors.push(err22);
 }
 errors++;
 }
-for(const key1 in data11){
-if(!((key1 === "repo") || (key1 === "message"))){
-const err23 = {instancePath:instancePath+"/notes/" + i3,schemaPath:"#/properties/notes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"};
+if(typeof data6 == "number"){
+if(data6 < 1 || isNaN(data6)){
+const err23 = {instancePath:instancePath+"/shard/indexes/" + i0,schemaPath:"#/properties/shard/properties/indexes/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -1623,9 +1517,19 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data11.repo !== undefined){
-if(typeof data11.repo !== "string"){
-const err24 = {instancePath:instancePath+"/notes/" + i3+"/repo",schemaPath:"#/properties/notes/items/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+let i1 = data5.length;
+let j0;
+if(i1 > 1){
+const indices0 = {};
+for(;i1--;){
+let item0 = data5[i1];
+if(!((typeof item0 == "number") && (!(item0 % 1) && !isNaN(item0)))){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err24 = {instancePath:instancePath+"/shard/indexes",schemaPath:"#/properties/shard/properties/indexes/uniqueItems",keyword:"uniqueItems",params:{i: i1, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i1+" are identical)"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -1633,11 +1537,14 @@ else {
 vErrors.push(err24);
 }
 errors++;
+break;
+}
+indices0[item0] = i1;
 }
 }
-if(data11.message !== undefined){
-if(typeof data11.message !== "string"){
-const err25 = {instancePath:instancePath+"/notes/" + i3+"/message",schemaPath:"#/properties/notes/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+}
+else {
+const err25 = {instancePath:instancePath+"/shard/indexes",schemaPath:"#/properties/shard/properties/indexes/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -1647,9 +1554,10 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-else {
-const err26 = {instancePath:instancePath+"/notes/" + i3,schemaPath:"#/properties/notes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data4.total !== undefined){
+let data7 = data4.total;
+if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
+const err26 = {instancePath:instancePath+"/shard/total",schemaPath:"#/properties/shard/properties/total/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -1658,10 +1566,9 @@ vErrors.push(err26);
 }
 errors++;
 }
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/notes",schemaPath:"#/properties/notes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(typeof data7 == "number"){
+if(data7 < 1 || isNaN(data7)){
+const err27 = {instancePath:instancePath+"/shard/total",schemaPath:"#/properties/shard/properties/total/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -1671,11 +1578,16 @@ vErrors.push(err27);
 errors++;
 }
 }
-if(data.summary !== undefined){
-let data14 = data.summary;
-if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
-if(data14.push === undefined){
-const err28 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "push"},message:"must have required property '"+"push"+"'"};
+}
+if(data4.repos !== undefined){
+let data8 = data4.repos;
+if(Array.isArray(data8)){
+const len1 = data8.length;
+for(let i2=0; i2<len1; i2++){
+let data9 = data8[i2];
+if(typeof data9 === "string"){
+if(func3(data9) < 1){
+const err28 = {instancePath:instancePath+"/shard/repos/" + i2,schemaPath:"#/definitions/repo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -1684,8 +1596,9 @@ vErrors.push(err28);
 }
 errors++;
 }
-if(data14.delete === undefined){
-const err29 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'"};
+}
+else {
+const err29 = {instancePath:instancePath+"/shard/repos/" + i2,schemaPath:"#/definitions/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -1694,8 +1607,10 @@ vErrors.push(err29);
 }
 errors++;
 }
-if(data14.kept === undefined){
-const err30 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "kept"},message:"must have required property '"+"kept"+"'"};
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/shard/repos",schemaPath:"#/properties/shard/properties/repos/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -1704,8 +1619,11 @@ vErrors.push(err30);
 }
 errors++;
 }
-if(data14.skipped === undefined){
-const err31 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "skipped"},message:"must have required property '"+"skipped"+"'"};
+}
+if(data4.selectedRepos !== undefined){
+let data10 = data4.selectedRepos;
+if(!((typeof data10 == "number") && (!(data10 % 1) && !isNaN(data10)))){
+const err31 = {instancePath:instancePath+"/shard/selectedRepos",schemaPath:"#/properties/shard/properties/selectedRepos/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -1714,9 +1632,9 @@ vErrors.push(err31);
 }
 errors++;
 }
-for(const key2 in data14){
-if(!((((key2 === "push") || (key2 === "delete")) || (key2 === "kept")) || (key2 === "skipped"))){
-const err32 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(typeof data10 == "number"){
+if(data10 < 0 || isNaN(data10)){
+const err32 = {instancePath:instancePath+"/shard/selectedRepos",schemaPath:"#/properties/shard/properties/selectedRepos/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -1726,10 +1644,10 @@ vErrors.push(err32);
 errors++;
 }
 }
-if(data14.push !== undefined){
-let data15 = data14.push;
-if(!((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15)))){
-const err33 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/shard",schemaPath:"#/properties/shard/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -1738,9 +1656,44 @@ vErrors.push(err33);
 }
 errors++;
 }
-if(typeof data15 == "number"){
-if(data15 < 0 || isNaN(data15)){
-const err34 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data.actions !== undefined){
+let data11 = data.actions;
+if(Array.isArray(data11)){
+const len2 = data11.length;
+for(let i3=0; i3<len2; i3++){
+let data12 = data11[i3];
+const _errs28 = errors;
+let valid10 = false;
+let passing0 = null;
+const _errs29 = errors;
+if(!(validate11(data12, {instancePath:instancePath+"/actions/" + i3,parentData:data11,parentDataProperty:i3,rootData}))){
+vErrors = vErrors === null ? validate11.errors : vErrors.concat(validate11.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs29 === errors;
+if(_valid0){
+valid10 = true;
+passing0 = 0;
+}
+const _errs30 = errors;
+if(!(validate13(data12, {instancePath:instancePath+"/actions/" + i3,parentData:data11,parentDataProperty:i3,rootData}))){
+vErrors = vErrors === null ? validate13.errors : vErrors.concat(validate13.errors);
+errors = vErrors.length;
+}
+var _valid0 = _errs30 === errors;
+if(_valid0 && valid10){
+valid10 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid0){
+valid10 = true;
+passing0 = 1;
+}
+}
+if(!valid10){
+const err34 = {instancePath:instancePath+"/actions/" + i3,schemaPath:"#/properties/actions/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -1749,12 +1702,21 @@ vErrors.push(err34);
 }
 errors++;
 }
+else {
+errors = _errs28;
+if(vErrors !== null){
+if(_errs28){
+vErrors.length = _errs28;
+}
+else {
+vErrors = null;
 }
 }
-if(data14.delete !== undefined){
-let data16 = data14.delete;
-if(!((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16)))){
-const err35 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/actions",schemaPath:"#/properties/actions/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -1763,9 +1725,20 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(typeof data16 == "number"){
-if(data16 < 0 || isNaN(data16)){
-const err36 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data.kept !== undefined){
+let data13 = data.kept;
+if(Array.isArray(data13)){
+const len3 = data13.length;
+for(let i4=0; i4<len3; i4++){
+if(!(validate15(data13[i4], {instancePath:instancePath+"/kept/" + i4,parentData:data13,parentDataProperty:i4,rootData}))){
+vErrors = vErrors === null ? validate15.errors : vErrors.concat(validate15.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err36 = {instancePath:instancePath+"/kept",schemaPath:"#/properties/kept/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -1775,11 +1748,43 @@ vErrors.push(err36);
 errors++;
 }
 }
+if(data.skipped !== undefined){
+let data15 = data.skipped;
+if(Array.isArray(data15)){
+const len4 = data15.length;
+for(let i5=0; i5<len4; i5++){
+let data16 = data15[i5];
+const _errs37 = errors;
+let valid15 = false;
+let passing1 = null;
+const _errs38 = errors;
+if(!(validate17(data16, {instancePath:instancePath+"/skipped/" + i5,parentData:data15,parentDataProperty:i5,rootData}))){
+vErrors = vErrors === null ? validate17.errors : vErrors.concat(validate17.errors);
+errors = vErrors.length;
 }
-if(data14.kept !== undefined){
-let data17 = data14.kept;
-if(!((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17)))){
-const err37 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+var _valid1 = _errs38 === errors;
+if(_valid1){
+valid15 = true;
+passing1 = 0;
+}
+const _errs39 = errors;
+if(!(validate19(data16, {instancePath:instancePath+"/skipped/" + i5,parentData:data15,parentDataProperty:i5,rootData}))){
+vErrors = vErrors === null ? validate19.errors : vErrors.concat(validate19.errors);
+errors = vErrors.length;
+}
+var _valid1 = _errs39 === errors;
+if(_valid1 && valid15){
+valid15 = false;
+passing1 = [passing1, 1];
+}
+else {
+if(_valid1){
+valid15 = true;
+passing1 = 1;
+}
+}
+if(!valid15){
+const err37 = {instancePath:instancePath+"/skipped/" + i5,schemaPath:"#/properties/skipped/items/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -1788,9 +1793,21 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(typeof data17 == "number"){
-if(data17 < 0 || isNaN(data17)){
-const err38 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+else {
+errors = _errs37;
+if(vErrors !== null){
+if(_errs37){
+vErrors.length = _errs37;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err38 = {instancePath:instancePath+"/skipped",schemaPath:"#/properties/skipped/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -1800,11 +1817,15 @@ vErrors.push(err38);
 errors++;
 }
 }
-}
-if(data14.skipped !== undefined){
-let data18 = data14.skipped;
-if(!((typeof data18 == "number") && (!(data18 % 1) && !isNaN(data18)))){
-const err39 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data.notes !== undefined){
+let data17 = data.notes;
+if(Array.isArray(data17)){
+const len5 = data17.length;
+for(let i6=0; i6<len5; i6++){
+let data18 = data17[i6];
+if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
+if(data18.repo === undefined){
+const err39 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1813,9 +1834,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(typeof data18 == "number"){
-if(data18 < 0 || isNaN(data18)){
-const err40 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(data18.message === undefined){
+const err40 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -1824,11 +1844,9 @@ vErrors.push(err40);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err41 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"};
+for(const key2 in data18){
+if(!((key2 === "repo") || (key2 === "message"))){
+const err41 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -1838,14 +1856,229 @@ vErrors.push(err41);
 errors++;
 }
 }
-}
-else {
-const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data18.repo !== undefined){
+if(typeof data18.repo !== "string"){
+const err42 = {instancePath:instancePath+"/notes/" + i6+"/repo",schemaPath:"#/properties/notes/items/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err42];
 }
 else {
 vErrors.push(err42);
+}
+errors++;
+}
+}
+if(data18.message !== undefined){
+if(typeof data18.message !== "string"){
+const err43 = {instancePath:instancePath+"/notes/" + i6+"/message",schemaPath:"#/properties/notes/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+}
+}
+else {
+const err44 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+}
+}
+else {
+const err45 = {instancePath:instancePath+"/notes",schemaPath:"#/properties/notes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+if(data.summary !== undefined){
+let data21 = data.summary;
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+if(data21.push === undefined){
+const err46 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "push"},message:"must have required property '"+"push"+"'"};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if(data21.delete === undefined){
+const err47 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'"};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+if(data21.kept === undefined){
+const err48 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "kept"},message:"must have required property '"+"kept"+"'"};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(data21.skipped === undefined){
+const err49 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "skipped"},message:"must have required property '"+"skipped"+"'"};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+for(const key3 in data21){
+if(!((((key3 === "push") || (key3 === "delete")) || (key3 === "kept")) || (key3 === "skipped"))){
+const err50 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+if(data21.push !== undefined){
+let data22 = data21.push;
+if(!((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22)))){
+const err51 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+if(typeof data22 == "number"){
+if(data22 < 0 || isNaN(data22)){
+const err52 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+}
+}
+if(data21.delete !== undefined){
+let data23 = data21.delete;
+if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
+const err53 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(typeof data23 == "number"){
+if(data23 < 0 || isNaN(data23)){
+const err54 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+if(data21.kept !== undefined){
+let data24 = data21.kept;
+if(!((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24)))){
+const err55 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+}
+if(typeof data24 == "number"){
+if(data24 < 0 || isNaN(data24)){
+const err56 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+}
+if(data21.skipped !== undefined){
+let data25 = data21.skipped;
+if(!((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25)))){
+const err57 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+if(typeof data25 == "number"){
+if(data25 < 0 || isNaN(data25)){
+const err58 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err59 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+}
+}
+else {
+const err60 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
 }
 errors++;
 }
