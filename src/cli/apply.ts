@@ -5,8 +5,8 @@
 import { type ActionReport, applyPlan } from '../apply/execute.ts';
 import { Journal } from '../apply/journal.ts';
 import { StalePlanError, UsageError } from '../errors.ts';
-import { displayAddress } from '../config/display.ts';
 import { guardMassDeletion } from '../plan/mass-delete.ts';
+import { plannedRepoAddresses } from '../plan/expand-repos.ts';
 import { planDigest, readPlanFile } from '../plan/planfile.ts';
 import type { Plan } from '../plan/types.ts';
 import { type Io, path } from '../runtime.ts';
@@ -145,7 +145,8 @@ export const command: Command = {
       journalFile = args.journal ?? path.join(io.cwd, '.regplan', `apply-${plan.createdAt.replace(/[:.]/g, '-')}.jsonl`);
     }
 
-    const byDisplay = new Map(context.config.repos.map((repo) => [displayAddress(repo), repo.repo]));
+    // The plan's repos, repo-pattern expansions included as recorded: apply never lists a registry again.
+    const byDisplay = plannedRepoAddresses(plan, context.config);
     const journal = await Journal.open(path.resolve(io.cwd, journalFile), {
       plan: planDigest(plan),
       purpose: `regplan apply${args.planFile === undefined ? '' : ` of ${args.planFile}`}`,

@@ -48,7 +48,8 @@ Flags:
       --format human|json|markdown    output format; markdown (totals, then a collapsible table per repo) is for
                                       a merge-request comment. With $GITHUB_STEP_SUMMARY set (GitHub Actions)
                                       the markdown is also appended there, whatever the format
-      --repo GLOB                     only repos whose address matches (repeatable; * and ? wildcards)
+      --repo GLOB                     only repos whose address matches (repeatable; * and ? wildcards), repos
+                                      that repo patterns expanded to included
       --shard K/N                     plan only shard K of N (1 ≤ K ≤ N): a repo's shard is sha256 of its address,
                                       modulo N, so it never depends on the other repos. Default: CI_NODE_INDEX/
                                       CI_NODE_TOTAL when set (GitLab "parallel:"); --shard 1/1 plans every repo

@@ -11,7 +11,8 @@ export interface ValidateReport {
   errors: ConfigProblem[];
   warnings: ConfigProblem[];
   /** Counts from the normalized config; present only when it is valid. */
-  summary?: { repos: number; policies: number; registries: number };
+  /** `repoPatterns`: entries written as patterns (expanded at plan time), present when there are any. */
+  summary?: { repos: number; repoPatterns?: number; policies: number; registries: number };
 }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -31,7 +32,8 @@ export function renderValidateReport(report: ValidateReport): string {
   ];
   const warnings = report.warnings.length ? plural(report.warnings.length, 'warning') : '';
   if (report.valid && report.summary) {
-    const counts = `${plural(report.summary.repos, 'repo')}, ${plural(report.summary.policies, 'policy').replace(/policys$/, 'policies')}`;
+    const patterns = report.summary.repoPatterns === undefined ? '' : `, ${plural(report.summary.repoPatterns, 'repo pattern')}`;
+    const counts = `${plural(report.summary.repos, 'repo')}${patterns}, ${plural(report.summary.policies, 'policy').replace(/policys$/, 'policies')}`;
     lines.push(`${report.file}: valid (${counts}${warnings ? `; ${warnings}` : ''})`);
   } else {
     lines.push(`${report.file}: invalid (${plural(report.errors.length, 'error')}${warnings ? `, ${warnings}` : ''})`);

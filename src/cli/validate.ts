@@ -51,7 +51,7 @@ export async function validateReport(file: string, io: Io): Promise<ValidateRepo
     warnings: result.warnings.map(relative),
     ...(config === undefined
       ? {}
-      : { summary: { repos: config.repos.length, policies: Object.keys(config.policies).length, registries: Object.keys(config.registries).length } }),
+      : { summary: { repos: config.repos.length, ...(config.repoPatterns === undefined ? {} : { repoPatterns: config.repoPatterns.length }), policies: Object.keys(config.policies).length, registries: Object.keys(config.registries).length } }),
   };
 }
 

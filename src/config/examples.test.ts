@@ -10,7 +10,7 @@ const examples = readdirSync(path.join(root, 'examples')).filter((f) => f.endsWi
 
 test('examples/ holds a config for each documented use case', () => {
   const names = examples.map((f) => path.basename(f, '.yaml'));
-  for (const wanted of ['ci-cleanup-ghcr', 'semver-release-retention', 'gitlab-with-gitrefs', 'harbor-with-credentials', 'ecr', 'bundles-publish', 'air-gapped-oci-layout']) {
+  for (const wanted of ['ci-cleanup-ghcr', 'semver-release-retention', 'gitlab-with-gitrefs', 'harbor-with-credentials', 'ecr', 'bundles-publish', 'air-gapped-oci-layout', 'org-wide-patterns']) {
     assert.ok(names.includes(wanted), `examples/${wanted}.yaml exists`);
   }
 });

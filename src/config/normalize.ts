@@ -6,8 +6,9 @@
 import * as path from 'node:path';
 import { parseDuration } from './duration.ts';
 import type {
-  BundleConfig, Config, DeletionLimit, InUseSource, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, SecretRef, Settings,
+  BundleConfig, Config, DeletionLimit, InUseSource, KeepRule, Policy, RegistryConfig, RegistryCredentialsConfig, RegistryType, RepoConfig, RepoPatternConfig, SecretRef, Settings,
 } from './types.ts';
+import { isRepoPattern } from './repo-pattern.ts';
 
 /** Defaults the config language promises (design §4), in one place. */
 export const CONFIG_DEFAULTS = { concurrency: 8, grace: '2h', timeout: '120s', untagged: 'keep', insecure: false } as const;
@@ -31,7 +32,7 @@ interface RawConfig {
   settings?: { concurrency?: number; grace?: string; timeout?: string; maxDeletions?: RawLimit | { repo?: RawLimit; total?: RawLimit } };
   registries?: Record<string, { type?: string; insecure?: boolean; api?: string; credentials?: Record<string, SecretRef> }>;
   policies?: Record<string, RawPolicy>;
-  repos?: { repo: string; cleanup?: string | RawPolicy; bundles?: RawBundle[] }[];
+  repos?: { repo: string; cleanup?: string | RawPolicy; bundles?: RawBundle[]; exclude?: string[] }[];
 }
 
 /** Where a config path is, as `file:line:col`, for rules whose errors come later (a keep-list that cannot be read). */
@@ -66,17 +67,29 @@ export function normalizeConfig(
       ...(credentials === undefined ? {} : { credentials }),
     };
   }
-  const repos = (raw.repos ?? []).map((entry, index): RepoConfig => {
+  const repos: RepoConfig[] = [];
+  const repoPatterns: RepoPatternConfig[] = [];
+  (raw.repos ?? []).forEach((entry, index) => {
     const cleanup = typeof entry.cleanup === 'string'
       ? policies[entry.cleanup]
       : entry.cleanup === undefined ? undefined : normalizePolicy(`inline:${entry.repo}`, entry.cleanup, { resolve, locate, at: ['repos', index, 'cleanup'] });
+    if (isRepoPattern(entry.repo)) {
+      const where = locate(['repos', index, 'repo']);
+      repoPatterns.push({
+        pattern: entry.repo,
+        exclude: [...(entry.exclude ?? [])],
+        ...(cleanup === undefined ? {} : { cleanup }),
+        ...(where === undefined ? {} : { where }),
+      });
+      return;
+    }
     const repo = entry.repo.startsWith('oci:') ? `oci:${resolve(entry.repo.slice(4))}` : entry.repo;
-    return {
+    repos.push({
       repo,
       ...(repo === entry.repo ? {} : { written: entry.repo }),
       ...(cleanup === undefined ? {} : { cleanup }),
       bundles: (entry.bundles ?? []).map((bundle) => normalizeBundle(bundle, resolve)),
-    };
+    });
   });
   return {
     version: 1,
@@ -91,6 +104,7 @@ export function normalizeConfig(
     registries,
     policies,
     repos,
+    ...(repoPatterns.length === 0 ? {} : { repoPatterns }),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * The one door for every pattern a user writes (keep `tags`, `newest.tags`, `delete.tags`, `--repo` globs): each
- * compiles here with RE2 semantics (re2js, a pure-JS port of RE2), which matches in time linear in the tag, so a
- * pattern such as `(a+)+$` cannot stall a plan the way a backtracking JavaScript RegExp does.
+ * The one door for every pattern a user writes (keep `tags`, `newest.tags`, `delete.tags`, `--repo` globs, repo
+ * patterns such as `ghcr.io/acme/*`): each compiles here with RE2 semantics (re2js, a pure-JS port of RE2), which
+ * matches in time linear in the tag, so a pattern such as `(a+)+$` cannot stall a plan the way a backtracking
+ * JavaScript RegExp does.
  *
  * The syntax is RE2's (Go's regexp): JavaScript's everyday syntax (`^ $ . [] () (?:) | * + ? {n,m} \d \w \s \b`,
  * non-greedy `*?`) without backreferences (`\1`, `\k<name>`) and lookaround (`(?=` `(?!` `(?<=` `(?<!`), plus
@@ -60,6 +61,17 @@ export function compileTagPattern(source: string, where: string): TagPattern {
 export function compileGlob(glob: string): TagPattern {
   const body = [...glob].map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : RE2JS.quote(ch))).join('');
   return compileTagPattern(`^(?s:${body})$`, `the glob "${glob}"`);
+}
+
+/**
+ * Turns a repository path pattern (`acme/*`, `group/**`, `team/*-api`) into a pattern over a whole repository name:
+ * `*` is any run of characters within one path segment, a `**` segment is one or more whole segments. Everything
+ * else is literal. The caller checks the syntax first (config/repo-pattern.ts); `where` names it in an error.
+ */
+export function compileRepoPathPattern(path: string, where: string): TagPattern {
+  const segment = (part: string): string =>
+    part === '**' ? '[^/]+(?:/[^/]+)*' : [...part].map((ch) => (ch === '*' ? '[^/]*' : RE2JS.quote(ch))).join('');
+  return compileTagPattern(`^${path.split('/').map(segment).join('/')}$`, where);
 }
 
 function compile(source: string): TagPattern | PatternProblem {

@@ -10,6 +10,7 @@ import { parseRepo } from '../model/repo-address.ts';
 import { closestName } from './did-you-mean.ts';
 import { DURATION_HINT, parseDuration } from './duration.ts';
 import { patternProblem } from './pattern.ts';
+import { isRepoPattern, parseExclude, parseRepoPattern, type RepoPattern } from './repo-pattern.ts';
 import { literalSecretMessage, SECRET_KEY } from './secrets.ts';
 import { pointer, type ConfigSource } from './source.ts';
 import * as path from 'node:path';
@@ -58,12 +59,19 @@ export function semanticProblems(source: ConfigSource, dir: string): SemanticRes
     if (!isObject(entry)) return;
     const base: Segment[] = ['repos', index];
     const address = entry['repo'];
+    const pattern = typeof address === 'string' && isRepoPattern(address);
+    if (pattern) {
+      checkRepoPattern(entry, base, { error });
+    } else if (entry['exclude'] !== undefined) {
+      error([...base, 'exclude'], `exclude applies to repo patterns only, and "${typeof address === 'string' ? address : ''}" is not one`, 'remove exclude:, or write the repo as a pattern (e.g. ghcr.io/acme/*)', true);
+    }
     if (typeof address === 'string' && address !== '') {
-      const key = checkRepoAddress(address, [...base, 'repo'], dir, error);
+      const key = pattern ? patternKey(address) : checkRepoAddress(address, [...base, 'repo'], dir, error);
       if (key !== undefined) {
         if (!key.startsWith('oci:')) usedHosts.add(key.slice(0, key.indexOf('/')));
         const first = seenRepos.get(key);
         if (first === undefined) seenRepos.set(key, source.positionOf(['repos', index]).line);
+        else if (pattern) error([...base, 'repo'], `repo pattern "${address}" is listed twice (first at line ${first})`, 'merge the two entries, or use exclude: to split one pattern between policies');
         else error([...base, 'repo'], `repo "${address}" is listed twice (first at line ${first})`, 'merge the two entries: one entry can have both cleanup and bundles');
       }
     }
@@ -197,6 +205,44 @@ function checkPolicy(policy: unknown, base: Segment[], report: { error: Report; 
       "add delete: { tags: '^(pr|branch)-' } to limit what can be deleted, or delete: { tags: '.*' } if every tag is meant",
       true,
     );
+  }
+}
+
+/** A key identifying a repo pattern (for duplicates and used hosts) when it parses. */
+function patternKey(address: string): string | undefined {
+  try {
+    const parsed = parseRepoPattern(address);
+    return `${parsed.host}/${parsed.path}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A repo pattern entry (config/repo-pattern.ts): the pattern parses, each `exclude:` entry parses and names its host,
+ * and there are no bundles (a push needs one concrete repo).
+ */
+function checkRepoPattern(entry: Record_, base: Segment[], report: { error: Report }): void {
+  const address = entry['repo'] as string;
+  let parsed: RepoPattern;
+  try {
+    parsed = parseRepoPattern(address);
+  } catch (e) {
+    const err = e as { message: string; hint?: string };
+    report.error([...base, 'repo'], err.message, err.hint);
+    return;
+  }
+  items(entry['exclude']).forEach((exclude, i) => {
+    if (typeof exclude !== 'string' || exclude === '') return;
+    try {
+      parseExclude(exclude, parsed);
+    } catch (e) {
+      const err = e as { message: string; hint?: string };
+      report.error([...base, 'exclude', i], err.message, err.hint);
+    }
+  });
+  if (entry['bundles'] !== undefined) {
+    report.error([...base, 'bundles'], `repo pattern "${address}" cannot have bundles: a push needs one concrete repo`, 'list the repo a bundle goes to as its own entry (repo: ghcr.io/acme/api with bundles:); the pattern entry keeps cleanup', true);
   }
 }
 

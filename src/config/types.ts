@@ -77,6 +77,20 @@ export interface RepoConfig {
   bundles: BundleConfig[];
 }
 
+/**
+ * One `repos[]` entry written as a pattern (`ghcr.io/acme/*`, config/repo-pattern.ts). It is expanded at plan time
+ * (plan/expand-repos.ts) into concrete repos carrying its policy; the plan file records the expansion.
+ */
+export interface RepoPatternConfig {
+  /** The pattern as written. */
+  pattern: string;
+  /** `exclude:` entries as written (full addresses on the pattern's host, wildcards allowed). */
+  exclude: string[];
+  cleanup?: Policy;
+  /** Where the entry's `repo:` is, `file:line:col`, for plan-time errors. */
+  where?: string;
+}
+
 /** A deletion limit: a count, or a share of a repo's (or the plan's) tags and untagged manifests. */
 export type DeletionLimit = { count: number } | { percent: number };
 
@@ -102,5 +116,8 @@ export interface Config {
   settings: Settings;
   registries: Record<string, RegistryConfig>;
   policies: Record<string, Policy>;
+  /** Concrete repos (patterns are in `repoPatterns`). */
   repos: RepoConfig[];
+  /** Repo patterns, in config order; absent when the config has none. */
+  repoPatterns?: RepoPatternConfig[];
 }

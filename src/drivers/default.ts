@@ -1,12 +1,13 @@
 /**
  * The `default` driver: any registry that implements the OCI Distribution API with deletes enabled
  * (distribution, Zot, localhost:5000, …). It lists, resolves, deletes and pushes (bundles) purely through src/registry's client,
- * and is also the Registry-API driver other types fall back to while their native API is not built.
+ * and is also the Registry-API driver other types fall back to while their native API is not built. It lists
+ * repositories (repo patterns) through the catalog, `GET /v2/_catalog` with Link paging.
  */
 import type { RegistryType } from '../config/types.ts';
-import { isNotFound } from '../errors.ts';
+import { AuthError, isAuthError, isNotFound } from '../errors.ts';
 import { RegistryClient } from '../registry/client.ts';
-import type { Capabilities, ContentPusher, Driver, DriverContext, DriverFactory, ManifestReader, Untagger } from './driver.ts';
+import type { Capabilities, ContentPusher, Driver, DriverContext, DriverFactory, ManifestReader, RepositoryLister, Untagger } from './driver.ts';
 
 /** Cleanup path text of every driver that deletes through the Registry API. */
 export const REGISTRY_API_DELETE = 'Registry API: DELETE /v2/<name>/manifests/<digest>';
@@ -25,6 +26,12 @@ const capabilities: Capabilities = {
 };
 
 /**
+ * How the catalog is paged: `n` sent with the first `GET /v2/_catalog` (distribution's own default is 100, and it
+ * refuses more than its `catalog.maxentries`, 1000 by default). Tests lower it to read many pages.
+ */
+export const catalogPaging = { pageSize: 100 };
+
+/**
  * A driver that does everything through the Registry API. Its capabilities say what it really does, whatever
  * the type's target is: delete by digest (every tag on it goes), no untag, no untagged listing. A type that
  * falls back here while its native driver is pending passes `cleanupPath` to say so.
@@ -32,7 +39,7 @@ const capabilities: Capabilities = {
 export function createRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-): Driver & ManifestReader & ContentPusher {
+): Driver & ManifestReader & ContentPusher & RepositoryLister {
   const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(context, driver, false);
   return withoutUntag;
 }
@@ -44,7 +51,7 @@ export function createRegistryApiDriver(
 export function createUntaggingRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-): Driver & Untagger & ManifestReader & ContentPusher {
+): Driver & Untagger & ManifestReader & ContentPusher & RepositoryLister {
   return buildRegistryApiDriver(context, driver, true);
 }
 
@@ -52,7 +59,7 @@ function buildRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
   untag: boolean,
-): Driver & Untagger & ManifestReader & ContentPusher {
+): Driver & Untagger & ManifestReader & ContentPusher & RepositoryLister {
   const client = new RegistryClient({
     host: context.host,
     insecure: context.registry?.insecure ?? false,
@@ -78,6 +85,15 @@ function buildRegistryApiDriver(
     async untag(name, tag) {
       await client.deleteTag(name, tag);
     },
+    async listRepositories() {
+      // The catalog has no prefix filter: it lists the whole registry (as far as these credentials may see it).
+      try {
+        return await client.listRepositories({ pageSize: catalogPaging.pageSize });
+      } catch (error) {
+        if (isAuthError(error) && (error.status === 401 || error.status === 403)) throw catalogRefused(context.host, driver.type, error);
+        throw error;
+      }
+    },
     readManifest: (name, digest) => client.getManifest(name, digest),
     readImageConfig: (name, config) => client.getConfigBytes(name, config),
     hasBlob: (name, digest) => client.hasBlob(name, digest),
@@ -94,6 +110,20 @@ function buildRegistryApiDriver(
     },
     putManifest: (name, manifest, options = {}) => client.putManifest(name, options.tag ?? manifest.digest, manifest.bytes, manifest.mediaType),
   };
+}
+
+/** A catalog the registry will not list for these credentials: what it means and what to do instead. */
+function catalogRefused(host: string, type: RegistryType, cause: AuthError): AuthError {
+  const native = type === 'default'
+    ? '; if the registry has its own API (GitHub, GitLab, Harbor, …), set registries.<host>.type so regplan lists repos through it (see "regplan registries")'
+    : '';
+  return new AuthError(`registry ${host} does not allow listing its catalog (GET /v2/_catalog) with these credentials: HTTP ${cause.status}`, {
+    status: cause.status,
+    registry: host,
+    errors: cause.errors,
+    cause,
+    hint: `list the repos explicitly in repos[] instead of a pattern, or log in with an account allowed to read the catalog (token scope registry:catalog:*)${native}`,
+  });
 }
 
 /** Resolves to `fallback` when the registry answers "not found". */

@@ -1,5 +1,5 @@
 /**
- * `planCleanup`: the whole planning pipeline for a config — pick the repos, plan their bundle pushes (refused,
+ * `planCleanup`: the whole planning pipeline for a config — pick the repos (expanding repo patterns), plan their bundle pushes (refused,
  * unchanged or pushed; plan/bundles.ts), read each cleanup repo's inventory through its driver (bounded per
  * host) as it will be after those pushes, gather facts for keep rules that need I/O, evaluate (pure), and
  * assemble the plan. Nothing here changes a registry.
@@ -9,7 +9,8 @@ import { mergeBundleDecision, withPlannedTags } from './bundle-merge.ts';
 import { planBundles, registryCapabilities, type RegistryCapabilities } from './bundles.ts';
 import { displayAddress } from '../config/display.ts';
 import { compileGlob, type TagPattern } from '../config/pattern.ts';
-import type { Config, RepoConfig } from '../config/types.ts';
+import { parseRepoPattern } from '../config/repo-pattern.ts';
+import type { Config, RepoConfig, RepoPatternConfig } from '../config/types.ts';
 import { refusesCleanup } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { UsageError } from '../errors.ts';
@@ -18,8 +19,9 @@ import { evaluateCleanup, type CleanupTarget } from './evaluate.ts';
 import { gatherPolicyFacts } from './facts.ts';
 import { takeInventory, type InventoryProgress } from './inventory.ts';
 import type { ManifestCache } from './manifest-cache.ts';
+import { expandRepoPatterns, narrowExpansions } from './expand-repos.ts';
 import { shardRepos, type ShardSpec } from './shard.ts';
-import type { Plan } from './types.ts';
+import type { Plan, PlanShard, RepoExpansion } from './types.ts';
 
 /** Everything planning needs; `now` is explicit so the evaluator stays pure and tests stay deterministic. */
 export interface PlanRequest {
@@ -46,27 +48,66 @@ export interface PlanRequest {
 export const globToRegExp = (glob: string): TagPattern => compileGlob(glob);
 
 /**
- * The repos a plan covers: those with a cleanup policy or bundles, filtered by `--repo` globs. A glob that
- * matches no configured repo is a usage error (a typo must not read as "No changes").
+ * The repos a plan covers: those with a cleanup policy or bundles, filtered by `--repo` globs; `expanded` are the
+ * repos repo patterns found (plan/expand-repos.ts), filtered the same way. A glob that matches no repo is a usage
+ * error (a typo must not read as "No changes").
  */
-export function selectRepos(config: Config, globs: readonly string[] = []): RepoConfig[] {
+export function selectRepos(config: Config, globs: readonly string[] = [], expanded: readonly RepoConfig[] = []): RepoConfig[] {
+  const candidates = [...config.repos, ...expanded];
   const matches = (glob: TagPattern, repo: RepoConfig) => glob.test(displayAddress(repo)) || glob.test(repo.repo);
   const patterns = globs.map((glob) => ({ glob, pattern: globToRegExp(glob) }));
-  const unmatched = patterns.find(({ pattern }) => !config.repos.some((repo) => matches(pattern, repo)));
+  const unmatched = patterns.find(({ pattern }) => !candidates.some((repo) => matches(pattern, repo)));
   if (unmatched) {
-    const configured = config.repos.map(displayAddress);
+    const configured = [...candidates.map(displayAddress), ...(config.repoPatterns ?? []).map((entry) => `pattern ${entry.pattern}`)];
+    const shown = configured.length > 20 ? `${configured.slice(0, 20).join(', ')} and ${configured.length - 20} more` : configured.join(', ');
     throw new UsageError(`--repo "${unmatched.glob}" matches no repo in the config`, {
       flag: '--repo',
-      hint: configured.length === 0 ? 'the config lists no repos' : `the config's repos: ${configured.join(', ')}`,
+      hint: configured.length === 0 ? 'the config lists no repos' : `the config's repos: ${shown}`,
     });
   }
-  return config.repos.filter((repo) => patterns.length === 0 || patterns.some(({ pattern }) => matches(pattern, repo)));
+  return candidates.filter((repo) => patterns.length === 0 || patterns.some(({ pattern }) => matches(pattern, repo)));
+}
+
+/**
+ * The repo patterns worth expanding for `--repo` globs: all of them without globs; else those a glob could reach,
+ * judged by the glob's literal start (before its first wildcard) against the pattern's `host/`, so a plan narrowed
+ * to one registry lists no other registry's catalog.
+ */
+export function patternsToExpand(config: Config, globs: readonly string[] = []): RepoPatternConfig[] {
+  const patterns = config.repoPatterns ?? [];
+  if (globs.length === 0) return [...patterns];
+  const starts = globs.map((glob) => glob.split(/[*?]/)[0] ?? '');
+  return patterns.filter((entry) => {
+    const host = `${parseRepoPattern(entry.pattern).writtenHost}`;
+    return starts.some((start) => start.startsWith(host) || host.startsWith(start) || entry.pattern.startsWith(start));
+  });
+}
+
+/**
+ * The repos one plan covers, in the order that matters: select (`--repo` globs pick the config's entries and the
+ * patterns they can reach) -> expand (patterns become concrete repos through the registries' listings) -> select
+ * again among the expanded repos -> shard (`--shard K/N`, by each repo's address, so expanded repos are sharded like
+ * listed ones) -> the expansions narrowed to the repos this plan covers.
+ */
+export async function resolvePlanRepos(
+  request: Pick<PlanRequest, 'config' | 'open' | 'repoGlobs' | 'shard'>,
+): Promise<{ repos: RepoConfig[]; expansions?: RepoExpansion[]; shard?: PlanShard }> {
+  const { config } = request;
+  const globs = request.repoGlobs ?? [];
+  const toExpand = patternsToExpand(config, globs);
+  const expanded = toExpand.length === 0 ? undefined : await expandRepoPatterns(toExpand, { config, open: request.open });
+  const { repos, shard } = shardRepos(selectRepos(config, globs, expanded?.repos), request.shard);
+  return {
+    repos,
+    ...(expanded === undefined ? {} : { expansions: narrowExpansions(expanded.expansions, repos) }),
+    ...(shard === undefined ? {} : { shard }),
+  };
 }
 
 /** Makes the plan (bundle pushes and cleanup) for the selected repos. */
 export async function planCleanup(request: PlanRequest): Promise<Plan> {
   const { config } = request;
-  const { repos: selected, shard } = shardRepos(selectRepos(config, request.repoGlobs), request.shard);
+  const { repos: selected, expansions, shard } = await resolvePlanRepos(request);
   const limits = new Map<string, ReturnType<typeof pLimit>>();
   const limitFor = (hostKey: string) => {
     let limit = limits.get(hostKey);
@@ -98,5 +139,5 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
   // Names the registries listed that fail the grammar were never evaluated; the plan shows them as skipped.
   const rejected = targets.flatMap((target) => target.inventory.rejected ?? []);
   const skipped = [...merged.skipped, ...rejected].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0));
-  return assemblePlan({ ...merged, skipped }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
+  return assemblePlan({ ...merged, skipped, ...(expansions === undefined ? {} : { expansions }) }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
 }

@@ -10,8 +10,9 @@
  */
 import { RegplanError } from '../errors.ts';
 import { assemblePlan } from './assemble.ts';
+import { byPattern } from './expand-repos.ts';
 import { describeShards, shardIndexOf } from './shard.ts';
-import type { Plan, PlanShard } from './types.ts';
+import type { Plan, PlanShard, RepoExpansion } from './types.ts';
 
 /** A plan and the file it was read from (named in every refusal). */
 export interface ShardPlanFile {
@@ -80,7 +81,8 @@ export function mergeShardPlans(inputs: readonly ShardPlanFile[], options: { all
       fileOfRepo.set(repo, file);
     }
     const listed = new Set(shard.repos);
-    const stray = [...plan.actions, ...plan.kept, ...plan.skipped, ...(plan.notes ?? [])].find((entry) => !listed.has(entry.repo));
+    const expanded = (plan.expansions ?? []).flatMap((expansion) => expansion.repos.map((repo) => ({ repo })));
+    const stray = [...plan.actions, ...plan.kept, ...plan.skipped, ...(plan.notes ?? []), ...expanded].find((entry) => !listed.has(entry.repo));
     if (stray !== undefined) throw refuse(`"${file}" has an entry for repo "${stray.repo}", which its shard record does not list`, `the file was edited; ${REMAKE}`, file);
   }
 
@@ -108,6 +110,7 @@ export function mergeShardPlans(inputs: readonly ShardPlanFile[], options: { all
       kept: byRepo(all((p) => p.kept)),
       skipped: byRepo(all((p) => p.skipped)),
       notes,
+      ...(ordered.some((p) => p.expansions !== undefined) ? { expansions: mergeExpansions(ordered) } : {}),
     },
     {
       createdAt: new Date(createdAt),
@@ -118,4 +121,19 @@ export function mergeShardPlans(inputs: readonly ShardPlanFile[], options: { all
   );
   // The earliest shard's own text: the oldest observation the report rests on.
   return { plan: { ...plan, createdAt }, missing };
+}
+
+/**
+ * The repo-pattern expansions of the shard plans joined: each pattern once (plans list them sorted by pattern), with
+ * the repos of every shard; what the listing said besides (excluded, shadowed, rejected names) is the same in every
+ * shard, so the first shard's account is kept.
+ */
+function mergeExpansions(plans: readonly Plan[]): RepoExpansion[] {
+  const merged = new Map<string, RepoExpansion>();
+  for (const expansion of plans.flatMap((plan) => plan.expansions ?? [])) {
+    const known = merged.get(expansion.pattern);
+    if (known === undefined) merged.set(expansion.pattern, { ...expansion, repos: [...expansion.repos] });
+    else known.repos = [...new Set([...known.repos, ...expansion.repos])].sort();
+  }
+  return [...merged.values()].sort(byPattern);
 }

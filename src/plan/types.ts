@@ -148,6 +148,23 @@ export interface PlanShard {
   selectedRepos: number;
 }
 
+/**
+ * What one repo pattern (`ghcr.io/acme/*`) expanded to at plan time (plan/expand-repos.ts). Apply acts on exactly
+ * these repos and never lists the registry again: a repo created after the plan is not touched.
+ */
+export interface RepoExpansion {
+  /** The pattern as written in the config. */
+  pattern: string;
+  /** The repos the plan covers for it, as addresses (sorted). */
+  repos: string[];
+  /** Matches an `exclude:` entry removed (`by` = that entry as written). */
+  excluded?: { repo: string; by: string }[];
+  /** Matches left to another entry: the repo's own entry, or an earlier pattern (`by`). */
+  shadowed?: { repo: string; by: string }[];
+  /** Names the registry listed that match the pattern but fail the repository grammar (quoted); never requested. */
+  rejected?: string[];
+}
+
 /** The plan file (formatVersion 1). */
 export interface Plan {
   formatVersion: 1;
@@ -163,6 +180,8 @@ export interface Plan {
   skipped: PlanSkippedEntry[];
   /** What the config asks for that this plan cannot do; absent when there is nothing to say. */
   notes?: PlanNote[];
+  /** What each repo pattern expanded to; absent when the config has no patterns. */
+  expansions?: RepoExpansion[];
   summary: PlanSummary;
 }
 

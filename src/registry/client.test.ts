@@ -251,15 +251,60 @@ test('a next-page link to another repository or another host is refused, not fol
   }
 });
 
-test('catalog names and referrer digests that fail the grammar are left out', async () => {
+test('referrer digests that fail the grammar are left out; catalog names come back as sent, for the caller to check and report', async () => {
   const good = { mediaType: MediaType.ociManifest, digest: `sha256:${'e'.repeat(64)}`, size: 1 };
   await withServer((req) => {
-    if (req.path === '/v2/_catalog') return { status: 200, body: { repositories: ['acme/api', '../etc', 'Acme', 'a/../b', 'ok'] } };
+    if (req.path === '/v2/_catalog') return { status: 200, body: { repositories: ['acme/api', '../etc', 'Acme', 'a/../b', 'ok', 7] } };
     return { status: 200, headers: { 'content-type': MediaType.ociIndex }, body: { schemaVersion: 2, manifests: [good, { ...good, digest: 'sha256:../x' }, { ...good, digest: 7 }] } };
   }, async (_server, client) => {
-    assert.equal(await client.listRepositories(), ['acme/api', 'ok']);
+    assert.equal(await client.listRepositories(), ['acme/api', '../etc', 'Acme', 'a/../b', 'ok']);
     assert.equal(await client.listReferrers('app', manifestDigest), [good]);
   });
+});
+
+test('a next-page link back to a page already read is a PAGING_LOOP, not a short listing (tags and catalog)', async () => {
+  await withServer((req) => {
+    const last = req.query.get('last');
+    const base = req.path === '/v2/_catalog' ? '/v2/_catalog' : '/v2/app/tags/list';
+    const link = last === null ? `<${base}?last=a>; rel="next"` : `<${base}>; rel="next"`; // page 2 points back at page 1
+    const body = req.path === '/v2/_catalog' ? { repositories: [last ?? 'a'] } : { name: 'app', tags: [last === null ? 'a' : 'b'] };
+    return { status: 200, headers: { link }, body };
+  }, async (server, client) => {
+    for (const listing of [() => client.listTags('app'), () => client.listRepositories()]) {
+      const error = await protocolFailure(listing());
+      assert.is(error.code, 'PAGING_LOOP');
+      assert.match(error.message, /kept paging/);
+    }
+    assert.is(server.requests.length, 4, 'two pages each, no third request');
+  });
+});
+
+test('a registry without a catalog (404) is an error naming it, never an empty list', async () => {
+  await withServer(() => ({ status: 404, body: ociError('NOT_FOUND', 'no such route') }), async (_server, client) => {
+    const error = await failure(client.listRepositories());
+    assert.is(error.status, 404);
+    assert.match(error.message, /has no catalog/);
+  });
+});
+
+test('the catalog asks for the registry:catalog:* scope and refuses a next page on another origin before sending anything there', async () => {
+  const elsewhere = await startScriptedServer(() => ({ status: 200, body: { repositories: ['stolen'] } }));
+  try {
+    await withServer((req) => {
+      if (req.path === '/token') return { status: 200, body: { token: 'catalog-token' } };
+      if (req.headers['authorization'] === undefined) {
+        return { status: 401, headers: { 'www-authenticate': `Bearer realm="http://${req.headers['host']}/token",service="test"` }, body: ociError('UNAUTHORIZED', 'auth required') };
+      }
+      return { status: 200, headers: { link: `<${elsewhere.url}/v2/_catalog?last=a>; rel="next"` }, body: { repositories: ['a'] } };
+    }, async (server, client) => {
+      const error = await protocolFailure(client.listRepositories());
+      assert.is(error.code, 'UNSAFE_NEXT_PAGE');
+      assert.ok(server.requests.some((r) => r.path === '/token' && r.query.getAll('scope').includes('registry:catalog:*')), server.requests.map((r) => r.url).join('\n'));
+      assert.is(elsewhere.requests.length, 0);
+    });
+  } finally {
+    await elsewhere.close();
+  }
 });
 
 test.run();

@@ -6,7 +6,7 @@
  * words quoted; content that breaks the protocol (bad digest, not JSON) is a ProtocolError.
  */
 import type { CredentialProvider } from '../credentials/types.ts';
-import { ProtocolError } from '../errors.ts';
+import { ProtocolError, RegistryError } from '../errors.ts';
 import { AuthSession } from './auth.ts';
 import { pickChallenge, type AuthChallenge } from './challenge.ts';
 import { matchesDigest, sha256Digest, digestLike, shortDigest } from './digest.ts';
@@ -14,7 +14,7 @@ import { errorFromResponse } from './error-response.ts';
 import { BODY_LIMITS, HttpTransport, readBody, type BodyRead, type HttpResponse, type RetryOptions } from './http.ts';
 import { MANIFEST_ACCEPT, MediaType, isIndex, type Descriptor, type ImageConfig, type Manifest } from './oci.ts';
 import { SecretSet } from './redact.ts';
-import { isValidDigest, isValidRepoName } from '../model/names.ts';
+import { isValidDigest } from '../model/names.ts';
 import { apiHost, isLoopbackHost } from './reference.ts';
 import { repositoryScope } from './scope.ts';
 import { TokenCache } from './token.ts';
@@ -116,18 +116,26 @@ export class RegistryClient {
   }
 
   /**
-   * Repository names from the catalog (`GET /v2/_catalog`), following Link pages; optional in the spec and often
-   * limited to what the caller may see, so it proves nothing about repos it does not list. 404 -> []. Names that
-   * fail the repository grammar are left out.
+   * Repository names from the catalog (`GET /v2/_catalog`, token scope `registry:catalog:*`), following Link pages;
+   * optional in the spec and often limited to what the caller may see, so it proves nothing about repos it does
+   * not list. The names are returned as the registry sent them (callers check them with isValidRepoName before
+   * use, and every URL built from one checks it again). A registry without a catalog (404) is a RegistryError,
+   * never an empty list; a refusal (401/403) is an AuthError.
    */
   async listRepositories(options: { pageSize?: number } = {}): Promise<string[]> {
     const first = this.#url({ endpoint: 'catalog' });
     if (options.pageSize !== undefined) first.searchParams.set('n', String(options.pageSize));
     const names: string[] = [];
     for await (const page of this.#pages(first, { name: '', subject: '_catalog', accept: 'application/json', scopes: ['registry:catalog:*'], what: 'catalog page' })) {
-      if (page === undefined) return names;
+      if (page === undefined) {
+        throw new RegistryError(`registry ${this.host} has no catalog: GET /v2/_catalog answered HTTP 404`, {
+          status: 404,
+          registry: this.host,
+          hint: 'the catalog is optional in the OCI distribution spec; list the repos explicitly in repos[]',
+        });
+      }
       const list = (page as { repositories?: unknown }).repositories;
-      if (Array.isArray(list)) for (const repo of list) if (typeof repo === 'string' && isValidRepoName(repo)) names.push(repo); // no push(...list): large pages overflow the stack
+      if (Array.isArray(list)) for (const repo of list) if (typeof repo === 'string') names.push(repo); // no push(...list): large pages overflow the stack
     }
     return names;
   }
@@ -264,14 +272,23 @@ export class RegistryClient {
 
   /**
    * JSON pages from `first` on, following `Link: <...>; rel="next"`; yields undefined (and stops) on a 404. A next
-   * link to another origin or another endpoint (another repository, say) is refused with a RegistryError: the
-   * listing would be incomplete, and a plan made from half a listing could delete what the other half keeps.
+   * link to another origin or another endpoint (another repository, say) is refused (UNSAFE_NEXT_PAGE, before any
+   * request is sent there), and so is a link back to a page already read (PAGING_LOOP): the listing would be
+   * incomplete, and a plan made from half a listing could delete what the other half keeps.
    */
   async *#pages(first: URL, options: { name: string; subject: string; accept: string; what: string; scopes?: string[] }): AsyncIterable<unknown> {
     const read = { limit: BODY_LIMITS.json, what: options.what };
     const seen = new Set<string>();
     let url: URL | undefined = first;
-    while (url !== undefined && !seen.has(url.href)) {
+    while (url !== undefined) {
+      if (seen.has(url.href)) {
+        throw new ProtocolError(`registry ${this.host} kept paging "${options.subject}": page ${seen.size + 1} is ${JSON.stringify(url.pathname + url.search)} again`, {
+          code: 'PAGING_LOOP',
+          registry: this.host,
+          ...(options.name === '' ? {} : { repo: options.name }),
+          hint: 'the listing would be incomplete, so regplan stops instead of planning from part of it; report this to the registry operator',
+        });
+      }
       seen.add(url.href);
       const answer: HttpResponse = await this.#exchange({ method: 'GET', url, headers: { accept: options.accept }, scopes: options.scopes ?? [repositoryScope(options.name, 'pull')], subject: options.subject, read, expect: [200, 404] });
       if (answer.response.status === 404) {

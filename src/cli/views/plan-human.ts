@@ -67,6 +67,7 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   const lines: string[] = [];
   const shard = shardLine(plan);
   if (shard !== undefined) lines.push(paint(options.color, 1, shard), '');
+  lines.push(...expansionLines(plan));
   for (const [repo, entry] of [...repos].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     lines.push(paint(options.color, 1, repo));
     for (const note of (plan.notes ?? []).filter((n) => n.repo === repo)) lines.push(`  ${paint(options.color, 33, `! note: ${note.message}`)}`);
@@ -100,6 +101,23 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   }
   lines.push(planSummaryLine(plan));
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Each repo pattern and what it expanded to, before the repos: `pattern ghcr.io/acme/* -> 2 repos: …`, then what
+ * an exclude removed, what another entry took, and names skipped as invalid (quoted). Shared by the markdown view.
+ */
+export function expansionLines(plan: Pick<Plan, 'expansions'>): string[] {
+  const lines: string[] = [];
+  for (const expansion of plan.expansions ?? []) {
+    const count = `${expansion.repos.length} repo${expansion.repos.length === 1 ? '' : 's'}`;
+    lines.push(`pattern ${expansion.pattern} -> ${count}: ${expansion.repos.join(', ')}`);
+    for (const { repo, by } of expansion.excluded ?? []) lines.push(`  excluded ${repo} (by ${by})`);
+    for (const { repo, by } of expansion.shadowed ?? []) lines.push(`  left to ${by}: ${repo}`);
+    for (const name of expansion.rejected ?? []) lines.push(`  skipped ${name}: invalid repository name from registry`);
+  }
+  if (lines.length > 0) lines.push('');
+  return lines;
 }
 
 /** What a push carries, in words: `chart, 2 blobs, 3.1 KiB` (empty when the plan does not say). */
