@@ -5,7 +5,7 @@ import { configFormats } from './schema-formats.ts';
 import ajvRuntime1 from 'ajv/dist/runtime/ucs2length.js';
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/regplan/regplan/schema/regplan.schema.json","title":"regplan config (registry.config.yaml)","description":"Declares which registry tags regplan keeps or deletes and which OCI bundles it pushes. `regplan plan` previews, `regplan apply` executes, `regplan validate` checks this file. Limits: at most 256 KiB, 32 levels of nesting, 5,000 entries per mapping or list, 4,096 characters per string (no control characters such as NUL), and YAML aliases expanding at most 100 times over.","type":"object","additionalProperties":false,"required":["version"],"properties":{"$schema":{"type":"string","description":"Path or URL of this JSON Schema, for editors; ignored by regplan."},"version":{"const":1,"description":"Config language version. Always 1."},"settings":{"type":"object","additionalProperties":false,"description":"Settings that apply to every repo.","properties":{"concurrency":{"type":"integer","minimum":1,"default":8,"description":"Parallel requests per registry host. Default 8."},"grace":{"$ref":"#/definitions/duration","default":"2h","description":"Nothing pushed within this window is ever deleted, whatever the policy says. Default 2h. A number and a unit: 30m, 2h, 14d, 1w."},"maxDeletions":{"description":"Circuit breaker: the most a plan may delete (tags and untagged manifests; untags count). A count (50, a whole number >= 0), a percentage of a repo's tags and untagged manifests as a string ('30%', 0% to 100%), or { repo: …, total: … } to limit each repo and the whole plan separately; a bare value limits both. A plan over it is an error unless --allow-mass-delete, and apply checks again (it needs the flag too). Default: no limit. (Checked by regplan's semantic step, which names the line of a bad value.)"},"timeout":{"$ref":"#/definitions/duration","default":"120s","description":"How long one HTTP request to a registry or its API may take (each attempt of it, body included) before regplan gives up on that attempt. Default 120s; between 1s and 1h. Raise it for slow registries or large manifests over slow links."}}},"registries":{"type":"object","description":"Per-registry settings, keyed by host[:port] as it appears in repo addresses (e.g. registry.example.com, localhost:5000). Optional: detection and the Docker config cover most registries.","propertyNames":{"pattern":"^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:]+\\])(:[0-9]{1,5})?$"},"additionalProperties":{"$ref":"#/definitions/registry"}},"policies":{"type":"object","description":"Named cleanup policies; a repo refers to one by name in `cleanup`.","propertyNames":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$"},"additionalProperties":{"$ref":"#/definitions/policy"}},"repos":{"type":"array","description":"The repositories regplan manages: cleanup with a policy, bundles to push, or both.","items":{"$ref":"#/definitions/repo"}}},"definitions":{"duration":{"type":"string","pattern":"^([0-9]+[smhdw])+$","description":"A duration: a number and a unit (s, m, h, d, w), optionally combined: 30m, 2h, 14d, 1w, 1d12h."},"regex":{"type":"string","minLength":1,"description":"A regular expression in RE2 syntax (as in Go), matched against the tag in linear time; anchored only as written (use ^ and $), no flags. RE2 is JavaScript's everyday syntax — ^ $ . [a-z] [^0-9] \\d \\w \\s \\b ( ) (?:) (?<name>) | * + ? {n,m} and non-greedy *? — without backreferences (\\1, \\k<name>) and lookaround ((?=…), (?!…), (?<=…), (?<!…)); it adds (?i) for case-insensitive parts, \\pL Unicode classes, [[:alpha:]] and \\Q…\\E. At most 1,000 characters and about 10,000 compiled instructions (repeat counts at most 1,000). Example: '^v\\d+\\.\\d+\\.\\d+$'."},"secretRef":{"type":"object","description":"Where a secret is read from at run time; a literal secret is never written in the config.","additionalProperties":false,"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Name of the environment variable holding the secret (e.g. HARBOR_PASSWORD)."},"file":{"type":"string","minLength":1,"description":"Path of a file holding the secret (trailing whitespace trimmed); relative to the config file."}},"oneOf":[{"required":["env"]},{"required":["file"]}]},"registry":{"type":"object","description":"Settings for one registry host.","additionalProperties":false,"properties":{"type":{"enum":["auto","default","ecr","acr","dockerhub","gcr","github","gitlab","harbor","artifactory","nexus","quay","yandex","selectel"],"default":"auto","description":"Which registry this is, when detection from the host is not enough (auto = detect). Overridden by --repo-container-registry / REGPLAN_REPO_CONTAINER_REGISTRY."},"insecure":{"type":"boolean","default":false,"description":"Allow plain http and self-signed TLS for this host. Loopback hosts never need it."},"api":{"type":"string","format":"uri","description":"Base URL of the registry's native API when it cannot be derived from the host (e.g. https://gitlab.example.com for a GitLab registry on its own host; a bare origin gets the vendor's API path, e.g. /api/v1 for Selectel CRaaS). Selectel's Keystone identity endpoint is not set here but with REGPLAN_REPO_SELECTEL_IDENTITY_URL / --repo-selectel-identity-url (default https://cloud.api.selcloud.ru/identity/v3)."},"credentials":{"type":"object","description":"Native-API credentials (which ones matter depends on the registry). Each is { env: NAME } or { file: path }.","additionalProperties":false,"properties":{"username":{"$ref":"#/definitions/secretRef","description":"User name for the native API: { env: NAME } or { file: path }."},"password":{"$ref":"#/definitions/secretRef","description":"Password for the native API: { env: NAME } or { file: path }."},"token":{"$ref":"#/definitions/secretRef","description":"API token for the native API: { env: NAME } or { file: path }."}}}}},"policy":{"type":"object","description":"A cleanup policy: tags in the delete scope that no keep rule keeps and that are older than settings.grace are deleted.","additionalProperties":false,"properties":{"keep":{"type":"array","description":"Keep rules; a tag survives when ANY rule keeps it.","items":{"$ref":"#/definitions/keepRule"}},"delete":{"type":"object","description":"Limits which tags are deletion candidates. Without it every tag is a candidate.","additionalProperties":false,"required":["tags"],"properties":{"tags":{"$ref":"#/definitions/regex","description":"Only tags matching this regex can be deleted (e.g. '^(pr|branch)-')."}}},"untagged":{"enum":["delete","keep"],"default":"keep","description":"What to do with untagged manifests where the registry can list them. Default keep."}}},"keepRule":{"type":"object","description":"One keep rule: exactly one of tags, newest, pushedWithin, pulledWithin, inUse, semver, gitRefs, listed (newest may add tags as its scope).","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/regex","description":"Keep every tag matching this regex; next to newest, the scope newest counts within."},"newest":{"type":"integer","minimum":1,"description":"Keep the N most recently pushed tags (within `tags` when given)."},"pushedWithin":{"$ref":"#/definitions/duration","description":"Keep tags pushed within this duration: 30m, 2h, 14d, 1w."},"pulledWithin":{"$ref":"#/definitions/duration","description":"Keep tags pulled within this duration, from the registry's own record (ECR lastRecordedPullTime, Harbor pull_time, Docker Hub tag_last_pulled; see regplan registries). Where the registry does not say (any other registry, or a value that does not parse) the tag is kept, with that reason. ECR refreshes its pull time at most once a day: use windows of days."},"groupBy":{"$ref":"#/definitions/regex","description":"Only with newest or pushedWithin: judge tags per group. A tag's group is what the pattern's capture groups capture (the whole match without groups); tags it does not match are not kept by this rule. newest: N keeps the N newest of every group; pushedWithin keeps every tag of a group whose newest tag was pushed within the duration (unknown push time counts as recent). Example: groupBy: '^pr-(\\d+)-'."},"semver":{"type":"object","description":"Keep the latest semantic versions. At least one of latestPerMinor, latestPerMajor, latestMajors.","additionalProperties":false,"properties":{"latestPerMinor":{"type":"integer","minimum":1,"description":"Keep the N highest patch versions of every minor (1.4.x)."},"latestPerMajor":{"type":"integer","minimum":1,"description":"Keep the N highest versions of every major (1.x.y)."},"latestMajors":{"type":"integer","minimum":1,"description":"Only consider the N highest major versions; older majors are not kept by this rule."},"prerelease":{"type":"boolean","default":false,"description":"Count pre-releases (1.2.0-rc.1) as versions. Default false."}},"anyOf":[{"required":["latestPerMinor"]},{"required":["latestPerMajor"]},{"required":["latestMajors"]}]},"gitRefs":{"type":"object","description":"Keep tags that name a live git ref or a recent commit of a local git checkout.","additionalProperties":false,"properties":{"repo":{"type":"string","minLength":1,"default":".","description":"Path of the git checkout, relative to the config file. Default the config's directory."},"branches":{"type":"boolean","default":true,"description":"Keep tags named after a branch (slashes become dashes). Default true."},"tags":{"type":"boolean","default":true,"description":"Keep tags named after a git tag. Default true."},"commits":{"type":"integer","minimum":0,"maximum":1000000,"default":0,"description":"Keep tags naming one of the last N commits of HEAD (full or short SHA), at most 1,000,000. Default 0."}}},"listed":{"type":"string","minLength":1,"description":"Keep tags listed in this file (one tag or repo:tag per line), relative to the config file. Read at plan time: a regular file of at most 16 MiB (pipes and devices are refused)."},"inUse":{"type":"object","description":"Keep images that running workloads reference, matched by tag and by digest (docker.io names normalised). One source: kubernetes (Pods and the pod templates of Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs; containers, init and ephemeral containers, and the digests pods run), file (image references, one per line), or command (prints image references, one per line). A source that cannot be read stops the plan.","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"kubernetes":{"type":"object","additionalProperties":false,"description":"A cluster, through its kubeconfig (credentials as kubectl uses them, exec plugins included).","properties":{"context":{"type":"string","minLength":1,"description":"The kubeconfig context; default its current-context."},"kubeconfig":{"type":"string","minLength":1,"description":"Path of the kubeconfig file, relative to the config file; default $KUBECONFIG, else ~/.kube/config."},"namespace":{"type":"string","minLength":1,"description":"Only this namespace; default every namespace."}}},"file":{"type":"string","minLength":1,"description":"A file of image references (repo:tag, repo@sha256:…, repo:tag@sha256:…), one per line, relative to the config file; a regular file of at most 16 MiB."},"command":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"A program and its arguments (no shell), run in the config file's directory; it prints image references, one per line, and must exit 0 within 5 minutes."}}}},"oneOf":[{"required":["newest"]},{"required":["tags"],"not":{"required":["newest"]}},{"required":["pushedWithin"]},{"required":["pulledWithin"]},{"required":["semver"]},{"required":["gitRefs"]},{"required":["listed"]},{"required":["inUse"]}]},"repo":{"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file)."},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}},"bundle":{"type":"object","description":"One bundle: a tag and exactly one of chart, files, image.","additionalProperties":false,"required":["tag"],"properties":{"tag":{"type":"string","description":"The tag to push to (letters, digits, _ . -; at most 128 characters). Quote numbers-like tags: '1.4'."},"chart":{"type":"string","minLength":1,"description":"A Helm chart directory, packaged as an OCI Helm chart artifact."},"files":{"type":"array","minItems":1,"description":"Files pushed as the layers of a generic OCI artifact.","items":{"type":"string","minLength":1}},"image":{"type":"string","minLength":1,"description":"An image to publish from an OCI layout: oci:<dir>:<tag> (relative to the config file)."},"artifactType":{"type":"string","pattern":"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$","description":"The artifactType of a files bundle, a media type such as application/vnd.acme.docs.v1."},"annotations":{"type":"object","description":"Manifest annotations (e.g. org.opencontainers.image.source).","additionalProperties":{"type":"string"}}},"oneOf":[{"required":["chart"]},{"required":["files"]},{"required":["image"]}]}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://github.com/regplan/regplan/schema/regplan.schema.json","title":"regplan config (registry.config.yaml)","description":"Declares which registry tags regplan keeps or deletes and which OCI bundles it pushes. `regplan plan` previews, `regplan apply` executes, `regplan validate` checks this file. Limits: at most 256 KiB, 32 levels of nesting, 5,000 entries per mapping or list, 4,096 characters per string (no control characters such as NUL), and YAML aliases expanding at most 100 times over.","type":"object","additionalProperties":false,"required":["version"],"properties":{"$schema":{"type":"string","description":"Path or URL of this JSON Schema, for editors; ignored by regplan."},"version":{"const":1,"description":"Config language version. Always 1."},"settings":{"type":"object","additionalProperties":false,"description":"Settings that apply to every repo.","properties":{"concurrency":{"type":"integer","minimum":1,"default":8,"description":"Parallel requests per registry host. Default 8."},"grace":{"$ref":"#/definitions/duration","default":"2h","description":"Nothing pushed within this window is ever deleted, whatever the policy says. Default 2h. A number and a unit: 30m, 2h, 14d, 1w."},"maxDeletions":{"description":"Circuit breaker: the most a plan may delete (tags and untagged manifests; untags count). A count (50, a whole number >= 0), a percentage of a repo's tags and untagged manifests as a string ('30%', 0% to 100%), or { repo: …, total: … } to limit each repo and the whole plan separately; a bare value limits both. A plan over it is an error unless --allow-mass-delete, and apply checks again (it needs the flag too). Default: no limit. (Checked by regplan's semantic step, which names the line of a bad value.)"},"timeout":{"$ref":"#/definitions/duration","default":"120s","description":"How long one HTTP request to a registry or its API may take (each attempt of it, body included) before regplan gives up on that attempt. Default 120s; between 1s and 1h. Raise it for slow registries or large manifests over slow links."}}},"registries":{"type":"object","description":"Per-registry settings, keyed by host[:port] as it appears in repo addresses (e.g. registry.example.com, localhost:5000). Optional: detection and the Docker config cover most registries.","propertyNames":{"pattern":"^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:]+\\])(:[0-9]{1,5})?$"},"additionalProperties":{"$ref":"#/definitions/registry"}},"policies":{"type":"object","description":"Named cleanup policies; a repo refers to one by name in `cleanup`.","propertyNames":{"pattern":"^[A-Za-z0-9][A-Za-z0-9._-]*$"},"additionalProperties":{"$ref":"#/definitions/policy"}},"repos":{"type":"array","description":"The repositories regplan manages: cleanup with a policy, bundles to push, or both.","items":{"$ref":"#/definitions/repo"}}},"definitions":{"duration":{"type":"string","pattern":"^([0-9]+[smhdw])+$","description":"A duration: a number and a unit (s, m, h, d, w), optionally combined: 30m, 2h, 14d, 1w, 1d12h."},"regex":{"type":"string","minLength":1,"description":"A regular expression in RE2 syntax (as in Go), matched against the tag in linear time; anchored only as written (use ^ and $), no flags. RE2 is JavaScript's everyday syntax — ^ $ . [a-z] [^0-9] \\d \\w \\s \\b ( ) (?:) (?<name>) | * + ? {n,m} and non-greedy *? — without backreferences (\\1, \\k<name>) and lookaround ((?=…), (?!…), (?<=…), (?<!…)); it adds (?i) for case-insensitive parts, \\pL Unicode classes, [[:alpha:]] and \\Q…\\E. At most 1,000 characters and about 10,000 compiled instructions (repeat counts at most 1,000). Example: '^v\\d+\\.\\d+\\.\\d+$'."},"secretRef":{"type":"object","description":"Where a secret is read from at run time; a literal secret is never written in the config.","additionalProperties":false,"properties":{"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"Name of the environment variable holding the secret (e.g. HARBOR_PASSWORD)."},"file":{"type":"string","minLength":1,"description":"Path of a file holding the secret (trailing whitespace trimmed); relative to the config file."}},"oneOf":[{"required":["env"]},{"required":["file"]}]},"registry":{"type":"object","description":"Settings for one registry host.","additionalProperties":false,"properties":{"type":{"enum":["auto","default","ecr","acr","dockerhub","gcr","github","gitlab","harbor","artifactory","nexus","quay","yandex","selectel"],"default":"auto","description":"Which registry this is, when detection from the host is not enough (auto = detect). Overridden by --repo-container-registry / REGPLAN_REPO_CONTAINER_REGISTRY."},"insecure":{"type":"boolean","default":false,"description":"Allow plain http and self-signed TLS for this host. Loopback hosts never need it."},"api":{"type":"string","format":"uri","description":"Base URL of the registry's native API when it cannot be derived from the host (e.g. https://gitlab.example.com for a GitLab registry on its own host; a bare origin gets the vendor's API path, e.g. /api/v1 for Selectel CRaaS). Selectel's Keystone identity endpoint is not set here but with REGPLAN_REPO_SELECTEL_IDENTITY_URL / --repo-selectel-identity-url (default https://cloud.api.selcloud.ru/identity/v3)."},"credentials":{"type":"object","description":"Native-API credentials (which ones matter depends on the registry). Each is { env: NAME } or { file: path }.","additionalProperties":false,"properties":{"username":{"$ref":"#/definitions/secretRef","description":"User name for the native API: { env: NAME } or { file: path }."},"password":{"$ref":"#/definitions/secretRef","description":"Password for the native API: { env: NAME } or { file: path }."},"token":{"$ref":"#/definitions/secretRef","description":"API token for the native API: { env: NAME } or { file: path }."}}}}},"policy":{"type":"object","description":"A cleanup policy: tags in the delete scope that no keep rule keeps and that are older than settings.grace are deleted.","additionalProperties":false,"properties":{"keep":{"type":"array","description":"Keep rules; a tag survives when ANY rule keeps it.","items":{"$ref":"#/definitions/keepRule"}},"delete":{"type":"object","description":"Limits which tags are deletion candidates. Without it every tag is a candidate.","additionalProperties":false,"required":["tags"],"properties":{"tags":{"$ref":"#/definitions/regex","description":"Only tags matching this regex can be deleted (e.g. '^(pr|branch)-')."}}},"untagged":{"enum":["delete","keep"],"default":"keep","description":"What to do with untagged manifests where the registry can list them. Default keep."}}},"keepRule":{"type":"object","description":"One keep rule: exactly one of tags, newest, pushedWithin, pulledWithin, inUse, semver, gitRefs, listed (newest may add tags as its scope).","additionalProperties":false,"properties":{"tags":{"$ref":"#/definitions/regex","description":"Keep every tag matching this regex; next to newest, the scope newest counts within."},"newest":{"type":"integer","minimum":1,"description":"Keep the N most recently pushed tags (within `tags` when given)."},"pushedWithin":{"$ref":"#/definitions/duration","description":"Keep tags pushed within this duration: 30m, 2h, 14d, 1w."},"pulledWithin":{"$ref":"#/definitions/duration","description":"Keep tags pulled within this duration, from the registry's own record (ECR lastRecordedPullTime, Harbor pull_time, Docker Hub tag_last_pulled; see regplan registries). Where the registry does not say (any other registry, or a value that does not parse) the tag is kept, with that reason. ECR refreshes its pull time at most once a day: use windows of days."},"groupBy":{"$ref":"#/definitions/regex","description":"Only with newest or pushedWithin: judge tags per group. A tag's group is what the pattern's capture groups capture (the whole match without groups); tags it does not match are not kept by this rule. newest: N keeps the N newest of every group; pushedWithin keeps every tag of a group whose newest tag was pushed within the duration (unknown push time counts as recent). Example: groupBy: '^pr-(\\d+)-'."},"semver":{"type":"object","description":"Keep the latest semantic versions. At least one of latestPerMinor, latestPerMajor, latestMajors.","additionalProperties":false,"properties":{"latestPerMinor":{"type":"integer","minimum":1,"description":"Keep the N highest patch versions of every minor (1.4.x)."},"latestPerMajor":{"type":"integer","minimum":1,"description":"Keep the N highest versions of every major (1.x.y)."},"latestMajors":{"type":"integer","minimum":1,"description":"Only consider the N highest major versions; older majors are not kept by this rule."},"prerelease":{"type":"boolean","default":false,"description":"Count pre-releases (1.2.0-rc.1) as versions. Default false."}},"anyOf":[{"required":["latestPerMinor"]},{"required":["latestPerMajor"]},{"required":["latestMajors"]}]},"gitRefs":{"type":"object","description":"Keep tags that name a live git ref or a recent commit of a local git checkout.","additionalProperties":false,"properties":{"repo":{"type":"string","minLength":1,"default":".","description":"Path of the git checkout, relative to the config file. Default the config's directory."},"branches":{"type":"boolean","default":true,"description":"Keep tags named after a branch (slashes become dashes). Default true."},"tags":{"type":"boolean","default":true,"description":"Keep tags named after a git tag. Default true."},"commits":{"type":"integer","minimum":0,"maximum":1000000,"default":0,"description":"Keep tags naming one of the last N commits of HEAD (full or short SHA), at most 1,000,000. Default 0."}}},"listed":{"type":"string","minLength":1,"description":"Keep tags listed in this file (one tag or repo:tag per line), relative to the config file. Read at plan time: a regular file of at most 16 MiB (pipes and devices are refused)."},"inUse":{"type":"object","description":"Keep images that running workloads reference, matched by tag and by digest (docker.io names normalised). One source: kubernetes (Pods and the pod templates of Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs; containers, init and ephemeral containers, and the digests pods run), file (image references, one per line), or command (prints image references, one per line). A source that cannot be read stops the plan.","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"kubernetes":{"type":"object","additionalProperties":false,"description":"A cluster, through its kubeconfig (credentials as kubectl uses them, exec plugins included).","properties":{"context":{"type":"string","minLength":1,"description":"The kubeconfig context; default its current-context."},"kubeconfig":{"type":"string","minLength":1,"description":"Path of the kubeconfig file, relative to the config file; default $KUBECONFIG, else ~/.kube/config."},"namespace":{"type":"string","minLength":1,"description":"Only this namespace; default every namespace."}}},"file":{"type":"string","minLength":1,"description":"A file of image references (repo:tag, repo@sha256:…, repo:tag@sha256:…), one per line, relative to the config file; a regular file of at most 16 MiB."},"command":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"A program and its arguments (no shell), run in the config file's directory; it prints image references, one per line, and must exit 0 within 5 minutes."}}}},"oneOf":[{"required":["newest"]},{"required":["tags"],"not":{"required":["newest"]}},{"required":["pushedWithin"]},{"required":["pulledWithin"]},{"required":["semver"]},{"required":["gitRefs"]},{"required":["listed"]},{"required":["inUse"]}]},"repo":{"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout; or a repo pattern (ghcr.io/acme/*) that names every matching repository of the registry, found at plan time.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file). A path with wildcards is a pattern expanded at plan time through the registry's catalog or native API: * matches characters within one path segment, a ** segment matches one or more segments (ghcr.io/acme/*, registry.gitlab.com/group/**, localhost:5000/team/*-api); never in the host, never for oci:. A repo listed on its own entry as well keeps that entry's policy."},"exclude":{"type":"array","description":"Repo patterns only: repositories to leave out of the expansion, as full addresses on the pattern's host, with the same wildcards (e.g. ghcr.io/acme/legacy-*).","items":{"type":"string","minLength":1}},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}},"bundle":{"type":"object","description":"One bundle: a tag and exactly one of chart, files, image.","additionalProperties":false,"required":["tag"],"properties":{"tag":{"type":"string","description":"The tag to push to (letters, digits, _ . -; at most 128 characters). Quote numbers-like tags: '1.4'."},"chart":{"type":"string","minLength":1,"description":"A Helm chart directory, packaged as an OCI Helm chart artifact."},"files":{"type":"array","minItems":1,"description":"Files pushed as the layers of a generic OCI artifact.","items":{"type":"string","minLength":1}},"image":{"type":"string","minLength":1,"description":"An image to publish from an OCI layout: oci:<dir>:<tag> (relative to the config file)."},"artifactType":{"type":"string","pattern":"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$","description":"The artifactType of a files bundle, a media type such as application/vnd.acme.docs.v1."},"annotations":{"type":"object","description":"Manifest annotations (e.g. org.opencontainers.image.source).","additionalProperties":{"type":"string"}}},"oneOf":[{"required":["chart"]},{"required":["files"]},{"required":["image"]}]}}};
 const schema12 = {"type":"string","pattern":"^([0-9]+[smhdw])+$","description":"A duration: a number and a unit (s, m, h, d, w), optionally combined: 30m, 2h, 14d, 1w, 1d12h."};
 const pattern0 = new RegExp("^([0-9]+[smhdw])+$", "u");
 const pattern2 = new RegExp("^([a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*|\\[[0-9a-f:]+\\])(:[0-9]{1,5})?$", "u");
@@ -1641,7 +1641,7 @@ validate13.errors = vErrors;
 return errors === 0;
 }
 
-const schema25 = {"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file)."},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}};
+const schema25 = {"type":"object","description":"One repository: host[:port]/path (e.g. ghcr.io/acme/api) or oci:<dir> for a local OCI image layout; or a repo pattern (ghcr.io/acme/*) that names every matching repository of the registry, found at plan time.","additionalProperties":false,"required":["repo"],"properties":{"repo":{"type":"string","minLength":1,"description":"Repository address without a tag: host[:port]/path, a Docker Hub name, or oci:<dir> (relative to the config file). A path with wildcards is a pattern expanded at plan time through the registry's catalog or native API: * matches characters within one path segment, a ** segment matches one or more segments (ghcr.io/acme/*, registry.gitlab.com/group/**, localhost:5000/team/*-api); never in the host, never for oci:. A repo listed on its own entry as well keeps that entry's policy."},"exclude":{"type":"array","description":"Repo patterns only: repositories to leave out of the expansion, as full addresses on the pattern's host, with the same wildcards (e.g. ghcr.io/acme/legacy-*).","items":{"type":"string","minLength":1}},"cleanup":{"description":"The cleanup policy for this repo: a name from `policies`, or an inline policy.","if":{"type":"string"},"then":{"type":"string","minLength":1},"else":{"$ref":"#/definitions/policy"}},"bundles":{"type":"array","description":"OCI artifacts to push to this repo.","items":{"$ref":"#/definitions/bundle"}}}};
 const schema26 = {"type":"object","description":"One bundle: a tag and exactly one of chart, files, image.","additionalProperties":false,"required":["tag"],"properties":{"tag":{"type":"string","description":"The tag to push to (letters, digits, _ . -; at most 128 characters). Quote numbers-like tags: '1.4'."},"chart":{"type":"string","minLength":1,"description":"A Helm chart directory, packaged as an OCI Helm chart artifact."},"files":{"type":"array","minItems":1,"description":"Files pushed as the layers of a generic OCI artifact.","items":{"type":"string","minLength":1}},"image":{"type":"string","minLength":1,"description":"An image to publish from an OCI layout: oci:<dir>:<tag> (relative to the config file)."},"artifactType":{"type":"string","pattern":"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$","description":"The artifactType of a files bundle, a media type such as application/vnd.acme.docs.v1."},"annotations":{"type":"object","description":"Manifest annotations (e.g. org.opencontainers.image.source).","additionalProperties":{"type":"string"}}},"oneOf":[{"required":["chart"]},{"required":["files"]},{"required":["image"]}]};
 const pattern9 = new RegExp("^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$", "u");
 
@@ -1660,7 +1660,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(((key0 === "repo") || (key0 === "cleanup")) || (key0 === "bundles"))){
+if(!((((key0 === "repo") || (key0 === "exclude")) || (key0 === "cleanup")) || (key0 === "bundles"))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema25,data};
 if(vErrors === null){
 vErrors = [err1];
@@ -1696,13 +1696,15 @@ vErrors.push(err3);
 errors++;
 }
 }
-if(data.cleanup !== undefined){
-let data1 = data.cleanup;
-const _errs5 = errors;
-let valid1 = true;
-const _errs6 = errors;
-if(typeof data1 !== "string"){
-const err4 = {};
+if(data.exclude !== undefined){
+let data1 = data.exclude;
+if(Array.isArray(data1)){
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+let data2 = data1[i0];
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err4 = {instancePath:instancePath+"/exclude/" + i0,schemaPath:"#/properties/exclude/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema25.properties.exclude.items,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -1711,22 +1713,9 @@ vErrors.push(err4);
 }
 errors++;
 }
-var _valid0 = _errs6 === errors;
-errors = _errs5;
-if(vErrors !== null){
-if(_errs5){
-vErrors.length = _errs5;
 }
 else {
-vErrors = null;
-}
-}
-let ifClause0;
-if(_valid0){
-const _errs8 = errors;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema25.properties.cleanup.then,data:data1};
+const err5 = {instancePath:instancePath+"/exclude/" + i0,schemaPath:"#/properties/exclude/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.exclude.items.type,parentSchema:schema25.properties.exclude.items,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1736,8 +1725,9 @@ vErrors.push(err5);
 errors++;
 }
 }
+}
 else {
-const err6 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cleanup.then.type,parentSchema:schema25.properties.cleanup.then,data:data1};
+const err6 = {instancePath:instancePath+"/exclude",schemaPath:"#/properties/exclude/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.exclude.type,parentSchema:schema25.properties.exclude,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1746,22 +1736,14 @@ vErrors.push(err6);
 }
 errors++;
 }
-var _valid0 = _errs8 === errors;
-valid1 = _valid0;
-ifClause0 = "then";
 }
-else {
+if(data.cleanup !== undefined){
+let data3 = data.cleanup;
+const _errs9 = errors;
+let valid3 = true;
 const _errs10 = errors;
-if(!(validate13(data1, {instancePath:instancePath+"/cleanup",parentData:data,parentDataProperty:"cleanup",rootData}))){
-vErrors = vErrors === null ? validate13.errors : vErrors.concat(validate13.errors);
-errors = vErrors.length;
-}
-var _valid0 = _errs10 === errors;
-valid1 = _valid0;
-ifClause0 = "else";
-}
-if(!valid1){
-const err7 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema25.properties.cleanup.if,parentSchema:schema25.properties.cleanup,data:data1};
+if(typeof data3 !== "string"){
+const err7 = {};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1770,20 +1752,22 @@ vErrors.push(err7);
 }
 errors++;
 }
+var _valid0 = _errs10 === errors;
+errors = _errs9;
+if(vErrors !== null){
+if(_errs9){
+vErrors.length = _errs9;
 }
-if(data.bundles !== undefined){
-let data2 = data.bundles;
-if(Array.isArray(data2)){
-const len0 = data2.length;
-for(let i0=0; i0<len0; i0++){
-let data3 = data2[i0];
-const _errs16 = errors;
-let valid5 = false;
-let passing0 = null;
-const _errs17 = errors;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.chart === undefined){
-const err8 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/0/required",keyword:"required",params:{missingProperty: "chart"},message:"must have required property '"+"chart"+"'",schema:schema26.oneOf[0].required,parentSchema:schema26.oneOf[0],data:data3};
+else {
+vErrors = null;
+}
+}
+let ifClause0;
+if(_valid0){
+const _errs12 = errors;
+if(typeof data3 === "string"){
+if(func2(data3) < 1){
+const err8 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema25.properties.cleanup.then,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -1793,15 +1777,8 @@ vErrors.push(err8);
 errors++;
 }
 }
-var _valid1 = _errs17 === errors;
-if(_valid1){
-valid5 = true;
-passing0 = 0;
-}
-const _errs18 = errors;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.files === undefined){
-const err9 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/1/required",keyword:"required",params:{missingProperty: "files"},message:"must have required property '"+"files"+"'",schema:schema26.oneOf[1].required,parentSchema:schema26.oneOf[1],data:data3};
+else {
+const err9 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/then/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema25.properties.cleanup.then.type,parentSchema:schema25.properties.cleanup.then,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -1810,21 +1787,22 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-var _valid1 = _errs18 === errors;
-if(_valid1 && valid5){
-valid5 = false;
-passing0 = [passing0, 1];
+var _valid0 = _errs12 === errors;
+valid3 = _valid0;
+ifClause0 = "then";
 }
 else {
-if(_valid1){
-valid5 = true;
-passing0 = 1;
+const _errs14 = errors;
+if(!(validate13(data3, {instancePath:instancePath+"/cleanup",parentData:data,parentDataProperty:"cleanup",rootData}))){
+vErrors = vErrors === null ? validate13.errors : vErrors.concat(validate13.errors);
+errors = vErrors.length;
 }
-const _errs19 = errors;
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.image === undefined){
-const err10 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf/2/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema26.oneOf[2].required,parentSchema:schema26.oneOf[2],data:data3};
+var _valid0 = _errs14 === errors;
+valid3 = _valid0;
+ifClause0 = "else";
+}
+if(!valid3){
+const err10 = {instancePath:instancePath+"/cleanup",schemaPath:"#/properties/cleanup/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema",schema:schema25.properties.cleanup.if,parentSchema:schema25.properties.cleanup,data:data3};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1834,20 +1812,19 @@ vErrors.push(err10);
 errors++;
 }
 }
-var _valid1 = _errs19 === errors;
-if(_valid1 && valid5){
-valid5 = false;
-passing0 = [passing0, 2];
-}
-else {
-if(_valid1){
-valid5 = true;
-passing0 = 2;
-}
-}
-}
-if(!valid5){
-const err11 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data3};
+if(data.bundles !== undefined){
+let data4 = data.bundles;
+if(Array.isArray(data4)){
+const len1 = data4.length;
+for(let i1=0; i1<len1; i1++){
+let data5 = data4[i1];
+const _errs20 = errors;
+let valid7 = false;
+let passing0 = null;
+const _errs21 = errors;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.chart === undefined){
+const err11 = {instancePath:instancePath+"/bundles/" + i1,schemaPath:"#/definitions/bundle/oneOf/0/required",keyword:"required",params:{missingProperty: "chart"},message:"must have required property '"+"chart"+"'",schema:schema26.oneOf[0].required,parentSchema:schema26.oneOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1856,20 +1833,16 @@ vErrors.push(err11);
 }
 errors++;
 }
-else {
-errors = _errs16;
-if(vErrors !== null){
-if(_errs16){
-vErrors.length = _errs16;
 }
-else {
-vErrors = null;
+var _valid1 = _errs21 === errors;
+if(_valid1){
+valid7 = true;
+passing0 = 0;
 }
-}
-}
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.tag === undefined){
-const err12 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/required",keyword:"required",params:{missingProperty: "tag"},message:"must have required property '"+"tag"+"'",schema:schema26.required,parentSchema:schema26,data:data3};
+const _errs22 = errors;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.files === undefined){
+const err12 = {instancePath:instancePath+"/bundles/" + i1,schemaPath:"#/definitions/bundle/oneOf/1/required",keyword:"required",params:{missingProperty: "files"},message:"must have required property '"+"files"+"'",schema:schema26.oneOf[1].required,parentSchema:schema26.oneOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1878,9 +1851,21 @@ vErrors.push(err12);
 }
 errors++;
 }
-for(const key1 in data3){
-if(!((((((key1 === "tag") || (key1 === "chart")) || (key1 === "files")) || (key1 === "image")) || (key1 === "artifactType")) || (key1 === "annotations"))){
-const err13 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26,data:data3};
+}
+var _valid1 = _errs22 === errors;
+if(_valid1 && valid7){
+valid7 = false;
+passing0 = [passing0, 1];
+}
+else {
+if(_valid1){
+valid7 = true;
+passing0 = 1;
+}
+const _errs23 = errors;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.image === undefined){
+const err13 = {instancePath:instancePath+"/bundles/" + i1,schemaPath:"#/definitions/bundle/oneOf/2/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema26.oneOf[2].required,parentSchema:schema26.oneOf[2],data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1890,10 +1875,20 @@ vErrors.push(err13);
 errors++;
 }
 }
-if(data3.tag !== undefined){
-let data4 = data3.tag;
-if(typeof data4 !== "string"){
-const err14 = {instancePath:instancePath+"/bundles/" + i0+"/tag",schemaPath:"#/definitions/bundle/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.tag.type,parentSchema:schema26.properties.tag,data:data4};
+var _valid1 = _errs23 === errors;
+if(_valid1 && valid7){
+valid7 = false;
+passing0 = [passing0, 2];
+}
+else {
+if(_valid1){
+valid7 = true;
+passing0 = 2;
+}
+}
+}
+if(!valid7){
+const err14 = {instancePath:instancePath+"/bundles/" + i1,schemaPath:"#/definitions/bundle/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf",schema:schema26.oneOf,parentSchema:schema26,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1902,12 +1897,20 @@ vErrors.push(err14);
 }
 errors++;
 }
+else {
+errors = _errs20;
+if(vErrors !== null){
+if(_errs20){
+vErrors.length = _errs20;
 }
-if(data3.chart !== undefined){
-let data5 = data3.chart;
-if(typeof data5 === "string"){
-if(func2(data5) < 1){
-const err15 = {instancePath:instancePath+"/bundles/" + i0+"/chart",schemaPath:"#/definitions/bundle/properties/chart/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.chart,data:data5};
+else {
+vErrors = null;
+}
+}
+}
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+if(data5.tag === undefined){
+const err15 = {instancePath:instancePath+"/bundles/" + i1,schemaPath:"#/definitions/bundle/required",keyword:"required",params:{missingProperty: "tag"},message:"must have required property '"+"tag"+"'",schema:schema26.required,parentSchema:schema26,data:data5};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1916,9 +1919,9 @@ vErrors.push(err15);
 }
 errors++;
 }
-}
-else {
-const err16 = {instancePath:instancePath+"/bundles/" + i0+"/chart",schemaPath:"#/definitions/bundle/properties/chart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.chart.type,parentSchema:schema26.properties.chart,data:data5};
+for(const key1 in data5){
+if(!((((((key1 === "tag") || (key1 === "chart")) || (key1 === "files")) || (key1 === "image")) || (key1 === "artifactType")) || (key1 === "annotations"))){
+const err16 = {instancePath:instancePath+"/bundles/" + i1,schemaPath:"#/definitions/bundle/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema26,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1928,11 +1931,10 @@ vErrors.push(err16);
 errors++;
 }
 }
-if(data3.files !== undefined){
-let data6 = data3.files;
-if(Array.isArray(data6)){
-if(data6.length < 1){
-const err17 = {instancePath:instancePath+"/bundles/" + i0+"/files",schemaPath:"#/definitions/bundle/properties/files/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema26.properties.files,data:data6};
+if(data5.tag !== undefined){
+let data6 = data5.tag;
+if(typeof data6 !== "string"){
+const err17 = {instancePath:instancePath+"/bundles/" + i1+"/tag",schemaPath:"#/definitions/bundle/properties/tag/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.tag.type,parentSchema:schema26.properties.tag,data:data6};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1941,12 +1943,12 @@ vErrors.push(err17);
 }
 errors++;
 }
-const len1 = data6.length;
-for(let i1=0; i1<len1; i1++){
-let data7 = data6[i1];
+}
+if(data5.chart !== undefined){
+let data7 = data5.chart;
 if(typeof data7 === "string"){
 if(func2(data7) < 1){
-const err18 = {instancePath:instancePath+"/bundles/" + i0+"/files/" + i1,schemaPath:"#/definitions/bundle/properties/files/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.files.items,data:data7};
+const err18 = {instancePath:instancePath+"/bundles/" + i1+"/chart",schemaPath:"#/definitions/bundle/properties/chart/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.chart,data:data7};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -1957,7 +1959,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/bundles/" + i0+"/files/" + i1,schemaPath:"#/definitions/bundle/properties/files/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.files.items.type,parentSchema:schema26.properties.files.items,data:data7};
+const err19 = {instancePath:instancePath+"/bundles/" + i1+"/chart",schemaPath:"#/definitions/bundle/properties/chart/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.chart.type,parentSchema:schema26.properties.chart,data:data7};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -1967,9 +1969,11 @@ vErrors.push(err19);
 errors++;
 }
 }
-}
-else {
-const err20 = {instancePath:instancePath+"/bundles/" + i0+"/files",schemaPath:"#/definitions/bundle/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.properties.files.type,parentSchema:schema26.properties.files,data:data6};
+if(data5.files !== undefined){
+let data8 = data5.files;
+if(Array.isArray(data8)){
+if(data8.length < 1){
+const err20 = {instancePath:instancePath+"/bundles/" + i1+"/files",schemaPath:"#/definitions/bundle/properties/files/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema26.properties.files,data:data8};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -1978,12 +1982,12 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-if(data3.image !== undefined){
-let data8 = data3.image;
-if(typeof data8 === "string"){
-if(func2(data8) < 1){
-const err21 = {instancePath:instancePath+"/bundles/" + i0+"/image",schemaPath:"#/definitions/bundle/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.image,data:data8};
+const len2 = data8.length;
+for(let i2=0; i2<len2; i2++){
+let data9 = data8[i2];
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err21 = {instancePath:instancePath+"/bundles/" + i1+"/files/" + i2,schemaPath:"#/definitions/bundle/properties/files/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.files.items,data:data9};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -1994,7 +1998,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/bundles/" + i0+"/image",schemaPath:"#/definitions/bundle/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.image.type,parentSchema:schema26.properties.image,data:data8};
+const err22 = {instancePath:instancePath+"/bundles/" + i1+"/files/" + i2,schemaPath:"#/definitions/bundle/properties/files/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.files.items.type,parentSchema:schema26.properties.files.items,data:data9};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2004,11 +2008,9 @@ vErrors.push(err22);
 errors++;
 }
 }
-if(data3.artifactType !== undefined){
-let data9 = data3.artifactType;
-if(typeof data9 === "string"){
-if(!pattern9.test(data9)){
-const err23 = {instancePath:instancePath+"/bundles/" + i0+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"+"\"",schema:"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",parentSchema:schema26.properties.artifactType,data:data9};
+}
+else {
+const err23 = {instancePath:instancePath+"/bundles/" + i1+"/files",schemaPath:"#/definitions/bundle/properties/files/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema26.properties.files.type,parentSchema:schema26.properties.files,data:data8};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2018,8 +2020,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-else {
-const err24 = {instancePath:instancePath+"/bundles/" + i0+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.artifactType.type,parentSchema:schema26.properties.artifactType,data:data9};
+if(data5.image !== undefined){
+let data10 = data5.image;
+if(typeof data10 === "string"){
+if(func2(data10) < 1){
+const err24 = {instancePath:instancePath+"/bundles/" + i1+"/image",schemaPath:"#/definitions/bundle/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema26.properties.image,data:data10};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2029,13 +2034,8 @@ vErrors.push(err24);
 errors++;
 }
 }
-if(data3.annotations !== undefined){
-let data10 = data3.annotations;
-if(data10 && typeof data10 == "object" && !Array.isArray(data10)){
-for(const key2 in data10){
-let data11 = data10[key2];
-if(typeof data11 !== "string"){
-const err25 = {instancePath:instancePath+"/bundles/" + i0+"/annotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/bundle/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.annotations.additionalProperties.type,parentSchema:schema26.properties.annotations.additionalProperties,data:data11};
+else {
+const err25 = {instancePath:instancePath+"/bundles/" + i1+"/image",schemaPath:"#/definitions/bundle/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.image.type,parentSchema:schema26.properties.image,data:data10};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2045,9 +2045,11 @@ vErrors.push(err25);
 errors++;
 }
 }
-}
-else {
-const err26 = {instancePath:instancePath+"/bundles/" + i0+"/annotations",schemaPath:"#/definitions/bundle/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.properties.annotations.type,parentSchema:schema26.properties.annotations,data:data10};
+if(data5.artifactType !== undefined){
+let data11 = data5.artifactType;
+if(typeof data11 === "string"){
+if(!pattern9.test(data11)){
+const err26 = {instancePath:instancePath+"/bundles/" + i1+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"},message:"must match pattern \""+"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$"+"\"",schema:"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$",parentSchema:schema26.properties.artifactType,data:data11};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2057,9 +2059,8 @@ vErrors.push(err26);
 errors++;
 }
 }
-}
 else {
-const err27 = {instancePath:instancePath+"/bundles/" + i0,schemaPath:"#/definitions/bundle/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.type,parentSchema:schema26,data:data3};
+const err27 = {instancePath:instancePath+"/bundles/" + i1+"/artifactType",schemaPath:"#/definitions/bundle/properties/artifactType/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.artifactType.type,parentSchema:schema26.properties.artifactType,data:data11};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2069,9 +2070,13 @@ vErrors.push(err27);
 errors++;
 }
 }
-}
-else {
-const err28 = {instancePath:instancePath+"/bundles",schemaPath:"#/properties/bundles/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.bundles.type,parentSchema:schema25.properties.bundles,data:data2};
+if(data5.annotations !== undefined){
+let data12 = data5.annotations;
+if(data12 && typeof data12 == "object" && !Array.isArray(data12)){
+for(const key2 in data12){
+let data13 = data12[key2];
+if(typeof data13 !== "string"){
+const err28 = {instancePath:instancePath+"/bundles/" + i1+"/annotations/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/definitions/bundle/properties/annotations/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema26.properties.annotations.additionalProperties.type,parentSchema:schema26.properties.annotations.additionalProperties,data:data13};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2083,12 +2088,48 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.type,parentSchema:schema25,data};
+const err29 = {instancePath:instancePath+"/bundles/" + i1+"/annotations",schemaPath:"#/definitions/bundle/properties/annotations/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.properties.annotations.type,parentSchema:schema26.properties.annotations,data:data12};
 if(vErrors === null){
 vErrors = [err29];
 }
 else {
 vErrors.push(err29);
+}
+errors++;
+}
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/bundles/" + i1,schemaPath:"#/definitions/bundle/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema26.type,parentSchema:schema26,data:data5};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/bundles",schemaPath:"#/properties/bundles/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema25.properties.bundles.type,parentSchema:schema25.properties.bundles,data:data4};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+}
+else {
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema25.type,parentSchema:schema25,data};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
 }
 errors++;
 }

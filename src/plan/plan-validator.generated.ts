@@ -4,8 +4,9 @@
 import ajvRuntime0 from 'ajv/dist/runtime/ucs2length.js';
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://regplan.dev/schema/plan.schema.json","title":"regplan plan file","description":"A saved regplan plan (formatVersion 1): what `regplan apply plan.json` will do, and what it keeps and skips, each with its reasons. Written by `regplan plan --out FILE` and `--json`.","type":"object","required":["formatVersion","regplanVersion","createdAt","configDigest","actions","kept","skipped","summary"],"additionalProperties":false,"properties":{"formatVersion":{"const":1,"description":"Plan file format; apply refuses any other."},"regplanVersion":{"type":"string","minLength":1,"description":"Version of regplan that made the plan."},"createdAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T","description":"When the plan was made (ISO 8601)."},"configDigest":{"type":"string","minLength":1,"description":"Digest of the normalized config; apply refuses the plan when the config changed."},"shard":{"type":"object","description":"Present when the plan covers only some shards of the selected repos (`regplan plan --shard K/N`, or `--merge --allow-partial`); absent on a plan of every selected repo. A repo's shard is the first 8 bytes of sha256(repo address) as a big-endian unsigned integer, modulo `total`, plus 1.","required":["indexes","total","repos","selectedRepos"],"additionalProperties":false,"properties":{"indexes":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1},"description":"The shards this plan covers (1-based, ascending)."},"total":{"type":"integer","minimum":1,"description":"N: how many shards the selection was split into."},"repos":{"type":"array","items":{"$ref":"#/definitions/repo"},"description":"The repos this plan covers, sorted; a repo with nothing to report is listed too."},"selectedRepos":{"type":"integer","minimum":0,"description":"How many repos all N shards together cover."}}},"actions":{"type":"array","description":"What apply does, pushes first, then deletions, each sorted by repo and tag.","items":{"oneOf":[{"$ref":"#/definitions/deleteAction"},{"$ref":"#/definitions/pushAction"}]}},"kept":{"type":"array","items":{"$ref":"#/definitions/kept"}},"skipped":{"type":"array","items":{"oneOf":[{"$ref":"#/definitions/skipped"},{"$ref":"#/definitions/skippedName"}]}},"notes":{"type":"array","description":"What the config asks for that this plan cannot do, per repo (e.g. `untagged: delete` on a registry whose driver cannot list untagged manifests).","items":{"type":"object","required":["repo","message"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"message":{"type":"string"}}}},"summary":{"type":"object","required":["push","delete","kept","skipped"],"additionalProperties":false,"properties":{"push":{"type":"integer","minimum":0},"delete":{"type":"integer","minimum":0},"kept":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0}}}},"definitions":{"repo":{"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."},"tag":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"deleteAction":{"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}},"pushAction":{"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}},"kept":{"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}},"skipped":{"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}},"skippedName":{"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://regplan.dev/schema/plan.schema.json","title":"regplan plan file","description":"A saved regplan plan (formatVersion 1): what `regplan apply plan.json` will do, and what it keeps and skips, each with its reasons. Written by `regplan plan --out FILE` and `--json`.","type":"object","required":["formatVersion","regplanVersion","createdAt","configDigest","actions","kept","skipped","summary"],"additionalProperties":false,"properties":{"formatVersion":{"const":1,"description":"Plan file format; apply refuses any other."},"regplanVersion":{"type":"string","minLength":1,"description":"Version of regplan that made the plan."},"createdAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T","description":"When the plan was made (ISO 8601)."},"configDigest":{"type":"string","minLength":1,"description":"Digest of the normalized config; apply refuses the plan when the config changed."},"shard":{"type":"object","description":"Present when the plan covers only some shards of the selected repos (`regplan plan --shard K/N`, or `--merge --allow-partial`); absent on a plan of every selected repo. A repo's shard is the first 8 bytes of sha256(repo address) as a big-endian unsigned integer, modulo `total`, plus 1.","required":["indexes","total","repos","selectedRepos"],"additionalProperties":false,"properties":{"indexes":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1},"description":"The shards this plan covers (1-based, ascending)."},"total":{"type":"integer","minimum":1,"description":"N: how many shards the selection was split into."},"repos":{"type":"array","items":{"$ref":"#/definitions/repo"},"description":"The repos this plan covers, sorted; a repo with nothing to report is listed too."},"selectedRepos":{"type":"integer","minimum":0,"description":"How many repos all N shards together cover."}}},"actions":{"type":"array","description":"What apply does, pushes first, then deletions, each sorted by repo and tag.","items":{"oneOf":[{"$ref":"#/definitions/deleteAction"},{"$ref":"#/definitions/pushAction"}]}},"kept":{"type":"array","items":{"$ref":"#/definitions/kept"}},"skipped":{"type":"array","items":{"oneOf":[{"$ref":"#/definitions/skipped"},{"$ref":"#/definitions/skippedName"}]}},"expansions":{"type":"array","description":"What each repo pattern of the config (e.g. ghcr.io/acme/*) expanded to at plan time. Apply acts on exactly these repos and never lists the registry again.","items":{"type":"object","required":["pattern","repos"],"additionalProperties":false,"properties":{"pattern":{"type":"string","minLength":1,"description":"The pattern as written in the config."},"repos":{"type":"array","items":{"type":"string","minLength":1},"description":"The repos the plan covers for this pattern."},"excluded":{"type":"array","items":{"$ref":"#/definitions/claimedRepo"},"description":"Matches an exclude: entry (`by`) removed."},"shadowed":{"type":"array","items":{"$ref":"#/definitions/claimedRepo"},"description":"Matches left to another entry (`by`): the repo's own entry, or an earlier pattern."},"rejected":{"type":"array","items":{"type":"string"},"description":"Names the registry listed that match but fail the repository grammar (quoted); never requested."}}}},"notes":{"type":"array","description":"What the config asks for that this plan cannot do, per repo (e.g. `untagged: delete` on a registry whose driver cannot list untagged manifests).","items":{"type":"object","required":["repo","message"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"message":{"type":"string"}}}},"summary":{"type":"object","required":["push","delete","kept","skipped"],"additionalProperties":false,"properties":{"push":{"type":"integer","minimum":0},"delete":{"type":"integer","minimum":0},"kept":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0}}}},"definitions":{"claimedRepo":{"type":"object","required":["repo","by"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"by":{"type":"string"}}},"repo":{"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."},"tag":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"deleteAction":{"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}},"pushAction":{"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}},"kept":{"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}},"skipped":{"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}},"skippedName":{"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}}}};
 const schema12 = {"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."};
+const schema34 = {"type":"object","required":["repo","by"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"by":{"type":"string"}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime0.default;
 const pattern0 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T", "u");
@@ -1817,15 +1818,15 @@ vErrors.push(err38);
 errors++;
 }
 }
-if(data.notes !== undefined){
-let data17 = data.notes;
+if(data.expansions !== undefined){
+let data17 = data.expansions;
 if(Array.isArray(data17)){
 const len5 = data17.length;
 for(let i6=0; i6<len5; i6++){
 let data18 = data17[i6];
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-if(data18.repo === undefined){
-const err39 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
+if(data18.pattern === undefined){
+const err39 = {instancePath:instancePath+"/expansions/" + i6,schemaPath:"#/properties/expansions/items/required",keyword:"required",params:{missingProperty: "pattern"},message:"must have required property '"+"pattern"+"'"};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -1834,8 +1835,8 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(data18.message === undefined){
-const err40 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+if(data18.repos === undefined){
+const err40 = {instancePath:instancePath+"/expansions/" + i6,schemaPath:"#/properties/expansions/items/required",keyword:"required",params:{missingProperty: "repos"},message:"must have required property '"+"repos"+"'"};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -1845,8 +1846,8 @@ vErrors.push(err40);
 errors++;
 }
 for(const key2 in data18){
-if(!((key2 === "repo") || (key2 === "message"))){
-const err41 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
+if(!(((((key2 === "pattern") || (key2 === "repos")) || (key2 === "excluded")) || (key2 === "shadowed")) || (key2 === "rejected"))){
+const err41 = {instancePath:instancePath+"/expansions/" + i6,schemaPath:"#/properties/expansions/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -1856,9 +1857,11 @@ vErrors.push(err41);
 errors++;
 }
 }
-if(data18.repo !== undefined){
-if(typeof data18.repo !== "string"){
-const err42 = {instancePath:instancePath+"/notes/" + i6+"/repo",schemaPath:"#/properties/notes/items/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data18.pattern !== undefined){
+let data19 = data18.pattern;
+if(typeof data19 === "string"){
+if(func3(data19) < 1){
+const err42 = {instancePath:instancePath+"/expansions/" + i6+"/pattern",schemaPath:"#/properties/expansions/items/properties/pattern/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -1868,9 +1871,8 @@ vErrors.push(err42);
 errors++;
 }
 }
-if(data18.message !== undefined){
-if(typeof data18.message !== "string"){
-const err43 = {instancePath:instancePath+"/notes/" + i6+"/message",schemaPath:"#/properties/notes/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+else {
+const err43 = {instancePath:instancePath+"/expansions/" + i6+"/pattern",schemaPath:"#/properties/expansions/items/properties/pattern/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -1880,9 +1882,15 @@ vErrors.push(err43);
 errors++;
 }
 }
-}
-else {
-const err44 = {instancePath:instancePath+"/notes/" + i6,schemaPath:"#/properties/notes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data18.repos !== undefined){
+let data20 = data18.repos;
+if(Array.isArray(data20)){
+const len6 = data20.length;
+for(let i7=0; i7<len6; i7++){
+let data21 = data20[i7];
+if(typeof data21 === "string"){
+if(func3(data21) < 1){
+const err44 = {instancePath:instancePath+"/expansions/" + i6+"/repos/" + i7,schemaPath:"#/properties/expansions/items/properties/repos/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -1892,9 +1900,8 @@ vErrors.push(err44);
 errors++;
 }
 }
-}
 else {
-const err45 = {instancePath:instancePath+"/notes",schemaPath:"#/properties/notes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+const err45 = {instancePath:instancePath+"/expansions/" + i6+"/repos/" + i7,schemaPath:"#/properties/expansions/items/properties/repos/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -1904,11 +1911,9 @@ vErrors.push(err45);
 errors++;
 }
 }
-if(data.summary !== undefined){
-let data21 = data.summary;
-if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
-if(data21.push === undefined){
-const err46 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "push"},message:"must have required property '"+"push"+"'"};
+}
+else {
+const err46 = {instancePath:instancePath+"/expansions/" + i6+"/repos",schemaPath:"#/properties/expansions/items/properties/repos/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -1917,8 +1922,16 @@ vErrors.push(err46);
 }
 errors++;
 }
-if(data21.delete === undefined){
-const err47 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'"};
+}
+if(data18.excluded !== undefined){
+let data22 = data18.excluded;
+if(Array.isArray(data22)){
+const len7 = data22.length;
+for(let i8=0; i8<len7; i8++){
+let data23 = data22[i8];
+if(data23 && typeof data23 == "object" && !Array.isArray(data23)){
+if(data23.repo === undefined){
+const err47 = {instancePath:instancePath+"/expansions/" + i6+"/excluded/" + i8,schemaPath:"#/definitions/claimedRepo/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -1927,8 +1940,8 @@ vErrors.push(err47);
 }
 errors++;
 }
-if(data21.kept === undefined){
-const err48 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "kept"},message:"must have required property '"+"kept"+"'"};
+if(data23.by === undefined){
+const err48 = {instancePath:instancePath+"/expansions/" + i6+"/excluded/" + i8,schemaPath:"#/definitions/claimedRepo/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -1937,8 +1950,9 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(data21.skipped === undefined){
-const err49 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "skipped"},message:"must have required property '"+"skipped"+"'"};
+for(const key3 in data23){
+if(!((key3 === "repo") || (key3 === "by"))){
+const err49 = {instancePath:instancePath+"/expansions/" + i6+"/excluded/" + i8,schemaPath:"#/definitions/claimedRepo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -1947,9 +1961,10 @@ vErrors.push(err49);
 }
 errors++;
 }
-for(const key3 in data21){
-if(!((((key3 === "push") || (key3 === "delete")) || (key3 === "kept")) || (key3 === "skipped"))){
-const err50 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
+}
+if(data23.repo !== undefined){
+if(typeof data23.repo !== "string"){
+const err50 = {instancePath:instancePath+"/expansions/" + i6+"/excluded/" + i8+"/repo",schemaPath:"#/definitions/claimedRepo/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -1959,10 +1974,9 @@ vErrors.push(err50);
 errors++;
 }
 }
-if(data21.push !== undefined){
-let data22 = data21.push;
-if(!((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22)))){
-const err51 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data23.by !== undefined){
+if(typeof data23.by !== "string"){
+const err51 = {instancePath:instancePath+"/expansions/" + i6+"/excluded/" + i8+"/by",schemaPath:"#/definitions/claimedRepo/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -1971,9 +1985,10 @@ vErrors.push(err51);
 }
 errors++;
 }
-if(typeof data22 == "number"){
-if(data22 < 0 || isNaN(data22)){
-const err52 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+}
+else {
+const err52 = {instancePath:instancePath+"/expansions/" + i6+"/excluded/" + i8,schemaPath:"#/definitions/claimedRepo/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -1984,10 +1999,8 @@ errors++;
 }
 }
 }
-if(data21.delete !== undefined){
-let data23 = data21.delete;
-if(!((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23)))){
-const err53 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+else {
+const err53 = {instancePath:instancePath+"/expansions/" + i6+"/excluded",schemaPath:"#/properties/expansions/items/properties/excluded/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -1996,9 +2009,16 @@ vErrors.push(err53);
 }
 errors++;
 }
-if(typeof data23 == "number"){
-if(data23 < 0 || isNaN(data23)){
-const err54 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data18.shadowed !== undefined){
+let data26 = data18.shadowed;
+if(Array.isArray(data26)){
+const len8 = data26.length;
+for(let i9=0; i9<len8; i9++){
+let data27 = data26[i9];
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+if(data27.repo === undefined){
+const err54 = {instancePath:instancePath+"/expansions/" + i6+"/shadowed/" + i9,schemaPath:"#/definitions/claimedRepo/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -2007,12 +2027,8 @@ vErrors.push(err54);
 }
 errors++;
 }
-}
-}
-if(data21.kept !== undefined){
-let data24 = data21.kept;
-if(!((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24)))){
-const err55 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data27.by === undefined){
+const err55 = {instancePath:instancePath+"/expansions/" + i6+"/shadowed/" + i9,schemaPath:"#/definitions/claimedRepo/required",keyword:"required",params:{missingProperty: "by"},message:"must have required property '"+"by"+"'"};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -2021,9 +2037,9 @@ vErrors.push(err55);
 }
 errors++;
 }
-if(typeof data24 == "number"){
-if(data24 < 0 || isNaN(data24)){
-const err56 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+for(const key4 in data27){
+if(!((key4 === "repo") || (key4 === "by"))){
+const err56 = {instancePath:instancePath+"/expansions/" + i6+"/shadowed/" + i9,schemaPath:"#/definitions/claimedRepo/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -2033,11 +2049,9 @@ vErrors.push(err56);
 errors++;
 }
 }
-}
-if(data21.skipped !== undefined){
-let data25 = data21.skipped;
-if(!((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25)))){
-const err57 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(data27.repo !== undefined){
+if(typeof data27.repo !== "string"){
+const err57 = {instancePath:instancePath+"/expansions/" + i6+"/shadowed/" + i9+"/repo",schemaPath:"#/definitions/claimedRepo/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -2046,9 +2060,10 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(typeof data25 == "number"){
-if(data25 < 0 || isNaN(data25)){
-const err58 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+}
+if(data27.by !== undefined){
+if(typeof data27.by !== "string"){
+const err58 = {instancePath:instancePath+"/expansions/" + i6+"/shadowed/" + i9+"/by",schemaPath:"#/definitions/claimedRepo/properties/by/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -2059,9 +2074,8 @@ errors++;
 }
 }
 }
-}
 else {
-const err59 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err59 = {instancePath:instancePath+"/expansions/" + i6+"/shadowed/" + i9,schemaPath:"#/definitions/claimedRepo/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -2073,12 +2087,330 @@ errors++;
 }
 }
 else {
-const err60 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err60 = {instancePath:instancePath+"/expansions/" + i6+"/shadowed",schemaPath:"#/properties/expansions/items/properties/shadowed/type",keyword:"type",params:{type: "array"},message:"must be array"};
 if(vErrors === null){
 vErrors = [err60];
 }
 else {
 vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data18.rejected !== undefined){
+let data30 = data18.rejected;
+if(Array.isArray(data30)){
+const len9 = data30.length;
+for(let i10=0; i10<len9; i10++){
+if(typeof data30[i10] !== "string"){
+const err61 = {instancePath:instancePath+"/expansions/" + i6+"/rejected/" + i10,schemaPath:"#/properties/expansions/items/properties/rejected/items/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/expansions/" + i6+"/rejected",schemaPath:"#/properties/expansions/items/properties/rejected/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+}
+else {
+const err63 = {instancePath:instancePath+"/expansions/" + i6,schemaPath:"#/properties/expansions/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+}
+}
+else {
+const err64 = {instancePath:instancePath+"/expansions",schemaPath:"#/properties/expansions/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+if(data.notes !== undefined){
+let data32 = data.notes;
+if(Array.isArray(data32)){
+const len10 = data32.length;
+for(let i11=0; i11<len10; i11++){
+let data33 = data32[i11];
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+if(data33.repo === undefined){
+const err65 = {instancePath:instancePath+"/notes/" + i11,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+if(data33.message === undefined){
+const err66 = {instancePath:instancePath+"/notes/" + i11,schemaPath:"#/properties/notes/items/required",keyword:"required",params:{missingProperty: "message"},message:"must have required property '"+"message"+"'"};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+for(const key5 in data33){
+if(!((key5 === "repo") || (key5 === "message"))){
+const err67 = {instancePath:instancePath+"/notes/" + i11,schemaPath:"#/properties/notes/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data33.repo !== undefined){
+if(typeof data33.repo !== "string"){
+const err68 = {instancePath:instancePath+"/notes/" + i11+"/repo",schemaPath:"#/properties/notes/items/properties/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+if(data33.message !== undefined){
+if(typeof data33.message !== "string"){
+const err69 = {instancePath:instancePath+"/notes/" + i11+"/message",schemaPath:"#/properties/notes/items/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+}
+else {
+const err70 = {instancePath:instancePath+"/notes/" + i11,schemaPath:"#/properties/notes/items/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/notes",schemaPath:"#/properties/notes/type",keyword:"type",params:{type: "array"},message:"must be array"};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+if(data.summary !== undefined){
+let data36 = data.summary;
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
+if(data36.push === undefined){
+const err72 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "push"},message:"must have required property '"+"push"+"'"};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+if(data36.delete === undefined){
+const err73 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "delete"},message:"must have required property '"+"delete"+"'"};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+if(data36.kept === undefined){
+const err74 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "kept"},message:"must have required property '"+"kept"+"'"};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+if(data36.skipped === undefined){
+const err75 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/required",keyword:"required",params:{missingProperty: "skipped"},message:"must have required property '"+"skipped"+"'"};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+for(const key6 in data36){
+if(!((((key6 === "push") || (key6 === "delete")) || (key6 === "kept")) || (key6 === "skipped"))){
+const err76 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties"};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+}
+if(data36.push !== undefined){
+let data37 = data36.push;
+if(!((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37)))){
+const err77 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+if(typeof data37 == "number"){
+if(data37 < 0 || isNaN(data37)){
+const err78 = {instancePath:instancePath+"/summary/push",schemaPath:"#/properties/summary/properties/push/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+}
+if(data36.delete !== undefined){
+let data38 = data36.delete;
+if(!((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38)))){
+const err79 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+if(typeof data38 == "number"){
+if(data38 < 0 || isNaN(data38)){
+const err80 = {instancePath:instancePath+"/summary/delete",schemaPath:"#/properties/summary/properties/delete/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+}
+if(data36.kept !== undefined){
+let data39 = data36.kept;
+if(!((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39)))){
+const err81 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+if(typeof data39 == "number"){
+if(data39 < 0 || isNaN(data39)){
+const err82 = {instancePath:instancePath+"/summary/kept",schemaPath:"#/properties/summary/properties/kept/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+}
+}
+if(data36.skipped !== undefined){
+let data40 = data36.skipped;
+if(!((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40)))){
+const err83 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+if(typeof data40 == "number"){
+if(data40 < 0 || isNaN(data40)){
+const err84 = {instancePath:instancePath+"/summary/skipped",schemaPath:"#/properties/summary/properties/skipped/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err85 = {instancePath:instancePath+"/summary",schemaPath:"#/properties/summary/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+}
+else {
+const err86 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
 }
 errors++;
 }
