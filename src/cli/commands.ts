@@ -12,6 +12,8 @@ const LOADERS: ReadonlyMap<string, () => Promise<Command>> = new Map([
   ['registries', async () => (await import('./registries.ts')).command],
   ['plan', async () => (await import('./plan.ts')).command],
   ['apply', async () => (await import('./apply.ts')).command],
+  ['export-policy', async () => (await import('./export-policy.ts')).command],
+  ['drift', async () => (await import('./drift.ts')).command],
   ['ci-env', async () => (await import('./ci-env.ts')).command],
   ['login', async () => (await import('./login.ts')).command],
   ['logout', async () => (await import('./logout.ts')).command],

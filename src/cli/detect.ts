@@ -133,8 +133,9 @@ export async function detectReport(args: DetectArgs, io: Io, globals: GlobalOpti
   });
   const factory = driverFactory(detection.type);
   const { ref } = detection;
-  const capabilities = capabilitiesFor(factory, ref.kind === 'registry' ? ref.host : undefined);
-  const configured = ref.kind === 'registry' && config ? registryConfigFor(config, ref.host)?.config.credentials : undefined;
+  const registryConfig = ref.kind === 'registry' && config ? registryConfigFor(config, ref.host)?.config : undefined;
+  const capabilities = capabilitiesFor(factory, ref.kind === 'registry' ? ref.host : undefined, registryConfig);
+  const configured = registryConfig?.credentials;
   const nativeCredentials = await Promise.all(
     capabilities.nativeCredentials.map((spec) =>
       credentialStatus(spec, { env: io.env, ...(configured === undefined ? {} : { configured }), ...(config === undefined ? {} : { configDir: config.dir }) }),

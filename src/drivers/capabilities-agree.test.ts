@@ -1,8 +1,12 @@
 /**
  * One truth about what each registry type can do: the capabilities its factory declares, the capabilities of the
  * driver regplan really builds, `regplan registries --json` and `regplan detect --json` must all agree, for every
- * type and host variant. (Issue: GCR and Yandex were advertised with abilities their drivers forced off.)
+ * type and host variant. (Issue: GCR and Yandex were advertised with abilities their drivers forced off.) The
+ * rows finished natively in issue 12 say what they now do.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from '../cli/main.ts';
@@ -32,6 +36,18 @@ test('the native drivers declare how repo discovery lists repositories (issue 11
   assert.equal(declaring.sort(), ['acr', 'dockerhub', 'ecr', 'github', 'gitlab', 'harbor', 'quay']);
 });
 
+test('GCR and Artifactory are native (issue 12 item 7): ready, untag, GCR lists untagged manifests, and "registries --json" says so', async () => {
+  const { registries: rows } = (await json(['registries', '--json'])) as { registries: { type: string; status: string; untag: boolean; listUntagged: boolean }[] };
+  for (const [type, listUntagged] of [['gcr', true], ['artifactory', false]] as const) {
+    const factory = DRIVER_FACTORIES[type];
+    const built = capabilitiesFor(factory, HOSTS[type]);
+    assert.is(factory.status, 'ready', type);
+    assert.equal({ untag: built.untag, listUntagged: built.listUntagged }, { untag: true, listUntagged }, type);
+    const row = rows.find((r) => r.type === type);
+    assert.equal({ status: row?.status, untag: row?.untag, listUntagged: row?.listUntagged }, { status: 'ready', untag: true, listUntagged }, type);
+  }
+});
+
 for (const type of REGISTRY_TYPES) {
   test(`${type}: declared, built, "registries --json" and "detect --json" capabilities agree`, async () => {
     const factory = DRIVER_FACTORIES[type];
@@ -49,5 +65,24 @@ for (const type of REGISTRY_TYPES) {
     assert.equal(shown(detected.capabilities), shown(built));
   });
 }
+
+test('nexus with registries.<host>.api set to its repository URL: detect shows the components API the driver then uses', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-caps-'));
+  try {
+    const api = 'https://nexus.example.com/repository/docker-hosted';
+    const file = path.join(dir, 'registry.config.yaml');
+    await writeFile(file, `version: 1\nregistries:\n  nexus.example.com: { type: nexus, api: "${api}" }\nrepos: []\n`);
+    const factory = DRIVER_FACTORIES.nexus;
+    const built = factory.create({ host: 'nexus.example.com', type: 'nexus', registry: { host: 'nexus.example.com', insecure: false, api }, credentials: async () => undefined, nativeSecret: async () => undefined }).capabilities;
+    assert.is(built.untag, true, 'the components API deletes one tag');
+    assert.match(built.cleanupPath, 'Nexus components API');
+    const detected = (await json(['detect', '--json', '--config', file, 'nexus.example.com/team/app'])) as { type: string; capabilities: Parameters<typeof shown>[0] };
+    assert.is(detected.type, 'nexus');
+    assert.equal(shown(detected.capabilities), shown(built));
+    assert.not.equal(shown(detected.capabilities), shown(capabilitiesFor(factory, 'nexus.example.com')), 'and differs from the row without api');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
 
 test.run();

@@ -40,7 +40,7 @@ export function createRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
 ): Driver & ManifestReader & ContentPusher & RepositoryLister {
-  const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(context, driver, false);
+  const { untag: _untag, ...withoutUntag } = buildRegistryApiDriver(context, registryClientFor(context), driver, false);
   return withoutUntag;
 }
 
@@ -51,21 +51,27 @@ export function createRegistryApiDriver(
 export function createUntaggingRegistryApiDriver(
   context: DriverContext,
   driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
+  client: RegistryClient = registryClientFor(context),
 ): Driver & Untagger & ManifestReader & ContentPusher & RepositoryLister {
-  return buildRegistryApiDriver(context, driver, true);
+  return buildRegistryApiDriver(context, client, driver, true);
 }
 
-function buildRegistryApiDriver(
-  context: DriverContext,
-  driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
-  untag: boolean,
-): Driver & Untagger & ManifestReader & ContentPusher & RepositoryLister {
-  const client = new RegistryClient({
+/** The Registry API client of a driver context (a driver that also reads vendor fields shares it with its base). */
+export function registryClientFor(context: DriverContext): RegistryClient {
+  return new RegistryClient({
     host: context.host,
     insecure: context.registry?.insecure ?? false,
     credentials: context.credentials,
     ...(context.debug === undefined ? {} : { debug: context.debug }),
   });
+}
+
+function buildRegistryApiDriver(
+  context: DriverContext,
+  client: RegistryClient,
+  driver: { type: RegistryType; capabilities: Capabilities; cleanupPath?: string },
+  untag: boolean,
+): Driver & Untagger & ManifestReader & ContentPusher & RepositoryLister {
   return {
     type: driver.type,
     capabilities: {

@@ -13,6 +13,7 @@
  *   after another, so two untags can never each count on the other to keep the image. The capability
  *   `untagLastDeletesManifest` tells apply the same, so it re-checks the tags before such an untag.
  * - Done only when ECR says so: see ecr/batch-delete.ts.
+ * - Installed lifecycle policy (`readInstalledPolicy`, for `regplan drift`): GetLifecyclePolicy.
  * - Discovery (`listRepositories`): DescribeRepositories through the SDK's paginator (pages of 1000, nextToken),
  *   every repository of the registry's account filtered by the prefix; ECR has no namespaces (a `/` is part of the
  *   name), so a prefix nothing matches gives an empty list.
@@ -28,6 +29,7 @@ import { EcrApi } from './ecr/api.ts';
 import { BatchDeleter } from './ecr/batch-delete.ts';
 import { namesWithPrefix } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
+import type { InstalledPolicy, InstalledPolicyReader } from '../export/installed.ts';
 
 const capabilities: Capabilities = {
   push: true,
@@ -61,7 +63,7 @@ const PAGE_SIZE = 1000;
 /** The ECR driver for one registry host. */
 export function createEcrDriver(
   context: DriverContext,
-): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister {
+): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister & InstalledPolicyReader {
   const api = new EcrApi(context);
   const display = (name: string) => `${context.host}/${name}`;
   const deleter = new BatchDeleter(api, display);
@@ -103,6 +105,28 @@ export function createEcrDriver(
         return (await allPages(pages, subject, 'DescribeRepositories')).flatMap((page) => page.repositories ?? []);
       });
       return namesWithPrefix(repositories.flatMap((r) => (r.repositoryName === undefined ? [] : [r.repositoryName])), prefix);
+    },
+    /**
+     * The installed lifecycle policy (GetLifecyclePolicy, ecr:GetLifecyclePolicy), for `regplan drift`;
+     * LifecyclePolicyNotFoundException means none is installed.
+     */
+    async readInstalledPolicy(name: string): Promise<InstalledPolicy | undefined> {
+      const text = await api.run('GetLifecyclePolicy', display(name), async (sdk, client) => {
+        try {
+          return (await client.send(new sdk.GetLifecyclePolicyCommand({ ...api.registryId, repositoryName: name }))).lifecyclePolicyText;
+        } catch (error) {
+          if ((error as { name?: unknown }).name === 'LifecyclePolicyNotFoundException') return undefined;
+          throw error;
+        }
+      });
+      if (text === undefined) return undefined;
+      let document: unknown;
+      try {
+        document = JSON.parse(text);
+      } catch {
+        throw new ProtocolError(`the lifecycle policy of "${display(name)}" is not JSON`, { code: 'INVALID_JSON', registry: context.host, repo: display(name), hint: 'check it with "aws ecr get-lifecycle-policy"' });
+      }
+      return { format: 'ecr-lifecycle-policy', document, source: 'GetLifecyclePolicy' };
     },
     async listTagRecords(name) {
       const records: TagRecord[] = [];

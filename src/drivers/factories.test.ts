@@ -7,7 +7,6 @@ import { REGISTRY_TYPES } from '../config/types.ts';
 import { isNotFound, RegplanError } from '../errors.ts';
 import { canListUntagged, canPush, canReadManifests, canUntag, type DriverContext, hasDetailedListing, refusesCleanup } from './driver.ts';
 import { capabilitiesFor, DRIVER_FACTORIES, driverFactory, needsNativeCredentials, supportMatrix } from './index.ts';
-import { danglingTags } from './gcr.ts';
 import { cleanupPendingDriver } from './unavailable.ts';
 
 /** Registry DELETE semantics of three real registries (shared/reference/registry-apis.md §1.9). */
@@ -103,7 +102,7 @@ test('every registry type has a factory of that type, with a title and a cleanup
 
 test('capabilities follow design §2 and §5.3: untag where the registry can, *ok where native credentials are needed', () => {
   const untag = REGISTRY_TYPES.filter((t) => DRIVER_FACTORIES[t].capabilities.untag).sort();
-  assert.equal(untag, ['acr', 'dockerhub', 'ecr', 'gcr', 'gitlab', 'harbor', 'oci', 'quay']);
+  assert.equal(untag, ['acr', 'artifactory', 'dockerhub', 'ecr', 'gcr', 'gitlab', 'harbor', 'oci', 'quay']);
   const starred = REGISTRY_TYPES.filter((t) => needsNativeCredentials(DRIVER_FACTORIES[t].capabilities)).sort();
   assert.equal(starred, ['acr', 'dockerhub', 'ecr', 'github', 'gitlab', 'selectel']);
   assert.ok(REGISTRY_TYPES.every((t) => DRIVER_FACTORIES[t].capabilities.push));
@@ -155,8 +154,8 @@ test('ecr: untags, lists tag records and untagged images through the AWS API, an
   assert.not.ok(refusesCleanup(driver));
 });
 
-test('Registry-API fallbacks say honestly that they cannot untag or list untagged manifests', () => {
-  for (const type of ['default', 'artifactory', 'nexus', 'yandex'] as const) {
+test('Registry-API fallbacks say honestly that they cannot untag or list untagged manifests (nexus: without api)', () => {
+  for (const type of ['default', 'nexus'] as const) {
     const driver = driverFactory(type).create(contextFor('registry.example.com', type));
     assert.is(driver.type, type);
     assert.is(driver.capabilities.untag, false, type);
@@ -164,6 +163,15 @@ test('Registry-API fallbacks say honestly that they cannot untag or list untagge
     assert.is(driver.capabilities.listUntagged, false, type);
     assert.is(canListUntagged(driver), false, type);
   }
+});
+
+test('yandex: lists tags and untagged images through the images API, ready, and says it cannot untag', () => {
+  const driver = driverFactory('yandex').create(contextFor('cr.yandex', 'yandex'));
+  assert.is(driverFactory('yandex').status, 'ready');
+  assert.ok(hasDetailedListing(driver) && canListUntagged(driver) && canPush(driver));
+  assert.is(driver.capabilities.listUntagged, true);
+  assert.is(driver.capabilities.untag, false);
+  assert.not.ok(canUntag(driver));
 });
 
 test('gitlab: untags and lists through the GitLab API on gitlab.com; a self-hosted host without an api base refuses cleanup', () => {
@@ -216,26 +224,6 @@ test('quay: untag removes one tag and keeps the manifest for the other', async (
   }
 });
 
-for (const semantics of ['gcr', 'gcr-unnamed'] as const) {
-  test(`gcr: deleting a tagged digest untags every tag first, then deletes it (${semantics} error text)`, async () => {
-    const registry = await startRegistry(semantics, { v1: 'a', 'v1.0': 'a', keep: 'b' });
-    try {
-      const driver = driverFactory('gcr').create(contextFor(registry.host, 'gcr'));
-      const digest = registry.digestOf('v1');
-      await driver.deleteManifest(REPO, digest);
-      assert.equal(registry.tags(), ['keep']);
-      assert.not.ok(registry.hasManifest(digest));
-      assert.ok(registry.requests.includes('DELETE /v2/team/app/manifests/v1'), registry.requests.join('\n'));
-    } finally {
-      await registry.close();
-    }
-  });
-}
-
-test('gcr: the dangling-tag error names the tag to untag', () => {
-  const error = { errors: [{ code: 'GOOGLE_MANIFEST_DANGLING_TAG', message: 'Manifest is still referenced by tag: v1.2' }] };
-  assert.equal(danglingTags(error as never), ['v1.2']);
-  assert.equal(danglingTags({ errors: [{ code: 'UNSUPPORTED', message: 'referenced by tag: x' }] } as never), []);
-});
+// GCR's dangling-tag deletes are tested against the GCR emulator in gcr.test.ts.
 
 test.run();

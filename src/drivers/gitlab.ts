@@ -13,6 +13,7 @@
  * repositories`: every project of the group and its subgroups) and, on 404, as a project (`/projects/<path>/registry/
  * repositories`); each repository's `path` is its Registry-API name. A prefix without a namespace is an error (the
  * instance-wide `/v2/_catalog` needs a GitLab admin, reference §3.5).
+ * Installed cleanup policy (`readInstalledPolicy`, for `regplan drift`): `GET /projects/:id` -> container_expiration_policy.
  * Paging: offset pages (`X-Next-Page`) or GitLab.com keyset pages (`Link rel="next"`), through `NativeApi.listAll`
  * on the API's own origin only (reference §3.5).
  */
@@ -25,6 +26,7 @@ import type { Capabilities, CleanupRefuser, DetailedLister, Driver, DriverContex
 import { confirmGone, headerPageNext, NativeApi, SingleFlight, tagSegment } from './native-api.ts';
 import { namespaceNotFound, namespaceRequired, namesWithPrefix, prefixNamespace } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
+import type { InstalledPolicyReader } from '../export/installed.ts';
 
 const TOKEN_FLAG = '--repo-gitlab-token';
 const TOKEN_ENV = 'REGPLAN_REPO_GITLAB_TOKEN';
@@ -224,9 +226,33 @@ function createGitlabDriver(context: DriverContext): Driver {
     });
   };
 
-  const driver: Driver & DetailedLister & Untagger & RepositoryLister = {
+  const driver: Driver & DetailedLister & Untagger & RepositoryLister & InstalledPolicyReader = {
     ...base,
     capabilities,
+    /**
+     * The project's cleanup policy (`GET /projects/:id` -> container_expiration_policy), for `regplan drift`;
+     * undefined when it is disabled or the repository has no project yet. `name_regex` is the older name of
+     * name_regex_delete.
+     */
+    async readInstalledPolicy(name) {
+      const at = await locate(name);
+      if (at === undefined) return undefined;
+      const project = (await (await client()).get<{ container_expiration_policy?: Record<string, unknown> | null }>(`projects/${at.project}`)).data;
+      const p = project.container_expiration_policy;
+      if (p === null || p === undefined || p['enabled'] !== true) return undefined;
+      const text = (key: string) => (typeof p[key] === 'string' && p[key] !== '' ? (p[key] as string) : undefined);
+      const deleteRegex = text('name_regex_delete') ?? text('name_regex');
+      const keepRegex = text('name_regex_keep');
+      const attributes = {
+        enabled: true,
+        cadence: text('cadence') ?? '1d',
+        ...(typeof p['keep_n'] === 'number' ? { keep_n: p['keep_n'] } : {}),
+        ...(text('older_than') === undefined ? {} : { older_than: text('older_than') }),
+        ...(deleteRegex === undefined ? {} : { name_regex_delete: deleteRegex }),
+        ...(keepRegex === undefined ? {} : { name_regex_keep: keepRegex }),
+      };
+      return { format: 'gitlab-cleanup-policy', document: { container_expiration_policy_attributes: attributes }, source: 'GET /projects/:id (container_expiration_policy)' };
+    },
     async listTagRecords(name) {
       const at = await locate(name);
       if (at === undefined) return [];

@@ -13,6 +13,8 @@
  * Discovery (`listRepositories`): the repositories of the prefix's project (`GET /projects/<p>/repositories`, whose
  * `name` is already `<p>/<repo>`); a prefix without a project lists the projects the account sees (`GET /projects`)
  * and then each one's repositories, skipping a project deleted in between (reference §3.6).
+ * Installed tag retention policy (`readInstalledPolicy`, for `regplan drift`): GET /projects/<p> metadata.retention_id,
+ * then GET /retentions/<id>.
  */
 import pLimit from 'p-limit';
 import { RegistryError, RegplanError } from '../errors.ts';
@@ -23,6 +25,7 @@ import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext
 import { basicAuthorization, confirmGone, linkNext, NativeApi, nativeApiBase, type NativeResponse, digestSegment, tagSegment } from './native-api.ts';
 import { namespaceNotFound, namesWithPrefix, prefixOwner } from './repository-prefix.ts';
 import type { TagRecord } from '../model/inventory.ts';
+import type { InstalledPolicy, InstalledPolicyReader } from '../export/installed.ts';
 
 const USERNAME_ENV = 'REGPLAN_REPO_HARBOR_USERNAME';
 const PASSWORD_ENV = 'REGPLAN_REPO_HARBOR_PASSWORD';
@@ -103,7 +106,7 @@ function harborMessage(data: unknown): string {
 /** Builds the Harbor driver for one host. */
 export function createHarborDriver(
   context: DriverContext,
-): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister {
+): Driver & Untagger & DetailedLister & UntaggedLister & ManifestReader & ContentPusher & RepositoryLister & InstalledPolicyReader {
   const { host } = context;
   const base = harborApiBase(context);
   const api = new NativeApi({
@@ -222,6 +225,18 @@ export function createHarborDriver(
     type: 'harbor',
     listRepositories,
     capabilities,
+    /**
+     * The project's tag retention policy, for `regplan drift`: `GET /projects/<p>` -> metadata.retention_id, then
+     * `GET /retentions/<id>`; undefined when the project has none.
+     */
+    async readInstalledPolicy(name: string): Promise<InstalledPolicy | undefined> {
+      const project = name.split('/')[0] ?? name;
+      const info = (await api.get<{ metadata?: { retention_id?: unknown } }>(`projects/${encodeURIComponent(project)}`)).data;
+      const id = info.metadata?.retention_id;
+      if ((typeof id !== 'string' && typeof id !== 'number') || String(id) === '' || String(id) === '0') return undefined;
+      const document = (await api.get<unknown>(`retentions/${encodeURIComponent(String(id))}`)).data;
+      return { format: 'harbor-retention-policy', document, source: `GET /projects/${project} (retention_id ${String(id)}) + GET /retentions/${String(id)}` };
+    },
     async listTagRecords(name) {
       const records = (await listArtifacts(name)).flatMap((artifact) =>
         (artifact.tags ?? []).map((tag): TagRecord => {

@@ -2,7 +2,7 @@
  * The table of every registry type's driver factory, and the questions asked of it: which factory serves a
  * type, which capabilities apply to a host, and the support matrix `regplan registries` prints.
  */
-import type { RegistryType } from '../config/types.ts';
+import type { RegistryConfig, RegistryType } from '../config/types.ts';
 import { acrDriver } from './acr.ts';
 import { artifactoryDriver } from './artifactory.ts';
 import { defaultDriver } from './default.ts';
@@ -62,10 +62,11 @@ const SAMPLE_HOSTS: Readonly<Record<RegistryType, string>> = {
 /**
  * What a type really does on one host, read from the driver regplan would build there (no request is sent: drivers
  * connect lazily). `regplan registries`, `regplan detect` and planning all read this, so what is shown is what runs.
+ * `registry` is the host's config entry where one applies (Nexus's `api` turns its components API on).
  */
-export function capabilitiesFor(factory: DriverFactory, host: string | undefined): Capabilities {
+export function capabilitiesFor(factory: DriverFactory, host: string | undefined, registry?: RegistryConfig): Capabilities {
   const target = host ?? SAMPLE_HOSTS[factory.type];
-  const inert: DriverContext = { host: target, type: factory.type, credentials: async () => undefined, nativeSecret: async () => undefined };
+  const inert: DriverContext = { host: target, type: factory.type, ...(registry === undefined ? {} : { registry }), credentials: async () => undefined, nativeSecret: async () => undefined };
   return factory.create(inert).capabilities;
 }
 

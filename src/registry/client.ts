@@ -116,6 +116,19 @@ export class RegistryClient {
   }
 
   /**
+   * The tags/list pages as the registry sent them, vendor fields included (Google's `manifest` map with digests,
+   * tags and upload times), following Link pages like `listTags`; undefined when the repository is unknown (404).
+   */
+  async tagListPages(name: string): Promise<unknown[] | undefined> {
+    const pages: unknown[] = [];
+    for await (const page of this.#pages(this.#url({ endpoint: 'tags', name }), { name, subject: name, accept: 'application/json', what: 'tag list page' })) {
+      if (page === undefined) return pages.length === 0 ? undefined : pages;
+      pages.push(page);
+    }
+    return pages;
+  }
+
+  /**
    * Repository names from the catalog (`GET /v2/_catalog`, token scope `registry:catalog:*`), following Link pages;
    * optional in the spec and often limited to what the caller may see, so it proves nothing about repos it does
    * not list. The names are returned as the registry sent them (callers check them with isValidRepoName before

@@ -1,7 +1,8 @@
 /**
  * Names from a registry are hostile (issue 9): a tags/list that returns path tricks (`pr-1/../v1.0.0`,
  * `../../../v2/other/manifests/latest`, `%2e%2e`, `%2f`), a control character or a 200-character tag next to real
- * tags. Plan and apply run through runCli against the memory registry with GCR's semantics (DELETE by tag untags),
+ * tags, in tags/list and in Google's manifest map on the manifest of pr-9. Plan and apply run through runCli against
+ * the memory registry with GCR's semantics (DELETE by tag untags; a manifest is deleted after untagging its tags),
  * where such a tag once made apply untag the kept v1.0.0. Every raw request line is recorded before the registry
  * parses it, so the test sees what regplan really sent.
  */
@@ -39,10 +40,18 @@ async function withWorld(body: (world: World) => Promise<void>): Promise<void> {
   const raw: World['raw'] = [];
   const registry = await startMemoryRegistry({
     tagDelete: 'untag',
-    routes: (req, res, url, _store, helpers) => {
+    digestDelete: 'dangling-tag-400',
+    routes: (req, res, url, store, helpers) => {
       raw.push({ method: req.method ?? 'GET', url: req.url ?? '' });
       if (req.method === 'GET' && url.pathname === '/v2/app/tags/list') {
-        helpers.sendJson(req, res, 200, { name: 'app', tags: [...HOSTILE, ...REAL] });
+        // Google's manifest map (reference §3.8) names the hostile tags too, on the manifest of pr-9: untagging them
+        // before deleting that manifest must never reach a URL
+        const manifest: Record<string, unknown> = {};
+        for (const { tag, digest } of store.tags('app')) {
+          const tags = [...((manifest[digest] as { tag?: string[] } | undefined)?.tag ?? []), tag, ...(tag === 'pr-9' ? HOSTILE : [])];
+          manifest[digest] = { tag: tags, mediaType: store.manifest('app', digest)?.mediaType, timeUploadedMs: String(OLD.getTime()), timeCreatedMs: String(OLD.getTime()) };
+        }
+        helpers.sendJson(req, res, 200, { name: 'app', tags: [...HOSTILE, ...REAL], manifest });
         return true;
       }
       return false;
@@ -113,7 +122,10 @@ test('hostile tag names are skipped in the plan with the reason, and plan and ap
     assert.match(applied.out, /Apply: 1 done, 0 stale, 0 failed\./);
     assert.equal(registry.store.tags('app').map((t) => t.tag), ['v1.0.0'], 'v1.0.0 is untouched, pr-9 is gone');
     assert.equal(registry.store.tags('other').map((t) => t.tag), ['latest'], 'the other repository is untouched');
-    assert.equal(raw.filter((r) => r.method === 'DELETE').length, 1);
+    const sent = raw.filter((r) => r.method === 'DELETE').map((r) => r.url);
+    assert.is(sent.length, 2, 'untag pr-9, then delete its manifest by digest');
+    assert.is(sent[0], '/v2/app/manifests/pr-9');
+    assert.match(sent[1] ?? '', /^\/v2\/app\/manifests\/sha256:[0-9a-f]{64}$/);
     assertStayedInRepo(raw);
   });
 });

@@ -37,6 +37,8 @@ export interface OperationContext {
   now: () => Date;
   /** Called before an operation reads the store (another writer changing it while a listing pages). */
   beforeOperation?: (operation: string, body: Body) => void;
+  /** Lifecycle policies by repository name (PutLifecyclePolicy / GetLifecyclePolicy), as the text that was put. */
+  lifecyclePolicies: Map<string, { text: string; at: Date }>;
   /** Faults a test injected: image id key (`tag:<t>` / `digest:<d>`) -> the failure its next BatchDeleteImage item gets. */
   injectedFailures: Map<string, { failureCode: string; failureReason: string }>;
 }
@@ -52,6 +54,8 @@ export const OPERATIONS: Record<string, (body: Body, context: OperationContext) 
   BatchDeleteImage: batchDeleteImage,
   GetAuthorizationToken: getAuthorizationToken,
   DescribeRepositories: describeRepositories,
+  PutLifecyclePolicy: putLifecyclePolicy,
+  GetLifecyclePolicy: getLifecyclePolicy,
 };
 
 /** The repository a request names; RepositoryNotFoundException when it holds nothing (ECR repos exist once pushed to here). */
@@ -286,7 +290,8 @@ function describeRepositories(body: Body, context: OperationContext): unknown {
   }
   context.beforeOperation?.('DescribeRepositories', body);
   const registryId = body['registryId'] ?? context.account;
-  const all = registryId === context.account ? context.store.repos() : [];
+  // A repository outlives its images (CreateRepository/DeleteRepository manage it; BatchDeleteImage never removes it).
+  const all = registryId === context.account ? context.store.repos({ includeEmpty: true }) : [];
   for (const name of names ?? []) {
     if (!all.includes(name)) throw new EcrFault('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${context.account}'`);
   }
@@ -304,4 +309,41 @@ function describeRepositories(body: Body, context: OperationContext): unknown {
     })),
     ...('nextToken' in result && result.nextToken !== undefined ? { nextToken: result.nextToken } : {}),
   };
+}
+
+/**
+ * PutLifecyclePolicy (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutLifecyclePolicy.html):
+ * stores `lifecyclePolicyText` (100–30720 characters, InvalidParameterException otherwise; ECR also refuses text
+ * that is not a policy document with `rules`) and answers {registryId, repositoryName, lifecyclePolicyText}.
+ */
+function putLifecyclePolicy(body: Body, context: OperationContext): unknown {
+  const repo = repositoryOf(body, context);
+  const text = body['lifecyclePolicyText'];
+  if (typeof text !== 'string' || text.length < 100 || text.length > 30720) {
+    throw new EcrFault('InvalidParameterException', "1 validation error detected: Value at 'lifecyclePolicyText' failed to satisfy constraint: Member must have length between 100 and 30720");
+  }
+  let rules: unknown;
+  try {
+    rules = (JSON.parse(text) as { rules?: unknown }).rules;
+  } catch {
+    rules = undefined;
+  }
+  if (!Array.isArray(rules) || rules.length === 0) throw new EcrFault('InvalidParameterException', "Invalid parameter at 'LifecyclePolicyText' failed to satisfy constraint: 'Lifecycle policy validation failure'");
+  context.lifecyclePolicies.set(repo, { text, at: context.now() });
+  return { registryId: context.account, repositoryName: repo, lifecyclePolicyText: text };
+}
+
+/**
+ * GetLifecyclePolicy (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetLifecyclePolicy.html):
+ * {registryId, repositoryName, lifecyclePolicyText, lastEvaluatedAt (epoch seconds)}; a repository without a
+ * policy answers LifecyclePolicyNotFoundException ("Lifecycle policy does not exist for the repository with name
+ * '…' in the registry with id '…'").
+ */
+function getLifecyclePolicy(body: Body, context: OperationContext): unknown {
+  const repo = repositoryOf(body, context);
+  const policy = context.lifecyclePolicies.get(repo);
+  if (policy === undefined) {
+    throw new EcrFault('LifecyclePolicyNotFoundException', `Lifecycle policy does not exist for the repository with name '${repo}' in the registry with id '${context.account}'`);
+  }
+  return { registryId: context.account, repositoryName: repo, lifecyclePolicyText: policy.text, lastEvaluatedAt: policy.at.getTime() / 1000 };
 }

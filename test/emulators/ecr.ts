@@ -8,7 +8,8 @@
  * BatchDeleteImage / DescribeImages imageIds (InvalidParameterException), partial failures with HTTP 200 in
  * `failures`, by-tag deletes that remove only the tag (the image goes with its last tag), by-digest deletes that
  * take every tag, ImageReferencedByManifestList for index children, index children listed as untagged images,
- * DescribeRepositories paged by nextToken (see ecr-operations.ts).
+ * DescribeRepositories paged by nextToken, Put/GetLifecyclePolicy with LifecyclePolicyNotFoundException (see
+ * ecr-operations.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -90,6 +91,7 @@ export async function startEcrEmulator(options: EcrEmulatorOptions = {}): Promis
   const denied = new Set(options.deny ?? []);
   let throttleLeft = options.throttle ?? 0;
   const injectedFailures = new Map<string, { failureCode: string; failureReason: string }>();
+  const lifecyclePolicies = new Map<string, { text: string; at: Date }>();
   let origin = '';
 
   const api = async (req: IncomingMessage, res: ServerResponse, store: RegistryStore): Promise<void> => {
@@ -124,7 +126,7 @@ export async function startEcrEmulator(options: EcrEmulatorOptions = {}): Promis
       }
       const handler = OPERATIONS[operation];
       if (handler === undefined) throw new EcrFault('UnknownOperationException', `Unknown operation ${operation}`);
-      answer(200, handler(call.body, { store, account, region, origin, registryPassword, pageLimit: options.pageLimit, now: options.clock ?? (() => new Date()), injectedFailures, ...(options.beforeOperation === undefined ? {} : { beforeOperation: options.beforeOperation }) }));
+      answer(200, handler(call.body, { store, account, region, origin, registryPassword, pageLimit: options.pageLimit, now: options.clock ?? (() => new Date()), injectedFailures, lifecyclePolicies, ...(options.beforeOperation === undefined ? {} : { beforeOperation: options.beforeOperation }) }));
     } catch (error) {
       if (error instanceof EcrFault) answer(error.status, { __type: error.code, message: error.message });
       else answer(500, { __type: 'ServerException', message: String(error) });

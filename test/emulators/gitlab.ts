@@ -15,6 +15,8 @@
  * "Within a group"): the registry repositories of every project in the group and its subgroups (GitLab's
  * ContainerRepositoriesFinder: `for_group_and_its_subgroups`), offset pages as for projects, no tags; an unknown group
  * answers `404 Group Not Found`, and a job token (scoped to its own project's registry) gets 403.
+ * Projects (`GET /projects/:id`, https://docs.gitlab.com/api/projects/#get-a-single-project): id, path and the
+ * `container_expiration_policy` (the cleanup policy `regplan drift` reads; disabled by default).
  * Test hooks: `nextOrigin` (Link URLs on another origin, for the same-origin check), `beforeRepositoriesPage`
  * (another writer pushing while a repository listing runs) and `collectUntagged`
  * (a manifest goes with its last tag at once, as GitLab's garbage collection later removes untagged content,
@@ -28,6 +30,12 @@ export interface GitlabProject {
   id: number;
   /** Full path with namespace, e.g. `acme/platform/api`. */
   path: string;
+  /**
+   * The project's cleanup policy as `GET /projects/:id` reports it in `container_expiration_policy`
+   * (https://docs.gitlab.com/api/projects/#get-a-single-project): cadence, enabled, keep_n, older_than, name_regex,
+   * name_regex_delete, name_regex_keep, next_run_at; absent = GitLab's default (disabled, nulls).
+   */
+  containerExpirationPolicy?: Record<string, unknown>;
 }
 
 /** What a token may do: `api` reads and deletes, `read_api` only reads. */
@@ -176,6 +184,15 @@ async function serveApi(req: IncomingMessage, res: ServerResponse, requestUrl: U
     const listed = inGroup.flatMap((p) => repositoriesOf(p, call).map((path) => ({ path, project: p }))).sort((a, b) => (a.path < b.path ? -1 : 1));
     const page = offsetPage(listed, url, maxPerPage, state.options.nextOrigin);
     return send(200, page.items.map((r) => repositoryJson(r.path, r.project, call, new URL(url.pathname, url.origin))), page.headers);
+  }
+  if (parts[0] === 'projects' && parts.length === 2 && parts[1] !== undefined && parts[1] !== '') {
+    // GET /projects/:id: the project with its container_expiration_policy (projects API, "Get a single project").
+    const project = findProject(state.options.projects, decodeURIComponent(parts[1]));
+    if (project === undefined || caller.kind === 'anonymous') return send(404, { message: '404 Project Not Found' });
+    if (caller.kind === 'job') return send(403, { message: '403 Forbidden' }); // the job token is scoped to the registry API
+    if ((req.method ?? 'GET') !== 'GET') return send(405, { message: '405 Method Not Allowed' });
+    const policy = { cadence: '1d', enabled: false, keep_n: 10, older_than: '90d', name_regex: '.*', name_regex_delete: '.*', name_regex_keep: null, next_run_at: null, ...project.containerExpirationPolicy };
+    return send(200, { id: project.id, path_with_namespace: project.path, container_registry_enabled: true, container_expiration_policy: policy });
   }
   if (parts[0] !== 'projects' || parts[2] !== 'registry' || parts[3] !== 'repositories' || parts[1] === undefined) {
     return send(404, { error: '404 Not Found' });

@@ -10,7 +10,9 @@
  * Discovery (reference §3.6; Harbor's api/v2.0/swagger.yaml, operations `listProjects` and `listRepositories`):
  * `GET /projects` → `[{project_id, name, repo_count, …}]` and `GET /projects/<p>/repositories` → `[{id, project_id,
  * name: "<p>/<repo>", artifact_count, …}]`, both paged like artifacts; an unknown project answers 404 NOT_FOUND, an
- * anonymous caller sees public projects only. Test hooks: `nextOrigin` (Link URLs on another origin) and
+ * anonymous caller sees public projects only. Tag retention: `GET /projects/<p>` carries `metadata.retention_id`
+ * once `setRetention` installed a policy, and `GET /retentions/<id>` answers it (Harbor API v2.0 RetentionPolicy).
+ * Test hooks: `nextOrigin` (Link URLs on another origin) and
  * `beforeListPage` (another writer pushing while a project or repository listing runs).
  */
 import { randomUUID } from 'node:crypto';
@@ -51,6 +53,11 @@ export interface HarborEmulatorOptions {
 export interface HarborEmulator extends MemoryRegistry {
   /** `http://127.0.0.1:PORT/api/v2.0` */
   apiBase: string;
+  /**
+   * Installs a tag retention policy on a project (what `POST /retentions` does): the project's
+   * `metadata.retention_id` then names it and `GET /retentions/{id}` answers it with its id.
+   */
+  setRetention(project: string, policy: Record<string, unknown>): number;
 }
 
 const API = '/api/v2.0';
@@ -67,6 +74,8 @@ export async function startHarborEmulator(options: HarborEmulatorOptions = {}): 
     if (id === undefined) ids.set(key, (id = ids.size + 1));
     return id;
   };
+  const retentions = new Map<number, Record<string, unknown>>();
+  const retentionOf = new Map<string, number>();
   const registry = await startMemoryRegistry({
     auth: Object.keys(users).length === 0 ? { kind: 'none' } : { kind: 'bearer', users, service: 'harbor-registry', realmPath: '/service/token' },
     tagDelete: 'unsupported-400',
@@ -103,6 +112,26 @@ export async function startHarborEmulator(options: HarborEmulatorOptions = {}): 
         if (!visible.includes(project)) return accounts && user === undefined ? fail(401, 'UNAUTHORIZED', 'unauthorized') : fail(404, 'NOT_FOUND', `project ${project} not found`);
         const repositories = store.repos().filter((r) => r.startsWith(`${project}/`));
         return send(repositories.map((name) => ({ id: idOf(`repository ${name}`), project_id: idOf(`project ${project}`), name, artifact_count: store.manifests(name).length, pull_count: 0 })));
+      }
+      // GET /projects/{project_name_or_id}: the project with metadata.retention_id (a string, as Harbor stores
+      // project metadata) once a retention policy exists; GET /retentions/{id}: that RetentionPolicy with its id.
+      const project = /^\/api\/v2\.0\/projects\/([^/]+)\/?$/.exec(url.pathname);
+      if (project !== null && method === 'GET') {
+        const name = decodeURIComponent(project[1] ?? '');
+        const known = [...new Set([...(options.projects ?? []), ...store.repos().map((r) => r.split('/')[0] ?? r)])];
+        if (!known.includes(name)) return fail(404, 'NOT_FOUND', `project ${name} not found`);
+        if (accounts && user === undefined && !(options.publicProjects ?? []).includes(name)) return fail(401, 'UNAUTHORIZED', 'unauthorized');
+        const retention = retentionOf.get(name);
+        helpers.sendJson(req, res, 200, { project_id: idOf(`project ${name}`), name, metadata: { public: String((options.publicProjects ?? []).includes(name)), ...(retention === undefined ? {} : { retention_id: String(retention) }) } }, { 'x-request-id': requestId });
+        return true;
+      }
+      const retention = /^\/api\/v2\.0\/retentions\/(\d+)\/?$/.exec(url.pathname);
+      if (retention !== null && method === 'GET') {
+        if (accounts && user === undefined) return fail(401, 'UNAUTHORIZED', 'unauthorized');
+        const policy = retentions.get(Number(retention[1]));
+        if (policy === undefined) return fail(404, 'NOT_FOUND', `retention ${retention[1]} not found`);
+        helpers.sendJson(req, res, 200, { id: Number(retention[1]), ...policy }, { 'x-request-id': requestId });
+        return true;
       }
       const route = parseRoute(url.pathname);
       if (route === undefined) return fail(404, 'NOT_FOUND', `no route for ${req.method ?? 'GET'} ${url.pathname}`);
@@ -166,7 +195,16 @@ export async function startHarborEmulator(options: HarborEmulatorOptions = {}): 
       return fail(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${url.pathname}`);
     },
   });
-  return { ...registry, apiBase: `${registry.url}${API}` };
+  return {
+    ...registry,
+    apiBase: `${registry.url}${API}`,
+    setRetention(project, policy) {
+      const id = retentionOf.get(project) ?? retentions.size + 1;
+      retentions.set(id, policy);
+      retentionOf.set(project, id);
+      return id;
+    },
+  };
 }
 
 type Route = { project: string; repository: string; reference?: string; tags: boolean; tag?: string } | { project: string; invalid: string };

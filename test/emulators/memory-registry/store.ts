@@ -90,9 +90,12 @@ export class RegistryStore {
     this.#clock = options.clock ?? (() => new Date());
   }
 
-  /** Repository names that hold at least one manifest, sorted (what `_catalog` lists). */
-  repos(): string[] {
-    return [...this.#repos].filter(([, r]) => r.manifests.size > 0).map(([name]) => name).sort();
+  /**
+   * Repository names, sorted: by default those that hold at least one manifest (what `_catalog` lists); with
+   * `includeEmpty`, every repository ever created (ECR repositories exist on their own, images or not).
+   */
+  repos(options: { includeEmpty?: boolean } = {}): string[] {
+    return [...this.#repos].filter(([, r]) => options.includeEmpty === true || r.manifests.size > 0).map(([name]) => name).sort();
   }
 
   /** The raw repository record, or undefined; `create` makes an empty one. */
