@@ -11,6 +11,10 @@ import type { SkopeoResult } from './skopeo-case.ts';
 export interface RunRecord {
   startedAt: Date;
   finishedAt: Date;
+  /** False while the run is still going (results.md is rewritten after every case). */
+  finished: boolean;
+  /** Cases skipped and why. */
+  notes: string[];
   loadBefore: string;
   loadAfter: string;
   cores: number;
@@ -151,6 +155,7 @@ export function renderResults(run: RunRecord): string {
   const lines = [
     '# regplan benchmarks',
     '',
+    ...(run.finished ? [] : ['**Partial: the run was still going (or was stopped) when this was written.**', '']),
     `Run: \`${run.command}\` from ${run.startedAt.toISOString().slice(0, 16)}Z to ${run.finishedAt.toISOString().slice(11, 16)}Z, ${process.version}, ${run.cores} cores, concurrency ${run.concurrency}.`,
     `Load average (1/5/15 min) before: ${run.loadBefore}; after: ${run.loadAfter}. Absolute times on a shared machine are noisy; compare the ratios, measured side by side.`,
     '',
@@ -161,6 +166,8 @@ export function renderResults(run: RunRecord): string {
     '(1 config per manifest, shared layers, every fifth tag sharing the previous digest); the real registry is Debian\'s',
     'docker-registry on storage written directly to disk, behind the counting proxy (the ceiling goes through the same proxy).',
     '',
+    ...run.notes.map((n) => `- ${n}`),
+    ...(run.notes.length ? [''] : []),
     '## Targets (issue 11)',
     '',
     '| target | measured | |',
