@@ -17,6 +17,7 @@
  *
  * Usage: node bench/run.ts [--only memory,registry,…] [--max-tags 10000] [--timeout 900 (s per regplan run)] [--concurrency 8]
  *        node bench/run.ts --quick [--update-baseline]      (see bench/quick.ts; exits 1 on a regression)
+ *        node bench/run.ts --render      (results.md again from bench/results.json, the last full run's numbers)
  * With --only the tables are printed but bench/results.md (the record of a full run) is left as it is.
  */
 import { readFileSync } from 'node:fs';
@@ -28,8 +29,11 @@ import { type ApplyResult, benchApply } from './apply-case.ts';
 import { benchEvaluate, benchRedos } from './evaluator-cases.ts';
 import { type BenchSettings, type PlanResult, benchLayout, benchMemoryRegistry, benchRealRegistry } from './plan-cases.ts';
 import { measureQuick, quickTable, readBaseline, regressions, writeBaseline } from './quick.ts';
-import { renderResults } from './report.ts';
+import { type RunRecord, renderResults } from './report.ts';
 import { type SkopeoResult, benchSkopeoScript } from './skopeo-case.ts';
+
+/** The raw numbers behind results.md, so a change to the report can be rendered again without re-measuring. */
+const RECORD_FILE = path.join(import.meta.dirname, 'results.json');
 
 const CASES = ['memory', 'registry', 'skopeo', 'repos', 'apply', 'layout', 'big', 'evaluate', 'redos'] as const;
 
@@ -37,6 +41,7 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
     'update-baseline': { type: 'boolean', default: false },
     'max-tags': { type: 'string', default: '100000' },
     timeout: { type: 'string', default: '900' },
@@ -64,6 +69,15 @@ const settings: BenchSettings = {
 const repsFor = (tags: number) => (tags <= 1000 ? 3 : 1);
 const startedAt = new Date();
 const loadBefore = loadavg();
+
+if (values.render) {
+  // Re-renders results.md from the raw numbers of the last full run (after a change to bench/report.ts).
+  const record = JSON.parse(readFileSync(RECORD_FILE, 'utf8')) as RunRecord;
+  const report = renderResults({ ...record, startedAt: new Date(record.startedAt), finishedAt: new Date(record.finishedAt) });
+  await writeFile(path.join(import.meta.dirname, 'results.md'), report);
+  process.stdout.write(report);
+  process.exit(0);
+}
 
 if (values.quick) {
   const baseline = await readBaseline();
@@ -95,7 +109,7 @@ const argv = process.argv.slice(2).join(' ');
 
 /** Renders what has been measured so far; results.md is rewritten after every case, so a run cut short keeps its numbers. */
 async function saveReport(finished: boolean): Promise<string> {
-  const report = renderResults({
+  const record: RunRecord = {
     startedAt,
     finishedAt: new Date(),
     finished,
@@ -109,8 +123,12 @@ async function saveReport(finished: boolean): Promise<string> {
     ...(apply ? { apply } : {}),
     ...(skopeo ? { skopeo } : {}),
     evaluatorRows,
-  });
-  if (only === undefined) await writeFile(path.join(import.meta.dirname, 'results.md'), report);
+  };
+  const report = renderResults(record);
+  if (only === undefined) {
+    await writeFile(path.join(import.meta.dirname, 'results.md'), report);
+    await writeFile(RECORD_FILE, `${JSON.stringify(record, null, 1)}\n`);
+  }
   return report;
 }
 
