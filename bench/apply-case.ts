@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startRegistry } from '../test/harness/registry.ts';
 import { startCountingProxy } from '../test/support/counting-proxy.ts';
-import { replayRequests } from './ceiling-client.ts';
+import { replayInChild } from './ceiling-client.ts';
 import { type BenchSettings, benchConfig } from './plan-cases.ts';
 import { planSummary, runRegplanChild } from './regplan-child.ts';
 import { seedRegistryStorage } from './registry-storage-seed.ts';
@@ -56,7 +56,7 @@ export async function benchApply(fixture: { tags: number }, settings: BenchSetti
     const run = await runRegplanChild(['apply', 'plan.json', '--json'], { dir, cacheDir, timeoutMs: settings.timeoutMs, label: 'apply' });
     if (run.exitCode !== 0) throw new Error(`apply case: regplan apply exited ${run.exitCode}: ${run.stderr}`);
     const recorded = [...applied.requests];
-    const ceiling = await replayRequests(replayed.host, recorded, { concurrency: settings.concurrency });
+    const ceiling = await replayInChild(replayed.host, recorded, { concurrency: settings.concurrency, workDir: dir });
     const byMethod: Record<string, number> = {};
     for (const r of recorded) byMethod[r.method] = (byMethod[r.method] ?? 0) + 1;
     const result: ApplyResult = {

@@ -5,7 +5,11 @@
  * by it is how much regplan adds. Pages of one listing (`/tags/list`, `/_catalog`) stay in order, one after the
  * other, since no client can know page 2 before reading page 1; everything else runs `concurrency` at a time.
  */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
 import { MANIFEST_ACCEPT } from '../src/registry/oci.ts';
 import type { ProxiedRequest } from '../test/support/counting-proxy.ts';
 
@@ -18,6 +22,7 @@ export interface CeilingRun {
 }
 
 const ACCEPT = MANIFEST_ACCEPT.join(', ');
+const run = promisify(execFile);
 
 /** The listing a paging request belongs to (its path without the query), or undefined for other requests. */
 function listingOf(request: ProxiedRequest): string | undefined {
@@ -60,4 +65,12 @@ export async function replayRequests(host: string, requests: readonly ProxiedReq
   const ms = performance.now() - started;
   agent.destroy();
   return { ms, requests: requests.length, statuses };
+}
+
+/** A replay run in a child process (bench/ceiling-child.ts), with the CPU time the replay itself used. */
+export async function replayInChild(host: string, requests: readonly ProxiedRequest[], options: { concurrency: number; workDir: string }): Promise<CeilingRun & { cpuMs: number }> {
+  const job = path.join(options.workDir, 'ceiling-job.json');
+  await writeFile(job, JSON.stringify({ host, concurrency: options.concurrency, requests }));
+  const { stdout } = await run(process.execPath, [path.join(import.meta.dirname, 'ceiling-child.ts'), job], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as CeilingRun & { cpuMs: number };
 }

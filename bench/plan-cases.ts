@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { startRegistry } from '../test/harness/registry.ts';
 import { startCountingProxy } from '../test/support/counting-proxy.ts';
 import type { ProxiedRequest } from '../test/support/counting-proxy.ts';
-import { replayRequests } from './ceiling-client.ts';
+import { replayInChild } from './ceiling-client.ts';
 import { startMemoryRegistry } from './memory-registry.ts';
 import { seedOciLayout } from './oci-layout-seed.ts';
 import { planSummary, runRegplanChild } from './regplan-child.ts';
@@ -43,6 +43,13 @@ export interface PlanResult {
   startupMs: number;
   /** Median of per-repetition (regplan − start-up) / ceiling: the cost of the planning itself. */
   netRatio?: number;
+  /** Median CPU time of regplan (start-up included) and of start-up alone (`plan --help`); absent in older records. */
+  cpuMs?: number;
+  startupCpuMs: number;
+  /** Median CPU time of the ceiling client's replay. */
+  ceilingCpuMs?: number;
+  /** Median of per-repetition (regplan CPU − start-up CPU) / ceiling CPU: hardly moved by a loaded machine. */
+  cpuRatio?: number;
   requests?: number;
   /** Listing requests (tags/list and catalog pages) among them. */
   pages?: number;
@@ -103,19 +110,19 @@ export async function benchMeasurePlans(
         const run = await runRegplanChild(['plan', '--json'], { dir, cacheDir, timeoutMs: settings.timeoutMs, label: `plan-${variant}-${rep}` });
         if (run.timedOut) {
           settings.progress(`${label}: regplan killed after ${(settings.timeoutMs / 1000).toFixed(0)} s`);
-          samples[variant].push({ ms: run.ms, startupMs: startup.ms, rssBytes: run.rssBytes, deletes: 0, kept: 0, timedOut: true });
+          samples[variant].push({ ms: run.ms, startupMs: startup.ms, cpuMs: run.cpuMs, startupCpuMs: startup.cpuMs, rssBytes: run.rssBytes, deletes: 0, kept: 0, timedOut: true });
           continue;
         }
         if (run.exitCode !== 0) throw new Error(`${label}: regplan plan exited ${run.exitCode}: ${run.stderr}`);
         const summary = planSummary(run);
-        const sample: Sample = { ms: run.ms, startupMs: startup.ms, rssBytes: run.rssBytes, deletes: summary.delete, kept: summary.kept, timedOut: false };
+        const sample: Sample = { ms: run.ms, startupMs: startup.ms, cpuMs: run.cpuMs, startupCpuMs: startup.cpuMs, rssBytes: run.rssBytes, deletes: summary.delete, kept: summary.kept, timedOut: false };
         if (target.host !== undefined && target.requests !== undefined) {
           const recorded = [...target.requests];
-          const ceiling = await replayRequests(target.host, recorded, { concurrency: settings.concurrency });
-          Object.assign(sample, { ceilingMs: ceiling.ms, requests: recorded.length, pages: recorded.filter(isPage).length });
+          const ceiling = await replayInChild(target.host, recorded, { concurrency: settings.concurrency, workDir: dir });
+          Object.assign(sample, { ceilingMs: ceiling.ms, ceilingCpuMs: ceiling.cpuMs, requests: recorded.length, pages: recorded.filter(isPage).length });
         }
         samples[variant].push(sample);
-        settings.progress(`${label}: ${(run.ms / 1000).toFixed(2)} s${sample.ceilingMs === undefined ? '' : `, ceiling ${(sample.ceilingMs / 1000).toFixed(2)} s`}, ${sample.requests ?? '—'} requests, RSS ${(run.rssBytes / 2 ** 20).toFixed(0)} MB`);
+        settings.progress(`${label}: ${(run.ms / 1000).toFixed(2)} s${sample.ceilingMs === undefined ? '' : `, ceiling ${(sample.ceilingMs / 1000).toFixed(2)} s`}, CPU ${(run.cpuMs / 1000).toFixed(2)} s (start-up ${(startup.cpuMs / 1000).toFixed(2)} s${sample.ceilingCpuMs === undefined ? '' : `, ceiling ${(sample.ceilingCpuMs / 1000).toFixed(2)} s`}), ${sample.requests ?? '—'} requests, RSS ${(run.rssBytes / 2 ** 20).toFixed(0)} MB`);
       }
     }
     return (['cold', 'warm'] as const).map((variant) => summarise(samples[variant], { ...fixture, variant }));
@@ -127,6 +134,9 @@ export async function benchMeasurePlans(
 interface Sample {
   ms: number;
   startupMs: number;
+  cpuMs: number;
+  startupCpuMs: number;
+  ceilingCpuMs?: number;
   rssBytes: number;
   deletes: number;
   kept: number;
@@ -149,6 +159,8 @@ function summarise(samples: Sample[], fixture: { backend: Backend; repos: string
     reps: samples.length,
     ms: median(used.map((s) => s.ms)),
     startupMs: median(used.map((s) => s.startupMs)),
+    cpuMs: median(used.map((s) => s.cpuMs)),
+    startupCpuMs: median(used.map((s) => s.startupCpuMs)),
     rssBytes: Math.max(...used.map((s) => s.rssBytes)),
     deletes: last.deletes,
     kept: last.kept,
@@ -159,6 +171,8 @@ function summarise(samples: Sample[], fixture: { backend: Backend; repos: string
           ceilingMs: median(withCeiling.map((s) => s.ceilingMs as number)),
           ratio: median(withCeiling.map((s) => s.ms / (s.ceilingMs as number))),
           netRatio: median(withCeiling.map((s) => (s.ms - s.startupMs) / (s.ceilingMs as number))),
+          ceilingCpuMs: median(withCeiling.map((s) => s.ceilingCpuMs as number)),
+          cpuRatio: median(withCeiling.map((s) => (s.cpuMs - s.startupCpuMs) / (s.ceilingCpuMs as number))),
           requests: median(withCeiling.map((s) => s.requests as number)),
           pages: median(withCeiling.map((s) => s.pages as number)),
         }

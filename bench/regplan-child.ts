@@ -1,7 +1,7 @@
 /**
  * Runs one regplan command (`plan --json`, `apply PLAN`) in a child process that does nothing else, from the
  * sources (`node src/main.ts`, as `npm run regplan` does), and measures it from spawn to exit: wall time and the
- * child's peak RSS (reported by bench/report-rss.ts). Stdout goes to a file, so a 100,000-tag plan is never
+ * child's peak RSS and CPU time (reported by bench/report-rss.ts). Stdout goes to a file, so a 100,000-tag plan is never
  * buffered in the bench process. A child running past `timeoutMs` is killed and reported as timed out.
  */
 import { spawn } from 'node:child_process';
@@ -12,6 +12,8 @@ import * as path from 'node:path';
 export interface ChildRun {
   ms: number;
   rssBytes: number;
+  /** CPU time (user + system) the child used, start-up included. */
+  cpuMs: number;
   exitCode: number | null;
   timedOut: boolean;
   stdoutFile: string;
@@ -41,13 +43,13 @@ export async function runRegplanChild(args: string[], options: { dir: string; ca
   const ms = performance.now() - started;
   clearTimeout(timer);
   closeSync(out);
-  let rssBytes = 0;
+  let usage = { rssBytes: 0, cpuMs: 0 };
   try {
-    rssBytes = Number(readFileSync(rssFile, 'utf8'));
+    usage = JSON.parse(readFileSync(rssFile, 'utf8')) as typeof usage;
   } catch {
     // killed before it could report
   }
-  return { ms, rssBytes, exitCode, timedOut, stdoutFile, stderr };
+  return { ms, ...usage, exitCode, timedOut, stdoutFile, stderr };
 }
 
 /** The plan summary printed by `plan --json`. */

@@ -40,13 +40,17 @@ export const requestsPerTag = (p: PlanResult): number | undefined => (p.requests
 /** The cold bound of issue 11: one request per tag, one per distinct digest, plus listing pages. */
 const coldBound = (p: PlanResult): number => p.tags * p.repos + p.distinctDigests + (p.pages ?? 0);
 
-/** Planning time per tag in µs, start-up excluded. */
-const perTagUs = (p: PlanResult): number => ((p.ms - p.startupMs) * 1000) / (p.tags * p.repos);
+/**
+ * Planning cost per tag in µs, start-up excluded: CPU time where the run measured it (a loaded machine stretches
+ * wall times unevenly between a 1k and a 100k case; CPU time it hardly moves), else wall time.
+ */
+const perTagUs = (p: PlanResult): number =>
+  ((p.cpuMs !== undefined && p.cpuMs > 0 ? p.cpuMs - p.startupCpuMs : p.ms - p.startupMs) * 1000) / (p.tags * p.repos);
 
 function planTable(plans: PlanResult[]): string[] {
   return [
-    '| fixture | cache | regplan wall | of which start-up | ceiling | ratio (wall) | ratio (less start-up) | requests | per tag | cold bound | peak RSS | plan |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| fixture | cache | regplan wall | of which start-up | ceiling | ratio (wall) | ratio (less start-up) | ratio (CPU, less start-up) | requests | per tag | cold bound | peak RSS | plan |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...plans.map((p) =>
       [
         fixtureName(p),
@@ -56,6 +60,7 @@ function planTable(plans: PlanResult[]): string[] {
         p.ceilingMs === undefined ? '—' : s(p.ceilingMs),
         x(p.ratio),
         x(p.netRatio),
+        x(p.cpuRatio),
         p.requests === undefined ? '—' : String(p.requests),
         requestsPerTag(p)?.toFixed(2) ?? '—',
         p.variant === 'cold' && p.requests !== undefined ? String(coldBound(p)) : '—',
@@ -68,7 +73,8 @@ function planTable(plans: PlanResult[]): string[] {
 
 /** Time per tag (start-up excluded) of the single-repo cases at each size, and the growth between sizes. */
 function linearity(plans: PlanResult[]): { rows: string[]; target: Target } {
-  const rows = ['| fixture | cache | µs per tag at 1k | 10k | 100k | 10k / 1k | 100k / 10k |', '|---|---|---:|---:|---:|---:|---:|'];
+  const measure = plans.some((p) => p.cpuMs !== undefined && p.cpuMs > 0) ? 'CPU' : 'wall';
+  const rows = [`| fixture | cache | ${measure} µs per tag at 1k | 10k | 100k | 10k / 1k | 100k / 10k |`, '|---|---|---:|---:|---:|---:|---:|'];
   let worst: { label: string; growth: number } | undefined;
   let complete = true;
   for (const backend of ['registry', 'layout', 'memory'] as const) {
@@ -164,10 +170,11 @@ export function renderResults(run: RunRecord): string {
     `Run: \`${run.command}\` from ${run.startedAt.toISOString().slice(0, 16)}Z to ${run.finishedAt.toISOString().slice(11, 16)}Z, ${process.version}, ${run.cores} cores, concurrency ${run.concurrency}.`,
     `Load average (1/5/15 min) before: ${run.loadBefore}; after: ${run.loadAfter}. Absolute times on a shared machine are noisy; compare the ratios, measured side by side.`,
     '',
-    'regplan runs in a child process that only plans (`node src/main.ts plan --json`, from the sources), timed from spawn to exit,',
-    'with its peak RSS. Start-up is the median wall time of `regplan plan --help` in the same repetitions (node boot and loading',
-    'the plan command); "less start-up" subtracts it. The ceiling replays exactly the requests regplan made in that run on',
-    'keep-alive `node:http` connections at the same concurrency (bench/ceiling-client.ts). Fixtures: bench/synthetic-repo.ts',
+    'regplan runs in a child process that only plans (`node src/main.ts plan --json`, from the sources), timed from spawn to',
+    'exit, with its peak RSS and CPU time. Start-up is the median of `regplan plan --help` in the same repetitions (node boot',
+    'and loading the plan command); "less start-up" subtracts it. The ceiling (bench/ceiling-client.ts) replays exactly the',
+    'requests regplan made in that run on keep-alive `node:http` connections at the same concurrency; the CPU ratio compares',
+    'regplan\'s CPU time less start-up\'s with the ceiling\'s, measured in a process of its own. Fixtures: bench/synthetic-repo.ts',
     '(1 config per manifest, shared layers, every fifth tag sharing the previous digest); the real registry is Debian\'s',
     'docker-registry on storage written directly to disk, behind the counting proxy (the ceiling goes through the same proxy).',
     '',
@@ -184,7 +191,7 @@ export function renderResults(run: RunRecord): string {
     ...planTable(run.plans),
     '',
   ];
-  if (linearRows.length > 2) lines.push('## Linearity: planning time per tag (start-up excluded)', '', ...linearRows, '');
+  if (linearRows.length > 2) lines.push('## Linearity: planning cost per tag (start-up excluded)', '', ...linearRows, '');
   if (run.apply) {
     const a = run.apply;
     lines.push(

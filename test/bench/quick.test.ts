@@ -1,7 +1,7 @@
 /**
  * CI's guard on performance (issue 11): `npm run bench -- --quick` measures small cases side by side with their
  * ceiling and fails when a ratio is more than 2× the committed bench/quick-baseline.json (or requests per tag grow
- * more than 10%). Ratios, medians of three, never absolute times, so a loaded machine does not fail it.
+ * more than 10%). Ratios of CPU time, medians of three, never absolute times, so a loaded machine does not fail it.
  */
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
