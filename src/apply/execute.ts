@@ -218,7 +218,7 @@ async function applyDelete(driver: Driver, name: string, action: DeleteAction, g
   if (action.mode === 'untag' && action.via === 'placeholder') {
     // Never removes the shared manifest: only a placeholder made for this tag is deleted (placeholder-untag.ts).
     if (action.tag === undefined) return { outcome: 'failed', message: 'a placeholder untag needs a tag (make a fresh plan)' };
-    return untagByPlaceholder(driver, name, action.tag, action.digest);
+    return untagByPlaceholder(driver, name, { tag: action.tag, digest: action.digest, ...(action.pushedAt === undefined ? {} : { pushedAt: action.pushedAt }) });
   }
   if (action.mode === 'untag') {
     if (!canUntag(driver) || action.tag === undefined) return { outcome: 'failed', message: `the ${driver.type} driver cannot remove a single tag` };

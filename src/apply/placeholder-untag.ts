@@ -15,27 +15,36 @@ import { randomUUID } from 'node:crypto';
 import { canUntagByPlaceholder, type Driver } from '../drivers/driver.ts';
 import { isNotFound } from '../errors.ts';
 import { sha256Digest } from '../registry/digest.ts';
-import { MediaType } from '../registry/oci.ts';
+import { CREATED_ANNOTATION, MediaType } from '../registry/oci.ts';
 import { EMPTY_CONFIG } from '../bundles/files.ts';
 import type { Outcome } from './journal.ts';
 
 /** The annotation that marks a placeholder manifest (with a nonce, so each one is unique). */
 export const PLACEHOLDER_ANNOTATION = 'dev.regplan.placeholder';
 
-/** The exact bytes of a new placeholder manifest: an OCI image manifest with the empty config, no layers, a nonce. */
-export function placeholderManifest(nonce: string = randomUUID()): Uint8Array {
+/**
+ * The exact bytes of a new placeholder manifest: an OCI image manifest with the empty config, no layers, a nonce.
+ * Its `created` annotation is the push time of the tag it replaces, so a placeholder left on its tag by a failed
+ * delete is judged as that tag was (a candidate past grace) and removed by the next run, not kept as brand new.
+ */
+export function placeholderManifest(created: string, nonce: string = randomUUID()): Uint8Array {
   const manifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
     config: { mediaType: EMPTY_CONFIG.mediaType, digest: EMPTY_CONFIG.digest, size: EMPTY_CONFIG.size },
     layers: [],
-    annotations: { [PLACEHOLDER_ANNOTATION]: `regplan placeholder ${nonce}` },
+    annotations: { [PLACEHOLDER_ANNOTATION]: `regplan placeholder ${nonce}`, [CREATED_ANNOTATION]: created },
   };
   return new TextEncoder().encode(JSON.stringify(manifest));
 }
 
 /** Removes `tag` (planned at `digest`) through a placeholder; see the module comment for the steps. */
-export async function untagByPlaceholder(driver: Driver, name: string, tag: string, digest: string): Promise<{ outcome: Outcome; message?: string }> {
+export async function untagByPlaceholder(
+  driver: Driver,
+  name: string,
+  planned: { tag: string; digest: string; pushedAt?: string },
+): Promise<{ outcome: Outcome; message?: string }> {
+  const { tag, digest } = planned;
   if (!canUntagByPlaceholder(driver)) {
     return { outcome: 'failed', message: `the ${driver.type} driver cannot remove a single tag through a placeholder` };
   }
@@ -54,7 +63,7 @@ export async function untagByPlaceholder(driver: Driver, name: string, tag: stri
   const before = await now();
   if (before === undefined) return { outcome: 'already-gone' };
   if (before !== digest) return { outcome: 'stale', message: `tag now points at ${before}, not ${digest} as planned; left alone (re-plan to reconsider)` };
-  const bytes = placeholderManifest();
+  const bytes = placeholderManifest(planned.pushedAt ?? new Date().toISOString());
   const placeholder = sha256Digest(bytes);
   await driver.putManifest(name, { digest: placeholder, mediaType: MediaType.ociManifest, bytes }, { tag });
   const after = await now();
