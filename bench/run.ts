@@ -1,138 +1,174 @@
 /**
- * Benchmarks (npm run bench): speed and memory of the parts that scale with a registry's size, measured here
- * rather than asserted in timed unit tests. Writes bench/results.md and prints it.
- *   1. evaluate: the pure evaluator on a synthetic 50,000-tag inventory.
- *   2. plan, real registry: a 1,000-tag repo on Debian's docker-registry behind a counting proxy — cold cache
- *      vs warm cache (requests per tag, wall time), with regplan's peak RSS.
- *   3. redos: plan evaluation of the patterns that stalled backtracking regexes (issue 9: `(a+)+$` with one
- *      41-character tag among 10,000 ran past 120 s; `^v(\d+\.?)+$` took 4.7 s on a 29-character tag), now on RE2.
- * Usage: node bench/run.ts [--tags 1000] [--synthetic 50000] [--only registry,evaluate,redos]
- * With --only the table is printed but bench/results.md (the record of a full run) is left as it is.
+ * Benchmarks (npm run bench): how close regplan's plans and applies come to what the registry allows, how they
+ * scale from 1,000 to 100,000 tags, and what they cost in memory. Every regplan run is a child process that only
+ * plans (bench/regplan-child.ts), measured side by side with the ceiling client replaying its exact requests
+ * (bench/ceiling-client.ts). Writes bench/results.md (bench/report.ts) and prints progress to stderr.
+ *
+ * Cases (names for --only):
+ *   memory    in-memory registry, 1k and 10k tags, cold and warm, against the ceiling
+ *   registry  real registry (Debian's docker-registry on storage seeded on disk), 1k and 10k tags
+ *   skopeo    the skopeo script (list-tags + inspect per tag, sequential) against regplan cold, 1k tags
+ *   repos     10 repos × 1,000 tags on the real registry
+ *   apply     apply of a 1k-tag plan against the DELETE ceiling on an identically seeded registry
+ *   layout    `oci:` layout, 1k, 10k and 100k tags
+ *   big       1 × 100,000 tags on the real registry
+ *   evaluate  the evaluator alone on a synthetic 50,000-tag inventory
+ *   redos     patterns that stalled backtracking regexes (issue 9), now on RE2
+ *
+ * Usage: node bench/run.ts [--only memory,registry,…] [--max-tags 10000] [--timeout 900 (s per regplan run)] [--concurrency 8]
+ *        node bench/run.ts --quick [--update-baseline]      (see bench/quick.ts; exits 1 on a regression)
+ *        node bench/run.ts --render      (results.md again from bench/results.json, the last full run's numbers)
+ * With --only the tables are printed but bench/results.md (the record of a full run) is left as it is.
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli } from '../src/cli/main.ts';
-import { loadConfig } from '../src/config/load.ts';
-import type { Policy } from '../src/config/types.ts';
-import { evaluateCleanup } from '../src/plan/evaluate.ts';
-import { RegistryClient } from '../src/registry/client.ts';
-import { MediaType } from '../src/registry/oci.ts';
-import { startRegistry } from '../test/harness/registry.ts';
-import { startCountingProxy } from '../test/support/counting-proxy.ts';
-import { captureIo } from '../test/support/io.ts';
-import type { RepoInventory } from '../src/model/inventory.ts';
+import { type ApplyResult, benchApply } from './apply-case.ts';
+import { benchEvaluate, benchRedos } from './evaluator-cases.ts';
+import { type BenchSettings, type PlanResult, benchLayout, benchMemoryRegistry, benchRealRegistry } from './plan-cases.ts';
+import { measureQuick, quickTable, readBaseline, regressions, writeBaseline } from './quick.ts';
+import { type RunRecord, renderResults } from './report.ts';
+import { type SkopeoResult, benchSkopeoScript } from './skopeo-case.ts';
 
-const { values } = parseArgs({ options: { tags: { type: 'string', default: '1000' }, synthetic: { type: 'string', default: '50000' }, only: { type: 'string' } } });
+/** The raw numbers behind results.md, so a change to the report can be rendered again without re-measuring. */
+const RECORD_FILE = path.join(import.meta.dirname, 'results.json');
+
+const CASES = ['memory', 'registry', 'skopeo', 'repos', 'apply', 'layout', 'big', 'evaluate', 'redos'] as const;
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    render: { type: 'boolean', default: false },
+    'update-baseline': { type: 'boolean', default: false },
+    'max-tags': { type: 'string', default: '100000' },
+    timeout: { type: 'string', default: '900' },
+    concurrency: { type: 'string', default: '8' },
+    synthetic: { type: 'string', default: '50000' },
+  },
+});
 const only = values.only === undefined ? undefined : new Set(values.only.split(','));
-const runs = (name: string) => only === undefined || only.has(name);
-const registryTags = Number(values.tags);
-const syntheticTags = Number(values.synthetic);
-const digestOf = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-const rows: string[] = [];
+for (const name of only ?? []) {
+  if (!(CASES as readonly string[]).includes(name)) {
+    process.stderr.write(`bench: --only: unknown case "${name}" (cases: ${CASES.join(', ')})\n`);
+    process.exit(2);
+  }
+}
+const runs = (name: (typeof CASES)[number]) => only === undefined || only.has(name);
+const maxTags = Number(values['max-tags']);
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const benchStarted = performance.now();
+const settings: BenchSettings = {
+  concurrency: Number(values.concurrency),
+  timeoutMs: Number(values.timeout) * 1000,
+  progress: (line) => process.stderr.write(`[${((performance.now() - benchStarted) / 1000).toFixed(0).padStart(5)} s] ${line}\n`),
+};
+/** Repetitions by size: medians where a run is short, one run where it takes minutes. */
+const repsFor = (tags: number) => (tags <= 1000 ? 3 : 1);
+const startedAt = new Date();
+const loadBefore = loadavg();
 
-// 1. The evaluator alone (run second, so the plan's RSS above is not inflated by it).
-async function benchEvaluate(): Promise<void> {
-  const now = new Date('2026-06-01T00:00:00Z');
-  const tags = Array.from({ length: syntheticTags }, (_, i) => ({
-    tag: i % 10 === 0 ? `v1.${Math.floor(i / 100)}.${i % 100}` : i % 3 === 0 ? `main-${i}` : `pr-${i}`,
-    digest: digestOf(String(i % Math.floor(syntheticTags * 0.8))),
-    pushedAt: new Date(now.getTime() - i * 60_000).toISOString(),
-  }));
-  const inventory: RepoInventory = { repo: 'bench.example.com/acme/app', driver: { type: 'default', untag: false, listUntagged: false }, tags, untagged: [], manifests: {} };
-  const policy: Policy = {
-    name: 'bench',
-    keep: [{ kind: 'tags', pattern: '^v' }, { kind: 'newest', count: 50, tags: '^main-' }, { kind: 'pushedWithin', durationMs: 7 * 86_400_000, text: '7d' }, { kind: 'semver', latestPerMinor: 2, prerelease: false }],
-    deleteTags: '^(pr|main)-',
-    untagged: 'keep',
+if (values.render) {
+  // Re-renders results.md from the raw numbers of the last full run (after a change to bench/report.ts).
+  const record = JSON.parse(readFileSync(RECORD_FILE, 'utf8')) as RunRecord;
+  const report = renderResults({ ...record, startedAt: new Date(record.startedAt), finishedAt: new Date(record.finishedAt) });
+  await writeFile(path.join(import.meta.dirname, 'results.md'), report);
+  process.stdout.write(report);
+  process.exit(0);
+}
+
+if (values.quick) {
+  const baseline = await readBaseline();
+  const measured = await measureQuick(settings);
+  const table = quickTable(measured, baseline);
+  process.stdout.write(`Quick bench, load before ${loadBefore}, after ${loadavg()}, ${availableParallelism()} cores\n\n${table}\n\n`);
+  if (values['update-baseline']) {
+    await writeBaseline(measured, `${loadBefore} → ${loadavg()}`);
+    process.stdout.write(`Wrote ${path.relative(process.cwd(), path.join(import.meta.dirname, 'quick-baseline.json'))}\n`);
+    process.exit(0);
+  }
+  if (baseline === undefined) {
+    process.stdout.write('No bench/quick-baseline.json: run with --update-baseline to write one.\n');
+    process.exit(1);
+  }
+  const found = regressions(measured, baseline);
+  for (const line of found) process.stdout.write(`REGRESSION: ${line}\n`);
+  process.stdout.write(found.length ? `${found.length} regression(s) against the baseline\n` : 'No regression against the baseline\n');
+  process.exit(found.length ? 1 : 0);
+}
+
+const plans: PlanResult[] = [];
+let apply: ApplyResult | undefined;
+let skopeo: SkopeoResult | undefined;
+const evaluatorRows: string[] = [];
+const notes: string[] = [];
+const sizes = (list: number[]) => list.filter((n) => n <= maxTags);
+const argv = process.argv.slice(2).join(' ');
+
+/** Renders what has been measured so far; results.md is rewritten after every case, so a run cut short keeps its numbers. */
+async function saveReport(finished: boolean): Promise<string> {
+  const record: RunRecord = {
+    startedAt,
+    finishedAt: new Date(),
+    finished,
+    loadBefore,
+    loadAfter: loadavg(),
+    cores: availableParallelism(),
+    concurrency: settings.concurrency,
+    command: `npm run bench${argv ? ` -- ${argv}` : ''}`,
+    plans,
+    notes,
+    ...(apply ? { apply } : {}),
+    ...(skopeo ? { skopeo } : {}),
+    evaluatorRows,
   };
-  const heapBefore = process.memoryUsage().heapUsed;
-  const started = performance.now();
-  const decision = evaluateCleanup([{ inventory, policy }], { facts: { git: {}, listed: {} }, now, graceMs: 7_200_000 });
-  const ms = performance.now() - started;
-  rows.push(`| evaluate ${syntheticTags.toLocaleString('en')} tags (synthetic) | ${ms.toFixed(0)} ms | — | heap +${mb(process.memoryUsage().heapUsed - heapBefore)} | ${decision.actions.length} deletes, ${decision.kept.length} kept, ${decision.skipped.length} skipped |`);
+  const report = renderResults(record);
+  if (only === undefined) {
+    await writeFile(path.join(import.meta.dirname, 'results.md'), report);
+    await writeFile(RECORD_FILE, `${JSON.stringify(record, null, 1)}\n`);
+  }
+  return report;
 }
 
-// 2. Plan against a real registry, cold then warm cache.
-async function benchRegistryPlan(): Promise<void> {
-  const registry = await startRegistry({ auth: 'none' });
-  const proxy = await startCountingProxy(registry.host);
-  const dir = await mkdtemp(path.join(tmpdir(), 'regplan-bench-'));
-  try {
-    const client = new RegistryClient({ host: registry.host });
-    const name = 'bench/app';
-    const layer = await client.uploadBlob(name, { bytes: new TextEncoder().encode('bench layer') });
-    const seedStarted = performance.now();
-    for (let i = 0; i < registryTags; i++) {
-      const created = new Date(Date.UTC(2025, 0, 1) + i * 3_600_000).toISOString();
-      const configBytes = new TextEncoder().encode(JSON.stringify({ architecture: 'amd64', os: 'linux', created, rootfs: { type: 'layers', diff_ids: [layer.digest] } }));
-      const config = await client.uploadBlob(name, { bytes: configBytes });
-      const manifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: { mediaType: MediaType.ociConfig, ...config }, layers: [{ mediaType: MediaType.ociLayerGzip, ...layer }] };
-      const tag = i % 20 === 0 ? `v1.${i}.0` : i % 2 === 0 ? `main-${i}` : `pr-${i}`;
-      await client.putManifest(name, tag, new TextEncoder().encode(JSON.stringify(manifest)), MediaType.ociManifest);
-    }
-    const seedMs = performance.now() - seedStarted;
-    await writeFile(
-      path.join(dir, 'registry.config.yaml'),
-      ['version: 1', 'settings: { concurrency: 8 }', 'policies:', '  ci:', "    keep: [{ tags: '^v' }, { newest: 20, tags: '^main-' }]", "    delete: { tags: '^(pr|main)-' }", 'repos:', `  - repo: ${proxy.host}/${name}`, '    cleanup: ci', ''].join('\n'),
-    );
-    const env = { HOME: dir, REGPLAN_CACHE_DIR: path.join(dir, 'cache') };
-    for (const label of ['cold cache', 'warm cache']) {
-      proxy.reset();
-      const io = captureIo(env, dir);
-      const started = performance.now();
-      const code = await runCli(['plan', '--json'], io);
-      const ms = performance.now() - started;
-      if (code !== 0) throw new Error(`plan failed: ${io.err()}`);
-      const plan = JSON.parse(io.out()) as { summary: { delete: number; kept: number } };
-      const perTag = proxy.requests.length / registryTags;
-      rows.push(`| plan ${registryTags} tags, real registry, ${label} | ${ms.toFixed(0)} ms | ${proxy.requests.length} (${perTag.toFixed(2)}/tag) | bench process RSS ${mb(process.memoryUsage().rss)} (includes seeding) | ${plan.summary.delete} deletes, ${plan.summary.kept} kept |`);
-    }
-    rows.push(`| (seeding ${registryTags} manifests through the client) | ${seedMs.toFixed(0)} ms | — | — | — |`);
-  } finally {
-    await proxy.stop();
-    await registry.stop();
-    await rm(dir, { recursive: true, force: true });
+/**
+ * Whether the next size is worth running: skipped (with a note) when the previous two sizes' time per tag,
+ * extrapolated with the same growth, says it would run past the time limit.
+ */
+function worthRunning(backend: PlanResult['backend'], tags: number): boolean {
+  const previous = plans.filter((p) => p.backend === backend && p.repos === 1 && p.tags < tags && p.variant === 'cold').sort((a, b) => a.tags - b.tags);
+  const [before, last] = previous.slice(-2);
+  if (last === undefined) return true;
+  if (last.timedOut) {
+    notes.push(`${backend} ${tags} tags not run: the ${last.tags}-tag plan was already killed at the time limit.`);
+    return false;
+  }
+  const perTag = last.ms / last.tags;
+  const growth = before === undefined || before.timedOut ? 1 : Math.max(1, perTag / (before.ms / before.tags));
+  const projectedMs = perTag * tags * growth;
+  if (projectedMs <= settings.timeoutMs) return true;
+  notes.push(`${backend} ${tags} tags not run: from ${last.tags} tags (${(last.ms / 1000).toFixed(0)} s, time per tag growing ${growth.toFixed(1)}× per size step) it projects to ~${(projectedMs / 1000).toFixed(0)} s, past the --timeout of ${(settings.timeoutMs / 1000).toFixed(0)} s.`);
+  return false;
+}
+
+if (runs('memory')) for (const tags of sizes([1000, 10_000])) plans.push(...(await benchMemoryRegistry({ tags, reps: repsFor(tags) }, settings)));
+await saveReport(false);
+if (runs('registry')) for (const tags of sizes([1000, 10_000])) plans.push(...(await benchRealRegistry({ repos: 1, tags, reps: repsFor(tags) }, settings)));
+await saveReport(false);
+if (runs('skopeo')) skopeo = await benchSkopeoScript({ tags: 1000, reps: 3 }, settings);
+await saveReport(false);
+if (runs('apply')) apply = await benchApply({ tags: 1000 }, settings);
+await saveReport(false);
+if (runs('layout')) {
+  for (const tags of sizes([1000, 10_000, 100_000])) {
+    if (worthRunning('layout', tags)) plans.push(...(await benchLayout({ tags, reps: repsFor(tags) }, settings)));
+    await saveReport(false);
   }
 }
-
-// 3. Patterns that backtrack exponentially in JavaScript, through config loading and plan evaluation.
-async function benchRedos(): Promise<void> {
-  const now = new Date('2026-06-01T00:00:00Z');
-  const cases = [
-    { pattern: '(a+)+$', hostile: `${'a'.repeat(40)}!`, before: 'ran past 120 s (issue 9)' },
-    { pattern: '^v(\\d+\\.?)+$', hostile: `v${'1'.repeat(27)}!`, before: '4.7 s (issue 9)' },
-  ];
-  for (const { pattern, hostile, before } of cases) {
-    const loaded = loadConfig(`version: 1\npolicies:\n  p: { keep: [{ tags: ${JSON.stringify(pattern)} }] }\nrepos:\n  - { repo: bench.example.com/acme/app, cleanup: p }\n`, { file: 'bench.yaml' });
-    const policy = loaded.config?.policies['p'];
-    if (policy === undefined) throw new Error(`bench config invalid: ${loaded.errors.map((e) => e.message).join('; ')}`);
-    const tags = Array.from({ length: 10_000 }, (_, i) => ({ tag: i % 3 === 0 ? `v1.${i}.0` : `main-${i}`, digest: digestOf(String(i)), pushedAt: new Date(now.getTime() - (i + 200) * 60_000).toISOString() }));
-    tags.push({ tag: hostile, digest: digestOf('hostile'), pushedAt: new Date(now.getTime() - 86_400_000).toISOString() });
-    const inventory: RepoInventory = { repo: 'bench.example.com/acme/app', driver: { type: 'default', untag: false, listUntagged: false }, tags, untagged: [], manifests: {} };
-    const started = performance.now();
-    const decision = evaluateCleanup([{ inventory, policy }], { facts: { git: {}, listed: {} }, now, graceMs: 7_200_000 });
-    const ms = performance.now() - started;
-    rows.push(`| evaluate \`tags: ${pattern.replaceAll('|', '\\|')}\` over 10,001 tags incl. a ${hostile.length}-character one (before RE2: ${before}) | ${ms.toFixed(0)} ms | — | — | ${decision.actions.length} deletes, ${decision.kept.length} kept |`);
-  }
-}
-
-if (runs('registry')) await benchRegistryPlan();
-if (runs('evaluate')) await benchEvaluate();
-if (runs('redos')) await benchRedos();
-
-const report = [
-  '# regplan benchmarks',
-  '',
-  `Run: \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${process.version}, 2 cores. Peak process RSS: ${mb(process.resourceUsage().maxRSS * 1024)}.`,
-  '',
-  '| case | wall time | registry requests | memory | result |',
-  '|---|---:|---:|---:|---|',
-  ...rows,
-  '',
-].join('\n');
-if (only === undefined) await writeFile(path.join(import.meta.dirname, 'results.md'), report);
-process.stdout.write(report);
+if (runs('repos') && maxTags >= 10_000) plans.push(...(await benchRealRegistry({ repos: 10, tags: 1000, reps: 1 }, settings)));
+await saveReport(false);
+if (runs('evaluate')) evaluatorRows.push(benchEvaluate(Number(values.synthetic)));
+if (runs('redos')) evaluatorRows.push(...benchRedos());
+if (runs('big') && maxTags >= 100_000 && worthRunning('registry', 100_000)) plans.push(...(await benchRealRegistry({ repos: 1, tags: 100_000, reps: 1 }, settings)));
+process.stdout.write(await saveReport(true));

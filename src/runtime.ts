@@ -372,6 +372,20 @@ export async function listDir(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * A token that changes whenever a file is rewritten or replaced (device, inode, size, change and modification
+ * times), or undefined when it does not exist: lets a reader keep a parsed copy and re-read only when it changed.
+ */
+export async function fileVersion(file: string): Promise<string | undefined> {
+  try {
+    const stat = await fs.stat(file);
+    return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
 /** Size and kind of a path, or undefined when it does not exist. */
 export async function statPath(file: string): Promise<{ size: number; isDirectory: boolean; isFile: boolean } | undefined> {
   try {

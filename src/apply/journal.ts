@@ -7,6 +7,8 @@
  * stay as history). One apply at a time: opening takes `<journal>.lock` and refuses, naming the other process,
  * while another apply holds it; a lock left by a dead process is taken over with a notice. The file is private
  * (0600, its new directories 0700) and messages are scrubbed of every known secret before they are written.
+ * Outcomes recorded while a line is being appended are appended together next, in the order they came; `record`
+ * resolves only once its own line is in the file, so thousands of outcomes at once cost a few appends.
  */
 import { describeOwner, type HeldLock, tryLock } from '../lock/file-lock.ts';
 import { RegplanError } from '../errors.ts';
@@ -64,6 +66,9 @@ export class Journal {
   readonly otherPlanLines: number;
   readonly #finished: Set<string>;
   readonly #lock: HeldLock;
+  /** Lines waiting for the next append, and whether an append is running. */
+  #pending: { line: string; done: () => void; failed: (error: unknown) => void }[] = [];
+  #appending = false;
 
   private constructor(file: string, plan: string, state: { finished: Set<string>; otherPlanLines: number; lock: HeldLock }) {
     this.file = file;
@@ -131,9 +136,31 @@ export class Journal {
       outcome,
       ...(message === undefined ? {} : { message: scrubSecrets(message) }),
     };
-    await appendTextFile(this.file, JSON.stringify(entry) + '\n', { mode: 0o600, dirMode: 0o700 });
+    await this.#append(JSON.stringify(entry) + '\n');
     if (FINISHED_OUTCOMES.has(outcome)) this.#finished.add(entry.key);
     return entry;
+  }
+
+  /** Resolves once `line` is in the file; lines queued meanwhile share the next append. */
+  #append(line: string): Promise<void> {
+    return new Promise((done, failed) => {
+      this.#pending.push({ line, done, failed });
+      if (!this.#appending) void this.#appendPending();
+    });
+  }
+
+  async #appendPending(): Promise<void> {
+    this.#appending = true;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0);
+      try {
+        await appendTextFile(this.file, batch.map((entry) => entry.line).join(''), { mode: 0o600, dirMode: 0o700 });
+        for (const entry of batch) entry.done();
+      } catch (error) {
+        for (const entry of batch) entry.failed(error);
+      }
+    }
+    this.#appending = false;
   }
 
   /** Lets the next apply use the journal (removes the lock). */

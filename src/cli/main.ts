@@ -7,7 +7,7 @@ import { scrubSecrets } from '../registry/redact.ts';
 import { type Io, path, runtimeVersion } from '../runtime.ts';
 import { REGPLAN_VERSION } from '../version.ts';
 import type { GlobalOptions } from './command.ts';
-import { loadCommands } from './commands.ts';
+import { COMMAND_NAMES, loadCommand, loadCommands } from './commands.ts';
 import { renderError } from './render-error.ts';
 
 const GLOBAL_HELP = `Global flags:
@@ -93,9 +93,8 @@ export async function checkCommandLine(argv: readonly string[], io: Io): Promise
     if (help) return;
     throw new UsageError('no command given', { hint: 'see regplan --help' });
   }
-  const commands = await loadCommands();
-  const command = commands.find((c) => c.name === name);
-  if (!command) throw new UsageError(`unknown command "${name}"`, { hint: `the commands are: ${commands.map((c) => c.name).join(', ')}` });
+  const command = await loadCommand(name);
+  if (!command) throw new UsageError(`unknown command "${name}"`, { hint: `the commands are: ${COMMAND_NAMES.join(', ')}` });
   if (!help) command.checkArgs(args, io, globals);
 }
 
@@ -111,16 +110,15 @@ export async function runCli(argv: readonly string[], callerIo: Io): Promise<num
       io.stdout(`regplan ${REGPLAN_VERSION} (${runtimeVersion()})\n`);
       return 0;
     }
-    const commands = await loadCommands();
     const [name, ...args] = rest;
     if (name === undefined || name === 'help') {
-      const target = name === 'help' ? commands.find((c) => c.name === args[0]) : undefined;
-      io.stdout(target ? `${target.help}\n\n${GLOBAL_HELP}\n` : topHelp(commands));
+      const target = name === 'help' && args[0] !== undefined ? await loadCommand(args[0]) : undefined;
+      io.stdout(target ? `${target.help}\n\n${GLOBAL_HELP}\n` : topHelp(await loadCommands()));
       return name === undefined && !help ? 2 : 0;
     }
-    const command = commands.find((c) => c.name === name);
+    const command = await loadCommand(name);
     if (!command) {
-      throw new UsageError(`unknown command "${name}"`, { hint: `the commands are: ${commands.map((c) => c.name).join(', ')}; see regplan --help` });
+      throw new UsageError(`unknown command "${name}"`, { hint: `the commands are: ${COMMAND_NAMES.join(', ')}; see regplan --help` });
     }
     if (help) {
       io.stdout(`${command.help}\n\n${GLOBAL_HELP}\n`);

@@ -2,9 +2,12 @@
  * The ajv step of the config pipeline: validates the parsed data against schema/regplan.schema.json with every
  * error collected, and turns ajv's errors into problems a person can act on, each at the line and column of the
  * node it is about (the offending key for unknown properties, the parent for missing ones).
+ * The validator is compiled at build time (config-validator.generated.ts, see scripts/schema-validators.ts), so
+ * no schema is compiled while regplan runs.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import schema from '../../schema/regplan.schema.json' with { type: 'json' };
+import { validate as generatedValidate } from './config-validator.generated.ts';
 import type { ConfigProblem } from '../errors.ts';
 import { closestName } from './did-you-mean.ts';
 import { DURATION_HINT } from './duration.ts';
@@ -19,22 +22,16 @@ export const KEEP_RULE_KINDS = ['tags', 'newest', 'pushedWithin', 'pulledWithin'
 
 const BUNDLE_KINDS = ['chart', 'files', 'image'] as const;
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, strictRequired: false });
-ajv.addFormat('uri', { type: 'string', validate: (text: string) => isHttpUrl(text) });
-const validate = ajv.compile(schema);
+const validate = generatedValidate as ValidateFunction;
 
-function isHttpUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return url.protocol === 'https:' || url.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
-
-/** Which part of the language a schema object is; ajv's `parentSchema` is matched by identity. */
+/**
+ * Which part of the language a schema object is. An error's `parentSchema` is the generated validator's own copy
+ * of the schema object (and its `schemaPath` starts at the definition a $ref led to, so it does not say which), so
+ * objects are matched by their JSON text; the roles' objects all differ (checked as this module loads).
+ */
 const defs = schema.definitions;
-const ROLE = new Map<unknown, string>([
+const roleKey = (schemaObject: unknown): string => JSON.stringify(schemaObject) ?? '';
+const ROLE_OF_SCHEMA: [unknown, string][] = [
   [schema, 'root'],
   [schema.properties.registries, 'registries'],
   [schema.properties.policies, 'policies'],
@@ -52,7 +49,9 @@ const ROLE = new Map<unknown, string>([
   [defs.bundle.properties.artifactType, 'artifactType'],
   [defs.repo, 'repo'],
   [schema.properties.settings.properties.concurrency, 'concurrency'],
-]);
+];
+const ROLE = new Map(ROLE_OF_SCHEMA.map(([schemaObject, role]) => [roleKey(schemaObject), role]));
+if (ROLE.size !== ROLE_OF_SCHEMA.length) throw new Error('schema-check: two roles name schema objects with the same JSON; give each a distinct description');
 
 type Segment = string | number;
 
@@ -99,7 +98,8 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
   if (/\/(oneOf|anyOf)\/\d+\//.test(error.schemaPath) || error.keyword === 'if' || error.keyword === 'not') return undefined;
   if (error.schemaPath.includes('/propertyNames/')) return undefined;
   const path = splitPointer(error.instancePath);
-  const role = ROLE.get(error.parentSchema);
+  const parentSchema: unknown = error.parentSchema;
+  const role = ROLE.get(roleKey(parentSchema));
   const data: unknown = error.data;
   const at = (p: Segment[], key = false) => ({ file: source.file, ...source.positionOf(p, { key }), path: pointer(p) });
   const last = path[path.length - 1];
@@ -121,7 +121,7 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
     }
     case 'additionalProperties': {
       const key = String(params['additionalProperty']);
-      const allowed = Object.keys((error.parentSchema as { properties?: object }).properties ?? {}).filter((k) => k !== '$schema');
+      const allowed = Object.keys((parentSchema as { properties?: object } | undefined)?.properties ?? {}).filter((k) => k !== '$schema');
       const guess = closestName(key, allowed);
       const where = role === 'root' ? 'unknown top-level key' : 'unknown property';
       return {
@@ -131,7 +131,7 @@ function explain(error: ErrorObject, source: ConfigSource, unknownKeysAt: Set<st
       };
     }
     case 'type':
-      return explainType(at(path), String(params['type']), data, role, last, source, path, (error.parentSchema as { default?: unknown } | undefined)?.default);
+      return explainType(at(path), String(params['type']), data, role, last, source, path, (parentSchema as { default?: unknown } | undefined)?.default);
     case 'const':
       return { ...at(path), message: `version must be 1, found ${describeFound(data)}`, hint: 'this regplan reads config version 1; write "version: 1"' };
     case 'enum': {

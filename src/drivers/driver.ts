@@ -123,6 +123,16 @@ export interface DetailedLister {
   listTagRecords(name: string): Promise<TagRecord[]>;
 }
 
+/**
+ * A driver whose deletions are edits of one local file that it writes together (the OCI layout, whose untag and
+ * deleteManifest edit index.json): each deletion still resolves only once a write carrying it is published, and
+ * a write carries every deletion asked for meanwhile. Apply asks for a repo's deletions many at a time, not
+ * `settings.concurrency` (a limit on requests to a host), so a handful of writes carry them all.
+ */
+export interface BatchedDeleter {
+  readonly batchesDeletes: true;
+}
+
 /** A driver that can list manifests with no tag. */
 export interface UntaggedLister {
   listUntagged(name: string): Promise<{ digest: string; pushedAt?: string }[]>;
@@ -184,6 +194,8 @@ export const canUntagByPlaceholder = (d: Driver): d is Driver & ContentPusher & 
 /** True when the driver lists tag records natively. */
 export const hasDetailedListing = (d: Driver): d is Driver & DetailedLister =>
   typeof (d as Partial<DetailedLister>).listTagRecords === 'function';
+/** True when the driver writes concurrent deletions together. */
+export const batchesDeletes = (d: Driver): d is Driver & BatchedDeleter => (d as Partial<BatchedDeleter>).batchesDeletes === true;
 /** True when the driver lists untagged manifests. */
 export const canListUntagged = (d: Driver): d is Driver & UntaggedLister =>
   typeof (d as Partial<UntaggedLister>).listUntagged === 'function';

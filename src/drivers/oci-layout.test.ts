@@ -1,9 +1,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import pLimit from 'p-limit';
 import { RegplanError } from '../errors.ts';
-import { MediaType } from '../registry/oci.ts';
+import { takeInventory } from '../plan/inventory.ts';
+import { ManifestCache } from '../plan/manifest-cache.ts';
+import { CREATED_ANNOTATION, MediaType } from '../registry/oci.ts';
 import { canListUntagged, canUntag, collectsGarbage, type Driver, type DriverContext, hasDetailedListing } from './driver.ts';
 import { driverFactory } from './index.ts';
 import { layoutDir, ociLayoutDriver } from './oci-layout.ts';
@@ -38,22 +41,28 @@ test('the layout directory comes from the oci: address; the repo name is ignored
   assert.is(layoutDir({ host: 'oci' }, 'oci:/srv/layout'), '/srv/layout');
 });
 
-test('listTagRecords gives digest, media type and push time per tag; unknown times stay absent', async () => {
+/** The inventory a plan takes of a layout through the driver (times come from content there, see oci-layout.ts). */
+const inventoryOf = (driver: Driver) => takeInventory({ repo: 'oci:layout', name: '', driver }, { cache: new ManifestCache(undefined), limit: pLimit(4) });
+
+test('listTagRecords gives digest and media type per tag from index.json; the plan reads push times from the content', async () => {
   const dir = await copyDemoLayout();
   const driver = fullDriver(`oci:${dir}`);
   if (!hasDetailedListing(driver)) throw new Error('unreachable');
   const records = await driver.listTagRecords('');
   assert.equal(records.map((r) => r.tag), await driver.listTags(''));
+  assert.ok(records.every((r) => r.pushedAt === undefined), 'no demo index.json entry records a time itself');
   const byTag = new Map(records.map((r) => [r.tag, r]));
-  assert.equal(byTag.get('v1.0.0')?.pushedAt, '2026-01-12T10:15:00.000Z');
-  assert.equal(byTag.get('v1.1.0')?.pushedAt, '2026-02-16T14:02:00.000Z');
+  const times = new Map((await inventoryOf(driver)).tags.map((r) => [r.tag, r.pushedAt]));
+  assert.is(times.get('v1.0.0'), '2026-01-12T10:15:00.000Z');
+  assert.is(times.get('v1.1.0'), '2026-02-16T14:02:00.000Z');
+  assert.is(times.get('latest'), '2026-08-03T10:00:00.000Z', 'an index: its newest child');
   const latest = byTag.get('latest');
   assert.is(latest?.mediaType, MediaType.ociIndex);
   assert.is(latest?.digest, await skopeoDigest(dir, 'latest'));
   assert.is(latest?.digest, byTag.get('v2.0.0')?.digest);
-  const sig = byTag.get(`${latest?.digest.replace(':', '-')}.sig`);
-  assert.ok(sig);
-  assert.not.ok('pushedAt' in (sig ?? {}), 'a signature without a build time has no pushedAt');
+  const sig = `${latest?.digest.replace(':', '-')}.sig`;
+  assert.ok(byTag.has(sig));
+  assert.ok(times.has(sig) && times.get(sig) === undefined, 'a signature without a build time (cosign writes 0001-01-01) has no pushedAt');
   assert.is(byTag.get('pr-104')?.digest, byTag.get('main-0f1e2d3')?.digest);
 });
 
@@ -86,12 +95,26 @@ test('deleteManifest then collectGarbage removes the tags and the content (skope
   assert.ok(await skopeoDigest(dir, 'pr-103'));
 });
 
-test('listUntagged gives the demo layout\'s one untagged manifest with its time', async () => {
+test('listUntagged gives the demo layout\'s one untagged manifest; the plan reads its time from the content', async () => {
   const driver = fullDriver(`oci:${await copyDemoLayout()}`);
   if (!canListUntagged(driver)) throw new Error('unreachable');
   const untagged = await driver.listUntagged('');
   assert.is(untagged.length, 1);
-  assert.is(untagged[0]?.pushedAt, '2026-01-05T09:00:00.000Z');
+  assert.equal((await inventoryOf(driver)).untagged, [{ digest: untagged[0]?.digest ?? '', pushedAt: '2026-01-05T09:00:00.000Z' }]);
+});
+
+test('a time recorded on the index.json entry itself is the listing\'s push time, ahead of the content\'s', async () => {
+  const dir = await copyDemoLayout();
+  const indexFile = path.join(dir, 'index.json');
+  const index = JSON.parse(await readFile(indexFile, 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  const entry = index.manifests.find((d) => d.annotations?.['org.opencontainers.image.ref.name'] === 'v1.0.0');
+  if (!entry?.annotations) throw new Error('the demo layout has v1.0.0');
+  entry.annotations[CREATED_ANNOTATION] = '2026-04-01T00:00:00+02:00';
+  await writeFile(indexFile, JSON.stringify(index));
+  const driver = fullDriver(`oci:${dir}`);
+  if (!hasDetailedListing(driver)) throw new Error('unreachable');
+  assert.is((await driver.listTagRecords('')).find((r) => r.tag === 'v1.0.0')?.pushedAt, '2026-03-31T22:00:00.000Z');
+  assert.is((await inventoryOf(driver)).tags.find((r) => r.tag === 'v1.0.0')?.pushedAt, '2026-03-31T22:00:00.000Z');
 });
 
 test('a directory that does not exist is an empty repo; one that is not a layout is a clear error', async () => {

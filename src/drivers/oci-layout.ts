@@ -7,13 +7,23 @@
  * Bundles push into it too (blobs, then child manifests stored without an index.json entry, then the tagged
  * manifest), creating the layout when the directory does not exist yet.
  *
- * Cleanup only edits index.json (untag drops one tag's entry, deleteManifest every entry of a digest); the blobs
+ * Listing reads index.json alone: each tag's digest and media type, and its push time when the index.json entry
+ * records one (the `created` annotation). Every other time (the manifest's annotation, an index's newest child,
+ * the image config's `created`) is inventory's to read from the content, as for any registry (plan/inventory.ts,
+ * once per digest, in parallel, through the manifest cache), so a plan reads each blob once.
+ *
+ * Cleanup only edits index.json (untag drops one tag's entry, deleteManifest every entry of a digest), and edits
+ * asked for together are written together, so apply hands the driver many at a time (BatchedDeleter); the blobs
  * nothing references any more go when apply calls `collectGarbage` after its deletions. A directory that does not
  * exist is an empty repo (no tags); one that exists but is not a layout is an error.
  */
 import { RegplanError } from '../errors.ts';
+import { entryPushTime } from '../layout/push-time.ts';
 import { OciLayout } from '../layout/store.ts';
-import type { Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, UntaggedLister, Untagger } from './driver.ts';
+import type { Descriptor } from '../registry/oci.ts';
+import type {
+  BatchedDeleter, Capabilities, ContentPusher, DetailedLister, Driver, DriverContext, DriverFactory, GarbageCollector, ManifestReader, UntaggedLister, Untagger,
+} from './driver.ts';
 import type { TagRecord } from '../model/inventory.ts';
 
 const capabilities: Capabilities = {
@@ -34,17 +44,26 @@ export function layoutDir(context: Pick<DriverContext, 'host'>, name = ''): stri
   return address.startsWith('oci:') ? address.slice(4) : address;
 }
 
+/** The push time an index.json entry records itself (its `created` annotation), as a TagRecord field. */
+function entryTime(descriptor: Descriptor): { pushedAt?: string } {
+  const pushedAt = entryPushTime(descriptor);
+  return pushedAt === undefined ? {} : { pushedAt };
+}
+
 /** The OCI image layout type. */
 export const ociLayoutDriver = {
   type: 'oci',
   title: 'OCI image layout (local directory)',
   status: 'ready',
   capabilities,
-  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader & ContentPusher {
+  create(context): Driver & Untagger & DetailedLister & UntaggedLister & GarbageCollector & ManifestReader & ContentPusher & BatchedDeleter {
     // One OciLayout per directory for the driver's life, so its index.json edits are serialised (and locked
     // against other processes, with a notice when a dead process's lock is taken over).
     const opened = new Map<string, OciLayout>();
-    const options = context.notice === undefined ? {} : { onNotice: context.notice };
+    const options = {
+      ...(context.notice === undefined ? {} : { onNotice: context.notice }),
+      ...(context.debug === undefined ? {} : { onDebug: context.debug }),
+    };
     const layoutOf = async (name: string): Promise<OciLayout | undefined> => {
       const dir = layoutDir(context, name);
       const known = opened.get(dir);
@@ -65,6 +84,7 @@ export const ociLayoutDriver = {
     return {
       type: 'oci',
       capabilities,
+      batchesDeletes: true, // concurrent untag/deleteManifest calls share one index.json write (store.ts)
       async listTags(name) {
         const layout = await layoutOf(name);
         return layout ? [...new Set(await layout.listTags())] : [];
@@ -81,28 +101,19 @@ export const ociLayoutDriver = {
       async listTagRecords(name) {
         const layout = await layoutOf(name);
         if (!layout) return [];
-        const times = new Map<string, Promise<string | undefined>>();
         const records: TagRecord[] = [];
         const seen = new Set<string>();
         for (const { tag, descriptor } of await layout.listTagged()) {
           if (seen.has(tag)) continue; // a duplicated ref.name: the first entry is the one resolveTag answers
           seen.add(tag);
-          const time = times.get(descriptor.digest) ?? layout.pushedAt(descriptor);
-          times.set(descriptor.digest, time);
-          const pushedAt = await time;
-          records.push({ tag, digest: descriptor.digest, mediaType: descriptor.mediaType, ...(pushedAt === undefined ? {} : { pushedAt }) });
+          records.push({ tag, digest: descriptor.digest, mediaType: descriptor.mediaType, ...entryTime(descriptor) });
         }
         return records;
       },
       async listUntagged(name) {
         const layout = await layoutOf(name);
         if (!layout) return [];
-        const untagged: { digest: string; pushedAt?: string }[] = [];
-        for (const descriptor of await layout.listUntagged()) {
-          const pushedAt = await layout.pushedAt(descriptor);
-          untagged.push({ digest: descriptor.digest, ...(pushedAt === undefined ? {} : { pushedAt }) });
-        }
-        return untagged;
+        return (await layout.listUntagged()).map((descriptor) => ({ digest: descriptor.digest, ...entryTime(descriptor) }));
       },
       async readManifest(name, digest) {
         const layout = await layoutOf(name);

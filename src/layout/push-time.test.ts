@@ -1,12 +1,23 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as path from 'node:path';
+import pLimit from 'p-limit';
+import { ociLayoutDriver } from '../drivers/oci-layout.ts';
+import { takeInventory } from '../plan/inventory.ts';
+import { ManifestCache } from '../plan/manifest-cache.ts';
 import { CREATED_ANNOTATION, MediaType } from '../registry/oci.ts';
-import { normalizeTime } from './push-time.ts';
+import { entryPushTime, normalizeTime } from './push-time.ts';
 import { OciLayout } from './store.ts';
 import { copyDemoLayout, jsonBytes, putTestImage, removeTempDirs, tempDir } from '../../test/support/oci-layout.ts';
 
 test.after.each(removeTempDirs);
+
+/** Push time per tag as a plan sees it: the driver's listing, then inventory's reading of the content. */
+async function planTimes(dir: string): Promise<Map<string, string | undefined>> {
+  const driver = ociLayoutDriver.create({ host: `oci:${dir}`, type: 'oci', credentials: async () => undefined, nativeSecret: async () => undefined });
+  const inventory = await takeInventory({ repo: `oci:${dir}`, name: '', driver }, { cache: new ManifestCache(undefined), limit: pLimit(4) });
+  return new Map(inventory.tags.map((record) => [record.tag, record.pushedAt]));
+}
 
 test('normalizeTime: ISO output; placeholders of reproducible builds and garbage are unknown', () => {
   assert.is(normalizeTime('2026-03-01T10:00:00+02:00'), '2026-03-01T08:00:00.000Z');
@@ -16,39 +27,44 @@ test('normalizeTime: ISO output; placeholders of reproducible builds and garbage
   assert.is(normalizeTime(42), undefined);
 });
 
+test('an index.json entry records its own time in its created annotation; without one it records none', () => {
+  const entry = { mediaType: MediaType.ociManifest, digest: `sha256:${'a'.repeat(64)}`, size: 1 };
+  assert.is(entryPushTime({ ...entry, annotations: { [CREATED_ANNOTATION]: '2026-04-01T00:00:00Z' } }), '2026-04-01T00:00:00.000Z');
+  assert.is(entryPushTime({ ...entry, annotations: { [CREATED_ANNOTATION]: '0001-01-01T00:00:00Z' } }), undefined);
+  assert.is(entryPushTime(entry), undefined);
+});
+
 test('the manifest annotation wins over the config; the config is the fallback; none means unknown', async () => {
-  const layout = await OciLayout.create(path.join(await tempDir(), 'l'));
-  const both = await putTestImage(layout, 'a', { tag: 'both', annotationCreated: '2026-03-01T00:00:00Z', configCreated: '2026-01-01T00:00:00Z' });
-  const config = await putTestImage(layout, 'b', { tag: 'config', configCreated: '2026-02-01T00:00:00Z' });
-  const none = await putTestImage(layout, 'c', { tag: 'none' });
-  assert.is(await layout.pushedAt(both.manifest), '2026-03-01T00:00:00.000Z');
-  assert.is(await layout.pushedAt(config.manifest), '2026-02-01T00:00:00.000Z');
-  assert.is(await layout.pushedAt(none.manifest), undefined);
-  const annotatedEntry = { ...none.manifest, annotations: { [CREATED_ANNOTATION]: '2026-04-01T00:00:00Z' } };
-  assert.is(await layout.pushedAt(annotatedEntry), '2026-04-01T00:00:00.000Z', 'an index.json entry annotation comes first');
+  const dir = path.join(await tempDir(), 'l');
+  const layout = await OciLayout.create(dir);
+  await putTestImage(layout, 'a', { tag: 'both', annotationCreated: '2026-03-01T00:00:00Z', configCreated: '2026-01-01T00:00:00Z' });
+  await putTestImage(layout, 'b', { tag: 'config', configCreated: '2026-02-01T00:00:00Z' });
+  await putTestImage(layout, 'c', { tag: 'none' });
+  const times = await planTimes(dir);
+  assert.is(times.get('both'), '2026-03-01T00:00:00.000Z');
+  assert.is(times.get('config'), '2026-02-01T00:00:00.000Z');
+  assert.ok(times.has('none') && times.get('none') === undefined);
 });
 
 test('an index without its own time takes the newest of its children', async () => {
-  const layout = await OciLayout.create(path.join(await tempDir(), 'l'));
+  const dir = path.join(await tempDir(), 'l');
+  const layout = await OciLayout.create(dir);
   const older = await putTestImage(layout, 'amd64', { child: true, configCreated: '2026-05-01T00:00:00Z' });
   const newer = await putTestImage(layout, 'arm64', { child: true, configCreated: '2026-05-02T00:00:00Z' });
   const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [older.manifest, newer.manifest] };
-  const descriptor = await layout.putManifest(jsonBytes(index), MediaType.ociIndex, { tag: 'multi' });
-  assert.is(await layout.pushedAt(descriptor), '2026-05-02T00:00:00.000Z');
+  await layout.putManifest(jsonBytes(index), MediaType.ociIndex, { tag: 'multi' });
+  assert.is((await planTimes(dir)).get('multi'), '2026-05-02T00:00:00.000Z');
 });
 
 test('demo layout: annotated, config-only, index and signature times read as generated', async () => {
-  const layout = await OciLayout.open(await copyDemoLayout());
-  const at = async (tag: string) => {
-    const descriptor = await layout.resolveTag(tag);
-    assert.ok(descriptor, tag);
-    return layout.pushedAt(descriptor);
-  };
-  assert.is(await at('v1.0.0'), '2026-01-12T10:15:00.000Z');
-  assert.is(await at('v1.1.0'), '2026-02-16T14:02:00.000Z');
-  assert.is(await at('latest'), '2026-08-03T10:00:00.000Z');
-  const release = await layout.resolveTag('v2.0.0');
-  assert.is(await at(`${release?.digest.replace(':', '-')}.sig`), undefined, 'cosign writes 0001-01-01: unknown, planned as new');
+  const dir = await copyDemoLayout();
+  const times = await planTimes(dir);
+  assert.is(times.get('v1.0.0'), '2026-01-12T10:15:00.000Z');
+  assert.is(times.get('v1.1.0'), '2026-02-16T14:02:00.000Z');
+  assert.is(times.get('latest'), '2026-08-03T10:00:00.000Z');
+  const release = await (await OciLayout.open(dir)).resolveTag('v2.0.0');
+  const signature = `${release?.digest.replace(':', '-')}.sig`;
+  assert.ok(times.has(signature) && times.get(signature) === undefined, 'cosign writes 0001-01-01: unknown, planned as new');
 });
 
 test.run();

@@ -170,6 +170,39 @@ test('parallel untags through one layout all land', async () => {
   assert.is((await reopened.listTags()).length, DEMO_TAGS.length - gone.length);
 });
 
+test('a kept index.json is read again once another writer changed it: renamed over, or rewritten in place', async () => {
+  const dir = await copyDemoLayout();
+  const reader = await OciLayout.open(dir);
+  const writer = await OciLayout.open(dir);
+  assert.ok(await reader.resolveTag('pr-101'), 'read (and kept) before the change');
+  await writer.untag('pr-101'); // another instance (as another process would): temp file, then rename
+  assert.is(await reader.resolveTag('pr-101'), undefined);
+  assert.not.ok((await reader.listTags()).includes('pr-101'));
+  // A tool that rewrites index.json in place (same inode): the size and times still tell.
+  const file = path.join(dir, 'index.json');
+  const index = JSON.parse(await readFile(file, 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  const entry = index.manifests.find((d) => d.annotations?.[REF_NAME_ANNOTATION] === 'pr-102');
+  if (!entry?.annotations) throw new Error('the demo layout has pr-102');
+  entry.annotations[REF_NAME_ANNOTATION] = 'pr-999';
+  await writeFile(file, JSON.stringify(index));
+  assert.is(await reader.resolveTag('pr-102'), undefined);
+  assert.ok(await reader.resolveTag('pr-999'));
+});
+
+test('untags asked for together are written together, and each resolves only once its write is published', async () => {
+  const dir = await copyDemoLayout();
+  const debug: string[] = [];
+  const layout = await OciLayout.open(dir, { onDebug: (line) => debug.push(line) });
+  const gone = ['pr-101', 'pr-102', 'pr-103', 'pr-104', 'branch-feature-x', 'main-1a2b3c4'];
+  await Promise.all(gone.map(async (tag) => {
+    await layout.untag(tag);
+    const onDisk = JSON.parse(await readFile(path.join(dir, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+    assert.not.ok(onDisk.manifests.some((d) => d.annotations?.[REF_NAME_ANNOTATION] === tag), `${tag} is gone from the file when its untag resolves`);
+  }));
+  const writes = debug.filter((line) => line.includes('wrote index.json'));
+  assert.ok(writes.length >= 1 && writes.length <= 2, writes.join('\n'));
+});
+
 test('a concurrent reader never sees a half-written index.json', async () => {
   const dir = await copyDemoLayout();
   const layout = await OciLayout.open(dir);

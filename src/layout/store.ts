@@ -7,7 +7,14 @@
  * regplan) sees the old file or the new one, never half of one. Writers are serialised across processes by the
  * layout lock (`.regplan-lock` in the layout, see src/lock/file-lock.ts), held for each read-modify-write and for
  * a whole garbage collection and waited for up to `lockTimeoutMs`, so a cleanup and a push running side by side
- * never lose each other's edits. Removing a tag or manifest only edits index.json: the blobs stay until
+ * never lose each other's edits. Edits asked for while one is being written are applied together in the next
+ * write (one lock, one read, one rename for all of them), and each caller is answered only once the write that
+ * carries its edit is published: thousands of deletions cost a few rewrites of index.json, not one each.
+ *
+ * Readers keep index.json parsed, with lookups by tag and by digest, and re-read it only when the file changed
+ * (its `fileVersion`: inode, size and times, so another process's atomic rename is always seen); a plan of N tags
+ * parses index.json once, not once per manifest. A read-modify-write and garbage collection always read the file
+ * afresh under the lock. Removing a tag or manifest only edits index.json: the blobs stay until
  * `garbageCollect()` (apply calls it once after its deletions), so an interrupted apply never leaves index.json
  * pointing at missing content.
  *
@@ -20,13 +27,12 @@ import { type Descriptor, type ImageIndex, type Manifest, isIndex, MediaType, OC
 import { isValidTag } from '../registry/reference.ts';
 import { describeOwner, waitForLock } from '../lock/file-lock.ts';
 import {
-  listDir, makeDir, path, readBytes, readFileChunks, readTextFile, removeFile, renameFile, statPath, tempSiblingName, writeFileAtomic,
+  fileVersion, listDir, makeDir, path, readBytes, readFileChunks, readTextFile, removeFile, renameFile, statPath, tempSiblingName, writeFileAtomic,
   writeFileFromChunks,
 } from '../runtime.ts';
 import { digestLike, hashingStream, parseDigest, sha256Digest } from './digest.ts';
 import { type GarbageReport, collectGarbage } from './gc.ts';
 import { leasedDigests, PushLease } from './lease.ts';
-import { pushTime } from './push-time.ts';
 
 /** The layout lock file, inside the layout directory. */
 export const LAYOUT_LOCK_FILE = '.regplan-lock';
@@ -39,6 +45,8 @@ export interface LayoutOptions {
   lockTimeoutMs?: number;
   /** Told when a stale lock (its process died) was removed. */
   onNotice?: (line: string) => void;
+  /** Told each time index.json is read or written (`--debug`), so its cost can be seen. */
+  onDebug?: (line: string) => void;
 }
 
 /** A tag of the layout with the index.json entry that carries it. */
@@ -60,6 +68,23 @@ export type BlobSource = Uint8Array | { path: string };
 
 const tagOf = (descriptor: Descriptor): string | undefined => descriptor.annotations?.[REF_NAME_ANNOTATION];
 
+/** index.json parsed, with the lookups readers need; shared by every reader until the file changes, never mutated. */
+interface IndexSnapshot {
+  index: ImageIndex;
+  /** Every tagged entry, in index.json order (a duplicated tag appears twice). */
+  tagged: TaggedDescriptor[];
+  /** The first entry of each tag (the one `resolveTag` answers) and of each digest. */
+  byTag: Map<string, Descriptor>;
+  byDigest: Map<string, Descriptor>;
+}
+
+/** An index.json edit waiting for the next write, and how to answer its caller. */
+interface QueuedEdit {
+  change: (entries: Descriptor[]) => Descriptor[];
+  done: () => void;
+  failed: (error: unknown) => void;
+}
+
 /** One OCI image layout directory; build it with `OciLayout.open` or `OciLayout.create`. */
 export class OciLayout {
   /** The layout directory as given (relative paths resolve against the working directory). */
@@ -68,6 +93,11 @@ export class OciLayout {
   #mutations: Promise<unknown> = Promise.resolve();
   /** The lease of this instance's push in progress (see lease.ts). */
   #lease: PushLease | undefined;
+  /** The parsed index.json and the file version it was read at. */
+  #cached: { version: string; snapshot: Promise<IndexSnapshot> } | undefined;
+  /** Edits waiting for the next index.json write, and whether that write is already queued. */
+  #queuedEdits: QueuedEdit[] = [];
+  #writeQueued = false;
 
   private constructor(dir: string, options: LayoutOptions) {
     this.dir = dir;
@@ -144,12 +174,42 @@ export class OciLayout {
     return path.join(this.dir, 'blobs', algorithm, hex);
   }
 
-  /** The parsed index.json; a broken one is an error, never treated as empty (that would look like "no tags"). */
-  async readIndex(): Promise<ImageIndex> {
-    const file = path.join(this.dir, 'index.json');
+  /**
+   * The parsed index.json (shared: callers must not change it); a broken one is an error, never treated as empty
+   * (that would look like "no tags"). `fresh` reads the file even when it looks unchanged (before removing content).
+   */
+  async readIndex(options: { fresh?: boolean } = {}): Promise<ImageIndex> {
+    return (await (options.fresh === true ? this.#readSnapshot() : this.#snapshot())).index;
+  }
+
+  /** The parsed index.json as of now: the kept copy while the file is unchanged, else read again (once for all callers). */
+  async #snapshot(): Promise<IndexSnapshot> {
+    // The version is taken before reading, so a kept copy is never older than the version it is kept under.
+    const version = await fileVersion(this.#indexFile);
+    const cached = this.#cached;
+    if (cached !== undefined && cached.version === version) return cached.snapshot;
+    const snapshot = this.#readSnapshot();
+    if (version !== undefined) {
+      const entry = { version, snapshot };
+      this.#cached = entry;
+      snapshot.catch(() => {
+        if (this.#cached === entry) this.#cached = undefined;
+      });
+    }
+    return snapshot;
+  }
+
+  get #indexFile(): string {
+    return path.join(this.dir, 'index.json');
+  }
+
+  async #readSnapshot(): Promise<IndexSnapshot> {
+    const file = this.#indexFile;
+    let text: string;
     let index: unknown;
     try {
-      index = JSON.parse(await readTextFile(file));
+      text = await readTextFile(file);
+      index = JSON.parse(text);
     } catch (e) {
       const why = (e as { code?: string }).code === 'ENOENT' ? 'it is missing' : 'it is not valid JSON';
       throw new RegplanError(`cannot read ${file}: ${why}`, { hint: 'restore index.json from the layout\'s source; regplan does not guess its content', cause: e, context: { file } });
@@ -157,16 +217,24 @@ export class OciLayout {
     if (!Array.isArray((index as Partial<ImageIndex> | null)?.manifests)) {
       throw new RegplanError(`cannot read ${file}: it has no manifests array`, { hint: 'index.json of an OCI layout is an image index with "manifests": [...]', context: { file } });
     }
-    return index as ImageIndex;
+    const manifests = (index as ImageIndex).manifests;
+    this.#options.onDebug?.(`oci:${this.dir}: read index.json (${manifests.length} entries, ${text.length} bytes)`);
+    const tagged: TaggedDescriptor[] = [];
+    const byTag = new Map<string, Descriptor>();
+    const byDigest = new Map<string, Descriptor>();
+    for (const descriptor of manifests) {
+      if (typeof descriptor?.digest === 'string' && !byDigest.has(descriptor.digest)) byDigest.set(descriptor.digest, descriptor);
+      const tag = tagOf(descriptor);
+      if (tag === undefined) continue;
+      tagged.push({ tag, descriptor });
+      if (!byTag.has(tag)) byTag.set(tag, descriptor);
+    }
+    return { index: index as ImageIndex, tagged, byTag, byDigest };
   }
 
   /** Every tag with its index.json entry, in index.json order. */
   async listTagged(): Promise<TaggedDescriptor[]> {
-    const index = await this.readIndex();
-    return index.manifests.flatMap((descriptor) => {
-      const tag = tagOf(descriptor);
-      return tag === undefined ? [] : [{ tag, descriptor }];
-    });
+    return [...(await this.#snapshot()).tagged];
   }
 
   /** Every tag name, in index.json order. */
@@ -176,13 +244,13 @@ export class OciLayout {
 
   /** The descriptor a tag points at, or undefined when the layout has no such tag. */
   async resolveTag(tag: string): Promise<Descriptor | undefined> {
-    return (await this.listTagged()).find((t) => t.tag === tag)?.descriptor;
+    return (await this.#snapshot()).byTag.get(tag);
   }
 
   /** index.json entries without a tag whose digest no tagged entry shares (so deleting them removes no tag). */
   async listUntagged(): Promise<Descriptor[]> {
-    const index = await this.readIndex();
-    const tagged = new Set(index.manifests.filter((d) => tagOf(d) !== undefined).map((d) => d.digest));
+    const { index, tagged: taggedEntries } = await this.#snapshot();
+    const tagged = new Set(taggedEntries.map((t) => t.descriptor.digest));
     const seen = new Set<string>();
     return index.manifests.filter((d) => {
       if (tagOf(d) !== undefined || tagged.has(d.digest) || seen.has(d.digest)) return false;
@@ -239,7 +307,7 @@ export class OciLayout {
     } catch (e) {
       throw new RegplanError(`blob ${digest} in OCI layout "${this.dir}" is not a manifest (not JSON)`, { cause: e, context: { repo: `oci:${this.dir}`, ref: digest } });
     }
-    const listed = (await this.readIndex()).manifests.find((d) => d.digest === digest)?.mediaType;
+    const listed = (await this.#snapshot()).byDigest.get(digest)?.mediaType;
     const mediaType = manifest.mediaType ?? listed ?? (isIndex(manifest) ? MediaType.ociIndex : MediaType.ociManifest);
     return { digest, mediaType, bytes, manifest };
   }
@@ -351,11 +419,6 @@ export class OciLayout {
     return removed;
   }
 
-  /** Push time of an entry, ISO 8601, or undefined when unknown (see push-time.ts for the sources). */
-  pushedAt(descriptor: Descriptor): Promise<string | undefined> {
-    return pushTime(this, descriptor);
-  }
-
   /**
    * Removes blobs nothing in index.json reaches any more (through child manifests, configs, layers and subjects)
    * and no live push has leased. Call it after deletions; it holds the layout lock throughout.
@@ -364,14 +427,61 @@ export class OciLayout {
     return this.#exclusive('collect garbage', async () => collectGarbage(this, { keep: await leasedDigests(this.dir) }));
   }
 
-  /** Runs one index.json edit under the layout lock: read, change, publish with an atomic rename; unchanged means no write. */
+  /**
+   * Makes one index.json edit, resolving once a write that carries it is published. Edits asked for before that
+   * write starts join it (see the file comment); `change` returns its argument unchanged to mean "nothing to do".
+   */
   #editIndex(what: string, change: (entries: Descriptor[]) => Descriptor[]): Promise<void> {
-    return this.#exclusive(what, async () => {
-      const index = await this.readIndex();
-      const next = change(index.manifests);
-      if (next === index.manifests) return;
-      await writeFileAtomic(path.join(this.dir, 'index.json'), serializeIndex({ ...index, manifests: next }));
+    return new Promise((done, failed) => {
+      this.#queuedEdits.push({ change, done, failed });
+      if (this.#writeQueued) return;
+      this.#writeQueued = true;
+      // Callers are answered once the lock is released again, as if each edit had taken it alone.
+      this.#exclusive(what, () => this.#writeQueuedEdits()).then(
+        (answer) => answer(),
+        (error: unknown) => {
+          // The lock was not taken (the write never ran): every edit waiting for it fails with that reason.
+          this.#writeQueued = false;
+          for (const edit of this.#queuedEdits.splice(0)) edit.failed(error);
+        },
+      );
     });
+  }
+
+  /**
+   * Under the layout lock: reads index.json afresh, applies every queued edit in order, publishes once. Never
+   * throws: it returns how to answer the edits' callers (done, or each edit's own failure).
+   */
+  async #writeQueuedEdits(): Promise<() => void> {
+    this.#writeQueued = false;
+    const edits = this.#queuedEdits.splice(0);
+    const failures = new Map<QueuedEdit, unknown>();
+    const answer = () => {
+      for (const edit of edits) {
+        if (failures.has(edit)) edit.failed(failures.get(edit));
+        else edit.done();
+      }
+    };
+    try {
+      const { index } = await this.#readSnapshot();
+      let entries = index.manifests;
+      for (const edit of edits) {
+        try {
+          entries = edit.change(entries);
+        } catch (error) {
+          failures.set(edit, error);
+        }
+      }
+      if (entries !== index.manifests) {
+        const text = serializeIndex({ ...index, manifests: entries });
+        await writeFileAtomic(this.#indexFile, text);
+        this.#cached = undefined;
+        this.#options.onDebug?.(`oci:${this.dir}: wrote index.json (${edits.length - failures.size} edits, ${entries.length} entries, ${text.length} bytes)`);
+      }
+    } catch (error) {
+      for (const edit of edits) failures.set(edit, error);
+    }
+    return answer;
   }
 
   /** Runs `work` alone: after this instance's earlier changes, and holding the layout lock against other processes. */

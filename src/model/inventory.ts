@@ -27,6 +27,16 @@ export interface ManifestFacts {
   /** Digest of the subject, for OCI referrers (signatures, attestations, SBOMs pushed with `subject`). */
   subject?: string;
   artifactType?: string;
+  /** The manifest's own size in bytes (from its content), when the inventory read it. */
+  size?: number;
+  /** Blobs an image manifest references (config and layers) with their sizes, for the reclaimable-bytes estimate. */
+  blobs?: BlobRef[];
+}
+
+/** A blob a manifest references: digest and size as the manifest's descriptor states them. */
+export interface BlobRef {
+  digest: string;
+  size: number;
 }
 
 /** A manifest with no tag, as a driver that can list them reports it. */

@@ -15,13 +15,14 @@ import { refusesCleanup } from '../drivers/driver.ts';
 import type { OpenedRepo } from '../drivers/open.ts';
 import { UsageError } from '../errors.ts';
 import { assemblePlan } from './assemble.ts';
+import { estimateReclaimable } from './reclaim.ts';
 import { evaluateCleanup, type CleanupTarget } from './evaluate.ts';
 import { gatherPolicyFacts } from './facts.ts';
 import { takeInventory, type InventoryProgress } from './inventory.ts';
 import type { ManifestCache } from './manifest-cache.ts';
 import { expandRepoPatterns, narrowExpansions } from './expand-repos.ts';
 import { shardRepos, type ShardSpec } from './shard.ts';
-import type { Plan, PlanShard, RepoExpansion } from './types.ts';
+import type { DeleteAction, Plan, PlanShard, RepoExpansion } from './types.ts';
 
 /** Everything planning needs; `now` is explicit so the evaluator stays pure and tests stay deterministic. */
 export interface PlanRequest {
@@ -139,5 +140,10 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
   // Names the registries listed that fail the grammar were never evaluated; the plan shows them as skipped.
   const rejected = targets.flatMap((target) => target.inventory.rejected ?? []);
   const skipped = [...merged.skipped, ...rejected].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0));
-  return assemblePlan({ ...merged, skipped, ...(expansions === undefined ? {} : { expansions }) }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
+  const deletes = decision.actions.filter((action): action is DeleteAction => action.type === 'delete');
+  const reclaimable = [...targets]
+    .sort((a, b) => (a.inventory.repo < b.inventory.repo ? -1 : a.inventory.repo > b.inventory.repo ? 1 : 0))
+    .map((target) => estimateReclaimable(target.inventory, deletes.filter((action) => action.repo === target.inventory.repo)))
+    .filter((estimate) => estimate !== undefined);
+  return assemblePlan({ ...merged, skipped, reclaimable, ...(expansions === undefined ? {} : { expansions }) }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
 }

@@ -7,26 +7,30 @@ const D = (c: string) => `sha256:${c.repeat(64)}`;
 const CONFIG = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: D('c'), size: 10 };
 
 test('an image manifest: its facts, and its created time comes from its config', () => {
-  const content = manifestContent(bytesOf({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: CONFIG, layers: [] }));
-  assert.equal(content, { facts: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', children: [] }, created: { config: CONFIG } });
+  const bytes = bytesOf({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: CONFIG, layers: [{ digest: D('e'), size: 99 }, { digest: D('f'), size: -1 }, { digest: 'sha256:x', size: 5 }] });
+  const content = manifestContent(bytes);
+  // blobs: the config and valid layers with their sizes (a negative size or a malformed digest is left out)
+  assert.equal(content, { facts: { mediaType: 'application/vnd.docker.distribution.manifest.v2+json', children: [], size: bytes.byteLength, blobs: [{ digest: D('c'), size: 10 }, { digest: D('e'), size: 99 }] }, created: { config: CONFIG } });
 });
 
 test('an index without a mediaType field: an index by its shape, created from its valid children', () => {
-  const content = manifestContent(bytesOf({ schemaVersion: 2, manifests: [{ digest: D('a') }, { digest: 'sha256:short' }, null, { digest: 7 }] }));
-  assert.equal(content, { facts: { mediaType: 'application/vnd.oci.image.index.v1+json', children: [D('a'), 'sha256:short'] }, created: { children: [D('a')] } });
+  const bytes = bytesOf({ schemaVersion: 2, manifests: [{ digest: D('a') }, { digest: 'sha256:short' }, null, { digest: 7 }] });
+  const content = manifestContent(bytes);
+  assert.equal(content, { facts: { mediaType: 'application/vnd.oci.image.index.v1+json', children: [D('a'), 'sha256:short'], size: bytes.byteLength }, created: { children: [D('a')] } });
 });
 
 test('a referrer: subject and artifactType; a created annotation wins over the config', () => {
-  const content = manifestContent(bytesOf({
+  const bytes = bytesOf({
     schemaVersion: 2,
     artifactType: 'application/vnd.dev.sigstore.bundle+json',
     config: CONFIG,
     layers: [],
     subject: { digest: D('b') },
     annotations: { 'org.opencontainers.image.created': '2026-01-02T03:04:05Z' },
-  }));
+  });
+  const content = manifestContent(bytes);
   assert.equal(content, {
-    facts: { mediaType: 'application/vnd.oci.image.manifest.v1+json', children: [], subject: D('b'), artifactType: 'application/vnd.dev.sigstore.bundle+json' },
+    facts: { mediaType: 'application/vnd.oci.image.manifest.v1+json', children: [], subject: D('b'), artifactType: 'application/vnd.dev.sigstore.bundle+json', size: bytes.byteLength, blobs: [{ digest: D('c'), size: 10 }] },
     created: { annotation: '2026-01-02T03:04:05.000Z' },
   });
 });

@@ -10,7 +10,7 @@
 import { isValidDigest } from '../model/names.ts';
 import { parseTime } from '../model/time.ts';
 import { CREATED_ANNOTATION, type Descriptor, MediaType } from '../registry/oci.ts';
-import type { ManifestFacts } from '../model/inventory.ts';
+import type { BlobRef, ManifestFacts } from '../model/inventory.ts';
 
 /** A manifest's facts plus the image's creation time when one is known (what inventory keeps per digest). */
 export interface DatedManifestFacts extends ManifestFacts {
@@ -39,11 +39,14 @@ export function manifestContent(bytes: Uint8Array): ManifestContent | undefined 
   const mediaType = stringOf(manifest['mediaType']) ?? (index ? MediaType.ociIndex : MediaType.ociManifest);
   const subject = digestOf(manifest['subject']);
   const artifactType = stringOf(manifest['artifactType']);
+  const blobs = index ? [] : blobRefs(manifest);
   const facts: ManifestFacts = {
     mediaType,
     children,
     ...(subject === undefined ? {} : { subject }),
     ...(artifactType === undefined ? {} : { artifactType }),
+    size: bytes.byteLength,
+    ...(blobs.length === 0 ? {} : { blobs }),
   };
   return { facts, created: createdSource(manifest, index, children) };
 }
@@ -68,6 +71,32 @@ function createdSource(manifest: Record<string, unknown>, index: boolean, childr
   if (digest === undefined || !isValidDigest(digest)) return undefined;
   const size = typeof config['size'] === 'number' ? config['size'] : 0;
   return { config: { mediaType: config['mediaType'] as string, digest, size } };
+}
+
+/**
+ * The config and layers an image manifest names, with their stated sizes; a descriptor with a malformed digest or
+ * a size that is not a non-negative safe integer is left out (the estimate is an estimate; hostile sizes cannot
+ * inflate it past what a number can hold). Digest strings are interned: thousands of manifests share base layers.
+ */
+function blobRefs(manifest: Record<string, unknown>): BlobRef[] {
+  const layers = Array.isArray(manifest['layers']) ? manifest['layers'] : [];
+  const refs: BlobRef[] = [];
+  for (const descriptor of [manifest['config'], ...layers]) {
+    if (!isObject(descriptor)) continue;
+    const digest = stringOf(descriptor['digest']);
+    const size = descriptor['size'];
+    if (digest === undefined || !isValidDigest(digest) || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) continue;
+    refs.push({ digest: intern(digest), size });
+  }
+  return refs;
+}
+
+const interned = new Map<string, string>();
+function intern(text: string): string {
+  const known = interned.get(text);
+  if (known !== undefined) return known;
+  interned.set(text, text);
+  return text;
 }
 
 function jsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {

@@ -82,7 +82,7 @@ export function mergeShardPlans(inputs: readonly ShardPlanFile[], options: { all
     }
     const listed = new Set(shard.repos);
     const expanded = (plan.expansions ?? []).flatMap((expansion) => expansion.repos.map((repo) => ({ repo })));
-    const stray = [...plan.actions, ...plan.kept, ...plan.skipped, ...(plan.notes ?? []), ...expanded].find((entry) => !listed.has(entry.repo));
+    const stray = [...plan.actions, ...plan.kept, ...plan.skipped, ...(plan.notes ?? []), ...(plan.reclaimable ?? []), ...expanded].find((entry) => !listed.has(entry.repo));
     if (stray !== undefined) throw refuse(`"${file}" has an entry for repo "${stray.repo}", which its shard record does not list`, `the file was edited; ${REMAKE}`, file);
   }
 
@@ -110,6 +110,7 @@ export function mergeShardPlans(inputs: readonly ShardPlanFile[], options: { all
       kept: byRepo(all((p) => p.kept)),
       skipped: byRepo(all((p) => p.skipped)),
       notes,
+      reclaimable: byRepo(all((p) => p.reclaimable ?? [])),
       ...(ordered.some((p) => p.expansions !== undefined) ? { expansions: mergeExpansions(ordered) } : {}),
     },
     {

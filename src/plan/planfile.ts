@@ -2,22 +2,22 @@
  * The plan as a saved artifact (terraform's planfile): written with --out, read by `apply plan.json`.
  * Reading checks the format version and the schema before anything acts on it; apply checks the config digest.
  */
-import { Ajv } from 'ajv';
+import type { ValidateFunction } from 'ajv';
 import { StalePlanError, RegplanError } from '../errors.ts';
 import { scrubSecrets } from '../registry/redact.ts';
 import { sha256Digest } from '../registry/digest.ts';
 import { readTextFile, writeFileAtomic } from '../runtime.ts';
-import planSchema from '../../schema/plan.schema.json' with { type: 'json' };
+import { validate as generatedValidate } from './plan-validator.generated.ts';
 import type { Plan } from './types.ts';
 
 /** The plan format this regplan writes and reads. */
 export const PLAN_FORMAT_VERSION = 1;
 
-let validatePlanShape: ReturnType<Ajv['compile']> | undefined;
+/** schema/plan.schema.json, compiled at build time (scripts/schema-validators.ts). */
+const validatePlanShape = generatedValidate as ValidateFunction;
 
 /** Checks a parsed plan against schema/plan.schema.json; returns the problems as text (empty when valid). */
 export function planSchemaProblems(plan: unknown): string[] {
-  validatePlanShape ??= new Ajv({ allErrors: true, strict: false }).compile(planSchema);
   if (validatePlanShape(plan)) return [];
   return (validatePlanShape.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}`);
 }

@@ -132,6 +132,17 @@ export interface PlanSummary {
   skipped: number;
 }
 
+/** What a repo's deletions could free (plan/reclaim.ts): an estimate, a lower bound when `unknownManifests` is set. */
+export interface ReclaimEstimate {
+  repo: string;
+  /** Bytes of the manifests deleted and of the blobs only they reference (shared layers counted once, kept ones not). */
+  bytes: number;
+  /** Manifests that go (deleted ones and their index children no survivor holds). */
+  manifests: number;
+  /** Of those, how many the inventory did not read (no sizes known): the bytes leave them out. */
+  unknownManifests?: number;
+}
+
 /** Something the plan cannot do for a repo that its config asks for (e.g. `untagged: delete` where untagged manifests cannot be listed). */
 export interface PlanNote {
   repo: string;
@@ -187,6 +198,8 @@ export interface Plan {
   notes?: PlanNote[];
   /** What each repo pattern expanded to; absent when the config has no patterns. */
   expansions?: RepoExpansion[];
+  /** Per repo with manifest deletes: the bytes they could free (an estimate; absent when nothing is deleted). */
+  reclaimable?: ReclaimEstimate[];
   summary: PlanSummary;
 }
 

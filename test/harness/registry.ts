@@ -18,6 +18,11 @@ export type RegistryAuthMode = 'none' | 'basic' | 'token';
 /** Options for `startRegistry`. (distribution 2.8 has no `tags.maxtags`, so tag-page clamping is not offered.) */
 export interface StartRegistryOptions {
   auth: RegistryAuthMode;
+  /**
+   * Serve this storage directory (distribution's filesystem `rootdirectory`) instead of a fresh one, so a
+   * benchmark can write 100,000 tags straight onto disk first; the caller owns it and it is not removed on stop.
+   */
+  storageRoot?: string;
 }
 
 /** A username and password accepted by a test registry. */
@@ -89,7 +94,7 @@ export function htpasswdLine(username: string, password: string): string {
   return `${username}:${hash}\n`;
 }
 
-function registryConfig(dir: string, auth: string): string {
+function registryConfig(storageRoot: string, auth: string): string {
   return [
     'version: 0.1',
     'log:',
@@ -99,7 +104,7 @@ function registryConfig(dir: string, auth: string): string {
     '    disabled: true',
     'storage:',
     '  filesystem:',
-    `    rootdirectory: ${JSON.stringify(path.join(dir, 'data'))}`,
+    `    rootdirectory: ${JSON.stringify(storageRoot)}`,
     '  delete:',
     '    enabled: true',
     'http:',
@@ -200,7 +205,7 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Test
       ].join('\n');
     }
     const configFile = path.join(dir, 'config.yml');
-    await writeFile(configFile, `${registryConfig(dir, authSection)}\n`);
+    await writeFile(configFile, `${registryConfig(options.storageRoot ?? path.join(dir, 'data'), authSection)}\n`);
 
     const logs: string[] = [];
     const lineListeners = new Set<(line: string) => void>();

@@ -4,7 +4,7 @@
  * closing `Plan: N to push, N to delete, N kept, N skipped.` line.
  */
 import { describeShards } from '../../plan/shard.ts';
-import type { Action, Kept, Plan, PlanSkippedEntry, PushAction } from '../../plan/types.ts';
+import type { Action, Kept, Plan, PlanSkippedEntry, PushAction, ReclaimEstimate } from '../../plan/types.ts';
 
 /** Shortens a digest for display: `sha256:0123456789ab`. */
 export const shortDigest = (digest: string): string => digest.replace(/^(sha256:[0-9a-f]{12})[0-9a-f]+$/, '$1');
@@ -69,7 +69,8 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
   if (shard !== undefined) lines.push(paint(options.color, 1, shard), '');
   lines.push(...expansionLines(plan));
   for (const [repo, entry] of [...repos].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-    lines.push(paint(options.color, 1, repo));
+    const reclaim = (plan.reclaimable ?? []).find((r) => r.repo === repo);
+    lines.push(paint(options.color, 1, repo) + (reclaim === undefined ? '' : `  (${reclaimText(reclaim)})`));
     for (const note of (plan.notes ?? []).filter((n) => n.repo === repo)) lines.push(`  ${paint(options.color, 33, `! note: ${note.message}`)}`);
     const actions = byTag(entry.actions, (a) => a.tag);
     for (const action of actions.filter((a) => a.type === 'push')) {
@@ -99,8 +100,25 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
     }
     lines.push('');
   }
+  const total = reclaimTotalLine(plan);
+  if (total !== undefined) lines.push(total);
   lines.push(planSummaryLine(plan));
   return lines.join('\n') + '\n';
+}
+
+/** `frees up to 1.2 GiB (14 manifests)`, `at least …` when some manifests were not read. */
+export function reclaimText(estimate: ReclaimEstimate): string {
+  const unread = estimate.unknownManifests === undefined ? '' : `, ${estimate.unknownManifests} of them not read: at least that much`;
+  return `frees up to ${formatBytes(estimate.bytes)} once the registry collects garbage (${estimate.manifests} manifest${estimate.manifests === 1 ? '' : 's'}${unread})`;
+}
+
+/** The plan's reclaimable total, or undefined when it deletes no manifest. */
+export function reclaimTotalLine(plan: Pick<Plan, 'reclaimable'>): string | undefined {
+  const all = plan.reclaimable ?? [];
+  if (all.length === 0) return undefined;
+  const bytes = all.reduce((sum, r) => sum + r.bytes, 0);
+  const unread = all.reduce((sum, r) => sum + (r.unknownManifests ?? 0), 0);
+  return `Reclaimable: up to ${formatBytes(bytes)} in ${all.length} repo${all.length === 1 ? '' : 's'} (an estimate: shared layers counted once, kept ones not${unread === 0 ? '' : `; ${unread} manifests not read`}).`;
 }
 
 /**

@@ -4,7 +4,7 @@
  * reviewer sees the size of the change at a glance and opens only the repos they care about.
  */
 import type { Plan } from '../../plan/types.ts';
-import { expansionLines, planSummaryLine, pushDetails, shardLine, shortDigest } from './plan-human.ts';
+import { expansionLines, planSummaryLine, pushDetails, reclaimTotalLine, shardLine, shortDigest } from './plan-human.ts';
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 const html = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -62,6 +62,8 @@ export function renderPlanMarkdown(plan: Plan): string {
   const lines = [`### regplan: ${planSummaryLine(plan)}`, ''];
   const shard = shardLine(plan);
   if (shard !== undefined) lines.push(`**${cell(shard)}**`, '');
+  const total = reclaimTotalLine(plan);
+  if (total !== undefined) lines.push(cell(total), '');
   const expansions = expansionLines(plan).filter((line) => line !== '');
   if (expansions.length > 0) lines.push('```text', ...expansions, '```', '');
   for (const repo of [...new Set([...rows.map((r) => r.repo), ...notes.map((n) => n.repo)])].sort()) {
