@@ -7,7 +7,8 @@
  * new manifest. An untag names the tag, so it always looks again.
  * Before an action that removes content (a digest delete; an untag where the last tag takes the manifest) the
  * repo's other tags are checked too, so a tag moved onto that manifest since the plan (a rollback re-tag, say)
- * protects it — the plan's digest is not enough when a digest delete removes all its tags.
+ * protects it — the plan's digest is not enough when a digest delete removes all its tags. A placeholder untag
+ * (registries without tag delete) re-checks its own tag around the push and deletes only its placeholder.
  * Names are hostile until checked (model/names.ts): an action whose tag or digest fails the grammar fails without a
  * request, and a listed tag that fails it is neither resolved nor counted as a guard (the plan skipped it too).
  */
@@ -19,6 +20,7 @@ import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import type { Config } from '../config/types.ts';
 import type { Action, DeleteAction, Plan } from '../plan/types.ts';
 import { type Journal, type Outcome } from './journal.ts';
+import { untagByPlaceholder } from './placeholder-untag.ts';
 import { applyPush, BlobHolders } from './push.ts';
 
 /** The result of one action. */
@@ -227,6 +229,11 @@ async function applyDelete(driver: Driver, name: string, action: DeleteAction, g
   }
   const verdict = guardVerdict(driver, action, guards);
   if (verdict !== undefined) return verdict;
+  if (action.mode === 'untag' && action.via === 'placeholder') {
+    // Never removes the shared manifest: only a placeholder made for this tag is deleted (placeholder-untag.ts).
+    if (action.tag === undefined) return { outcome: 'failed', message: 'a placeholder untag needs a tag (make a fresh plan)' };
+    return untagByPlaceholder(driver, name, { tag: action.tag, digest: action.digest, ...(action.pushedAt === undefined ? {} : { pushedAt: action.pushedAt }) });
+  }
   if (action.mode === 'untag') {
     if (!canUntag(driver) || action.tag === undefined) return { outcome: 'failed', message: `the ${driver.type} driver cannot remove a single tag` };
     try {

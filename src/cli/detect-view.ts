@@ -34,7 +34,7 @@ export function renderDetectReport(report: DetectReport): string {
     field('bundles', capabilities.bundles ? 'yes' : `no: ${capabilities.bundlesRefusal ?? 'not supported'}`),
     field('cleanup', `${report.cleanup === '*ok' ? 'yes, with native credentials' : 'yes'}`),
     field('cleanup path', capabilities.cleanupPath),
-    field('untag', yesNo(capabilities.untag)),
+    field('untag', capabilities.untag || capabilities.untagByPlaceholder !== true ? yesNo(capabilities.untag) : 'through a placeholder (a unique manifest pushed to the tag, then deleted by digest)'),
     field('list untagged', yesNo(capabilities.listUntagged)),
     '',
   ];

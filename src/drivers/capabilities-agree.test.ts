@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { runCli } from '../cli/main.ts';
 import { REGISTRY_TYPES } from '../config/types.ts';
 import { captureIo } from '../../test/support/io.ts';
-import { canListRepositories, type DriverContext } from './driver.ts';
+import { canListRepositories, canUntagByPlaceholder, type DriverContext } from './driver.ts';
 import { capabilitiesFor, declaredCapabilities, DRIVER_FACTORIES } from './index.ts';
 
 const HOSTS: Record<string, string> = {
@@ -28,8 +28,17 @@ async function json(argv: string[]): Promise<unknown> {
   return JSON.parse(io.out());
 }
 
-const shown = (c: { untag: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string; repositoryListing?: string }) =>
-  ({ untag: c.untag, listUntagged: c.listUntagged, push: c.push, bundles: c.bundles, cleanupPath: c.cleanupPath, repositoryListing: c.repositoryListing });
+const shown = (c: { untag: boolean; untagByPlaceholder?: boolean; listUntagged: boolean; push: boolean; bundles: boolean; cleanupPath: string; repositoryListing?: string }) =>
+  ({ untag: c.untag, untagByPlaceholder: c.untagByPlaceholder === true, listUntagged: c.listUntagged, push: c.push, bundles: c.bundles, cleanupPath: c.cleanupPath, repositoryListing: c.repositoryListing });
+
+test('only plain distribution untags through a placeholder (issue 12 item 6; registry-apis.md §1.9: elsewhere a digest delete is refused or its tag effects vary)', async () => {
+  const declaring = REGISTRY_TYPES.filter((type) => capabilitiesFor(DRIVER_FACTORIES[type], HOSTS[type]).untagByPlaceholder === true);
+  assert.equal(declaring, ['default']);
+  const { registries: rows } = (await json(['registries', '--json'])) as { registries: { type: string; untagByPlaceholder: boolean }[] };
+  assert.equal(rows.filter((r) => r.untagByPlaceholder).map((r) => r.type), ['default']);
+  const inert: DriverContext = { host: HOSTS.default ?? '', type: 'default', credentials: async () => undefined, nativeSecret: async () => undefined };
+  assert.ok(canUntagByPlaceholder(DRIVER_FACTORIES.default.create(inert)), 'the built driver has the push and read primitives it needs');
+});
 
 test('the native drivers declare how repo discovery lists repositories (issue 11)', () => {
   const declaring = REGISTRY_TYPES.filter((type) => DRIVER_FACTORIES[type].capabilities.repositoryListing !== undefined);

@@ -18,11 +18,13 @@ const capabilities: Capabilities = {
   customArtifactType: true,
   cleanupPath: `${REGISTRY_API_DELETE} (the registry must allow deletes)`,
   untag: false,
+  untagByPlaceholder: true,
   listUntagged: false,
   nativeCredentials: [],
   notes:
     'distribution answers 405 UNSUPPORTED while storage.delete.enabled is false; deleting a digest removes every tag on it, ' +
-    'so a tag sharing its manifest with a kept tag is skipped',
+    'so a tag sharing its manifest with a kept tag is removed through a placeholder: a unique empty manifest is pushed ' +
+    'to the tag, then deleted by its digest',
 };
 
 /**

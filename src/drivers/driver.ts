@@ -60,6 +60,13 @@ export interface Capabilities {
    * the plan (a rollback re-tag) is never lost with it.
    */
   untagLastDeletesManifest?: boolean;
+  /**
+   * Where `untag` is false: one tag of a shared manifest can still be removed by pushing a unique placeholder
+   * manifest to the tag and deleting the placeholder by digest (src/apply/placeholder-untag.ts). Declared only where
+   * a digest delete removes just the tags on that digest and the registry accepts an OCI manifest with the empty
+   * config (plain distribution).
+   */
+  untagByPlaceholder?: boolean;
   /** Manifests without tags can be listed (so `untagged: delete` works). */
   listUntagged: boolean;
   /**
@@ -181,6 +188,9 @@ export const refusesCleanup = (d: Driver): d is Driver & CleanupRefuser =>
 
 /** True when the driver can untag. */
 export const canUntag = (d: Driver): d is Driver & Untagger => typeof (d as Partial<Untagger>).untag === 'function';
+/** True when the driver declares placeholder untag and has the push and read primitives it is made of. */
+export const canUntagByPlaceholder = (d: Driver): d is Driver & ContentPusher & ManifestReader =>
+  d.capabilities.untagByPlaceholder === true && canPush(d) && canReadManifests(d);
 /** True when the driver lists tag records natively. */
 export const hasDetailedListing = (d: Driver): d is Driver & DetailedLister =>
   typeof (d as Partial<DetailedLister>).listTagRecords === 'function';

@@ -95,6 +95,8 @@ export interface SupportRow {
   cleanup: 'ok' | '*ok';
   cleanupPath: string;
   untag: boolean;
+  /** Where `untag` is false, a tag can still be removed through a placeholder manifest (distribution). */
+  untagByPlaceholder: boolean;
   listUntagged: boolean;
   /** How repo discovery lists repositories natively (absent: no native listing). */
   repositoryListing?: string;
@@ -124,6 +126,7 @@ function row(factory: DriverFactory, detect: string, capabilities: Capabilities)
     cleanup: needsNativeCredentials(capabilities) ? '*ok' : 'ok',
     cleanupPath: capabilities.cleanupPath,
     untag: capabilities.untag,
+    untagByPlaceholder: capabilities.untagByPlaceholder === true,
     listUntagged: capabilities.listUntagged,
     ...(capabilities.repositoryListing === undefined ? {} : { repositoryListing: capabilities.repositoryListing }),
     pullTimes: capabilities.pullTimes === true,

@@ -50,6 +50,8 @@ export interface UntaggedRecord {
 export interface InventoryDriver {
   type: RegistryType;
   untag: boolean;
+  /** Where `untag` is false: a tag can be removed by pushing a placeholder to it and deleting that (distribution). */
+  untagByPlaceholder?: boolean;
   listUntagged: boolean;
 }
 

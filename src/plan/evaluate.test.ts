@@ -79,6 +79,18 @@ test('a candidate sharing its manifest with a kept tag is skipped where the regi
   assert.match(decision.skipped[0]?.reason ?? '', `shares manifest ${A} with kept tag v1`);
 });
 
+test('where the registry untags only through a placeholder, a candidate sharing a kept manifest is untagged via placeholder', () => {
+  const tags = [tag('v1', A, daysAgo(9)), tag('pr-1', A, daysAgo(9)), tag('pr-2', B, daysAgo(9))];
+  const decision = run(inventory({ untagByPlaceholder: true, tags }), [{ kind: 'tags', pattern: '^v' }]);
+  const untag = action(decision, 'pr-1');
+  assert.equal({ mode: untag?.mode, via: untag?.via }, { mode: 'untag', via: 'placeholder' });
+  assert.match(untag?.reason ?? '', `shares manifest ${A} with kept tag v1, so only the tag is removed (through a placeholder manifest`);
+  assert.equal({ mode: action(decision, 'pr-2')?.mode, via: action(decision, 'pr-2')?.via }, { mode: 'manifest', via: undefined }, 'an unshared candidate is a digest delete');
+  assert.equal(decision.skipped, []);
+  const native = run(inventory({ untag: true, untagByPlaceholder: true, tags }), [{ kind: 'tags', pattern: '^v' }]);
+  assert.is(action(native, 'pr-1')?.via, undefined, 'a registry that can untag natively does so');
+});
+
 test('several candidates on one manifest get one action each; all but the first are covered by the first', () => {
   const decision = run(inventory({ untag: true, tags: ['pr-3', 'pr-1', 'pr-2'].map((n) => tag(n, A, daysAgo(5))) }), []);
   assert.equal(decision.actions.map((a) => [a.type === 'delete' && a.tag, a.type === 'delete' && a.mode, a.type === 'delete' && a.coveredBy]), [

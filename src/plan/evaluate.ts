@@ -11,7 +11,8 @@
  *    grace (its push time is often unknown or zeroed by signing tools, so unknown time does not keep it).
  * 3. protection.ts grows the kept content: children of kept indexes, subjects of kept artifacts, referrers of
  *    subjects that stay (see there).
- * 4. A tag nothing keeps, whose manifest is kept content, is removed alone (`untag`) when the registry can, else
+ * 4. A tag nothing keeps, whose manifest is kept content, is removed alone (`untag`) when the registry can (or
+ *    `untag` via `placeholder` where it can only through a placeholder manifest, distribution), else
  *    skipped ("shares manifest … with kept tag X"). When no kept tag shares the manifest, it is kept because it is
  *    a child or subject of kept content, and so is the tag (labels `child of kept index v1`, …) — except a
  *    referrer tag whose subject goes: it is untagged or skipped like a shared one, so no kept tag names a
@@ -150,6 +151,9 @@ export function evaluateRepo(inventory: RepoInventory, policy: Policy, options: 
         : `shares manifest ${digest} with kept tag ${sharer.tag}`;
       if (inventory.driver.untag) {
         actions.push(deleteAction(record, { repo, mode: 'untag', reason: `${why}; ${holder}, so only the tag is removed` }));
+      } else if (inventory.driver.untagByPlaceholder === true) {
+        const reason = `${why}; ${holder}, so only the tag is removed (through a placeholder manifest pushed to it and deleted)`;
+        actions.push(deleteAction(record, { repo, mode: 'untag', via: 'placeholder', reason }));
       } else {
         skipped.push({ repo, tag, digest, reason: `${holder}; the ${inventory.driver.type} registry cannot remove a tag alone, so the tag stays` });
       }
@@ -210,13 +214,14 @@ function contentReasons(digest: string, graph: ContentGraph, protection: Protect
   return reasons.length > 0 ? reasons : ['part of kept content'];
 }
 
-function deleteAction(record: TagRecord, fields: { repo: string; mode: 'manifest' | 'untag'; reason: string; coveredBy?: string }): DeleteAction {
+function deleteAction(record: TagRecord, fields: { repo: string; mode: 'manifest' | 'untag'; via?: 'placeholder'; reason: string; coveredBy?: string }): DeleteAction {
   return {
     type: 'delete',
     repo: fields.repo,
     tag: record.tag,
     digest: record.digest,
     mode: fields.mode,
+    ...(fields.via === undefined ? {} : { via: fields.via }),
     reason: fields.reason,
     ...(record.pushedAt === undefined ? {} : { pushedAt: record.pushedAt }),
     ...(fields.coveredBy === undefined ? {} : { coveredBy: fields.coveredBy }),

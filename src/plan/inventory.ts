@@ -12,7 +12,7 @@
  * (model/names.ts) is never resolved, read or deleted; it goes to `rejected` and the plan shows it as skipped.
  */
 import pLimit from 'p-limit';
-import { canListUntagged, canReadManifests, type Driver, type ManifestReader, hasDetailedListing } from '../drivers/driver.ts';
+import { canListUntagged, canReadManifests, canUntagByPlaceholder, type Driver, type ManifestReader, hasDetailedListing } from '../drivers/driver.ts';
 import { judgePullTime, parseTime, plausiblePushTime } from '../model/time.ts';
 import { isValidDigest, isValidTag, quoteName } from '../model/names.ts';
 import { isNotFound, RegplanError } from '../errors.ts';
@@ -85,7 +85,12 @@ export async function takeInventory(
     repo,
     // Untagged manifests are only deletable when their relationships are known: without reading manifests, a child
     // of a kept index or the subject of a kept signature would look like an orphan.
-    driver: { type: driver.type, untag: driver.capabilities.untag, listUntagged: driver.capabilities.listUntagged && canReadManifests(driver) },
+    driver: {
+      type: driver.type,
+      untag: driver.capabilities.untag,
+      ...(canUntagByPlaceholder(driver) ? { untagByPlaceholder: true } : {}),
+      listUntagged: driver.capabilities.listUntagged && canReadManifests(driver),
+    },
     tags: withTimes,
     untagged: untaggedWithTimes,
     manifests,

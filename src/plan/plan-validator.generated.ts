@@ -4,13 +4,13 @@
 import ajvRuntime0 from 'ajv/dist/runtime/ucs2length.js';
 export const validate = validate10;
 export default validate10;
-const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://regplan.dev/schema/plan.schema.json","title":"regplan plan file","description":"A saved regplan plan (formatVersion 1): what `regplan apply plan.json` will do, and what it keeps and skips, each with its reasons. Written by `regplan plan --out FILE` and `--json`.","type":"object","required":["formatVersion","regplanVersion","createdAt","configDigest","actions","kept","skipped","summary"],"additionalProperties":false,"properties":{"formatVersion":{"const":1,"description":"Plan file format; apply refuses any other."},"regplanVersion":{"type":"string","minLength":1,"description":"Version of regplan that made the plan."},"createdAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T","description":"When the plan was made (ISO 8601)."},"configDigest":{"type":"string","minLength":1,"description":"Digest of the normalized config; apply refuses the plan when the config changed."},"shard":{"type":"object","description":"Present when the plan covers only some shards of the selected repos (`regplan plan --shard K/N`, or `--merge --allow-partial`); absent on a plan of every selected repo. A repo's shard is the first 8 bytes of sha256(repo address) as a big-endian unsigned integer, modulo `total`, plus 1.","required":["indexes","total","repos","selectedRepos"],"additionalProperties":false,"properties":{"indexes":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1},"description":"The shards this plan covers (1-based, ascending)."},"total":{"type":"integer","minimum":1,"description":"N: how many shards the selection was split into."},"repos":{"type":"array","items":{"$ref":"#/definitions/repo"},"description":"The repos this plan covers, sorted; a repo with nothing to report is listed too."},"selectedRepos":{"type":"integer","minimum":0,"description":"How many repos all N shards together cover."}}},"actions":{"type":"array","description":"What apply does, pushes first, then deletions, each sorted by repo and tag.","items":{"oneOf":[{"$ref":"#/definitions/deleteAction"},{"$ref":"#/definitions/pushAction"}]}},"kept":{"type":"array","items":{"$ref":"#/definitions/kept"}},"skipped":{"type":"array","items":{"oneOf":[{"$ref":"#/definitions/skipped"},{"$ref":"#/definitions/skippedName"}]}},"expansions":{"type":"array","description":"What each repo pattern of the config (e.g. ghcr.io/acme/*) expanded to at plan time. Apply acts on exactly these repos and never lists the registry again.","items":{"type":"object","required":["pattern","repos"],"additionalProperties":false,"properties":{"pattern":{"type":"string","minLength":1,"description":"The pattern as written in the config."},"repos":{"type":"array","items":{"type":"string","minLength":1},"description":"The repos the plan covers for this pattern."},"excluded":{"type":"array","items":{"$ref":"#/definitions/claimedRepo"},"description":"Matches an exclude: entry (`by`) removed."},"shadowed":{"type":"array","items":{"$ref":"#/definitions/claimedRepo"},"description":"Matches left to another entry (`by`): the repo's own entry, or an earlier pattern."},"rejected":{"type":"array","items":{"type":"string"},"description":"Names the registry listed that match but fail the repository grammar (quoted); never requested."}}}},"notes":{"type":"array","description":"What the config asks for that this plan cannot do, per repo (e.g. `untagged: delete` on a registry whose driver cannot list untagged manifests).","items":{"type":"object","required":["repo","message"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"message":{"type":"string"}}}},"reclaimable":{"type":"array","description":"Per repo with manifest deletes: an estimate of the bytes they could free once the registry collects garbage (the deleted manifests and the blobs only they reference; layers shared with kept images count zero). A lower bound where unknownManifests is set (manifests the inventory did not read).","items":{"type":"object","required":["repo","bytes","manifests"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"bytes":{"type":"integer","minimum":0},"manifests":{"type":"integer","minimum":0},"unknownManifests":{"type":"integer","minimum":1}}}},"summary":{"type":"object","required":["push","delete","kept","skipped"],"additionalProperties":false,"properties":{"push":{"type":"integer","minimum":0},"delete":{"type":"integer","minimum":0},"kept":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0}}}},"definitions":{"claimedRepo":{"type":"object","required":["repo","by"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"by":{"type":"string"}}},"repo":{"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."},"tag":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"deleteAction":{"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}},"pushAction":{"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}},"kept":{"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}},"skipped":{"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}},"skippedName":{"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}}}};
+const schema11 = {"$schema":"http://json-schema.org/draft-07/schema#","$id":"https://regplan.dev/schema/plan.schema.json","title":"regplan plan file","description":"A saved regplan plan (formatVersion 1): what `regplan apply plan.json` will do, and what it keeps and skips, each with its reasons. Written by `regplan plan --out FILE` and `--json`.","type":"object","required":["formatVersion","regplanVersion","createdAt","configDigest","actions","kept","skipped","summary"],"additionalProperties":false,"properties":{"formatVersion":{"const":1,"description":"Plan file format; apply refuses any other."},"regplanVersion":{"type":"string","minLength":1,"description":"Version of regplan that made the plan."},"createdAt":{"type":"string","pattern":"^\\d{4}-\\d{2}-\\d{2}T","description":"When the plan was made (ISO 8601)."},"configDigest":{"type":"string","minLength":1,"description":"Digest of the normalized config; apply refuses the plan when the config changed."},"shard":{"type":"object","description":"Present when the plan covers only some shards of the selected repos (`regplan plan --shard K/N`, or `--merge --allow-partial`); absent on a plan of every selected repo. A repo's shard is the first 8 bytes of sha256(repo address) as a big-endian unsigned integer, modulo `total`, plus 1.","required":["indexes","total","repos","selectedRepos"],"additionalProperties":false,"properties":{"indexes":{"type":"array","minItems":1,"uniqueItems":true,"items":{"type":"integer","minimum":1},"description":"The shards this plan covers (1-based, ascending)."},"total":{"type":"integer","minimum":1,"description":"N: how many shards the selection was split into."},"repos":{"type":"array","items":{"$ref":"#/definitions/repo"},"description":"The repos this plan covers, sorted; a repo with nothing to report is listed too."},"selectedRepos":{"type":"integer","minimum":0,"description":"How many repos all N shards together cover."}}},"actions":{"type":"array","description":"What apply does, pushes first, then deletions, each sorted by repo and tag.","items":{"oneOf":[{"$ref":"#/definitions/deleteAction"},{"$ref":"#/definitions/pushAction"}]}},"kept":{"type":"array","items":{"$ref":"#/definitions/kept"}},"skipped":{"type":"array","items":{"oneOf":[{"$ref":"#/definitions/skipped"},{"$ref":"#/definitions/skippedName"}]}},"expansions":{"type":"array","description":"What each repo pattern of the config (e.g. ghcr.io/acme/*) expanded to at plan time. Apply acts on exactly these repos and never lists the registry again.","items":{"type":"object","required":["pattern","repos"],"additionalProperties":false,"properties":{"pattern":{"type":"string","minLength":1,"description":"The pattern as written in the config."},"repos":{"type":"array","items":{"type":"string","minLength":1},"description":"The repos the plan covers for this pattern."},"excluded":{"type":"array","items":{"$ref":"#/definitions/claimedRepo"},"description":"Matches an exclude: entry (`by`) removed."},"shadowed":{"type":"array","items":{"$ref":"#/definitions/claimedRepo"},"description":"Matches left to another entry (`by`): the repo's own entry, or an earlier pattern."},"rejected":{"type":"array","items":{"type":"string"},"description":"Names the registry listed that match but fail the repository grammar (quoted); never requested."}}}},"notes":{"type":"array","description":"What the config asks for that this plan cannot do, per repo (e.g. `untagged: delete` on a registry whose driver cannot list untagged manifests).","items":{"type":"object","required":["repo","message"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"message":{"type":"string"}}}},"reclaimable":{"type":"array","description":"Per repo with manifest deletes: an estimate of the bytes they could free once the registry collects garbage (the deleted manifests and the blobs only they reference; layers shared with kept images count zero). A lower bound where unknownManifests is set (manifests the inventory did not read).","items":{"type":"object","required":["repo","bytes","manifests"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"bytes":{"type":"integer","minimum":0},"manifests":{"type":"integer","minimum":0},"unknownManifests":{"type":"integer","minimum":1}}}},"summary":{"type":"object","required":["push","delete","kept","skipped"],"additionalProperties":false,"properties":{"push":{"type":"integer","minimum":0},"delete":{"type":"integer","minimum":0},"kept":{"type":"integer","minimum":0},"skipped":{"type":"integer","minimum":0}}}},"definitions":{"claimedRepo":{"type":"object","required":["repo","by"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"by":{"type":"string"}}},"repo":{"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."},"tag":{"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},"digest":{"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},"deleteAction":{"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"via":{"const":"placeholder","description":"Untag only, where the registry cannot delete a tag alone (distribution): apply pushes a unique placeholder manifest to the tag, checks the tag now points at it, and deletes the placeholder by digest; the shared manifest stays."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}},"else":{"properties":{"via":false}}},"pushAction":{"type":"object","description":"A bundle push; pushes run before deletions. Apply packages the bundle again and pushes only when it still has `digest` and the tag still points at `previous` (absent: the tag must still not exist).","required":["type","repo","tag","digest","reason"],"additionalProperties":false,"properties":{"type":{"const":"push"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest","description":"Digest of the packaged manifest or index that goes onto the tag."},"reason":{"type":"string","minLength":1,"description":"\"new tag\", or \"tag moves from sha256:…\"."},"source":{"enum":["chart","files","image"],"description":"What the bundle is built from."},"mediaType":{"type":"string","minLength":1,"description":"Media type of the pushed manifest or index."},"artifactType":{"type":"string","minLength":1,"description":"Artifact type of the pushed manifest (files bundles)."},"previous":{"$ref":"#/definitions/digest","description":"The digest the tag pointed at when planned; absent when the tag did not exist."},"blobs":{"type":"integer","minimum":0,"description":"Configs and layers pushed (each once)."},"size":{"type":"integer","minimum":0,"description":"Total bytes of those blobs."},"manifests":{"type":"integer","minimum":0,"description":"Child manifests of a pushed index."}}},"kept":{"type":"object","required":["repo","tag","digest","rules"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"rules":{"type":"array","minItems":1,"items":{"type":"string","minLength":1},"description":"Every rule or reason that keeps the tag, e.g. \"tags ^v\\\\d+\", \"newest 10 (^main-)\", \"grace 2h\", \"outside delete scope ^pr-\", \"follows subject v1.2 (signature)\"."}}},"skipped":{"type":"object","description":"Something left in place, with the reason: a deletion candidate whose removal would remove kept content (\"shares manifest sha256:… with kept tag X\"), or a bundle push the registry refuses (then without digest: it is refused before packaging).","required":["repo","tag","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"reason":{"type":"string","minLength":1}}},"skippedName":{"type":"object","description":"A name a registry listed that fails the distribution grammar (a tag like pr-1/../v1.0.0, a digest that is no digest). It is never resolved or deleted. `name` is not the raw name: it is quoted and escaped to printable ASCII (\\uXXXX) and cut after 100 characters, for people to read.","required":["repo","kind","name","reason"],"additionalProperties":false,"properties":{"repo":{"$ref":"#/definitions/repo"},"kind":{"enum":["tag","digest"],"description":"tag: the tag name is invalid; digest: the digest of `tag` (or of an untagged manifest) is invalid."},"name":{"type":"string","pattern":"^\"[\\x20-\\x7e]*$","maxLength":1024},"tag":{"$ref":"#/definitions/tag"},"reason":{"type":"string","minLength":1}}}}};
 const schema12 = {"type":"string","minLength":1,"description":"Repo address as written in the config, e.g. ghcr.io/acme/api or oci:./layout."};
 const schema34 = {"type":"object","required":["repo","by"],"additionalProperties":false,"properties":{"repo":{"type":"string"},"by":{"type":"string"}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = ajvRuntime0.default;
 const pattern0 = new RegExp("^\\d{4}-\\d{2}-\\d{2}T", "u");
-const schema13 = {"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}}};
+const schema13 = {"type":"object","description":"A deletion. Without `tag` it deletes an untagged manifest. `digest` is what apply re-checks: a tag that moved since the plan is reported stale and not deleted.","required":["type","repo","digest","mode","reason"],"additionalProperties":false,"properties":{"type":{"const":"delete"},"repo":{"$ref":"#/definitions/repo"},"tag":{"$ref":"#/definitions/tag"},"digest":{"$ref":"#/definitions/digest"},"mode":{"enum":["manifest","untag"],"description":"manifest: delete the digest (every tag on it goes); untag: remove only this tag, the manifest stays for kept tags."},"via":{"const":"placeholder","description":"Untag only, where the registry cannot delete a tag alone (distribution): apply pushes a unique placeholder manifest to the tag, checks the tag now points at it, and deletes the placeholder by digest; the shared manifest stays."},"reason":{"type":"string","minLength":1,"description":"Why no rule kept it."},"pushedAt":{"type":"string","description":"Push time seen at plan time (ISO 8601)."},"coveredBy":{"$ref":"#/definitions/tag","description":"Another deleted tag on the same manifest whose delete removes this one too; a 404 for this tag then counts as done."}},"if":{"properties":{"mode":{"const":"untag"}}},"then":{"required":["tag"],"properties":{"tag":true,"coveredBy":false}},"else":{"properties":{"via":false}}};
 const schema15 = {"type":"string","pattern":"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"};
 const schema16 = {"type":"string","pattern":"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"};
 const pattern1 = new RegExp("^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$", "u");
@@ -46,6 +46,7 @@ else {
 vErrors = null;
 }
 }
+let ifClause0;
 if(_valid0){
 const _errs4 = errors;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -72,9 +73,13 @@ errors++;
 }
 var _valid0 = _errs4 === errors;
 valid0 = _valid0;
+ifClause0 = "then";
 }
-if(!valid0){
-const err3 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema"};
+else {
+const _errs5 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.via !== undefined){
+const err3 = {instancePath:instancePath+"/via",schemaPath:"#/else/properties/via/false schema",keyword:"false schema",params:{},message:"boolean schema is false"};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -83,9 +88,13 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.type === undefined){
-const err4 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
+}
+var _valid0 = _errs5 === errors;
+valid0 = _valid0;
+ifClause0 = "else";
+}
+if(!valid0){
+const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: ifClause0},message:"must match \""+ifClause0+"\" schema"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -94,8 +103,9 @@ vErrors.push(err4);
 }
 errors++;
 }
-if(data.repo === undefined){
-const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.type === undefined){
+const err5 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -104,8 +114,8 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(data.digest === undefined){
-const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "digest"},message:"must have required property '"+"digest"+"'"};
+if(data.repo === undefined){
+const err6 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "repo"},message:"must have required property '"+"repo"+"'"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -114,8 +124,8 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(data.mode === undefined){
-const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
+if(data.digest === undefined){
+const err7 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "digest"},message:"must have required property '"+"digest"+"'"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -124,8 +134,8 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(data.reason === undefined){
-const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
+if(data.mode === undefined){
+const err8 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "mode"},message:"must have required property '"+"mode"+"'"};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -134,9 +144,8 @@ vErrors.push(err8);
 }
 errors++;
 }
-for(const key0 in data){
-if(!((((((((key0 === "type") || (key0 === "repo")) || (key0 === "tag")) || (key0 === "digest")) || (key0 === "mode")) || (key0 === "reason")) || (key0 === "pushedAt")) || (key0 === "coveredBy"))){
-const err9 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
+if(data.reason === undefined){
+const err9 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "reason"},message:"must have required property '"+"reason"+"'"};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -145,10 +154,9 @@ vErrors.push(err9);
 }
 errors++;
 }
-}
-if(data.type !== undefined){
-if("delete" !== data.type){
-const err10 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "delete"},message:"must be equal to constant"};
+for(const key0 in data){
+if(!(func2.call(schema13.properties, key0))){
+const err10 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -158,11 +166,9 @@ vErrors.push(err10);
 errors++;
 }
 }
-if(data.repo !== undefined){
-let data3 = data.repo;
-if(typeof data3 === "string"){
-if(func3(data3) < 1){
-const err11 = {instancePath:instancePath+"/repo",schemaPath:"#/definitions/repo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.type !== undefined){
+if("delete" !== data.type){
+const err11 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "delete"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -172,8 +178,11 @@ vErrors.push(err11);
 errors++;
 }
 }
-else {
-const err12 = {instancePath:instancePath+"/repo",schemaPath:"#/definitions/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.repo !== undefined){
+let data4 = data.repo;
+if(typeof data4 === "string"){
+if(func3(data4) < 1){
+const err12 = {instancePath:instancePath+"/repo",schemaPath:"#/definitions/repo/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -183,11 +192,8 @@ vErrors.push(err12);
 errors++;
 }
 }
-if(data.tag !== undefined){
-let data4 = data.tag;
-if(typeof data4 === "string"){
-if(!pattern1.test(data4)){
-const err13 = {instancePath:instancePath+"/tag",schemaPath:"#/definitions/tag/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"+"\""};
+else {
+const err13 = {instancePath:instancePath+"/repo",schemaPath:"#/definitions/repo/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -197,8 +203,11 @@ vErrors.push(err13);
 errors++;
 }
 }
-else {
-const err14 = {instancePath:instancePath+"/tag",schemaPath:"#/definitions/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.tag !== undefined){
+let data5 = data.tag;
+if(typeof data5 === "string"){
+if(!pattern1.test(data5)){
+const err14 = {instancePath:instancePath+"/tag",schemaPath:"#/definitions/tag/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -208,11 +217,8 @@ vErrors.push(err14);
 errors++;
 }
 }
-if(data.digest !== undefined){
-let data5 = data.digest;
-if(typeof data5 === "string"){
-if(!pattern2.test(data5)){
-const err15 = {instancePath:instancePath+"/digest",schemaPath:"#/definitions/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
+else {
+const err15 = {instancePath:instancePath+"/tag",schemaPath:"#/definitions/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -222,8 +228,11 @@ vErrors.push(err15);
 errors++;
 }
 }
-else {
-const err16 = {instancePath:instancePath+"/digest",schemaPath:"#/definitions/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.digest !== undefined){
+let data6 = data.digest;
+if(typeof data6 === "string"){
+if(!pattern2.test(data6)){
+const err16 = {instancePath:instancePath+"/digest",schemaPath:"#/definitions/digest/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"},message:"must match pattern \""+"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"+"\""};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -233,10 +242,8 @@ vErrors.push(err16);
 errors++;
 }
 }
-if(data.mode !== undefined){
-let data6 = data.mode;
-if(!((data6 === "manifest") || (data6 === "untag"))){
-const err17 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema13.properties.mode.enum},message:"must be equal to one of the allowed values"};
+else {
+const err17 = {instancePath:instancePath+"/digest",schemaPath:"#/definitions/digest/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -246,11 +253,10 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data.reason !== undefined){
-let data7 = data.reason;
-if(typeof data7 === "string"){
-if(func3(data7) < 1){
-const err18 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
+if(data.mode !== undefined){
+let data7 = data.mode;
+if(!((data7 === "manifest") || (data7 === "untag"))){
+const err18 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema13.properties.mode.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -260,8 +266,9 @@ vErrors.push(err18);
 errors++;
 }
 }
-else {
-const err19 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.via !== undefined){
+if("placeholder" !== data.via){
+const err19 = {instancePath:instancePath+"/via",schemaPath:"#/properties/via/const",keyword:"const",params:{allowedValue: "placeholder"},message:"must be equal to constant"};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -271,9 +278,11 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data.pushedAt !== undefined){
-if(typeof data.pushedAt !== "string"){
-const err20 = {instancePath:instancePath+"/pushedAt",schemaPath:"#/properties/pushedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.reason !== undefined){
+let data9 = data.reason;
+if(typeof data9 === "string"){
+if(func3(data9) < 1){
+const err20 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -283,11 +292,8 @@ vErrors.push(err20);
 errors++;
 }
 }
-if(data.coveredBy !== undefined){
-let data9 = data.coveredBy;
-if(typeof data9 === "string"){
-if(!pattern1.test(data9)){
-const err21 = {instancePath:instancePath+"/coveredBy",schemaPath:"#/definitions/tag/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"+"\""};
+else {
+const err21 = {instancePath:instancePath+"/reason",schemaPath:"#/properties/reason/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -297,8 +303,9 @@ vErrors.push(err21);
 errors++;
 }
 }
-else {
-const err22 = {instancePath:instancePath+"/coveredBy",schemaPath:"#/definitions/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(data.pushedAt !== undefined){
+if(typeof data.pushedAt !== "string"){
+const err22 = {instancePath:instancePath+"/pushedAt",schemaPath:"#/properties/pushedAt/type",keyword:"type",params:{type: "string"},message:"must be string"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -308,14 +315,39 @@ vErrors.push(err22);
 errors++;
 }
 }
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(data.coveredBy !== undefined){
+let data11 = data.coveredBy;
+if(typeof data11 === "string"){
+if(!pattern1.test(data11)){
+const err23 = {instancePath:instancePath+"/coveredBy",schemaPath:"#/definitions/tag/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"},message:"must match pattern \""+"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$"+"\""};
 if(vErrors === null){
 vErrors = [err23];
 }
 else {
 vErrors.push(err23);
+}
+errors++;
+}
+}
+else {
+const err24 = {instancePath:instancePath+"/coveredBy",schemaPath:"#/definitions/tag/type",keyword:"type",params:{type: "string"},message:"must be string"};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+}
+else {
+const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
 }
 errors++;
 }

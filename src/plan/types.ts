@@ -44,6 +44,11 @@ export interface DeleteAction {
   digest: string;
   /** `manifest`: delete the digest (every tag on it goes); `untag`: remove only this tag, the manifest stays. */
   mode: 'manifest' | 'untag';
+  /**
+   * `placeholder` (untag only): the registry cannot delete a tag alone, so apply pushes a unique placeholder manifest
+   * to the tag and deletes that by digest (src/apply/placeholder-untag.ts); the shared manifest stays.
+   */
+  via?: 'placeholder';
   /** Why no rule kept it, in words. */
   reason: string;
   pushedAt?: string;

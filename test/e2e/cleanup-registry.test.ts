@@ -31,7 +31,6 @@ interface World {
   dockerConfig: string;
   tagCount: number;
   expectedRemaining: string[];
-  sharedSkipped: string;
   run: (...argv: string[]) => Promise<{ code: number; out: string; err: string }>;
   stop: () => Promise<void>;
 }
@@ -62,7 +61,7 @@ async function makeWorld(options: { delay?: (r: ProxiedRequest) => number; inter
   await seed(doomedSig, { created: day(201) });
 
   const all = await skopeoListTags(registry, REPO);
-  const expectedRemaining = [...releases, 'v2.0.0', 'pr-shared', 'main-07', 'main-08', 'main-09', keptSig].sort();
+  const expectedRemaining = [...releases, 'v2.0.0', 'main-07', 'main-08', 'main-09', keptSig].sort();
   const config = path.join(dir, 'registry.config.yaml');
   await writeFile(
     config,
@@ -93,7 +92,7 @@ async function makeWorld(options: { delay?: (r: ProxiedRequest) => number; inter
     return { code, out: io.out(), err: io.err() };
   };
   return {
-    registry, proxy, dir, config, dockerConfig, tagCount: all.length, expectedRemaining, sharedSkipped: 'pr-shared', run,
+    registry, proxy, dir, config, dockerConfig, tagCount: all.length, expectedRemaining, run,
     stop: async () => {
       await proxy.stop();
       await registry.stop();
@@ -104,7 +103,7 @@ async function makeWorld(options: { delay?: (r: ProxiedRequest) => number; inter
 
 const cleanup = suite('cleanup against the real registry');
 
-cleanup('plan then apply leaves exactly the kept tags; the shared-manifest candidate is skipped and survives', async () => {
+cleanup('plan then apply leaves exactly the kept tags; the shared-manifest candidate is untagged through a placeholder', async () => {
   const world = await makeWorld();
   try {
     assert.ok(world.tagCount >= 40, `seeded ${world.tagCount} tags`);
@@ -112,14 +111,16 @@ cleanup('plan then apply leaves exactly the kept tags; the shared-manifest candi
     assert.is(planned.code, 0, planned.err);
     const plan = JSON.parse(planned.out) as Plan;
     assert.equal(planSchemaProblems(plan), []);
-    const skipped = plan.skipped.find((s) => s.tag === 'pr-shared');
-    assert.ok(skipped, 'pr-shared is skipped');
-    assert.match(skipped.reason, /shares manifest sha256:[0-9a-f]{64} with kept tag v1\.4\.0/);
+    const shared = plan.actions.find((a) => a.type === 'delete' && a.tag === 'pr-shared');
+    assert.ok(shared?.type === 'delete' && shared.mode === 'untag' && shared.via === 'placeholder', 'pr-shared is untagged through a placeholder');
+    assert.match(shared.reason, /shares manifest sha256:[0-9a-f]{64} with kept tag v1\.4\.0/);
+    const v14 = await skopeoDigest(world.registry, REPO, 'v1.4.0');
     assert.ok(plan.kept.some((k) => k.tag.endsWith('.sig') && k.rules.some((r) => /follows subject v1\.0\.0/.test(r))));
 
     const applied = await world.run('apply', 'plan.json');
     assert.is(applied.code, 0, applied.out + applied.err);
     assert.equal(await skopeoListTags(world.registry, REPO), world.expectedRemaining);
+    assert.is(await skopeoDigest(world.registry, REPO, 'v1.4.0'), v14, 'the manifest pr-shared shared stays');
     const v2 = await skopeoDigest(world.registry, REPO, 'v2.0.0');
     assert.ok(v2, 'the kept index still resolves');
     const again = await world.run('plan', '--detailed-exitcode');

@@ -45,14 +45,14 @@ for (const [name, run] of runners) {
       const planned = await run([...common, 'plan', '--json', '--out', 'plan.json'], options);
       assert.is(planned.code, 0, planned.stderr);
       const plan = JSON.parse(planned.stdout) as Plan;
-      assert.equal(plan.actions.filter((a) => a.type === 'delete').map((a) => a.tag).sort(), ['pr-1', 'pr-2', 'pr-3']);
+      assert.equal(plan.actions.filter((a) => a.type === 'delete').map((a) => a.tag).sort(), ['main-shared', 'pr-1', 'pr-2', 'pr-3']);
       const pushes = plan.actions.filter((a) => a.type === 'push');
       assert.equal(pushes.map((a) => a.tag).sort(), ['1.2.0', 'notes']);
-      assert.equal(plan.skipped.map((s) => s.tag), ['main-shared']);
+      assert.equal(plan.skipped, [], 'main-shared shares v1.1.0: untagged through a placeholder, not skipped');
       const applied = await run([...common, 'apply', 'plan.json'], options);
       assert.is(applied.code, 0, applied.stdout + applied.stderr);
-      assert.match(applied.stdout, /Apply: 5 done, 0 stale, 0 failed\./);
-      assert.equal(await skopeoListTags(registry, REPO), ['main-shared', 'v1.0.0', 'v1.1.0']);
+      assert.match(applied.stdout, /Apply: 6 done, 0 stale, 0 failed\./);
+      assert.equal(await skopeoListTags(registry, REPO), ['v1.0.0', 'v1.1.0']);
       for (const push of pushes) assert.is(await skopeoDigest(registry, 'team/bundles', push.tag), push.digest, `${push.tag} as skopeo reads it`);
       const chart = JSON.parse(new TextDecoder().decode(await skopeoInspectRaw(registry, 'team/bundles', '1.2.0'))) as { config: { mediaType: string } };
       assert.is(chart.config.mediaType, 'application/vnd.cncf.helm.config.v1+json');

@@ -29,13 +29,14 @@ export function inventory(parts: {
   repo?: string;
   tags: TagRecord[];
   untag?: boolean;
+  untagByPlaceholder?: boolean;
   listUntagged?: boolean;
   untagged?: UntaggedRecord[];
   manifests?: Record<string, ManifestFacts>;
 }): RepoInventory {
   return {
     repo: parts.repo ?? 'registry.example.com/acme/app',
-    driver: { type: 'default', untag: parts.untag ?? false, listUntagged: parts.listUntagged ?? false },
+    driver: { type: 'default', untag: parts.untag ?? false, ...(parts.untagByPlaceholder ? { untagByPlaceholder: true } : {}), listUntagged: parts.listUntagged ?? false },
     tags: parts.tags,
     untagged: parts.untagged ?? [],
     manifests: parts.manifests ?? {},

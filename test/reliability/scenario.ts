@@ -1,7 +1,7 @@
 /**
  * The cleanup scenario of the fault suite, varied by seed: releases (kept), a PR tag sharing a kept release's
- * manifest (skipped, the canary for a wrong digest delete), main builds of which the newest is kept, `latest`
- * pointing at one of the main builds (it protects that build's manifest), PR builds, and sometimes two PR tags
+ * manifest (untagged through a placeholder, the canary for a wrong digest delete), main builds of which the newest is kept, `latest`
+ * pointing at one of the main builds (it protects that build's manifest; an older main tag on it is untagged), PR builds, and sometimes two PR tags
  * on one manifest. What must remain follows from the policy by hand, and the fault-free run (rate 0) proves
  * this model matches regplan's plan.
  */
@@ -45,15 +45,22 @@ export function scenarioFor(seed: number): Scenario {
     { tags: ['v1.0.0'], day: 0, content: `${repo} v1.0.0` },
     { tags: ['v1.1.0', 'pr-shared'], day: 10, content: `${repo} v1.1.0` },
   ];
-  const kept = ['v1.0.0', 'v1.1.0', 'pr-shared'];
-  const doomed: string[] = [];
+  const kept = ['v1.0.0', 'v1.1.0'];
+  const doomed: string[] = ['pr-shared'];
   const mains = int(2, 4);
   const latestOn = int(1, mains);
   for (let i = 1; i <= mains; i++) {
     const tags = [`main-${i}`, ...(i === latestOn ? ['latest'] : [])];
     images.push({ tags, day: 100 + i, content: `${repo} main-${i}` });
-    if (i === mains || i === latestOn) kept.push(...tags);
-    else doomed.push(...tags);
+    // A main build under `latest` but not the newest shares latest's manifest: its tag goes through a placeholder.
+    if (i === mains) {
+      kept.push(...tags);
+    } else if (i === latestOn) {
+      kept.push('latest');
+      doomed.push(`main-${i}`);
+    } else {
+      doomed.push(...tags);
+    }
   }
   for (let i = 1, prs = int(1, 3); i <= prs; i++) {
     images.push({ tags: [`pr-${i}`], day: 200 + i, content: `${repo} pr-${i}` });

@@ -27,6 +27,25 @@ test('tags show in natural order (pr-2 before pr-10) while the plan keeps its ow
   assert.is(JSON.stringify(plan), before, 'rendering leaves the plan as it was');
 });
 
+test('an untag shows how it is done: [untag only], or [untag (placeholder)] where the registry needs a placeholder', () => {
+  const plan: Plan = {
+    formatVersion: 1,
+    regplanVersion: '0.1.0',
+    createdAt: '2026-12-01T00:00:00.000Z',
+    configDigest: D(0),
+    actions: [
+      { type: 'delete', repo: 'r.example.com/x', tag: 'pr-1', digest: D(1), mode: 'untag', reason: 'shared' },
+      { type: 'delete', repo: 'r.example.com/x', tag: 'pr-2', digest: D(1), mode: 'untag', via: 'placeholder', reason: 'shared' },
+    ],
+    kept: [],
+    skipped: [],
+    summary: { push: 0, delete: 2, kept: 0, skipped: 0 },
+  };
+  const text = renderPlanHuman(plan, { color: false });
+  assert.match(text, /- pr-1 .*\[untag only\]  shared/);
+  assert.match(text, /- pr-2 .*\[untag \(placeholder\)\]  shared/);
+});
+
 test('natural order: numbers by value, text by code point, leading zeros and long numbers handled', () => {
   const sorted = ['b', 'a10', 'a9', 'a010', 'a', 'a99999999999999999999', 'a100000000000000000000', 'A1'].sort(naturalCompare);
   assert.equal(sorted, ['A1', 'a', 'a9', 'a010', 'a10', 'a99999999999999999999', 'a100000000000000000000', 'b']);

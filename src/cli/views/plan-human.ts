@@ -80,7 +80,7 @@ export function renderPlanHuman(plan: Plan, options: HumanPlanOptions): string {
     for (const action of actions) {
       if (action.type !== 'delete') continue;
       const what = action.tag ?? `(untagged ${shortDigest(action.digest)})`;
-      const mode = action.mode === 'untag' ? ' [untag only]' : '';
+      const mode = action.mode !== 'untag' ? '' : action.via === 'placeholder' ? ' [untag (placeholder)]' : ' [untag only]';
       lines.push(`  ${paint(options.color, 31, `- ${what}`)}  ${action.tag ? shortDigest(action.digest) : ''}${mode}  ${action.reason}`.replace(/ {3,}/, '  '));
     }
     for (const skipped of byTag(entry.skipped, (k) => k.tag)) {

@@ -44,6 +44,13 @@ test('markdown: inside each block a blank line, the notes, then the table; cells
   assert.ok(md.endsWith('<sub>regplan 0.1.0, plan made 2026-12-01T09:00:00.000Z, config sha256:cccccccccccc</sub>\n'));
 });
 
+test('markdown: an untag through a placeholder says so in its row and counts as untag only', () => {
+  const placeholder: Plan = { ...plan, actions: plan.actions.map((a) => (a.type === 'delete' && a.mode === 'untag' ? { ...a, via: 'placeholder' as const } : a)) };
+  const md = renderPlanMarkdown(placeholder);
+  assert.match(md, '| ➖ untag (placeholder) | `pr-2` |');
+  assert.match(md, '2 to delete (1 untag only)');
+});
+
 test('markdown: a plan with nothing in it is the totals line and the footer', () => {
   const empty: Plan = { ...plan, actions: [], kept: [], notes: [], summary: { push: 0, delete: 0, kept: 0, skipped: 0 } };
   assert.is(renderPlanMarkdown(empty), '### regplan: No changes. 0 kept, 0 skipped.\n\n<sub>regplan 0.1.0, plan made 2026-12-01T09:00:00.000Z, config sha256:cccccccccccc</sub>\n');

@@ -15,6 +15,8 @@ const OP_LABEL: Record<Op, string> = { push: '➕ push', delete: '➖ delete', u
 interface Row {
   repo: string;
   op: Op;
+  /** An untag carried out through a placeholder manifest (registries without tag delete). */
+  placeholder?: boolean;
   tag: string;
   digest: string | undefined;
   why: string;
@@ -25,6 +27,7 @@ function planRows(plan: Plan): Row[] {
     ...plan.actions.map((a): Row => ({
       repo: a.repo,
       op: a.type === 'push' ? 'push' : a.mode === 'untag' ? 'untag' : 'delete',
+      ...(a.type === 'delete' && a.via === 'placeholder' ? { placeholder: true } : {}),
       tag: a.tag ?? '(untagged)',
       digest: a.digest,
       why: a.type === 'push' && pushDetails(a) ? `${a.reason} (${pushDetails(a)})` : a.reason,
@@ -72,7 +75,7 @@ export function renderPlanMarkdown(plan: Plan): string {
     if (repoRows.length > 0) {
       lines.push('| | tag | digest | why |', '|---|---|---|---|');
       for (const row of repoRows) {
-        lines.push(`| ${OP_LABEL[row.op]} | \`${cell(row.tag)}\` | ${row.digest === undefined ? '—' : `\`${shortDigest(row.digest)}\``} | ${cell(row.why)} |`);
+        lines.push(`| ${OP_LABEL[row.op]}${row.placeholder === true ? ' (placeholder)' : ''} | \`${cell(row.tag)}\` | ${row.digest === undefined ? '—' : `\`${shortDigest(row.digest)}\``} | ${cell(row.why)} |`);
       }
       lines.push('');
     }
