@@ -140,10 +140,17 @@ export async function planCleanup(request: PlanRequest): Promise<Plan> {
   // Names the registries listed that fail the grammar were never evaluated; the plan shows them as skipped.
   const rejected = targets.flatMap((target) => target.inventory.rejected ?? []);
   const skipped = [...merged.skipped, ...rejected].sort((a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0));
-  const deletes = decision.actions.filter((action): action is DeleteAction => action.type === 'delete');
+  // deletes grouped by repo once: an org-wide plan has thousands of repos
+  const deletesByRepo = new Map<string, DeleteAction[]>();
+  for (const action of decision.actions) {
+    if (action.type !== 'delete') continue;
+    const list = deletesByRepo.get(action.repo);
+    if (list === undefined) deletesByRepo.set(action.repo, [action]);
+    else list.push(action);
+  }
   const reclaimable = [...targets]
     .sort((a, b) => (a.inventory.repo < b.inventory.repo ? -1 : a.inventory.repo > b.inventory.repo ? 1 : 0))
-    .map((target) => estimateReclaimable(target.inventory, deletes.filter((action) => action.repo === target.inventory.repo)))
+    .map((target) => estimateReclaimable(target.inventory, deletesByRepo.get(target.inventory.repo) ?? []))
     .filter((estimate) => estimate !== undefined);
   return assemblePlan({ ...merged, skipped, reclaimable, ...(expansions === undefined ? {} : { expansions }) }, { createdAt: request.now, configDigest: request.configDigest, ...(shard === undefined ? {} : { shard }) });
 }

@@ -8,7 +8,33 @@ import { RegplanError } from '../../errors.ts';
 import { parseImageRef } from '../in-use/image-ref.ts';
 import { inUseKey } from '../in-use/index.ts';
 import { canonicalRepo } from './listed.ts';
+import type { InUseImage } from '../types.ts';
 import type { RuleInput, RuleVerdicts } from './rule.ts';
+
+type RepoUse = { byTag: Map<string, string[]>; byDigest: Map<string, string[]> };
+const indexed = new WeakMap<readonly InUseImage[], Map<string, RepoUse>>();
+
+/** A source's images by canonical repo, then by tag and by digest; parsed once per source, not once per repo. */
+function imagesByRepo(images: readonly InUseImage[]): Map<string, RepoUse> {
+  const known = indexed.get(images);
+  if (known !== undefined) return known;
+  const byRepo = new Map<string, RepoUse>();
+  const add = (map: Map<string, string[]>, key: string, by: string) => {
+    const users = map.get(key);
+    if (users === undefined) map.set(key, [by]);
+    else users.push(by);
+  };
+  for (const { image, by } of images) {
+    const ref = parseImageRef(image);
+    if (ref === undefined) continue;
+    let use = byRepo.get(ref.repo);
+    if (use === undefined) byRepo.set(ref.repo, (use = { byTag: new Map(), byDigest: new Map() }));
+    if (ref.tag !== undefined) add(use.byTag, ref.tag, by);
+    if (ref.digest !== undefined) add(use.byDigest, ref.digest, by);
+  }
+  indexed.set(images, byRepo);
+  return byRepo;
+}
 
 /** Keeps the tags (and tags on the digests) workloads use in this repo. */
 export function keepInUseTags(rule: { source: InUseSource }, input: RuleInput): RuleVerdicts {
@@ -24,15 +50,7 @@ export function keepInUseTags(rule: { source: InUseSource }, input: RuleInput): 
   } catch {
     ours = input.repo;
   }
-  const byTag = new Map<string, string[]>();
-  const byDigest = new Map<string, string[]>();
-  const add = (map: Map<string, string[]>, key: string, by: string) => map.set(key, [...(map.get(key) ?? []), by]);
-  for (const { image, by } of images) {
-    const ref = parseImageRef(image);
-    if (ref === undefined || ref.repo !== ours) continue;
-    if (ref.tag !== undefined) add(byTag, ref.tag, by);
-    if (ref.digest !== undefined) add(byDigest, ref.digest, by);
-  }
+  const { byTag, byDigest } = imagesByRepo(images).get(ours) ?? { byTag: new Map<string, string[]>(), byDigest: new Map<string, string[]>() };
   const kept: RuleVerdicts = new Map();
   for (const record of input.tags) {
     const users = [...new Set([...(byTag.get(record.tag) ?? []), ...(byDigest.get(record.digest) ?? [])])].sort();
